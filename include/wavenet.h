@@ -1,0 +1,577 @@
+/*
+ * wavenet.h - a WaveNet-style autoregressive audio model: load, generate,
+ * score and train.
+ *
+ * Usage (generation):
+ *
+ *     wn_error err;
+ *     wn_model *m = wn_model_load("models/wavenet-speech.safetensors", &err);
+ *     if (!m) { fprintf(stderr, "%s\n", err.message); return 1; }
+ *     wn_sample_params sp = wn_sample_default_params();
+ *     sp.seed = 42;
+ *     wn_gen *g = wn_gen_create(m, 1, &sp, &err);   // one stream
+ *     wn_gen_prime(g, NULL, 0);                      // start from silence
+ *     int code; double logp;
+ *     for (int t = 0; t < 8000; t++) wn_gen_step(g, &code, &logp);
+ *     wn_gen_free(g);
+ *     wn_model_free(m);
+ *
+ * Ownership: every create/load has its free. A wn_model is read-only once
+ * loaded (wn_model_set_tensor aside) and may be shared by threads; all
+ * mutable state (ring buffers, RNG, scratch, gradients, optimizer moments)
+ * lives in the caller's wn_gen / wn_optim objects.
+ *
+ * Units: lengths are in samples, log-likelihoods in nats (natural log),
+ * bits per sample = nats / ln 2 / samples.
+ *
+ * The library never prints and never exits: functions return WN_OK (0) or a
+ * negative wn_status code, and fill an optional wn_error with a one-line
+ * message naming what is wrong.
+ */
+#ifndef WAVENET_H
+#define WAVENET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define WN_API __attribute__((visibility("default")))
+#else
+#define WN_API
+#endif
+
+#define WN_FORMAT_VERSION 1
+
+/* ---------------------------------------------------------------- errors */
+
+typedef enum wn_status {
+    WN_OK = 0,
+    WN_ERR_NOMEM = -1,     /* allocation failed or a size is too large */
+    WN_ERR_IO = -2,        /* open/read/write/rename failed */
+    WN_ERR_FORMAT = -3,    /* a file is not what it claims (model, WAV, ...) */
+    WN_ERR_CONFIG = -4,    /* an invalid model configuration */
+    WN_ERR_ARG = -5,       /* an invalid argument from the caller */
+    WN_ERR_AUDIO = -6,     /* audio that cannot be used (empty, NaN, ...) */
+    WN_ERR_NONFINITE = -7, /* NaN or Inf in weights or in a loss */
+    WN_ERR_INTERRUPTED = -8, /* stopped by the caller (progress callback) */
+    WN_ERR_CHECKSUM = -9,  /* crc32 of the data does not match */
+    WN_ERR_RANGE = -10,    /* a value outside what a format can hold */
+} wn_status;
+#define WN_STATUS_LAST WN_ERR_RANGE
+
+typedef struct wn_error {
+    int code;           /* a wn_status */
+    char message[320];  /* one line, no trailing newline */
+} wn_error;
+
+/* A short generic description of a status code ("out of memory"). */
+WN_API const char *wn_strerror(int code);
+
+/* ---------------------------------------------------------------- mu-law */
+
+/* F(x) = sign(x) ln(1 + mu|x|) / ln(1 + mu), mu = bins - 1,
+ * code = floor((F(x) + 1) / 2 * mu + 0.5); x is clipped to [-1, 1]. */
+WN_API int wn_mulaw_encode(float x, int bins);
+/* The inverse at y = 2 code / mu - 1. */
+WN_API float wn_mulaw_decode(int code, int bins);
+/* The code of 0.0: the past before the first sample is this silence. */
+WN_API int wn_mulaw_silence(int bins);
+
+/* ---------------------------------------------------------------- model */
+
+typedef struct wn_config {
+    int sample_rate; /* Hz */
+    int bins;        /* Q: mu-law classes, 2..65536 */
+    int layers;      /* L: number of dilated layers */
+    int stack;       /* K: dilations 1,2,..,2^(K-1), repeated */
+    int residual;    /* R: residual channels */
+    int dilation;    /* D: gate channels (the dilated conv outputs 2D) */
+    int skip;        /* S: skip channels */
+    int cond;        /* conditioning channels; reserved, must be 0 */
+} wn_config;
+
+/* 8000 Hz, 256 bins, 20 layers in stacks of 10, R=32, D=32, S=128. */
+WN_API wn_config wn_config_default(void);
+/* WN_OK or WN_ERR_CONFIG with a message naming the bad field. */
+WN_API int wn_config_check(const wn_config *c, wn_error *err);
+
+typedef struct wn_model wn_model;
+
+/* A model with seeded random weights (PyTorch's Conv1d default init:
+ * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases). */
+WN_API wn_model *wn_model_init(const wn_config *c, uint64_t seed, wn_error *err);
+/* Load a safetensors weights file (docs/FORMAT.md); validates everything.
+ * Optimizer tensors of a training checkpoint ("opt.*") are ignored. */
+WN_API wn_model *wn_model_load(const char *path, wn_error *err);
+/* Write to a temporary name in the same folder, flush, rename. */
+WN_API int wn_model_save(const wn_model *m, const char *path, wn_error *err);
+WN_API void wn_model_free(wn_model *m);
+
+WN_API wn_config wn_model_config(const wn_model *m);
+/* Number of past samples a prediction depends on: 2 + sum of dilations. */
+WN_API int wn_model_receptive_field(const wn_model *m);
+WN_API size_t wn_model_param_count(const wn_model *m);
+/* The dilation of layer i. */
+WN_API int wn_model_layer_dilation(const wn_model *m, int i);
+
+/* Tensors, by PyTorch state-dict name and in PyTorch's layout (out, in,
+ * kernel). Returns the number of tensors; name/shape of tensor i. */
+WN_API int wn_model_tensor_count(const wn_model *m);
+WN_API const char *wn_model_tensor_name(const wn_model *m, int i);
+/* Fills shape[0..ndim) and returns element count, or 0 if no such name.
+ * offset (optional) receives the tensor's offset in the flat parameter
+ * vector (the order of wn_model_params). */
+WN_API size_t wn_model_tensor_info(const wn_model *m, const char *name,
+                                   int *ndim, int shape[3], size_t *offset);
+/* Read-only view of all parameters as one flat vector (file layout). */
+WN_API const float *wn_model_params(const wn_model *m);
+/* Copy n floats into tensor `name` (or the whole flat vector when name is
+ * NULL); the model is re-packed. Not thread-safe against users of m. */
+WN_API int wn_model_set_tensor(wn_model *m, const char *name, const float *data,
+                               size_t n, wn_error *err);
+
+/* Teacher-forced logits: logits[t*Q + q] = log-unnormalised p(x_t = q |
+ * x_<t), the past before x_0 being silence. n codes in, n*Q floats out. */
+WN_API int wn_model_logits(const wn_model *m, const int *codes, size_t n,
+                           float *logits, wn_error *err);
+
+/* ---------------------------------------------------------------- progress */
+
+/* Called now and then by long jobs; return non-zero to stop the job
+ * (it then returns WN_ERR_INTERRUPTED). done/total in job units. */
+typedef int (*wn_progress_fn)(void *user, double done, double total);
+
+/* ---------------------------------------------------------------- scoring */
+
+typedef struct wn_score_params {
+    int threads;        /* 0 = OpenMP default */
+    size_t chunk;       /* samples scored per chunk (memory bound), 0 = auto */
+    wn_progress_fn progress;
+    void *progress_user;
+} wn_score_params;
+WN_API wn_score_params wn_score_default_params(void);
+
+/* Exact -sum_t log p(x_t | x_<t) in nats over n codes; logp (optional, n
+ * floats) receives each sample's log-probability. Chunks overlap by the
+ * receptive field so the result equals one pass over the whole signal. */
+WN_API int wn_score_codes(const wn_model *m, const int *codes, size_t n,
+                          const wn_score_params *p, double *nll_nats,
+                          float *logp, wn_error *err);
+
+/* ---------------------------------------------------------------- sampling */
+
+typedef struct wn_sample_params {
+    float temperature;  /* 1 = the model's distribution; 0 = argmax */
+    int top_k;          /* 0 = off */
+    float top_p;        /* 1 = off */
+    uint64_t seed;
+} wn_sample_params;
+WN_API wn_sample_params wn_sample_default_params(void);
+
+/* Cached (Fast WaveNet) generation of B streams: each layer keeps a ring
+ * buffer of its past inputs, so one sample costs one column per layer. */
+typedef struct wn_gen wn_gen;
+WN_API wn_gen *wn_gen_create(const wn_model *m, int streams,
+                             const wn_sample_params *p, wn_error *err);
+WN_API void wn_gen_free(wn_gen *g);
+/* Start every stream after the given codes (NULL/0 = silence). The prime
+ * goes through the teacher-forced pass in one go to fill the buffers. */
+WN_API int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err);
+/* One sample for every stream: codes[b], and logp[b] = log p(code) under
+ * the model's temperature-1 distribution (either may be NULL). */
+WN_API int wn_gen_step(wn_gen *g, int *codes, double *logp);
+/* Lower level (teacher forcing one step): feed one input code per stream
+ * (the latest sample) and get the logits (B x Q) for the next sample,
+ * without sampling. Follow it with more feeds or a new prime. */
+WN_API int wn_gen_feed(wn_gen *g, const int *inputs, float *logits);
+/* Sample from logits (Q floats) with params p and a 64-bit RNG state;
+ * returns the code (>= 0) or a negative wn_status. */
+WN_API int wn_sample_logits(const float *logits, int bins,
+                            const wn_sample_params *p, uint64_t *rng,
+                            double *logp);
+
+/* ---------------------------------------------------------------- audio */
+
+typedef struct wn_audio_info {
+    int file_rate;      /* the file's own sample rate */
+    int file_channels;
+    int64_t file_frames;
+    int resampled;      /* 1 if resampled to the requested rate */
+    int mixed;          /* 1 if mixed down to mono */
+} wn_audio_info;
+
+/* Read any file libsndfile reads (a headerless .raw, by its extension in
+ * any case, is 16-bit LE mono at `rate`), mix to mono, resample to `rate`
+ * with libsamplerate. rate 0 keeps the file's own rate (8000 Hz for .raw);
+ * info->file_rate tells which. Samples are floats clipped to [-1, 1]. *out
+ * is malloc'ed (free with free()); info may be NULL. Only regular files are
+ * opened (never blocks on a FIFO). Empty audio, NaN/Inf samples (the message
+ * names the sample index), files that are not audio, truncated files whose
+ * header claims more frames than they hold, or too long (> 2^31 frames) are
+ * errors with a one-line message naming the file. */
+WN_API int wn_audio_read(const char *path, int rate, float **out, size_t *n,
+                         wn_audio_info *info, wn_error *err);
+/* Read and mu-law encode (int codes, malloc'ed). */
+WN_API int wn_audio_read_codes(const char *path, int rate, int bins,
+                               int **codes, size_t *n, wn_audio_info *info,
+                               wn_error *err);
+
+/* A streamed WAV writer: data go to a temporary name beside `path`, with a
+ * valid header at every flush; wn_wav_close renames it into place, and
+ * wn_wav_abort removes it (a file already at `path` is untouched until a
+ * successful close). path "-" writes to stdout: the WAV is assembled in
+ * memory and written whole at close (a pipe cannot seek back to fix the
+ * header), so flush does nothing there. A failed write (disk full, ...) is
+ * WN_ERR_IO and leaves the writer only good for close/abort, which then
+ * remove the temporary. WAV is limited to 4 GiB (WN_ERR_RANGE). */
+typedef struct wn_wav wn_wav;
+WN_API wn_wav *wn_wav_open(const char *path, int rate, int bins, wn_error *err);
+/* Append mu-law codes (decoded; written as 16-bit PCM when every code
+ * survives the round trip, else as float). */
+WN_API int wn_wav_write_codes(wn_wav *w, const int *codes, size_t n, wn_error *err);
+/* Rewrite the header for the frames so far and fsync: the temporary is a
+ * playable WAV from here on, even if the process is killed. Costs a disk
+ * sync: call it every second or so, not per sample. */
+WN_API int wn_wav_flush(wn_wav *w, wn_error *err);
+WN_API int wn_wav_close(wn_wav *w, wn_error *err);
+WN_API void wn_wav_abort(wn_wav *w);
+
+/* ---------------------------------------------------------------- training */
+
+/* Mean cross-entropy (nats) of `batch` windows of `len` codes each
+ * (codes[b*len + i]): inputs are codes[0..len-1), and the loss counts the
+ * len - RF predicted samples that see a full receptive field (RF). grad
+ * (wn_model_param_count floats, the flat file layout) is overwritten with
+ * d(loss)/d(params). threads 0 = OpenMP default. */
+WN_API int wn_loss_grad(const wn_model *m, const int *codes, int batch, int len,
+                        int threads, float *grad, double *loss, wn_error *err);
+
+/* The same with buffers kept across calls (a training loop's choice):
+ * create once for a batch size and window length, run every step. */
+typedef struct wn_grad_ctx wn_grad_ctx;
+WN_API wn_grad_ctx *wn_grad_ctx_create(const wn_model *m, int batch, int len,
+                                       int threads, wn_error *err);
+WN_API int wn_grad_ctx_run(wn_grad_ctx *c, const int *codes, float *grad,
+                           double *loss, wn_error *err);
+WN_API void wn_grad_ctx_free(wn_grad_ctx *c);
+/* Bytes a wn_grad_ctx of this size allocates (0 if the sizes are invalid):
+ * grows with batch x window, not with the data. */
+WN_API size_t wn_grad_memory(const wn_model *m, int batch, int len, int threads);
+
+typedef enum wn_optimizer {
+    WN_OPT_ADAM = 0, WN_OPT_SGD, WN_OPT_MOMENTUM, WN_OPT_NESTEROV,
+    WN_OPT_ADAGRAD, WN_OPT_RMSPROP,
+} wn_optimizer;
+
+typedef struct wn_optim_params {
+    wn_optimizer kind;
+    float beta1, beta2, eps;   /* Adam: 0.9, 0.999, 1e-8 */
+    float momentum;            /* momentum/Nesterov: 0.9 */
+    float rho;                 /* RMSprop decay: 0.9 */
+    float weight_decay;        /* decoupled (AdamW-style), 0 = off */
+} wn_optim_params;
+WN_API wn_optim_params wn_optim_default_params(void);
+WN_API const char *wn_optimizer_name(wn_optimizer k);
+/* -1 if unknown; names: adam sgd momentum nesterov adagrad rmsprop */
+WN_API int wn_optimizer_parse(const char *name);
+
+typedef struct wn_optim wn_optim;
+WN_API wn_optim *wn_optim_create(const wn_model *m, const wn_optim_params *p,
+                                 wn_error *err);
+WN_API void wn_optim_free(wn_optim *o);
+/* One update of m's parameters with gradient grad at learning rate lr. */
+WN_API int wn_optim_step(wn_optim *o, wn_model *m, const float *grad, float lr,
+                         wn_error *err);
+WN_API int64_t wn_optim_steps(const wn_optim *o);
+/* Moment buffers (file layout, param_count floats each; NULL if unused by
+ * the optimizer): slot 0 = first moment / velocity / accumulator, 1 = second. */
+WN_API float *wn_optim_state(wn_optim *o, int slot);
+WN_API void wn_optim_set_steps(wn_optim *o, int64_t steps);
+
+/* ---------------------------------------------------------------- trainer
+ * The training driver (src/train.c): random windows of the training clips,
+ * loss and gradient (wn_loss_grad), global-norm clipping, learning-rate
+ * warmup and decay, the optimizer, validation with early stopping, and
+ * checkpoints from which a run resumes bit for bit.
+ *
+ *     wn_train_params tp = wn_train_default_params();
+ *     tp.steps = 2000;
+ *     tp.best_path = "out.safetensors";
+ *     wn_trainer *t = wn_trainer_create(m, &tp, train, ntrain, valid, nvalid, &err);
+ *     wn_train_stats st = {0};
+ *     while (wn_trainer_steps_done(t) < tp.steps && !st.stop)
+ *         if (wn_trainer_step(t, &st, &err)) break;
+ *     wn_trainer_save(t, "out.ckpt", &err);
+ *     wn_trainer_free(t);
+ *
+ * Data: each training clip is read with wn_audio_read at the model's rate,
+ * trimmed of silence at both ends (|x| below peak - trim_db, with 20 ms of
+ * margin kept), and held as floats; windows are mu-law encoded as they are
+ * drawn (after the optional random gain). A window is RF + T codes
+ * (RF = wn_model_receptive_field): the loss counts its last T samples, each
+ * of which sees a full receptive field. A window may begin up to RF samples
+ * before its clip, the missing past being silence - exactly the past that
+ * scoring gives a clip's first samples - so every sample of a clip is
+ * trained on. A clip is used when it holds at least max(T, RF + 1) samples;
+ * trimming that would leave fewer keeps the clip whole (reported).
+ * Validation clips are read with wn_audio_read_codes, untrimmed, and scored
+ * whole with wn_score_codes, as `wavenet score` does: bits/sample = total
+ * nats / total samples / ln 2.
+ *
+ * Determinism: the data RNG (seed), step counter, optimizer moments, best
+ * validation and patience counter are all in the checkpoint; with the same
+ * parameters, files and thread count a resumed run reaches the same weights,
+ * bit for bit, as one that never stopped. */
+
+typedef enum wn_decay {
+    WN_DECAY_NONE = 0, /* the peak lr after warmup, to the end */
+    WN_DECAY_COSINE,   /* half cosine from lr down to lr*decay_final at `steps` */
+    WN_DECAY_LINEAR,   /* straight line from lr down to lr*decay_final at `steps` */
+    WN_DECAY_STEP,     /* lr * decay_gamma^floor((t - warmup) / decay_every) */
+} wn_decay;
+
+typedef struct wn_train_params {
+    int batch;             /* windows per step: 8 */
+    int window;            /* T, predicted samples per window: 2048 */
+    int64_t steps;         /* total steps: the run's end and the schedule's
+                              horizon (0 = open-ended: after warmup the lr
+                              holds its peak until wn_trainer_set_steps) */
+    float lr;              /* peak learning rate: 1e-3 */
+    int64_t warmup;        /* steps of linear warmup, lr*(t+1)/warmup: 100 */
+    wn_decay decay;        /* after warmup: WN_DECAY_COSINE */
+    float decay_final;     /* cosine/linear end point, fraction of lr: 0.1 */
+    int64_t decay_every;   /* step decay period in steps: 1000 */
+    float decay_gamma;     /* step decay factor: 0.5 */
+    float clip;            /* global L2 norm limit of the gradient: 1; 0 = off */
+    wn_optim_params optim; /* wn_optim_default_params() (Adam) */
+    uint64_t seed;         /* data RNG: window positions and gains: 1 */
+    int threads;           /* OpenMP threads for loss and scoring; 0 = default */
+    float trim_db;         /* silence threshold below each clip's peak: 40 dB;
+                              0 = no trimming */
+    float gain_jitter_db;  /* random gain per window, uniform in +-this many
+                              dB (applied before mu-law): 0 = off */
+    int64_t valid_every;   /* validate every this many steps: 500; 0 = only
+                              when wn_trainer_validate is called */
+    int patience;          /* stop after this many validations without a new
+                              best: 0 = never */
+    const char *best_path; /* each new best model is saved here (atomic;
+                              wn_model_save); NULL = not saved. Not owned. */
+    wn_progress_fn progress; /* reading data, validation; non-zero = stop */
+    void *progress_user;
+} wn_train_params;
+WN_API wn_train_params wn_train_default_params(void);
+
+/* The --decay syntax: "none", "cosine[:FINAL]", "linear[:FINAL]" (FINAL a
+ * fraction of the peak lr, default 0.1) or "step:EVERY[:GAMMA]" (multiply by
+ * GAMMA, default 0.5, every EVERY steps). Sets decay, decay_final,
+ * decay_every, decay_gamma of p; WN_ERR_ARG with a message otherwise. */
+WN_API int wn_decay_parse(const char *s, wn_train_params *p, wn_error *err);
+/* The canonical spelling of p's decay ("cosine:0.1"). */
+WN_API void wn_decay_format(const wn_train_params *p, char *buf, size_t size);
+/* The learning rate of update number `step` (0-based) under p. */
+WN_API float wn_train_lr(const wn_train_params *p, int64_t step);
+
+/* Append the paths of a list file (one per line; '#' starts a comment;
+ * blank lines skipped; a relative path is relative to the list's folder)
+ * to *paths / *n (a malloc'ed array of malloc'ed strings, grown here). */
+WN_API int wn_list_read(const char *list, char ***paths, int *n, wn_error *err);
+WN_API void wn_list_free(char **paths, int n);
+
+/* What reading one clip gave. Lengths in samples at the model's rate. */
+typedef struct wn_clip_report {
+    const char *path;      /* as given (owned by the trainer) */
+    int64_t samples;       /* read (before trimming) */
+    int64_t head, tail;    /* trimmed at the start and at the end */
+    int kept_whole;        /* trimming would leave too little: kept untrimmed */
+    int unusable;          /* too short even whole: not trained on */
+    int file_rate;         /* the file's own rate */
+    int resampled;         /* 1 if resampled to the model's rate */
+} wn_clip_report;
+
+typedef struct wn_train_stats {
+    int64_t step;          /* updates done, this one included */
+    double loss_bits;      /* this step's training loss, bits/sample */
+    double grad_norm;      /* global L2 norm of the gradient before clipping */
+    float lr;              /* the learning rate of this update */
+    int64_t samples;       /* predicted samples in this step (batch * T) */
+    int validated;         /* 1 if a validation ran in this call */
+    double valid_bits;     /* its bits/sample (NaN if none ran) */
+    int improved;          /* it set a new best (best_path written) */
+    int stop;              /* patience exhausted: the run should end */
+} wn_train_stats;
+
+typedef struct wn_trainer wn_trainer;
+
+/* Read the data and set up everything a step needs (gradients, moments,
+ * windows): later steps allocate nothing. m is updated in place and must
+ * outlive the trainer (not owned). train/valid: files or folders (every
+ * audio file directly inside, in name order). Errors: no training file, a
+ * file that cannot be read, no clip long enough to hold a window. */
+WN_API wn_trainer *wn_trainer_create(wn_model *m, const wn_train_params *p,
+                                     const char *const *train, int ntrain,
+                                     const char *const *valid, int nvalid,
+                                     wn_error *err);
+WN_API void wn_trainer_free(wn_trainer *t);
+
+/* One update: draw the windows, loss and gradient, clip, lr, optimizer;
+ * then validate if valid_every says so. A non-finite loss or gradient
+ * returns WN_ERR_NONFINITE naming the step, before any change to the
+ * weights. WN_ERR_INTERRUPTED when the progress callback stopped a
+ * validation (the update itself is done; the next call validates first). */
+WN_API int wn_trainer_step(wn_trainer *t, wn_train_stats *st, wn_error *err);
+/* Score the validation clips now: *bits (NaN without validation clips),
+ * best/patience bookkeeping, best_path saved on a new best. */
+WN_API int wn_trainer_validate(wn_trainer *t, wn_train_stats *st, wn_error *err);
+
+WN_API int64_t wn_trainer_steps_done(const wn_trainer *t);
+/* Set the horizon (params.steps) later, e.g. once a time budget has been
+ * converted to steps; it is saved in checkpoints. */
+WN_API void wn_trainer_set_steps(wn_trainer *t, int64_t steps);
+WN_API wn_train_params wn_trainer_params(const wn_trainer *t);
+/* Seconds spent in steps and validations, over all resumed segments. */
+WN_API double wn_trainer_seconds(const wn_trainer *t);
+/* Best validation bits/sample so far (INFINITY if none) and its step. */
+WN_API double wn_trainer_best(const wn_trainer *t, int64_t *step);
+/* Step of the latest validation (-1 if none yet). */
+WN_API int64_t wn_trainer_last_validation(const wn_trainer *t);
+/* Estimated bytes of training memory: data, gradients, moments and the
+ * activations of one batch (grows with batch x window, not with the data). */
+WN_API size_t wn_trainer_memory(const wn_trainer *t);
+/* Clips read: which = 0 training, 1 validation. */
+WN_API int wn_trainer_clip_count(const wn_trainer *t, int which);
+WN_API const wn_clip_report *wn_trainer_clip(const wn_trainer *t, int which, int i);
+/* Total samples of the usable clips. */
+WN_API int64_t wn_trainer_data_samples(const wn_trainer *t, int which);
+
+/* A checkpoint: a weights file (wn_model_load reads it) with the optimizer
+ * moments as extra tensors opt.m.<name> (slot 0) and opt.v.<name> (slot 1)
+ * and the training state and parameters in its metadata; written
+ * atomically. */
+WN_API int wn_trainer_save(const wn_trainer *t, const char *path, wn_error *err);
+/* Restore a checkpoint's weights (into the trainer's model), moments and
+ * state. The model configuration and optimizer must match. */
+WN_API int wn_trainer_resume(wn_trainer *t, const char *path, wn_error *err);
+/* The parameters a checkpoint was trained with (progress, best_path:
+ * zero), its step, and its file lists (optional; wn_list_free them). */
+WN_API int wn_checkpoint_read(const char *path, wn_train_params *p, int64_t *step,
+                              char ***train, int *ntrain, char ***valid, int *nvalid,
+                              wn_error *err);
+
+/* ---------------------------------------------------------------- baselines
+ * Reference models for bits/sample (wavenet baseline): see src/baseline.c.
+ * Each is fitted on training clips and scored on validation clips as the
+ * base-2 NLL of the mu-law codes averaged over every validation sample
+ * (whole clips; the past before a clip's first sample is silence, as in
+ * wn_score_codes). Results, in this order:
+ *   "uniform"         1/Q for every code (log2 Q bits)
+ *   "histogram"       P(c), add-one smoothed code counts
+ *   "bigram"          P(c | previous code), add-one smoothed
+ *   "lpcN-fixed"      order-N least-squares linear predictor on the decoded
+ *                     signal, residual = logistic of a fixed scale s
+ *                     integrated over each mu-law bin (s fitted)
+ *   "lpcN-adaptive"   the same with s = max(k * mean|e| over the previous
+ *                     `window` residuals, s_min) (k and s_min fitted), its
+ *                     coefficients refitted by least squares weighted with
+ *                     1 / (mean|e|)^2 (lpc_reweight times)
+ * The LPC models mix in a uniform floor (wn_baseline_logistic_probs), so
+ * every code has probability >= prob_floor and the distribution sums to 1. */
+
+#define WN_BASELINE_COUNT 5
+
+typedef struct wn_baseline_params {
+    int bins;           /* Q, mu-law classes, 2..65536 (256) */
+    int order;          /* LPC order, 1..64 (16) */
+    int window;         /* residuals averaged for the adaptive scale, 1..4096 (32) */
+    double prob_floor;  /* LPC floor eps, 0 < eps*Q < 0.5 (1e-6) */
+    double lpc_k;       /* adaptive scale factor k; 0 = fit on training (0) */
+    int lpc_reweight;   /* adaptive model: weighted least-squares refits, 0..100;
+                         * 0 = ordinary least squares (6) */
+} wn_baseline_params;
+WN_API wn_baseline_params wn_baseline_default_params(void);
+
+/* One baseline's figures. Plain values, no pointers: nothing to free. */
+typedef struct wn_baseline_result {
+    char name[32];             /* "uniform", "histogram", ... (see above) */
+    char fit[128];             /* fitted parameters in words ("" if none) */
+    double bits_per_sample;    /* validation: nll_nats / ln 2 / samples */
+    double nll_nats;           /* validation: -sum ln p(x_t | x_<t), nats */
+    int64_t samples;           /* validation samples scored */
+    double train_bits_per_sample; /* the same on the training clips */
+} wn_baseline_result;
+
+/* Fit on the training clips and score the validation clips, all given as
+ * mu-law codes in [0, bins): train[i] holds train_len[i] codes. out must
+ * have room for WN_BASELINE_COUNT results; *nout receives the number
+ * written. p NULL = defaults. Deterministic; the inputs are not modified
+ * and not kept. WN_ERR_ARG for no clips, no samples, codes out of range or
+ * bad params. */
+WN_API int wn_baseline_run_codes(const int *const *train, const size_t *train_len,
+                                 int ntrain, const int *const *valid,
+                                 const size_t *valid_len, int nvalid,
+                                 const wn_baseline_params *p,
+                                 wn_baseline_result *out, int *nout, wn_error *err);
+
+/* The same from audio files, read with wn_audio_read_codes (mono,
+ * resampled to `rate` Hz, encoded with p->bins). */
+WN_API int wn_baseline_run(const char *const *train, int ntrain,
+                           const char *const *valid, int nvalid, int rate,
+                           const wn_baseline_params *p, wn_baseline_result *out,
+                           int *nout, wn_error *err);
+
+/* The LPC baselines' distribution over the Q codes for one prediction:
+ * probs[c] = (1 - Q eps) [sig((hi_c - pred)/s) - sig((lo_c - pred)/s)] + eps,
+ * sig the logistic function, [lo_c, hi_c) the interval of x that
+ * wn_mulaw_encode maps to code c (the end bins extend to -inf and +inf),
+ * pred and s = scale > 0 in the signal domain (x in [-1, 1]),
+ * eps = prob_floor >= 0 with Q eps < 1. probs has `bins` doubles. */
+WN_API int wn_baseline_logistic_probs(double pred, double scale, int bins,
+                                      double prob_floor, double *probs,
+                                      wn_error *err);
+
+/* ---------------------------------------------------------------- spectrum
+ * FFTW spectrograms and PNG images: see src/spectrum.c. */
+
+/* Short-time Fourier transform, centred frames: frame f is the `fft`
+ * samples around sample f*hop (x[f*hop - fft/2 + t], t = 0..fft-1, zero
+ * outside the signal), times a periodic Hann window. There are
+ * n/hop + 1 frames of fft/2 + 1 bins; bin k is at k*rate/fft Hz.
+ * Magnitudes are |DFT| * 2/sum(window): a sine of amplitude A centred on a
+ * bin reads A there (so a full-scale sine is 0 dBFS). */
+WN_API size_t wn_stft_frames(size_t n, int hop);
+/* mag: (frames, fft/2 + 1) floats, row-major, caller-owned.
+ * fft: even, 8..65536; hop >= 1. Multi-threaded with OpenMP over frames. */
+WN_API int wn_stft_magnitude(const float *x, size_t n, int fft, int hop,
+                             float *mag, wn_error *err);
+
+typedef struct wn_spectrogram_params {
+    int fft;          /* frame length in samples; 0 = auto: 256 at 8 kHz,
+                         scaled with the rate to a power of two */
+    int hop;          /* frame step in samples; 0 = auto: fft / 4 */
+    float range_db;   /* colours span [max - range_db, max] dB; default 80 */
+    int width;        /* whole image in pixels, 0 = auto (plot area one pixel
+                         per frame, clamped to 400..1600, plus margins) */
+    int height;       /* whole image in pixels, 0 = auto (plot area one row
+                         per bin, clamped to 256..1024, plus margins) */
+    const char *title;/* printed above the plot (ASCII), NULL = none */
+} wn_spectrogram_params;
+WN_API wn_spectrogram_params wn_spectrogram_default_params(void);
+
+/* The auto fft size for a sample rate (256 at 8000 Hz). */
+WN_API int wn_spectrogram_auto_fft(int rate);
+
+/* Log-magnitude spectrogram of x (n samples at `rate` Hz) as a PNG: time in
+ * seconds on x, frequency in Hz on y, a dBFS colour bar; axes labelled with
+ * libgd's built-in font. When there are more frames (or bins) than pixels
+ * each pixel shows the maximum of those it covers. Written to a temporary
+ * name and renamed into place. p may be NULL (defaults). */
+WN_API int wn_spectrogram_png(const float *x, size_t n, int rate, const char *png_path,
+                              const wn_spectrogram_params *p, wn_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WAVENET_H */

@@ -1,0 +1,45 @@
+/* main.c - the `wavenet` command: dispatch to a subcommand. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int (*run)(int, char **);
+    const char *help;
+} commands[] = {
+    {"init", cmd_init, "write a model with seeded random weights"},
+    {"info", cmd_info, "print a model's configuration"},
+    {"generate", cmd_generate, "sample audio from a model into a WAV"},
+    {"score", cmd_score, "exact log-likelihood of audio files (bits/sample)"},
+    {"train", cmd_train, "train a model on speech clips"},
+    {"baseline", cmd_baseline, "bits/sample of reference models (histogram, bigram, LPC)"},
+    {"spectrogram", cmd_spectrogram, "log-magnitude spectrogram of a WAV as PNG"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: wavenet COMMAND [OPTIONS]   (wavenet COMMAND --help)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("wavenet %s (format version %d)\n", WN_VERSION_STRING, WN_FORMAT_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    return cli_fail("unknown command '%s' (try 'wavenet --help')", argv[1]);
+}

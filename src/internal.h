@@ -1,0 +1,105 @@
+/* internal.h - what the library's modules share and users never see. */
+#ifndef WN_INTERNAL_H
+#define WN_INTERNAL_H
+
+#include "wavenet.h"
+#include <stdint.h>
+#include <stdio.h>
+
+#if defined(__GNUC__)
+#define WN_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define WN_PRINTF(a, b)
+/* ---- safetensors (src/safetensors.c), shared by models and checkpoints */
+
+typedef struct wn__st_tensor {
+    const char *name;
+    const char *dtype;    /* "F32", "I32", "U8", ... */
+    int ndim;
+    int64_t shape[4];
+    const void *data;     /* little-endian values */
+    size_t bytes;
+} wn__st_tensor;
+
+/* Write tensors (in the given order) and metadata (meta[2i] = key,
+ * meta[2i+1] = value, nmeta pairs; "crc32" of the data section is added)
+ * atomically to path. */
+int wn__st_write(const char *path, const wn__st_tensor *t, int n,
+                 const char *const *meta, int nmeta, wn_error *err);
+
+/* A parsed safetensors file held in memory; validated on open (offsets in
+ * range, sizes match dtype x shape, no overlap, crc32 when present). */
+typedef struct wn__st_file wn__st_file;
+wn__st_file *wn__st_open(const char *path, wn_error *err);
+void wn__st_close(wn__st_file *f);
+/* Metadata value or NULL. */
+const char *wn__st_meta(const wn__st_file *f, const char *key);
+/* Number of tensors and the i-th's name (in the header's order). */
+int wn__st_count(const wn__st_file *f);
+const char *wn__st_name(const wn__st_file *f, int i);
+/* Find a tensor: its dtype, shape and data (unaligned: memcpy from it).
+ * Returns 0 if absent. */
+int wn__st_find(const wn__st_file *f, const char *name, const char **dtype,
+                int *ndim, int64_t shape[8], const void **data, size_t *bytes);
+
+#endif
+
+/* Fill err (may be NULL) with code and a formatted one-line message;
+ * returns code so callers can `return wn__err(err, WN_ERR_IO, ...)`. */
+int wn__err(wn_error *err, int code, const char *fmt, ...) WN_PRINTF(3, 4);
+
+/* Atomic output: write to "<dir>/.<name>.tmp.<pid>", then commit renames it
+ * over path. Nothing at `path` changes until the commit. */
+int wn__tmpname(const char *path, char *tmp, size_t size, wn_error *err);
+/* fflush + fsync + fclose + rename; on failure the temporary is removed. */
+int wn__commit_file(FILE *f, const char *tmp, const char *path, wn_error *err);
+/* fsync the file at tmp, then rename it to path (for files written by
+ * libraries that own their FILE, e.g. libsndfile). Removes tmp on failure. */
+int wn__commit_path(const char *tmp, const char *path, wn_error *err);
+void wn__abort_file(FILE *f, const char *tmp);
+
+/* Seeded RNG shared by init, sampling and training: splitmix64 seeding of
+ * xoshiro-free 64-bit state; deterministic on every platform. */
+uint64_t wn__splitmix64(uint64_t *state);
+/* Uniform in [0, 1) with 53 random bits. */
+double wn__uniform(uint64_t *state);
+
+/* Aligned allocation (64 bytes) that returns NULL on overflow/failure;
+ * free with wn__free. */
+void *wn__alloc(size_t count, size_t size);
+void *wn__calloc(size_t count, size_t size);
+void wn__free(void *p);
+
+/* ---- safetensors (src/safetensors.c), shared by models and checkpoints */
+
+typedef struct wn__st_tensor {
+    const char *name;
+    const char *dtype;    /* "F32", "I32", "U8", ... */
+    int ndim;
+    int64_t shape[4];
+    const void *data;     /* little-endian values */
+    size_t bytes;
+} wn__st_tensor;
+
+/* Write tensors (in the given order) and metadata (meta[2i] = key,
+ * meta[2i+1] = value, nmeta pairs; "crc32" of the data section is added)
+ * atomically to path. */
+int wn__st_write(const char *path, const wn__st_tensor *t, int n,
+                 const char *const *meta, int nmeta, wn_error *err);
+
+/* A parsed safetensors file held in memory; validated on open (offsets in
+ * range, sizes match dtype x shape, no overlap, crc32 when present). */
+typedef struct wn__st_file wn__st_file;
+wn__st_file *wn__st_open(const char *path, wn_error *err);
+void wn__st_close(wn__st_file *f);
+/* Metadata value or NULL. */
+const char *wn__st_meta(const wn__st_file *f, const char *key);
+/* Number of tensors and the i-th's name (in the header's order). */
+int wn__st_count(const wn__st_file *f);
+const char *wn__st_name(const wn__st_file *f, int i);
+/* Find a tensor: its dtype, shape and data (unaligned: memcpy from it).
+ * Returns 0 if absent. */
+int wn__st_find(const wn__st_file *f, const char *name, const char **dtype,
+                int *ndim, int64_t shape[8], const void **data, size_t *bytes);
+
+#endif

@@ -1,0 +1,168 @@
+/* layers.c - each layer of the network as a forward/backward pair over a
+ * whole sequence, side by side. Large products go through wn__gemm. */
+#include "layers.h"
+#include "kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+void causal_forward(float *out, const int *in, int N, const float *w, const float *b,
+                    int Q, int R)
+{
+    const float *w0 = w, *w1 = w + (size_t)Q * R;
+    for (int t = 0; t < N; t++) {
+        float *o = out + (size_t)t * R;
+        const float *a = w1 + (size_t)in[t] * R;
+        for (int r = 0; r < R; r++) o[r] = b[r] + a[r];
+        if (t > 0) {
+            const float *p = w0 + (size_t)in[t - 1] * R;
+            for (int r = 0; r < R; r++) o[r] += p[r];
+        }
+    }
+}
+
+void causal_backward(float *dw, float *db, const float *dout, const int *in, int N, int Q,
+                     int R)
+{
+    float *dw0 = dw, *dw1 = dw + (size_t)Q * R;
+    for (int t = 0; t < N; t++) {
+        const float *g = dout + (size_t)t * R;
+        float *a = dw1 + (size_t)in[t] * R;
+        for (int r = 0; r < R; r++) {
+            a[r] += g[r];
+            db[r] += g[r];
+        }
+        if (t > 0) {
+            float *p = dw0 + (size_t)in[t - 1] * R;
+            for (int r = 0; r < R; r++) p[r] += g[r];
+        }
+    }
+}
+
+void dilated_forward(float *a, const float *h, int t0, int N, int d, const float *w,
+                     const float *b, int R, int O)
+{
+    if (t0 >= N) return;
+    const float *w0 = w, *w1 = w + (size_t)O * R;
+    for (int t = t0; t < N; t++) memcpy(a + (size_t)t * O, b, sizeof(float) * (size_t)O);
+    wn__gemm(0, 1, N - t0, O, R, 1.0f, h + (size_t)t0 * R, R, w1, R, 1.0f,
+             a + (size_t)t0 * O, O);
+    int s = t0 > d ? t0 : d; /* first row whose past h[t-d] exists */
+    if (s < N)
+        wn__gemm(0, 1, N - s, O, R, 1.0f, h + (size_t)(s - d) * R, R, w0, R, 1.0f,
+                 a + (size_t)s * O, O);
+}
+
+void dilated_backward(float *dh, float *dw, float *db, const float *da, const float *h,
+                      int t0, int N, int d, const float *w, int R, int O)
+{
+    if (t0 >= N) return;
+    const float *w0 = w, *w1 = w + (size_t)O * R;
+    float *dw0 = dw, *dw1 = dw + (size_t)O * R;
+    for (int t = t0; t < N; t++) {
+        const float *g = da + (size_t)t * O;
+        for (int o = 0; o < O; o++) db[o] += g[o];
+    }
+    wn__gemm(1, 0, O, R, N - t0, 1.0f, da + (size_t)t0 * O, O, h + (size_t)t0 * R, R,
+             1.0f, dw1, R);
+    wn__gemm(0, 0, N - t0, R, O, 1.0f, da + (size_t)t0 * O, O, w1, R, 1.0f,
+             dh + (size_t)t0 * R, R);
+    int s = t0 > d ? t0 : d;
+    if (s < N) {
+        wn__gemm(1, 0, O, R, N - s, 1.0f, da + (size_t)s * O, O, h + (size_t)(s - d) * R,
+                 R, 1.0f, dw0, R);
+        wn__gemm(0, 0, N - s, R, O, 1.0f, da + (size_t)s * O, O, w0, R, 1.0f,
+                 dh + (size_t)(s - d) * R, R);
+    }
+}
+
+static inline float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+void gate_forward(float *z, const float *a, int t0, int N, int D)
+{
+    for (int t = t0; t < N; t++) {
+        const float *f = a + (size_t)t * 2 * D, *g = f + D;
+        float *o = z + (size_t)t * D;
+        for (int i = 0; i < D; i++) o[i] = tanhf(f[i]) * sigmoidf_(g[i]);
+    }
+}
+
+void gate_backward(float *da, const float *dz, const float *a, int t0, int N, int D)
+{
+    for (int t = t0; t < N; t++) {
+        const float *f = a + (size_t)t * 2 * D, *g = f + D;
+        const float *dzt = dz + (size_t)t * D;
+        float *df = da + (size_t)t * 2 * D, *dg = df + D;
+        for (int i = 0; i < D; i++) {
+            float th = tanhf(f[i]), sg = sigmoidf_(g[i]);
+            df[i] = dzt[i] * sg * (1.0f - th * th);
+            dg[i] = dzt[i] * th * sg * (1.0f - sg);
+        }
+    }
+}
+
+void conv1x1_forward(float *out, const float *in, int n, const float *w, const float *b,
+                     int I, int O, float beta)
+{
+    if (n <= 0) return;
+    for (int t = 0; t < n; t++) {
+        float *o = out + (size_t)t * O;
+        if (beta == 0.0f)
+            memcpy(o, b, sizeof(float) * (size_t)O);
+        else
+            for (int j = 0; j < O; j++) o[j] += b[j];
+    }
+    wn__gemm(0, 1, n, O, I, 1.0f, in, I, w, I, 1.0f, out, O);
+}
+
+void conv1x1_backward(float *din, float *dw, float *db, const float *dout, const float *in,
+                      int n, const float *w, int I, int O)
+{
+    if (n <= 0) return;
+    for (int t = 0; t < n; t++) {
+        const float *g = dout + (size_t)t * O;
+        for (int j = 0; j < O; j++) db[j] += g[j];
+    }
+    wn__gemm(1, 0, O, I, n, 1.0f, dout, O, in, I, 1.0f, dw, I);
+    if (din) wn__gemm(0, 0, n, I, O, 1.0f, dout, O, w, I, 1.0f, din, I);
+}
+
+void relu_forward(float *y, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void relu_backward(float *dx, const float *dy, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+double log_softmax_at(const float *l, int Q, int target)
+{
+    float mx = l[0];
+    for (int q = 1; q < Q; q++) mx = l[q] > mx ? l[q] : mx;
+    double s = 0;
+    for (int q = 0; q < Q; q++) s += exp((double)l[q] - mx);
+    return (double)l[target] - mx - log(s);
+}
+
+double softmax_xent(float *dl, const float *logits, const int *targets, int n, int Q,
+                    float scale)
+{
+    double total = 0;
+    for (int t = 0; t < n; t++) {
+        const float *l = logits + (size_t)t * Q;
+        float mx = l[0];
+        for (int q = 1; q < Q; q++) mx = l[q] > mx ? l[q] : mx;
+        double s = 0;
+        for (int q = 0; q < Q; q++) s += exp((double)l[q] - mx);
+        double lse = mx + log(s);
+        total -= (double)l[targets[t]] - lse;
+        if (dl) {
+            float *g = dl + (size_t)t * Q;
+            for (int q = 0; q < Q; q++) g[q] = (float)(exp((double)l[q] - lse) * scale);
+            g[targets[t]] -= scale;
+        }
+    }
+    return total;
+}

@@ -1,0 +1,49 @@
+/* layers.h - forward/backward pairs over whole sequences (time-major, row t
+ * of an (N, C) array is the C channels at time t). Each backward
+ * accumulates (+=) into its gradients and input gradients. Rows before
+ * `t0` are neither read for outputs nor written: callers skip the part of
+ * a window that cannot reach the loss. */
+#ifndef WN_LAYERS_H
+#define WN_LAYERS_H
+
+#include <stddef.h>
+
+/* out[t] = w[1][in[t]] + w[0][in[t-1]] + b  (in[-1] contributes nothing);
+ * w (2, Q, R) is an embedding table per tap. out (N, R). */
+void causal_forward(float *out, const int *in, int N, const float *w, const float *b,
+                    int Q, int R);
+void causal_backward(float *dw, float *db, const float *dout, const int *in, int N,
+                     int Q, int R);
+
+/* a[t] = w[1] h[t] + w[0] h[t-d] + b for t in [t0, N), h[t-d] = 0 for t < d.
+ * w (2, O, R), h (N, R), a (N, O). */
+void dilated_forward(float *a, const float *h, int t0, int N, int d, const float *w,
+                     const float *b, int R, int O);
+/* dh[t] += w[1]^T da[t]; dh[t-d] += w[0]^T da[t]; dw, db += ... */
+void dilated_backward(float *dh, float *dw, float *db, const float *da, const float *h,
+                      int t0, int N, int d, const float *w, int R, int O);
+
+/* z = tanh(a[:, :D]) * sigmoid(a[:, D:]), rows [t0, N). */
+void gate_forward(float *z, const float *a, int t0, int N, int D);
+/* da from dz, recomputing the nonlinearities from a. */
+void gate_backward(float *da, const float *dz, const float *a, int t0, int N, int D);
+
+/* out[t] = beta*out[t] + w in[t] + b over n rows; w (O, I). */
+void conv1x1_forward(float *out, const float *in, int n, const float *w, const float *b,
+                     int I, int O, float beta);
+/* din += dout w (if din), dw += dout^T in, db += sum dout. */
+void conv1x1_backward(float *din, float *dw, float *db, const float *dout, const float *in,
+                      int n, const float *w, int I, int O);
+
+void relu_forward(float *y, const float *x, size_t n);
+/* dx = dy * (x > 0), overwriting dx (dx may alias dy). */
+void relu_backward(float *dx, const float *dy, const float *x, size_t n);
+
+/* Row-wise log-softmax in double; returns log p(target) (nats). */
+double log_softmax_at(const float *logits, int Q, int target);
+/* Cross-entropy of n rows against targets: returns sum of -log p, and if
+ * dlogits is given, writes (softmax - onehot) * scale. */
+double softmax_xent(float *dlogits, const float *logits, const int *targets, int n,
+                    int Q, float scale);
+
+#endif

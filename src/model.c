@@ -1,0 +1,262 @@
+/* model.c - configuration, the tensor table, the parameter slab, seeded
+ * initialisation, and the packed compute copy of the weights.
+ *
+ * Parameters live in one slab in the file's (PyTorch) layout, so that the
+ * weights file, gradients and optimizer moments all share one flat order.
+ * The kernels read a second, packed copy in which kernel-2 convolutions are
+ * split per tap into contiguous (out, in) matrices (a BLAS needs unit stride). */
+#include "model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+wn_config wn_config_default(void)
+{
+    wn_config c = {.sample_rate = 8000, .bins = 256, .layers = 20, .stack = 10,
+                   .residual = 32, .dilation = 32, .skip = 128, .cond = 0};
+    return c;
+}
+
+int wn_config_check(const wn_config *c, wn_error *err)
+{
+#define RANGE(field, lo, hi)                                                       \
+    if (c->field < (lo) || c->field > (hi))                                        \
+        return wn__err(err, WN_ERR_CONFIG, "%s = %d is outside %d..%d", #field,    \
+                       c->field, (lo), (hi));
+    RANGE(sample_rate, 1, 768000)
+    RANGE(bins, 2, 65536)
+    RANGE(layers, 1, 1024)
+    RANGE(stack, 1, 24)
+    RANGE(residual, 1, 4096)
+    RANGE(dilation, 1, 4096)
+    RANGE(skip, 1, 4096)
+    RANGE(cond, 0, 0)
+#undef RANGE
+    /* keep every size well inside int and the slab under 2^31 floats */
+    double n = 2.0 * c->bins * c->residual + c->residual;
+    n += (double)c->layers * (4.0 * c->residual * c->dilation + 2 * c->dilation +
+                              2.0 * c->residual * c->dilation + c->residual +
+                              (double)c->skip * c->dilation + c->skip);
+    n += (double)c->skip * c->skip + c->skip + (double)c->bins * c->skip + c->bins;
+    if (n > 2147483647.0)
+        return wn__err(err, WN_ERR_CONFIG, "model too large: %.0f parameters", n);
+    return WN_OK;
+}
+
+static void add_tensor(wn_model *m, const char *name, int ndim, int a, int b, int k,
+                       int kind)
+{
+    wn_tensor_desc *t = &m->tensors[m->n_tensors++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->ndim = ndim;
+    t->shape[0] = a;
+    t->shape[1] = b;
+    t->shape[2] = k;
+    t->count = (size_t)a * (ndim > 1 ? (size_t)b : 1) * (ndim > 2 ? (size_t)k : 1);
+    t->offset = m->n_params;
+    t->kind = kind;
+    m->n_params += t->count;
+}
+
+const wn_tensor_desc *wn__find_tensor(const wn_model *m, const char *name)
+{
+    for (int i = 0; i < m->n_tensors; i++)
+        if (!strcmp(m->tensors[i].name, name)) return &m->tensors[i];
+    return NULL;
+}
+
+int wn__view_init(const wn_model *m, float *slab, wn_view *v)
+{
+    const wn_config *c = &m->cfg;
+    v->layer = calloc((size_t)c->layers, sizeof *v->layer);
+    if (!v->layer) return WN_ERR_NOMEM;
+    const wn_tensor_desc *t = m->tensors;
+    v->causal_w = slab + t[0].offset;
+    v->causal_b = slab + t[1].offset;
+    for (int i = 0; i < c->layers; i++) {
+        const wn_tensor_desc *l = t + 2 + 6 * i;
+        v->layer[i] = (wn_layer_view){slab + l[0].offset, slab + l[1].offset,
+                                      slab + l[2].offset, slab + l[3].offset,
+                                      slab + l[4].offset, slab + l[5].offset};
+    }
+    const wn_tensor_desc *h = t + 2 + 6 * c->layers;
+    v->head0_w = slab + h[0].offset;
+    v->head0_b = slab + h[1].offset;
+    v->head1_w = slab + h[2].offset;
+    v->head1_b = slab + h[3].offset;
+    return WN_OK;
+}
+
+void wn__view_free(wn_view *v)
+{
+    free(v->layer);
+    v->layer = NULL;
+}
+
+wn_model *wn__model_alloc(const wn_config *c, wn_error *err)
+{
+    if (wn_config_check(c, err) != WN_OK) return NULL;
+    wn_model *m = calloc(1, sizeof *m);
+    if (!m) goto nomem;
+    m->cfg = *c;
+    int L = c->layers, Q = c->bins, R = c->residual, D = c->dilation, S = c->skip;
+    m->dil = malloc(sizeof *m->dil * (size_t)L);
+    m->tensors = calloc((size_t)(6 + 6 * L), sizeof *m->tensors);
+    if (!m->dil || !m->tensors) goto nomem;
+    m->rf = 2;
+    for (int i = 0; i < L; i++) {
+        m->dil[i] = 1 << (i % c->stack);
+        m->rf += m->dil[i];
+    }
+    add_tensor(m, "causal.weight", 3, R, Q, 2, WN_T_CAUSAL);
+    add_tensor(m, "causal.bias", 1, R, 0, 0, WN_T_PLAIN);
+    for (int i = 0; i < L; i++) {
+        char name[48];
+#define LAYER(suffix, ndim, a, b, k, kind)                                         \
+    snprintf(name, sizeof name, "layers.%d.%s", i, suffix);                        \
+    add_tensor(m, name, ndim, a, b, k, kind);
+        LAYER("dilated.weight", 3, 2 * D, R, 2, WN_T_CONV2)
+        LAYER("dilated.bias", 1, 2 * D, 0, 0, WN_T_PLAIN)
+        LAYER("res.weight", 3, R, D, 1, WN_T_PLAIN)
+        LAYER("res.bias", 1, R, 0, 0, WN_T_PLAIN)
+        LAYER("skip.weight", 3, S, D, 1, WN_T_PLAIN)
+        LAYER("skip.bias", 1, S, 0, 0, WN_T_PLAIN)
+#undef LAYER
+    }
+    add_tensor(m, "head.0.weight", 3, S, S, 1, WN_T_PLAIN);
+    add_tensor(m, "head.0.bias", 1, S, 0, 0, WN_T_PLAIN);
+    add_tensor(m, "head.1.weight", 3, Q, S, 1, WN_T_PLAIN);
+    add_tensor(m, "head.1.bias", 1, Q, 0, 0, WN_T_PLAIN);
+    m->params = wn__calloc(m->n_params, sizeof(float));
+    m->packed = wn__calloc(m->n_params, sizeof(float));
+    if (!m->params || !m->packed) goto nomem;
+    if (wn__view_init(m, m->packed, &m->pk) != WN_OK) goto nomem;
+    return m;
+nomem:
+    wn_model_free(m);
+    wn__err(err, WN_ERR_NOMEM, "out of memory allocating the model");
+    return NULL;
+}
+
+void wn_model_free(wn_model *m)
+{
+    if (!m) return;
+    wn__view_free(&m->pk);
+    wn__free(m->params);
+    wn__free(m->packed);
+    free(m->tensors);
+    free(m->dil);
+    free(m);
+}
+
+/* file layout -> compute layout for one tensor (dir 0), or back (dir 1) */
+static void convert(const wn_tensor_desc *t, const float *src, float *dst, int back)
+{
+    if (t->kind == WN_T_PLAIN) {
+        memcpy(dst, src, t->count * sizeof(float));
+        return;
+    }
+    /* file (A, B, 2) with element [a][b][k] at (a*B + b)*2 + k. CONV2 packs
+     * to [k][a][b] (A = out, B = in); CAUSAL packs to [k][b][a] (an
+     * embedding table: row per input code). */
+    int A = t->shape[0], B = t->shape[1];
+    for (int a = 0; a < A; a++)
+        for (int b = 0; b < B; b++)
+            for (int k = 0; k < 2; k++) {
+                size_t f = ((size_t)a * B + b) * 2 + k;
+                size_t p = t->kind == WN_T_CONV2 ? ((size_t)k * A + a) * B + b
+                                                 : ((size_t)k * B + b) * A + a;
+                if (back)
+                    dst[f] = src[p];
+                else
+                    dst[p] = src[f];
+            }
+}
+
+void wn__model_pack(wn_model *m)
+{
+    for (int i = 0; i < m->n_tensors; i++) {
+        const wn_tensor_desc *t = &m->tensors[i];
+        convert(t, m->params + t->offset, m->packed + t->offset, 0);
+    }
+}
+
+void wn__unpack(const wn_model *m, const float *packed, float *out)
+{
+    for (int i = 0; i < m->n_tensors; i++) {
+        const wn_tensor_desc *t = &m->tensors[i];
+        convert(t, packed + t->offset, out + t->offset, 1);
+    }
+}
+
+wn_model *wn_model_init(const wn_config *c, uint64_t seed, wn_error *err)
+{
+    wn_model *m = wn__model_alloc(c, err);
+    if (!m) return NULL;
+    uint64_t rng = seed;
+    /* PyTorch's Conv1d default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the
+     * weight and the bias, fan_in = in_channels * kernel. A bias follows
+     * its weight in the table, so it reuses the weight's fan_in. */
+    double bound = 1.0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const wn_tensor_desc *t = &m->tensors[i];
+        if (t->ndim == 3) bound = 1.0 / sqrt((double)t->shape[1] * t->shape[2]);
+        float *p = m->params + t->offset;
+        for (size_t j = 0; j < t->count; j++)
+            p[j] = (float)((2.0 * wn__uniform(&rng) - 1.0) * bound);
+    }
+    wn__model_pack(m);
+    return m;
+}
+
+wn_config wn_model_config(const wn_model *m) { return m->cfg; }
+int wn_model_receptive_field(const wn_model *m) { return m->rf; }
+size_t wn_model_param_count(const wn_model *m) { return m->n_params; }
+int wn_model_layer_dilation(const wn_model *m, int i)
+{
+    return i >= 0 && i < m->cfg.layers ? m->dil[i] : 0;
+}
+int wn_model_tensor_count(const wn_model *m) { return m->n_tensors; }
+const char *wn_model_tensor_name(const wn_model *m, int i)
+{
+    return i >= 0 && i < m->n_tensors ? m->tensors[i].name : NULL;
+}
+const float *wn_model_params(const wn_model *m) { return m->params; }
+
+size_t wn_model_tensor_info(const wn_model *m, const char *name, int *ndim,
+                            int shape[3], size_t *offset)
+{
+    const wn_tensor_desc *t = wn__find_tensor(m, name);
+    if (!t) return 0;
+    if (ndim) *ndim = t->ndim;
+    if (shape) memcpy(shape, t->shape, sizeof t->shape);
+    if (offset) *offset = t->offset;
+    return t->count;
+}
+
+int wn_model_set_tensor(wn_model *m, const char *name, const float *data, size_t n,
+                        wn_error *err)
+{
+    float *dst;
+    size_t want;
+    if (!name) {
+        dst = m->params;
+        want = m->n_params;
+    } else {
+        const wn_tensor_desc *t = wn__find_tensor(m, name);
+        if (!t) return wn__err(err, WN_ERR_ARG, "no tensor named '%s'", name);
+        dst = m->params + t->offset;
+        want = t->count;
+    }
+    if (n != want)
+        return wn__err(err, WN_ERR_ARG, "%s: %zu values given, %zu expected",
+                       name ? name : "parameters", n, want);
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(data[i]))
+            return wn__err(err, WN_ERR_NONFINITE, "%s: value %zu is not finite",
+                           name ? name : "parameters", i);
+    memmove(dst, data, n * sizeof(float));
+    wn__model_pack(m);
+    return WN_OK;
+}

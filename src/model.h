@@ -1,0 +1,69 @@
+/* model.h - the model's internals, shared by the library's modules. */
+#ifndef WN_MODEL_H
+#define WN_MODEL_H
+
+#include "internal.h"
+
+enum { WN_T_PLAIN = 0, WN_T_CONV2 = 1, WN_T_CAUSAL = 2 };
+
+typedef struct wn_tensor_desc {
+    char name[48];
+    int ndim;
+    int shape[3];   /* PyTorch layout, as in the file */
+    size_t offset;  /* in floats, into the flat vector */
+    size_t count;
+    int kind;       /* how the compute layout differs: WN_T_* */
+} wn_tensor_desc;
+
+/* Pointers to one layer's tensors in some slab laid out like the model's
+ * (the packed compute layout). */
+typedef struct wn_layer_view {
+    float *w_dil;   /* (2, 2D, R): tap 0 multiplies h[t-d], tap 1 h[t] */
+    float *b_dil;   /* (2D): filter rows, then gate rows */
+    float *w_res;   /* (R, D) */
+    float *b_res;   /* (R) */
+    float *w_skip;  /* (S, D) */
+    float *b_skip;  /* (S) */
+} wn_layer_view;
+
+typedef struct wn_view {
+    float *causal_w; /* (2, Q, R): rows of an embedding table per tap */
+    float *causal_b; /* (R) */
+    wn_layer_view *layer; /* L entries, owned by the view */
+    float *head0_w;  /* (S, S) */
+    float *head0_b;  /* (S) */
+    float *head1_w;  /* (Q, S) */
+    float *head1_b;  /* (Q) */
+} wn_view;
+
+struct wn_model {
+    wn_config cfg;
+    int *dil;             /* dilation of each layer */
+    int rf;               /* receptive field */
+    size_t n_params;
+    int n_tensors;
+    wn_tensor_desc *tensors;
+    float *params;        /* file (PyTorch) layout */
+    float *packed;        /* compute layout, same offsets */
+    wn_view pk;           /* views into packed */
+};
+
+/* Allocate a model's skeleton (tensor table, slabs) for a checked config. */
+wn_model *wn__model_alloc(const wn_config *c, wn_error *err);
+/* Rebuild the packed compute copy from params. */
+void wn__model_pack(wn_model *m);
+/* Views of a slab in compute layout; wn__view_free frees the layer array. */
+int wn__view_init(const wn_model *m, float *slab, wn_view *v);
+void wn__view_free(wn_view *v);
+/* Convert a compute-layout slab (e.g. gradients) to file layout. */
+void wn__unpack(const wn_model *m, const float *packed, float *out);
+const wn_tensor_desc *wn__find_tensor(const wn_model *m, const char *name);
+
+/* Describe the model's tensors over a file-layout slab (params, moments)
+ * for wn__st_write; t has room for m->n_tensors. Returns the count. */
+int wn__model_tensors(const wn_model *m, const float *slab, wn__st_tensor *t);
+/* The model's metadata key/value pairs (format, version, config) into kv
+ * (room for 18 strings), using buf for numbers. Returns the pair count. */
+int wn__model_meta(const wn_model *m, char buf[][24], const char **kv);
+
+#endif

@@ -1,0 +1,164 @@
+/* net.c - forward and backward of the whole network over a window. The
+ * caller pads the past (silence codes for scoring, the crop itself in
+ * training); rows of a layer that cannot reach the last V outputs are
+ * skipped, which is what makes chunked scoring and long windows cheap. */
+#include "net.h"
+#include "layers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static size_t ws_floats(const wn_model *m, int N, int V, int train, size_t out[16])
+{
+    const wn_config *c = &m->cfg;
+    size_t L = train ? (size_t)c->layers : 1, n = (size_t)N, v = (size_t)V;
+    size_t R = (size_t)c->residual, D = (size_t)c->dilation, S = (size_t)c->skip,
+           Q = (size_t)c->bins;
+    size_t sz[16] = {L * n * R, L * n * 2 * D, L * n * D, v * S, v * S, v * S, v * S,
+                     v * Q};
+    int k = 8;
+    if (train) {
+        size_t t[] = {v * Q, v * S, v * S, v * S, n * R, n * D, n * 2 * D, m->n_params};
+        for (int i = 0; i < 8; i++) sz[k++] = t[i];
+    }
+    size_t total = 0;
+    for (int i = 0; i < k; i++) {
+        sz[i] = (sz[i] + 15) & ~(size_t)15; /* 64-byte aligned parts */
+        if (out) out[i] = sz[i];
+        total += sz[i];
+    }
+    for (int i = k; out && i < 16; i++) out[i] = 0;
+    return total;
+}
+
+size_t wn__ws_bytes(const wn_model *m, int N, int V, int train)
+{
+    return sizeof(wn__ws) + ws_floats(m, N, V, train, NULL) * sizeof(float);
+}
+
+wn__ws *wn__ws_create(const wn_model *m, int N, int V, int train)
+{
+    size_t part[16];
+    size_t total = ws_floats(m, N, V, train, part);
+    wn__ws *ws = calloc(1, sizeof *ws);
+    float *mem = ws ? wn__alloc(total, sizeof(float)) : NULL;
+    if (!mem) {
+        free(ws);
+        return NULL;
+    }
+    ws->N = N;
+    ws->V = V;
+    ws->train = train;
+    float **dst[] = {&ws->h, &ws->a, &ws->z, &ws->skip, &ws->r1, &ws->u, &ws->r2,
+                     &ws->logits, &ws->dlogits, &ws->dr, &ws->du, &ws->dskip,
+                     &ws->dh, &ws->dz, &ws->da, &ws->grad};
+    float *p = mem;
+    for (int i = 0; i < 16 && part[i]; i++) {
+        *dst[i] = p;
+        p += part[i];
+    }
+    if (train && wn__view_init(m, ws->grad, &ws->gv) != WN_OK) {
+        wn__free(mem);
+        free(ws);
+        return NULL;
+    }
+    return ws;
+}
+
+void wn__ws_free(wn__ws *ws)
+{
+    if (!ws) return;
+    wn__view_free(&ws->gv);
+    wn__free(ws->h); /* the first part: the start of the block */
+    free(ws);
+}
+
+int wn__layer_start(const wn_model *m, int j, int N, int V)
+{
+    /* layer j's output feeds layers j+1.. and the skip sum at rows >= N-V */
+    long need = (long)N - V;
+    for (int i = j + 1; i < m->cfg.layers; i++) need -= m->dil[i];
+    return need > 0 ? (int)need : 0;
+}
+
+void wn__forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
+                 float *const *rings)
+{
+    const wn_config *c = &m->cfg;
+    const int R = c->residual, D = c->dilation, S = c->skip, Q = c->bins, L = c->layers;
+    const wn_view *w = &m->pk;
+    const size_t nR = (size_t)N * R, nA = (size_t)N * 2 * D, nZ = (size_t)N * D;
+    const int v0 = N - V;
+
+    causal_forward(ws->h, in, N, w->causal_w, w->causal_b, Q, R);
+    for (int j = 0; j < L; j++) {
+        const wn_layer_view *lw = &w->layer[j];
+        const int d = m->dil[j], t0 = wn__layer_start(m, j, N, V);
+        float *h = ws->train ? ws->h + j * nR : ws->h;
+        float *a = ws->train ? ws->a + j * nA : ws->a;
+        float *z = ws->train ? ws->z + j * nZ : ws->z;
+        if (rings && rings[j]) {
+            for (int p = N - d < 0 ? 0 : N - d; p < N; p++)
+                memcpy(rings[j] + (size_t)(p & (d - 1)) * R, h + (size_t)p * R,
+                       sizeof(float) * (size_t)R);
+        }
+        dilated_forward(a, h, t0, N, d, lw->w_dil, lw->b_dil, R, 2 * D);
+        gate_forward(z, a, t0, N, D);
+        conv1x1_forward(ws->skip, z + (size_t)v0 * D, V, lw->w_skip, lw->b_skip, D, S,
+                        j == 0 ? 0.0f : 1.0f);
+        if (j + 1 < L) { /* the last layer's residual output feeds nothing */
+            float *hn = ws->train ? ws->h + (j + 1) * nR : h;
+            if (hn != h)
+                memcpy(hn + (size_t)t0 * R, h + (size_t)t0 * R,
+                       sizeof(float) * (size_t)(N - t0) * R);
+            conv1x1_forward(hn + (size_t)t0 * R, z + (size_t)t0 * D, N - t0, lw->w_res,
+                            lw->b_res, D, R, 1.0f);
+        }
+    }
+    const size_t vs = (size_t)V * S;
+    relu_forward(ws->r1, ws->skip, vs);
+    conv1x1_forward(ws->u, ws->r1, V, w->head0_w, w->head0_b, S, S, 0.0f);
+    relu_forward(ws->r2, ws->u, vs);
+    conv1x1_forward(ws->logits, ws->r2, V, w->head1_w, w->head1_b, S, Q, 0.0f);
+}
+
+double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
+                    const int *targets, float scale)
+{
+    const wn_config *c = &m->cfg;
+    const int R = c->residual, D = c->dilation, S = c->skip, Q = c->bins, L = c->layers;
+    const wn_view *w = &m->pk, *g = &ws->gv;
+    const size_t nR = (size_t)N * R, nA = (size_t)N * 2 * D, nZ = (size_t)N * D;
+    const size_t vs = (size_t)V * S;
+    const int v0 = N - V;
+
+    double nll = softmax_xent(ws->dlogits, ws->logits, targets, V, Q, scale);
+    memset(ws->dr, 0, sizeof(float) * vs);
+    conv1x1_backward(ws->dr, g->head1_w, g->head1_b, ws->dlogits, ws->r2, V, w->head1_w,
+                     S, Q);
+    relu_backward(ws->du, ws->dr, ws->u, vs);
+    memset(ws->dr, 0, sizeof(float) * vs);
+    conv1x1_backward(ws->dr, g->head0_w, g->head0_b, ws->du, ws->r1, V, w->head0_w, S, S);
+    relu_backward(ws->dskip, ws->dr, ws->skip, vs);
+
+    memset(ws->dh, 0, sizeof(float) * nR);
+    for (int j = L - 1; j >= 0; j--) {
+        const wn_layer_view *lw = &w->layer[j], *lg = &g->layer[j];
+        const int d = m->dil[j], t0 = wn__layer_start(m, j, N, V);
+        const float *h = ws->h + j * nR, *a = ws->a + j * nA, *z = ws->z + j * nZ;
+        memset(ws->dz + (size_t)t0 * D, 0, sizeof(float) * (size_t)(N - t0) * D);
+        if (j + 1 < L)
+            conv1x1_backward(ws->dz + (size_t)t0 * D, lg->w_res, lg->b_res,
+                             ws->dh + (size_t)t0 * R, z + (size_t)t0 * D, N - t0, lw->w_res,
+                             D, R);
+        conv1x1_backward(ws->dz + (size_t)v0 * D, lg->w_skip, lg->b_skip, ws->dskip,
+                         z + (size_t)v0 * D, V, lw->w_skip, D, S);
+        gate_backward(ws->da, ws->dz, a, t0, N, D);
+        /* dh holds d/dh_{j+1}; the residual's identity path makes it part
+         * of d/dh_j, to which the dilated conv adds its own */
+        dilated_backward(ws->dh, lg->w_dil, lg->b_dil, ws->da, h, t0, N, d, lw->w_dil, R,
+                         2 * D);
+    }
+    causal_backward(g->causal_w, g->causal_b, ws->dh, in, N, Q, R);
+    return nll;
+}

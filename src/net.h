@@ -1,0 +1,48 @@
+/* net.h - the whole network over a window of N input codes (teacher
+ * forcing), for scoring, priming and training. Outputs exist for the last V
+ * positions; a layer computes only the rows that can reach them. */
+#ifndef WN_NET_H
+#define WN_NET_H
+
+#include "model.h"
+
+typedef struct wn__ws {
+    int N, V, train;
+    float *h;      /* (N, R), or (L, N, R) in training: each layer's input */
+    float *a;      /* (N, 2D), or (L, N, 2D) */
+    float *z;      /* (N, D), or (L, N, D) */
+    float *skip;   /* (V, S) */
+    float *r1;     /* (V, S) relu(skip) */
+    float *u;      /* (V, S) head.0 output */
+    float *r2;     /* (V, S) relu(u) */
+    float *logits; /* (V, Q) */
+    /* training only */
+    float *dlogits, *dr, *du, *dskip, *dh, *dz, *da;
+    float *grad;   /* a packed-layout gradient slab (n_params) */
+    wn_view gv;
+} wn__ws;
+
+/* Bytes a workspace of this size needs. */
+size_t wn__ws_bytes(const wn_model *m, int N, int V, int train);
+wn__ws *wn__ws_create(const wn_model *m, int N, int V, int train);
+void wn__ws_free(wn__ws *ws);
+
+/* The first row layer j must compute (so that the last V outputs are
+ * exact). */
+int wn__layer_start(const wn_model *m, int j, int N, int V);
+
+/* Forward over in[0..N) (N <= ws->N, V <= ws->V); ws->logits receives the
+ * logits of the last V positions. If rings is given, rings[j] (d_j * R
+ * floats) receives layer j's inputs h_j[p] at slot p mod d_j for the last
+ * d_j positions p (the state cached generation continues from). */
+void wn__forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
+                 float *const *rings);
+
+/* After a training-mode wn__forward: softmax cross-entropy of the last V
+ * positions against targets (V codes) with gradients scaled by `scale`,
+ * accumulated (+=) into ws->grad (packed layout). Returns the summed NLL
+ * (nats). */
+double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
+                    const int *targets, float scale);
+
+#endif

@@ -1,0 +1,497 @@
+/* safetensors.c - the weights file: a safetensors container (8-byte LE
+ * header length, JSON header, raw little-endian data) read and written with
+ * jansson and zlib's crc32; and the model loader/saver on top of it.
+ *
+ * Everything read from a file is distrusted: sizes are checked against the
+ * real file size before any allocation, so a hostile header costs nothing. */
+#include "model.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#define ST_MAX_HEADER (64u << 20) /* a header larger than this is not ours */
+#define ST_MAX_TENSORS 1000000
+
+typedef struct st_entry {
+    const char *name;
+    const char *dtype;
+    int ndim;
+    int64_t shape[8];
+    size_t begin, end;
+} st_entry;
+
+struct wn__st_file {
+    unsigned char *buf;   /* the whole file */
+    size_t size;
+    const unsigned char *data;
+    size_t data_size;
+    json_t *header;
+    st_entry *e;
+    int n;
+};
+
+static size_t dtype_size(const char *d)
+{
+    static const struct { const char *n; size_t s; } t[] = {
+        {"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8}, {"I32", 4},
+        {"I16", 2}, {"I8", 1}, {"U64", 8}, {"U32", 4}, {"U16", 2}, {"U8", 1},
+        {"BOOL", 1}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (!strcmp(d, t[i].n)) return t[i].s;
+    return 0;
+}
+
+void wn__st_close(wn__st_file *f)
+{
+    if (!f) return;
+    if (f->header) json_decref(f->header);
+    free(f->e);
+    free(f->buf);
+    free(f);
+}
+
+static int cmp_begin(const void *a, const void *b)
+{
+    const st_entry *x = a, *y = b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin;
+}
+
+static int read_whole(const char *path, unsigned char **buf, size_t *size,
+                      wn_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return wn__err(err, WN_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return wn__err(err, WN_ERR_IO, "%s: not a regular file", path);
+    if (st.st_size < 8)
+        return wn__err(err, WN_ERR_FORMAT, "%s: not a weights file (%lld bytes, too short)",
+                       path, (long long)st.st_size);
+    if ((uint64_t)st.st_size > (uint64_t)SIZE_MAX / 2)
+        return wn__err(err, WN_ERR_NOMEM, "%s: file too large", path);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return wn__err(err, WN_ERR_IO, "%s: %s", path, strerror(errno));
+    size_t n = (size_t)st.st_size;
+    unsigned char *b = malloc(n + 1);
+    if (!b) {
+        fclose(fp);
+        return wn__err(err, WN_ERR_NOMEM, "%s: out of memory reading %zu bytes", path, n);
+    }
+    size_t got = fread(b, 1, n, fp);
+    fclose(fp);
+    if (got != n) {
+        free(b);
+        return wn__err(err, WN_ERR_IO, "%s: short read (%zu of %zu bytes)", path, got, n);
+    }
+    *buf = b;
+    *size = n;
+    return WN_OK;
+}
+
+wn__st_file *wn__st_open(const char *path, wn_error *err)
+{
+    wn__st_file *f = calloc(1, sizeof *f);
+    if (!f) {
+        wn__err(err, WN_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (read_whole(path, &f->buf, &f->size, err) != WN_OK) goto fail;
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = hlen << 8 | f->buf[i];
+    if (hlen > ST_MAX_HEADER || hlen > f->size - 8) {
+        wn__err(err, WN_ERR_FORMAT,
+                "%s: not a weights file (header length %llu does not fit the %zu-byte file)",
+                path, (unsigned long long)hlen, f->size);
+        goto fail;
+    }
+    json_error_t je;
+    f->header = json_loadb((const char *)f->buf + 8, (size_t)hlen,
+                           JSON_REJECT_DUPLICATES, &je);
+    if (!f->header || !json_is_object(f->header)) {
+        wn__err(err, WN_ERR_FORMAT, "%s: header is not a JSON object (%s)", path,
+                f->header ? "other JSON value" : je.text);
+        goto fail;
+    }
+    f->data = f->buf + 8 + hlen;
+    f->data_size = f->size - 8 - (size_t)hlen;
+    size_t count = json_object_size(f->header);
+    if (count > ST_MAX_TENSORS) {
+        wn__err(err, WN_ERR_FORMAT, "%s: %zu tensors is more than a model holds", path, count);
+        goto fail;
+    }
+    f->e = calloc(count ? count : 1, sizeof *f->e);
+    if (!f->e) {
+        wn__err(err, WN_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(f->header, key, val) {
+        if (!strcmp(key, "__metadata__")) {
+            if (!json_is_object(val)) {
+                wn__err(err, WN_ERR_FORMAT, "%s: __metadata__ is not an object", path);
+                goto fail;
+            }
+            const char *mk;
+            json_t *mv;
+            json_object_foreach(val, mk, mv) if (!json_is_string(mv)) {
+                wn__err(err, WN_ERR_FORMAT, "%s: metadata '%s' is not a string", path, mk);
+                goto fail;
+            }
+            continue;
+        }
+        st_entry *e = &f->e[f->n];
+        e->name = key;
+        json_t *dt = json_object_get(val, "dtype");
+        json_t *sh = json_object_get(val, "shape");
+        json_t *off = json_object_get(val, "data_offsets");
+        if (!json_is_object(val) || !json_is_string(dt) || !json_is_array(sh) ||
+            !json_is_array(off) || json_array_size(off) != 2) {
+            wn__err(err, WN_ERR_FORMAT,
+                    "%s: tensor '%s' lacks dtype, shape or data_offsets", path, key);
+            goto fail;
+        }
+        e->dtype = json_string_value(dt);
+        size_t esz = dtype_size(e->dtype);
+        if (!esz) {
+            wn__err(err, WN_ERR_FORMAT, "%s: tensor '%s' has unknown dtype '%s'", path,
+                    key, e->dtype);
+            goto fail;
+        }
+        if (json_array_size(sh) > 8) {
+            wn__err(err, WN_ERR_FORMAT, "%s: tensor '%s' has %zu dimensions", path, key,
+                    json_array_size(sh));
+            goto fail;
+        }
+        e->ndim = (int)json_array_size(sh);
+        /* element count, refusing anything that overflows or exceeds the data */
+        uint64_t elems = 1;
+        for (int d = 0; d < e->ndim; d++) {
+            json_t *x = json_array_get(sh, (size_t)d);
+            json_int_t v = json_is_integer(x) ? json_integer_value(x) : -1;
+            if (v < 0) {
+                wn__err(err, WN_ERR_FORMAT, "%s: tensor '%s' has a bad shape", path, key);
+                goto fail;
+            }
+            e->shape[d] = v;
+            if (v && elems > f->data_size / (uint64_t)v) elems = UINT64_MAX;
+            else elems *= (uint64_t)v;
+        }
+        json_t *b0 = json_array_get(off, 0), *b1 = json_array_get(off, 1);
+        json_int_t ob = json_is_integer(b0) ? json_integer_value(b0) : -1;
+        json_int_t oe = json_is_integer(b1) ? json_integer_value(b1) : -1;
+        if (ob < 0 || oe < ob || (uint64_t)oe > f->data_size) {
+            wn__err(err, WN_ERR_FORMAT,
+                    "%s: truncated or corrupt: tensor '%s' data_offsets [%lld, %lld] lie outside the %zu-byte data section",
+                    path, key, (long long)ob, (long long)oe, f->data_size);
+            goto fail;
+        }
+        if (elems == UINT64_MAX || elems * esz != (uint64_t)(oe - ob)) {
+            wn__err(err, WN_ERR_FORMAT,
+                    "%s: tensor '%s' holds %lld bytes, its shape and dtype need %s",
+                    path, key, (long long)(oe - ob),
+                    elems == UINT64_MAX ? "more than the file has" : "a different size");
+            goto fail;
+        }
+        e->begin = (size_t)ob;
+        e->end = (size_t)oe;
+        f->n++;
+    }
+    /* no two tensors may share bytes */
+    st_entry *sorted = malloc(sizeof *sorted * (size_t)(f->n ? f->n : 1));
+    if (!sorted) {
+        wn__err(err, WN_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    memcpy(sorted, f->e, sizeof *sorted * (size_t)f->n);
+    qsort(sorted, (size_t)f->n, sizeof *sorted, cmp_begin);
+    for (int i = 1; i < f->n; i++)
+        if (sorted[i].begin < sorted[i - 1].end) {
+            wn__err(err, WN_ERR_FORMAT, "%s: tensors '%s' and '%s' overlap", path,
+                    sorted[i - 1].name, sorted[i].name);
+            free(sorted);
+            goto fail;
+        }
+    free(sorted);
+    const char *crc = wn__st_meta(f, "crc32");
+    if (crc) {
+        char *end;
+        errno = 0;
+        unsigned long want = strtoul(crc, &end, 10);
+        if (errno || end == crc || *end) {
+            wn__err(err, WN_ERR_FORMAT, "%s: crc32 '%s' is not a number", path, crc);
+            goto fail;
+        }
+        uLong got = crc32(0L, Z_NULL, 0);
+        size_t done = 0;
+        while (done < f->data_size) { /* zlib takes uInt lengths */
+            size_t chunk = f->data_size - done > (1u << 30) ? (1u << 30) : f->data_size - done;
+            got = crc32(got, f->data + done, (uInt)chunk);
+            done += chunk;
+        }
+        if (got != want) {
+            wn__err(err, WN_ERR_CHECKSUM,
+                    "%s: data is corrupt (crc32 %lu, the header says %lu)", path,
+                    (unsigned long)got, want);
+            goto fail;
+        }
+    }
+    return f;
+fail:
+    wn__st_close(f);
+    return NULL;
+}
+
+const char *wn__st_meta(const wn__st_file *f, const char *key)
+{
+    json_t *m = json_object_get(f->header, "__metadata__");
+    return m ? json_string_value(json_object_get(m, key)) : NULL;
+}
+
+int wn__st_count(const wn__st_file *f) { return f->n; }
+const char *wn__st_name(const wn__st_file *f, int i)
+{
+    return i >= 0 && i < f->n ? f->e[i].name : NULL;
+}
+
+int wn__st_find(const wn__st_file *f, const char *name, const char **dtype, int *ndim,
+                int64_t shape[8], const void **data, size_t *bytes)
+{
+    for (int i = 0; i < f->n; i++) {
+        const st_entry *e = &f->e[i];
+        if (strcmp(e->name, name)) continue;
+        if (dtype) *dtype = e->dtype;
+        if (ndim) *ndim = e->ndim;
+        if (shape) memcpy(shape, e->shape, sizeof e->shape);
+        if (data) *data = f->data + e->begin;
+        if (bytes) *bytes = e->end - e->begin;
+        return 1;
+    }
+    return 0;
+}
+
+int wn__st_write(const char *path, const wn__st_tensor *t, int n, const char *const *meta,
+                 int nmeta, wn_error *err)
+{
+    uLong crc = crc32(0L, Z_NULL, 0);
+    size_t off = 0;
+    json_t *h = json_object();
+    json_t *md = json_object();
+    if (!h || !md) goto nomem;
+    for (int i = 0; i < nmeta; i++)
+        if (json_object_set_new(md, meta[2 * i], json_string(meta[2 * i + 1]))) goto nomem;
+    for (int i = 0; i < n; i++) {
+        uLong c = crc;
+        size_t done = 0;
+        const unsigned char *p = t[i].data;
+        while (done < t[i].bytes) {
+            size_t chunk = t[i].bytes - done > (1u << 30) ? (1u << 30) : t[i].bytes - done;
+            c = crc32(c, p + done, (uInt)chunk);
+            done += chunk;
+        }
+        crc = c;
+    }
+    char crcs[24];
+    snprintf(crcs, sizeof crcs, "%lu", (unsigned long)crc);
+    if (json_object_set_new(md, "crc32", json_string(crcs))) goto nomem;
+    if (json_object_set_new(h, "__metadata__", md)) { md = NULL; goto nomem; }
+    md = NULL;
+    for (int i = 0; i < n; i++) {
+        json_t *shape = json_array();
+        for (int d = 0; d < t[i].ndim; d++)
+            json_array_append_new(shape, json_integer(t[i].shape[d]));
+        json_t *e = json_pack("{s:s, s:o, s:[I, I]}", "dtype", t[i].dtype, "shape", shape,
+                              "data_offsets", (json_int_t)off,
+                              (json_int_t)(off + t[i].bytes));
+        if (!e || json_object_set_new(h, t[i].name, e)) goto nomem;
+        off += t[i].bytes;
+    }
+    char *text = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(h);
+    h = NULL;
+    if (!text) goto nomem;
+    size_t len = strlen(text), padded = (len + 7) & ~(size_t)7;
+    char tmp[4096];
+    int rc = wn__tmpname(path, tmp, sizeof tmp, err);
+    if (rc) {
+        free(text);
+        return rc;
+    }
+    FILE *fp = fopen(tmp, "wb");
+    if (!fp) {
+        free(text);
+        return wn__err(err, WN_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    }
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++) le[i] = (unsigned char)((uint64_t)padded >> (8 * i));
+    int ok = fwrite(le, 1, 8, fp) == 8 && fwrite(text, 1, len, fp) == len;
+    for (size_t i = len; ok && i < padded; i++) ok = fputc(' ', fp) != EOF;
+    free(text);
+    for (int i = 0; ok && i < n; i++)
+        ok = fwrite(t[i].data, 1, t[i].bytes, fp) == t[i].bytes;
+    if (!ok) {
+        int e = errno;
+        wn__abort_file(fp, tmp);
+        return wn__err(err, WN_ERR_IO, "%s: write failed: %s", path, strerror(e));
+    }
+    return wn__commit_file(fp, tmp, path, err);
+nomem:
+    if (md) json_decref(md);
+    if (h) json_decref(h);
+    return wn__err(err, WN_ERR_NOMEM, "out of memory writing %s", path);
+}
+
+/* ------------------------------------------------------------ the model */
+
+static int meta_int(const wn__st_file *f, const char *path, const char *key, int *out,
+                    wn_error *err)
+{
+    const char *s = wn__st_meta(f, key);
+    if (!s) return wn__err(err, WN_ERR_FORMAT, "%s: metadata lacks '%s'", path, key);
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < -2147483647L || v > 2147483647L)
+        return wn__err(err, WN_ERR_FORMAT, "%s: metadata '%s' = '%s' is not a whole number",
+                       path, key, s);
+    *out = (int)v;
+    return WN_OK;
+}
+
+wn_model *wn_model_load(const char *path, wn_error *err)
+{
+    wn__st_file *f = wn__st_open(path, err);
+    if (!f) return NULL;
+    wn_model *m = NULL;
+    const char *fmt = wn__st_meta(f, "format");
+    if (!fmt || strcmp(fmt, "wavenet")) {
+        wn__err(err, WN_ERR_FORMAT, "%s: not a wavenet model (metadata format = %s%s%s)",
+                path, fmt ? "'" : "", fmt ? fmt : "missing", fmt ? "'" : "");
+        goto out;
+    }
+    int version;
+    if (meta_int(f, path, "version", &version, err)) goto out;
+    if (version < 1 || version > WN_FORMAT_VERSION) {
+        wn__err(err, WN_ERR_FORMAT, "%s: format version %d (this build reads 1..%d)", path,
+                version, WN_FORMAT_VERSION);
+        goto out;
+    }
+    wn_config c = {0};
+    if (meta_int(f, path, "sample_rate", &c.sample_rate, err) ||
+        meta_int(f, path, "bins", &c.bins, err) || meta_int(f, path, "layers", &c.layers, err) ||
+        meta_int(f, path, "stack", &c.stack, err) ||
+        meta_int(f, path, "residual", &c.residual, err) ||
+        meta_int(f, path, "dilation", &c.dilation, err) ||
+        meta_int(f, path, "skip", &c.skip, err))
+        goto out;
+    if (wn__st_meta(f, "cond") && meta_int(f, path, "cond", &c.cond, err)) goto out;
+    wn_error cerr;
+    if (wn_config_check(&c, &cerr) != WN_OK) {
+        wn__err(err, WN_ERR_FORMAT, "%s: %s", path, cerr.message);
+        goto out;
+    }
+    m = wn__model_alloc(&c, err);
+    if (!m) goto out;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const wn_tensor_desc *t = &m->tensors[i];
+        const char *dtype;
+        int ndim;
+        int64_t shape[8];
+        const void *data;
+        size_t bytes;
+        if (!wn__st_find(f, t->name, &dtype, &ndim, shape, &data, &bytes)) {
+            wn__err(err, WN_ERR_FORMAT, "%s: tensor '%s' is missing", path, t->name);
+            goto fail;
+        }
+        if (strcmp(dtype, "F32")) {
+            wn__err(err, WN_ERR_FORMAT, "%s: tensor '%s' is %s, expected F32", path,
+                    t->name, dtype);
+            goto fail;
+        }
+        int same = ndim == t->ndim;
+        for (int d = 0; same && d < ndim; d++) same = shape[d] == t->shape[d];
+        if (!same) {
+            char got[96] = "", want[64] = "";
+            size_t gl = 0, wl = 0;
+            for (int d = 0; d < ndim && gl < sizeof got - 24; d++)
+                gl += (size_t)snprintf(got + gl, sizeof got - gl, "%s%lld", d ? "," : "",
+                                       (long long)shape[d]);
+            for (int d = 0; d < t->ndim; d++)
+                wl += (size_t)snprintf(want + wl, sizeof want - wl, "%s%d", d ? "," : "",
+                                       t->shape[d]);
+            wn__err(err, WN_ERR_FORMAT, "%s: tensor '%s' has shape (%s), the configuration needs (%s)",
+                    path, t->name, got, want);
+            goto fail;
+        }
+        float *dst = m->params + t->offset;
+        memcpy(dst, data, bytes); /* little-endian host assumed (x86-64, arm64) */
+        for (size_t j = 0; j < t->count; j++)
+            if (!isfinite(dst[j])) {
+                wn__err(err, WN_ERR_NONFINITE, "%s: tensor '%s' element %zu is %s", path,
+                        t->name, j, isnan(dst[j]) ? "NaN" : "infinite");
+                goto fail;
+            }
+    }
+    /* every tensor must be one we know (a training checkpoint adds opt.*) */
+    for (int i = 0; i < wn__st_count(f); i++) {
+        const char *name = wn__st_name(f, i);
+        if (!wn__find_tensor(m, name) && strncmp(name, "opt.", 4)) {
+            wn__err(err, WN_ERR_FORMAT, "%s: unexpected tensor '%s' for this configuration",
+                    path, name);
+            goto fail;
+        }
+    }
+    wn__model_pack(m);
+    goto out;
+fail:
+    wn_model_free(m);
+    m = NULL;
+out:
+    wn__st_close(f);
+    return m;
+}
+
+int wn__model_tensors(const wn_model *m, const float *slab, wn__st_tensor *t)
+{
+    for (int i = 0; i < m->n_tensors; i++) {
+        const wn_tensor_desc *d = &m->tensors[i];
+        t[i] = (wn__st_tensor){d->name, "F32", d->ndim, {d->shape[0], d->shape[1], d->shape[2], 0},
+                               slab + d->offset, d->count * sizeof(float)};
+    }
+    return m->n_tensors;
+}
+
+int wn__model_meta(const wn_model *m, char buf[][24], const char **kv)
+{
+    const wn_config *c = &m->cfg;
+    int vals[] = {WN_FORMAT_VERSION, c->sample_rate, c->bins, c->layers, c->stack,
+                  c->residual, c->dilation, c->skip};
+    static const char *keys[] = {"version", "sample_rate", "bins", "layers", "stack",
+                                 "residual", "dilation", "skip"};
+    kv[0] = "format";
+    kv[1] = "wavenet";
+    for (int i = 0; i < 8; i++) {
+        snprintf(buf[i], 24, "%d", vals[i]);
+        kv[2 + 2 * i] = keys[i];
+        kv[3 + 2 * i] = buf[i];
+    }
+    return 9;
+}
+
+int wn_model_save(const wn_model *m, const char *path, wn_error *err)
+{
+    wn__st_tensor *t = calloc((size_t)m->n_tensors, sizeof *t);
+    if (!t) return wn__err(err, WN_ERR_NOMEM, "out of memory");
+    wn__model_tensors(m, m->params, t);
+    char buf[8][24];
+    const char *kv[18];
+    int nmeta = wn__model_meta(m, buf, kv);
+    int rc = wn__st_write(path, t, m->n_tensors, kv, nmeta, err);
+    free(t);
+    return rc;
+}

@@ -1,0 +1,89 @@
+/* test_score.c - chunked scoring equals one pass over the whole signal, for
+ * any chunk size and thread count, and matches the logits. */
+#include "testutil.h"
+
+#include <math.h>
+#include <string.h>
+
+int main(void)
+{
+    enum { N = 3000 };
+    static int x[N];
+    uint64_t s = 3;
+    int v = 100;
+    for (int i = 0; i < N; i++) {
+        v += (int)(wn__uniform_for_tests(&s) * 31) - 15;
+        v = v < 0 ? 0 : v > 255 ? 255 : v;
+        x[i] = v;
+    }
+    wn_model *m = tu_small_model(256, 8, 4, 8, 8, 16, 11);
+    int rf = wn_model_receptive_field(m);
+    CHECKF(rf == 2 + 2 * (1 + 2 + 4 + 8), "rf %d", rf);
+    wn_error err;
+
+    /* reference: log-softmax of the logits of one pass */
+    float *lg = malloc(sizeof(float) * N * 256);
+    REQUIRE_OK(wn_model_logits(m, x, N, lg, &err), &err);
+    double ref = 0;
+    for (int t = 0; t < N; t++) {
+        const float *l = lg + (size_t)t * 256;
+        double mx = l[0], z = 0;
+        for (int q = 1; q < 256; q++) mx = l[q] > mx ? l[q] : mx;
+        for (int q = 0; q < 256; q++) z += exp(l[q] - mx);
+        ref -= l[x[t]] - mx - log(z);
+    }
+    size_t chunks[] = {1, 7, 100, 1024, N, 100000};
+    float *logp = malloc(sizeof(float) * N);
+    double first = 0;
+    for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++)
+        for (int th = 1; th <= 2; th++) {
+            wn_score_params p = wn_score_default_params();
+            p.chunk = chunks[k];
+            p.threads = th;
+            double nll;
+            REQUIRE_OK(wn_score_codes(m, x, N, &p, &nll, logp, &err), &err);
+            CHECKF(fabs(nll - ref) < 1e-4 * fabs(ref), "chunk %zu threads %d: %.6f vs %.6f",
+                   chunks[k], th, nll, ref);
+            double sum = 0;
+            for (int t = 0; t < N; t++) sum -= logp[t];
+            CHECKF(fabs(sum - nll) < 1e-3, "sum of logp %.6f vs %.6f", sum, nll);
+            if (k == 0 && th == 1) first = nll;
+            if (chunks[k] == 1) CHECKF(nll == first, "chunk 1: threads change the result");
+        }
+    /* the same chunking gives the same bits on any thread count */
+    wn_score_params p1 = wn_score_default_params(), p2 = p1;
+    p1.chunk = p2.chunk = 256;
+    p1.threads = 1;
+    p2.threads = 2;
+    double a, b;
+    wn_score_codes(m, x, N, &p1, &a, NULL, &err);
+    wn_score_codes(m, x, N, &p2, &b, NULL, &err);
+    CHECKF(a == b, "threads 1 vs 2: %.17g vs %.17g", a, b);
+
+    /* the past before x[0] is silence: scoring [silence x RF, x] differs
+     * from x alone only by the silence samples' own terms */
+    int *y = malloc(sizeof(int) * (N + rf));
+    for (int i = 0; i < rf; i++) y[i] = wn_mulaw_silence(256);
+    memcpy(y + rf, x, sizeof(int) * N);
+    float *ly = malloc(sizeof(float) * (N + rf));
+    double ny;
+    REQUIRE_OK(wn_score_codes(m, y, N + rf, NULL, &ny, ly, &err), &err);
+    REQUIRE_OK(wn_score_codes(m, x, N, NULL, &a, logp, &err), &err);
+    double worst = 0;
+    for (int t = 0; t < N; t++) worst = fmax(worst, fabs(ly[rf + t] - logp[t]));
+    CHECKF(worst < 1e-4, "silence past: %g", worst);
+
+    /* bad codes are refused, empty input is fine */
+    int bad[3] = {1, 256, 2};
+    CHECK(wn_score_codes(m, bad, 3, NULL, &a, NULL, &err) == WN_ERR_ARG);
+    CHECK(strstr(err.message, "256") != NULL);
+    CHECK(wn_score_codes(m, x, 0, NULL, &a, NULL, &err) == WN_OK && a == 0);
+
+    /* a progress callback can stop the job */
+    free(y);
+    free(ly);
+    free(lg);
+    free(logp);
+    wn_model_free(m);
+    return tu_finish("score", 0);
+}

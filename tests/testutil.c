@@ -1,0 +1,109 @@
+/* testutil.c - helpers shared by the C tests. */
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+#include <math.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int tu_failures = 0;
+
+int tu_finish(const char *name, int checks_run)
+{
+    (void)checks_run;
+    if (tu_failures) {
+        fprintf(stderr, "%s: %d check(s) failed\n", name, tu_failures);
+        return 1;
+    }
+    fprintf(stderr, "%s: ok\n", name);
+    return 0;
+}
+
+const char *tu_tmpdir(void)
+{
+    static char dir[256];
+    if (!dir[0]) {
+        const char *base = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/wntest.XXXXXX", base && *base ? base : "/tmp");
+        if (!mkdtemp(dir)) { perror("mkdtemp"); exit(1); }
+    }
+    return dir;
+}
+
+const char *tu_path(const char *name)
+{
+    static char bufs[8][512];
+    static int k;
+    char *b = bufs[k++ & 7];
+    snprintf(b, 512, "%s/%s", tu_tmpdir(), name);
+    return b;
+}
+
+const char *tu_srcdir(void)
+{
+    const char *s = getenv("WN_SRCDIR");
+    return s && *s ? s : ".";
+}
+
+const char *tu_wavenet(void)
+{
+    const char *s = getenv("WAVENET");
+    return s && *s ? s : "./wavenet";
+}
+
+int tu_run(const char *cmd, char *out, size_t outsize)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = 0;
+    char tmp[4096];
+    size_t got;
+    while ((got = fread(tmp, 1, sizeof tmp, p)) > 0) {
+        if (out && n + 1 < outsize) {
+            size_t c = got < outsize - 1 - n ? got : outsize - 1 - n;
+            memcpy(out + n, tmp, c);
+            n += c;
+        }
+    }
+    if (out && outsize) out[n] = 0;
+    int st = pclose(p);
+    if (st == -1) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+wn_model *tu_small_model(int bins, int layers, int stack, int r, int d, int s,
+                         uint64_t seed)
+{
+    wn_config c = wn_config_default();
+    c.bins = bins;
+    c.layers = layers;
+    c.stack = stack;
+    c.residual = r;
+    c.dilation = d;
+    c.skip = s;
+    wn_error err;
+    wn_model *m = wn_model_init(&c, seed, &err);
+    if (!m) { fprintf(stderr, "tu_small_model: %s\n", err.message); exit(1); }
+    return m;
+}
+
+double tu_maxrel(const float *a, const float *b, size_t n)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - b[i]) / (1 + fabs((double)b[i]));
+        if (!(e <= worst)) worst = e; /* NaN counts as worst */
+        if (isnan(e)) return INFINITY;
+    }
+    return worst;
+}
+
+double wn__uniform_for_tests(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return (double)(z >> 11) * (1.0 / 9007199254740992.0);
+}

@@ -1,0 +1,50 @@
+/* testutil.h - tiny helpers for the C tests: every check that fails prints
+ * where and why and makes the test exit non-zero. */
+#ifndef WN_TESTUTIL_H
+#define WN_TESTUTIL_H
+
+#include "wavenet.h"
+#include <stdio.h>
+#include <stdlib.h>
+
+extern int tu_failures;
+
+#define CHECK(cond) \
+    do { if (!(cond)) { tu_failures++; \
+        fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); } } while (0)
+#define CHECKF(cond, ...) \
+    do { if (!(cond)) { tu_failures++; \
+        fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
+        fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } while (0)
+/* abort the test at once (a precondition for the rest) */
+#define REQUIRE(cond) \
+    do { if (!(cond)) { fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", \
+        __FILE__, __LINE__, #cond); exit(1); } } while (0)
+#define REQUIRE_OK(expr, errp) \
+    do { int rc_ = (expr); if (rc_ != WN_OK) { fprintf(stderr, "%s:%d: %s -> %d (%s)\n", \
+        __FILE__, __LINE__, #expr, rc_, (errp)->message); exit(1); } } while (0)
+
+/* Print "N passed, N failed" and return the exit status. */
+int tu_finish(const char *name, int checks_run);
+
+/* A fresh temporary directory for this test (removed by the OS's tmp
+ * cleaning; tests write small files only). */
+const char *tu_tmpdir(void);
+/* path inside tu_tmpdir (static buffer rotated among 8). */
+const char *tu_path(const char *name);
+/* The source root ($WN_SRCDIR or "."). */
+const char *tu_srcdir(void);
+/* Run a shell command, capture stdout into out (may be NULL) and return
+ * the exit status (or -1). */
+int tu_run(const char *cmd, char *out, size_t outsize);
+/* The wavenet executable ($WAVENET). */
+const char *tu_wavenet(void);
+/* A small random model for tests. */
+wn_model *tu_small_model(int bins, int layers, int stack, int r, int d, int s,
+                         uint64_t seed);
+/* Uniform [0,1) from a 64-bit state (splitmix64), for test data. */
+double wn__uniform_for_tests(uint64_t *state);
+/* Max |a-b| / (1 + |b|) over n. */
+double tu_maxrel(const float *a, const float *b, size_t n);
+
+#endif
