@@ -178,6 +178,9 @@ typedef struct wn_gen wn_gen;
 WN_API wn_gen *wn_gen_create(const wn_model *m, int streams,
                              const wn_sample_params *p, wn_error *err);
 WN_API void wn_gen_free(wn_gen *g);
+/* Run the streams on this many threads (default 1); the output does not
+ * depend on it. */
+WN_API void wn_gen_set_threads(wn_gen *g, int threads);
 /* Start every stream after the given codes (NULL/0 = silence). The prime
  * goes through the teacher-forced pass in one go to fill the buffers. */
 WN_API int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err);

@@ -1,9 +1,12 @@
-/* kernels.c - GEMM through the BLAS, and the small products of the
- * per-sample generation loop. */
+/* kernels.c - GEMM through the BLAS, and the scalar reference versions of
+ * the per-sample kernels plus the run-time choice among the tables. */
 #include "kernels.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* Our OpenMP threads each run their own products; a BLAS that also spawned
  * threads would oversubscribe the cores. */
@@ -20,13 +23,76 @@ void wn__gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                 C, ldc);
 }
 
-/* (cblas.h pulls in complex.h, whose macro I forbids that parameter name) */
-void wn__gemv_t(float *restrict y, const float *restrict x, const float *restrict wt,
-                int nin, int nout)
+/* ---- scalar reference (cblas.h pulls in complex.h, whose macro I
+ * forbids that parameter name) */
+
+static void gemv_t_scalar(float *restrict y, const float *restrict x,
+                          const float *restrict wt, int nin, int nout)
 {
     for (int i = 0; i < nin; i++) {
         const float xi = x[i];
         const float *restrict w = wt + (size_t)i * nout;
         for (int o = 0; o < nout; o++) y[o] += xi * w[o];
     }
+}
+
+static void gemm_t_scalar(float *Y, int ldy, const float *X, int ldx, int B,
+                          const float *wt, int nin, int nout)
+{
+    for (int b = 0; b < B; b++)
+        gemv_t_scalar(Y + (size_t)b * ldy, X + (size_t)b * ldx, wt, nin, nout);
+}
+
+static void gate_scalar(float *z, const float *a, int D)
+{
+    for (int i = 0; i < D; i++) z[i] = tanhf(a[i]) / (1.0f + expf(-a[D + i]));
+}
+
+static double expsum_scalar(float *w, const float *l, int n, float mx, float s)
+{
+    double sum = 0;
+    for (int q = 0; q < n; q++) {
+        w[q] = expf((l[q] - mx) * s);
+        sum += w[q];
+    }
+    return sum;
+}
+
+static const wn__kern scalar = {"scalar", gemv_t_scalar, gemm_t_scalar, gate_scalar,
+                                expsum_scalar};
+
+#if defined(__x86_64__) && defined(__GNUC__)
+extern const wn__kern wn__kern_avx2;
+static int have_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#endif
+
+const wn__kern *wn__kernels_named(const char *name)
+{
+    if (!strcmp(name, "scalar")) return &scalar;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (!strcmp(name, "avx2") && have_avx2()) return &wn__kern_avx2;
+#endif
+    return NULL;
+}
+
+static const wn__kern *chosen;
+static pthread_once_t choose_once = PTHREAD_ONCE_INIT;
+static void choose(void)
+{
+    const char *force = getenv("WN_KERNELS");
+    if (force && *force && (chosen = wn__kernels_named(force))) return;
+    chosen = &scalar;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (have_avx2()) chosen = &wn__kern_avx2;
+#endif
+}
+
+const wn__kern *wn__kernels(void)
+{
+    pthread_once(&choose_once, choose);
+    return chosen;
 }

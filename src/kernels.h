@@ -1,4 +1,7 @@
-/* kernels.h - the matrix products every other module is built on. */
+/* kernels.h - the matrix products and elementwise kernels every other
+ * module is built on. Large products go to a BLAS; the small per-sample
+ * ones of generation go through a table of kernels chosen once at start
+ * (scalar reference, AVX2+FMA), each tested against the scalar twin. */
 #ifndef WN_KERNELS_H
 #define WN_KERNELS_H
 
@@ -10,10 +13,24 @@
 void wn__gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
               int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
-/* y[o] += sum_i x[i] * wt[i*O + o]: a matrix-vector product over a weight
- * stored input-major (the transposed, "axpy" layout), which vectorises
- * without reordering any sum, so results do not depend on the CPU's
- * vector width. */
-void wn__gemv_t(float *y, const float *x, const float *wt, int I, int O);
+typedef struct wn__kern {
+    const char *name;
+    /* y[o] += sum_i x[i] * wt[i*nout + o]: a matrix-vector product over a
+     * weight stored input-major, which vectorises over outputs. */
+    void (*gemv_t)(float *y, const float *x, const float *wt, int nin, int nout);
+    /* The same for B rows at once: Y[b*ldy + o] += sum_i X[b*ldx + i] wt[i*nout + o]. */
+    void (*gemm_t)(float *Y, int ldy, const float *X, int ldx, int B, const float *wt,
+                   int nin, int nout);
+    /* z[i] = tanh(a[i]) * sigmoid(a[D + i]) */
+    void (*gate)(float *z, const float *a, int D);
+    /* w[q] = exp((l[q] - mx) * s) for q < n; returns the sum */
+    double (*expsum)(float *w, const float *l, int n, float mx, float s);
+} wn__kern;
+
+/* The fastest table this CPU runs (WN_KERNELS=scalar|avx2 in the
+ * environment forces one); chosen once, thread-safe. */
+const wn__kern *wn__kernels(void);
+/* A table by name, or NULL if this CPU or build lacks it (for tests). */
+const wn__kern *wn__kernels_named(const char *name);
 
 #endif

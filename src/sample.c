@@ -1,6 +1,7 @@
 /* sample.c - turning logits into a code: temperature, top-k, top-p, argmax,
  * with a seeded 64-bit RNG (splitmix64), and the log-probability of the
- * chosen code under the model's own (temperature 1) distribution. */
+ * chosen code under the model's own (temperature 1) distribution. The
+ * exponentials go through the kernel table (one vectorised pass at T=1). */
 #include "sample.h"
 
 #include <math.h>
@@ -19,62 +20,59 @@ static int cmp_desc(const void *a, const void *b)
     return x->q - y->q; /* ties by code: deterministic order */
 }
 
-int wn__sample(const float *l, int Q, const wn_sample_params *p, uint64_t *rng,
-               double *logp, wn__cand *scratch)
+int wn__sample_k(const wn__kern *k, const float *l, int Q, const wn_sample_params *p,
+                 uint64_t *rng, double *logp, float *w, wn__cand *cand)
 {
     float mx = l[0];
-    int arg = 0;
+    int code = 0;
     for (int q = 1; q < Q; q++)
         if (l[q] > mx) {
             mx = l[q];
-            arg = q;
+            code = q; /* argmax: the first of equal maxima */
         }
-    double z = 0;
-    for (int q = 0; q < Q; q++) z += exp((double)l[q] - mx);
-    const double lse = mx + log(z);
-    int code = arg;
+    const double lse = mx + log(k->expsum(w, l, Q, mx, 1.0f));
     if (p->temperature > 0.0f) {
-        const double invt = 1.0 / p->temperature;
-        int k = p->top_k > 0 && p->top_k < Q ? p->top_k : Q;
-        int filter = k < Q || (p->top_p > 0.0f && p->top_p < 1.0f);
+        double total = p->temperature == 1.0f ? exp(lse - mx)
+                                              : k->expsum(w, l, Q, mx, 1.0f / p->temperature);
+        int kk = p->top_k > 0 && p->top_k < Q ? p->top_k : Q;
+        int nucleus = p->top_p > 0.0f && p->top_p < 1.0f;
         double u = wn__uniform(rng);
-        if (!filter) {
-            double total = 0;
-            for (int q = 0; q < Q; q++) total += exp(((double)l[q] - mx) * invt);
+        if (kk == Q && !nucleus) {
             double target = u * total, acc = 0;
-            code = Q - 1;
+            code = -1;
             for (int q = 0; q < Q; q++) {
-                acc += exp(((double)l[q] - mx) * invt);
+                acc += w[q];
                 if (acc > target) {
                     code = q;
                     break;
                 }
             }
+            if (code < 0) /* rounding left the target past the sum: last nonzero */
+                for (code = Q - 1; code > 0 && w[code] == 0.0f; code--) {}
         } else {
             for (int q = 0; q < Q; q++) {
-                scratch[q].w = exp(((double)l[q] - mx) * invt);
-                scratch[q].q = q;
+                cand[q].w = w[q];
+                cand[q].q = q;
             }
-            qsort(scratch, (size_t)Q, sizeof *scratch, cmp_desc);
-            double total = 0;
-            for (int i = 0; i < k; i++) total += scratch[i].w;
-            if (p->top_p > 0.0f && p->top_p < 1.0f) {
-                /* the smallest prefix whose mass reaches top_p */
+            qsort(cand, (size_t)Q, sizeof *cand, cmp_desc);
+            total = 0;
+            for (int i = 0; i < kk; i++) total += cand[i].w;
+            if (nucleus) { /* the smallest prefix whose mass reaches top_p */
                 double acc = 0, need = p->top_p * total;
                 int n = 0;
-                while (n < k) {
-                    acc += scratch[n++].w;
+                while (n < kk) {
+                    acc += cand[n++].w;
                     if (acc >= need) break;
                 }
-                k = n;
+                kk = n;
                 total = acc;
             }
             double target = u * total, acc = 0;
-            code = scratch[k - 1].q;
-            for (int i = 0; i < k; i++) {
-                acc += scratch[i].w;
+            code = cand[kk - 1].q;
+            for (int i = 0; i < kk; i++) {
+                acc += cand[i].w;
                 if (acc > target) {
-                    code = scratch[i].q;
+                    code = cand[i].q;
                     break;
                 }
             }
@@ -88,9 +86,11 @@ int wn_sample_logits(const float *logits, int bins, const wn_sample_params *p,
                      uint64_t *rng, double *logp)
 {
     if (!logits || bins < 2 || !p || !rng) return WN_ERR_ARG;
-    wn__cand *scratch = malloc(sizeof *scratch * (size_t)bins);
-    if (!scratch) return WN_ERR_NOMEM;
-    int code = wn__sample(logits, bins, p, rng, logp, scratch);
-    free(scratch);
+    wn__cand *cand = malloc(sizeof *cand * (size_t)bins);
+    float *w = malloc(sizeof *w * (size_t)bins);
+    int code = WN_ERR_NOMEM;
+    if (cand && w) code = wn__sample_k(wn__kernels(), logits, bins, p, rng, logp, w, cand);
+    free(cand);
+    free(w);
     return code;
 }

@@ -3,15 +3,16 @@
 #define WN_SAMPLE_H
 
 #include "internal.h"
+#include "kernels.h"
 
 typedef struct wn__cand {
     double w;
     int q;
 } wn__cand;
 
-/* The chosen code; scratch has room for Q candidates (used only by
- * top-k/top-p). logp = log p(code) at temperature 1. */
-int wn__sample(const float *logits, int Q, const wn_sample_params *p, uint64_t *rng,
-               double *logp, wn__cand *scratch);
+/* The chosen code; w (Q floats) and cand (Q, used only by top-k/top-p)
+ * are scratch. logp = log p(code) at temperature 1. */
+int wn__sample_k(const wn__kern *k, const float *logits, int Q, const wn_sample_params *p,
+                 uint64_t *rng, double *logp, float *w, wn__cand *cand);
 
 #endif

@@ -13,47 +13,52 @@
 
 struct wn_gen {
     const wn_model *m;
-    int B;
+    const wn__kern *k;
+    int B, threads;
     wn_sample_params sp;
-    /* weights transposed (input-major) for wn__gemv_t */
+    /* weights transposed (input-major) for the kernels' gemv_t/gemm_t */
     float *wt_dil;   /* per layer (2R, 2D): rows 0..R-1 take h[t-d], R..2R-1 h[t] */
-    float *wt_res;   /* per layer (D, R) */
-    float *wt_skip;  /* per layer (D, S) */
+    float *wt_rs;    /* per layer (D, R+S): res and skip fused, outputs [h | skip] */
+    float *b_rs;     /* per layer (R+S) */
     float *wt_h0;    /* (S, S) */
     float *wt_h1;    /* (S, Q) */
     size_t *ring_off; /* per layer, floats from a stream's ring base */
     size_t ring_floats; /* per stream */
     float *ring;     /* B * ring_floats */
-    int64_t t;       /* steps taken since the prime (same for all streams) */
+    int64_t t;       /* position of the next input (same for all streams) */
     int *prev;       /* per stream: the input before the latest */
     int *pending;    /* per stream: the next input (the last sample) */
     uint64_t *rng;   /* per stream */
-    /* scratch for one step */
-    float *x, *a, *z, *skip, *r, *u, *logits;
-    wn__cand *cand;
+    /* scratch for one step of all streams: row b of st is
+     * [h[t-d] (R) | h[t] (R) | skip (S)], so one product writes h and skip */
+    float *st, *a, *z, *r, *u, *logits;
+    int W;           /* 2R + S, the row width of st */
+    wn__cand *cand;  /* per stream Q candidates */
+    float *wq;       /* per stream Q sampling weights */
 };
 
-static void transpose(float *dst, const float *src, int O, int I)
+static void transpose(float *dst, int ldd, const float *src, int O, int I)
 {
     for (int o = 0; o < O; o++)
-        for (int i = 0; i < I; i++) dst[(size_t)i * O + o] = src[(size_t)o * I + i];
+        for (int i = 0; i < I; i++) dst[(size_t)i * ldd + o] = src[(size_t)o * I + i];
 }
 
 void wn_gen_free(wn_gen *g)
 {
     if (!g) return;
     wn__free(g->wt_dil);
-    wn__free(g->wt_res);
-    wn__free(g->wt_skip);
+    wn__free(g->wt_rs);
+    wn__free(g->b_rs);
     wn__free(g->wt_h0);
     wn__free(g->wt_h1);
     wn__free(g->ring);
-    wn__free(g->x);
+    wn__free(g->st);
     free(g->ring_off);
     free(g->prev);
     free(g->pending);
     free(g->rng);
     free(g->cand);
+    free(g->wq);
     free(g);
 }
 
@@ -77,43 +82,50 @@ wn_gen *wn_gen_create(const wn_model *m, int streams, const wn_sample_params *p,
     wn_gen *g = calloc(1, sizeof *g);
     if (!g) goto nomem;
     g->m = m;
+    g->k = wn__kernels();
     g->B = streams;
+    g->threads = 1;
     g->sp = *p;
+    g->W = 2 * R + S;
     g->wt_dil = wn__alloc((size_t)L * 2 * R * 2 * D, sizeof(float));
-    g->wt_res = wn__alloc((size_t)L * D * R, sizeof(float));
-    g->wt_skip = wn__alloc((size_t)L * D * S, sizeof(float));
+    g->wt_rs = wn__alloc((size_t)L * D * (R + S), sizeof(float));
+    g->b_rs = wn__alloc((size_t)L * (R + S), sizeof(float));
     g->wt_h0 = wn__alloc((size_t)S * S, sizeof(float));
     g->wt_h1 = wn__alloc((size_t)S * Q, sizeof(float));
     g->ring_off = malloc(sizeof(size_t) * (size_t)L);
     g->prev = malloc(sizeof(int) * (size_t)streams);
     g->pending = malloc(sizeof(int) * (size_t)streams);
     g->rng = malloc(sizeof(uint64_t) * (size_t)streams);
-    g->cand = malloc(sizeof(wn__cand) * (size_t)Q);
-    size_t scratch = (size_t)2 * R + 2 * D + D + 3 * (size_t)S + (size_t)streams * Q + 64;
-    g->x = wn__alloc(scratch, sizeof(float));
-    if (!g->wt_dil || !g->wt_res || !g->wt_skip || !g->wt_h0 || !g->wt_h1 || !g->ring_off ||
-        !g->prev || !g->pending || !g->rng || !g->cand || !g->x)
+    g->cand = malloc(sizeof(wn__cand) * (size_t)Q * streams);
+    g->wq = malloc(sizeof(float) * (size_t)Q * streams);
+    size_t B = (size_t)streams;
+    size_t scratch = B * ((size_t)g->W + 2 * D + D + 2 * (size_t)S + Q) + 64;
+    g->st = wn__alloc(scratch, sizeof(float));
+    if (!g->wt_dil || !g->wt_rs || !g->b_rs || !g->wt_h0 || !g->wt_h1 || !g->ring_off ||
+        !g->prev || !g->pending || !g->rng || !g->cand || !g->wq || !g->st)
         goto nomem;
-    g->a = g->x + 2 * R;
-    g->z = g->a + 2 * D;
-    g->skip = g->z + D;
-    g->r = g->skip + S;
-    g->u = g->r + S;
-    g->logits = g->u + S;
+    g->a = g->st + B * g->W;
+    g->z = g->a + B * 2 * D;
+    g->r = g->z + B * D;
+    g->u = g->r + B * S;
+    g->logits = g->u + B * S;
     size_t off = 0;
     for (int j = 0; j < L; j++) {
         const wn_layer_view *lw = &m->pk.layer[j];
         float *wd = g->wt_dil + (size_t)j * 2 * R * 2 * D;
         /* packed w_dil is (2, 2D, R): tap 0 (past) then tap 1 (now) */
-        transpose(wd, lw->w_dil, 2 * D, R);
-        transpose(wd + (size_t)R * 2 * D, lw->w_dil + (size_t)2 * D * R, 2 * D, R);
-        transpose(g->wt_res + (size_t)j * D * R, lw->w_res, R, D);
-        transpose(g->wt_skip + (size_t)j * D * S, lw->w_skip, S, D);
+        transpose(wd, 2 * D, lw->w_dil, 2 * D, R);
+        transpose(wd + (size_t)R * 2 * D, 2 * D, lw->w_dil + (size_t)2 * D * R, 2 * D, R);
+        float *rs = g->wt_rs + (size_t)j * D * (R + S);
+        transpose(rs, R + S, lw->w_res, R, D);
+        transpose(rs + R, R + S, lw->w_skip, S, D);
+        memcpy(g->b_rs + (size_t)j * (R + S), lw->b_res, sizeof(float) * (size_t)R);
+        memcpy(g->b_rs + (size_t)j * (R + S) + R, lw->b_skip, sizeof(float) * (size_t)S);
         g->ring_off[j] = off;
         off += (size_t)m->dil[j] * R;
     }
-    transpose(g->wt_h0, m->pk.head0_w, S, S);
-    transpose(g->wt_h1, m->pk.head1_w, Q, S);
+    transpose(g->wt_h0, S, m->pk.head0_w, S, S);
+    transpose(g->wt_h1, Q, m->pk.head1_w, Q, S);
     g->ring_floats = off;
     if (!(g->ring = wn__calloc((size_t)streams * off, sizeof(float)))) goto nomem;
     /* one RNG per stream, each from the seed and its index */
@@ -132,6 +144,11 @@ nomem:
     wn_gen_free(g);
     wn__err(err, WN_ERR_NOMEM, "out of memory for %d generation streams", streams);
     return NULL;
+}
+
+void wn_gen_set_threads(wn_gen *g, int threads)
+{
+    g->threads = threads < 1 ? 1 : threads > g->B ? g->B : threads;
 }
 
 int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err)
@@ -175,47 +192,84 @@ int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err)
     return WN_OK;
 }
 
-static inline float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
-
-/* One step of stream b with input code c: logits (Q) for the next sample. */
-static void step_one(wn_gen *g, int b, int c, float *logits)
+/* One step of streams [b0, b1) with inputs in[b]: logits (Q per stream)
+ * for the next sample, in g->logits. */
+static void step_rows(wn_gen *g, int b0, int b1, const int *in)
 {
     const wn_model *m = g->m;
+    const wn__kern *k = g->k;
     const wn_config *cf = &m->cfg;
     const int L = cf->layers, R = cf->residual, D = cf->dilation, S = cf->skip, Q = cf->bins;
+    const int W = g->W, nb = b1 - b0;
     const wn_view *w = &m->pk;
-    float *x = g->x, *a = g->a, *z = g->z, *skip = g->skip;
-    float *h = x + R; /* x = [h[t-d], h[t]]: the current h lives in x's top half */
-    const float *e1 = w->causal_w + (size_t)Q * R + (size_t)c * R;
-    const float *e0 = w->causal_w + (size_t)g->prev[b] * R;
-    for (int r = 0; r < R; r++) h[r] = w->causal_b[r] + e1[r] + e0[r];
-    g->prev[b] = c;
-    float *ring = g->ring + (size_t)b * g->ring_floats;
+    float *st = g->st + (size_t)b0 * W, *a = g->a + (size_t)b0 * 2 * D;
+    float *z = g->z + (size_t)b0 * D, *r = g->r + (size_t)b0 * S, *u = g->u + (size_t)b0 * S;
+    float *logits = g->logits + (size_t)b0 * Q;
+    for (int b = b0; b < b1; b++) {
+        float *h = g->st + (size_t)b * W + R, *skip = h + R;
+        const float *e1 = w->causal_w + (size_t)Q * R + (size_t)in[b] * R;
+        const float *e0 = w->causal_w + (size_t)g->prev[b] * R;
+        for (int i = 0; i < R; i++) h[i] = w->causal_b[i] + e1[i] + e0[i];
+        memset(skip, 0, sizeof(float) * (size_t)S);
+        g->prev[b] = in[b];
+    }
     for (int j = 0; j < L; j++) {
-        const wn_layer_view *lw = &w->layer[j];
         const int d = m->dil[j];
-        float *slot = ring + g->ring_off[j] + (size_t)(g->t & (d - 1)) * R;
-        memcpy(x, slot, sizeof(float) * (size_t)R); /* h[t-d] */
-        memcpy(slot, h, sizeof(float) * (size_t)R); /* becomes h[t] */
-        memcpy(a, lw->b_dil, sizeof(float) * 2 * (size_t)D);
-        wn__gemv_t(a, x, g->wt_dil + (size_t)j * 2 * R * 2 * D, 2 * R, 2 * D);
-        for (int i = 0; i < D; i++) z[i] = tanhf(a[i]) * sigm(a[D + i]);
-        if (j == 0)
-            memcpy(skip, lw->b_skip, sizeof(float) * (size_t)S);
-        else
-            for (int i = 0; i < S; i++) skip[i] += lw->b_skip[i];
-        wn__gemv_t(skip, z, g->wt_skip + (size_t)j * D * S, D, S);
-        if (j + 1 < L) {
-            for (int r = 0; r < R; r++) h[r] += lw->b_res[r];
-            wn__gemv_t(h, z, g->wt_res + (size_t)j * D * R, D, R);
+        const size_t slot = g->ring_off[j] + (size_t)(g->t & (d - 1)) * R;
+        for (int b = b0; b < b1; b++) {
+            float *row = g->st + (size_t)b * W, *ring = g->ring + (size_t)b * g->ring_floats + slot;
+            memcpy(row, ring, sizeof(float) * (size_t)R);     /* h[t-d] */
+            memcpy(ring, row + R, sizeof(float) * (size_t)R); /* becomes h[t] */
+            memcpy(a + (size_t)(b - b0) * 2 * D, w->layer[j].b_dil, sizeof(float) * 2 * (size_t)D);
+        }
+        k->gemm_t(a, 2 * D, st, W, nb, g->wt_dil + (size_t)j * 2 * R * 2 * D, 2 * R, 2 * D);
+        const float *brs = g->b_rs + (size_t)j * (R + S);
+        for (int b = 0; b < nb; b++) {
+            k->gate(z + (size_t)b * D, a + (size_t)b * 2 * D, D);
+            float *hs = st + (size_t)b * W + R; /* [h | skip] */
+            for (int i = 0; i < R + S; i++) hs[i] += brs[i];
+        }
+        /* h += res(z), skip += skip(z) in one product (the last layer's h
+         * update is unused but costs little) */
+        k->gemm_t(st + R, W, z, D, nb, g->wt_rs + (size_t)j * D * (R + S), D, R + S);
+    }
+    for (int b = 0; b < nb; b++) {
+        const float *skip = st + (size_t)b * W + 2 * R;
+        float *rb = r + (size_t)b * S, *ub = u + (size_t)b * S;
+        for (int i = 0; i < S; i++) rb[i] = skip[i] > 0 ? skip[i] : 0;
+        memcpy(ub, w->head0_b, sizeof(float) * (size_t)S);
+    }
+    k->gemm_t(u, S, r, S, nb, g->wt_h0, S, S);
+    for (int b = 0; b < nb; b++) {
+        float *ub = u + (size_t)b * S;
+        for (int i = 0; i < S; i++) ub[i] = ub[i] > 0 ? ub[i] : 0;
+        memcpy(logits + (size_t)b * Q, w->head1_b, sizeof(float) * (size_t)Q);
+    }
+    k->gemm_t(logits, Q, u, S, nb, g->wt_h1, S, Q);
+}
+
+/* Streams are split among threads in fixed blocks; each stream's numbers
+ * do not depend on the split, so any thread count gives the same bytes. */
+static void step_all(wn_gen *g, const int *in, int sample, int *codes, double *logp)
+{
+    const int Q = g->m->cfg.bins;
+    int parts = g->threads;
+#pragma omp parallel for num_threads(parts) schedule(static) if (parts > 1)
+    for (int p = 0; p < parts; p++) {
+        int b0 = (int)((int64_t)g->B * p / parts), b1 = (int)((int64_t)g->B * (p + 1) / parts);
+        if (b0 >= b1) continue;
+        step_rows(g, b0, b1, in);
+        if (!sample) continue;
+        for (int b = b0; b < b1; b++) {
+            double lp;
+            int c = wn__sample_k(g->k, g->logits + (size_t)b * Q, Q, &g->sp, &g->rng[b], &lp,
+                                 g->wq + (size_t)b * Q, g->cand + (size_t)b * Q);
+            g->pending[b] = c;
+            if (codes) codes[b] = c;
+            if (logp) logp[b] = lp;
         }
     }
-    for (int i = 0; i < S; i++) g->r[i] = skip[i] > 0 ? skip[i] : 0;
-    memcpy(g->u, w->head0_b, sizeof(float) * (size_t)S);
-    wn__gemv_t(g->u, g->r, g->wt_h0, S, S);
-    for (int i = 0; i < S; i++) g->u[i] = g->u[i] > 0 ? g->u[i] : 0;
-    memcpy(logits, w->head1_b, sizeof(float) * (size_t)Q);
-    wn__gemv_t(logits, g->u, g->wt_h1, S, Q);
+    g->t++;
 }
 
 int wn_gen_feed(wn_gen *g, const int *inputs, float *logits)
@@ -223,23 +277,13 @@ int wn_gen_feed(wn_gen *g, const int *inputs, float *logits)
     const int Q = g->m->cfg.bins;
     for (int b = 0; b < g->B; b++)
         if (inputs[b] < 0 || inputs[b] >= Q) return WN_ERR_ARG;
-    for (int b = 0; b < g->B; b++) step_one(g, b, inputs[b], logits + (size_t)b * Q);
-    g->t++;
+    step_all(g, inputs, 0, NULL, NULL);
+    if (logits) memcpy(logits, g->logits, sizeof(float) * (size_t)g->B * Q);
     return WN_OK;
 }
 
 int wn_gen_step(wn_gen *g, int *codes, double *logp)
 {
-    const int Q = g->m->cfg.bins;
-    for (int b = 0; b < g->B; b++) {
-        float *l = g->logits + (size_t)b * Q;
-        step_one(g, b, g->pending[b], l);
-        double lp;
-        int c = wn__sample(l, Q, &g->sp, &g->rng[b], &lp, g->cand);
-        g->pending[b] = c;
-        if (codes) codes[b] = c;
-        if (logp) logp[b] = lp;
-    }
-    g->t++;
+    step_all(g, g->pending, 1, codes, logp);
     return WN_OK;
 }

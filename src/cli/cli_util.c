@@ -118,7 +118,11 @@ const char *cli_default_model(void)
             const char *rel[] = {"/../models/", "/models/", "/../share/wavenet/models/"};
             for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
                 snprintf(buf, sizeof buf, "%s%s%s", exe, rel[i], WN_DEFAULT_MODEL_NAME);
-                if (readable(buf)) return buf;
+                if (readable(buf)) {
+                    char real[PATH_MAX];
+                    if (realpath(buf, real)) snprintf(buf, sizeof buf, "%s", real);
+                    return buf;
+                }
             }
         }
     }

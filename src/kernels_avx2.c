@@ -1,0 +1,156 @@
+/* kernels_avx2.c - AVX2+FMA versions of the per-sample kernels, compiled
+ * for that target function by function (the rest of the build stays
+ * portable) and chosen at run time in kernels.c. test_kernels compares each
+ * with its scalar twin. */
+#include "kernels.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#include <math.h>
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+/* y[o0 .. o0+8*NB) += x . wt[:, o0 ..], accumulators in registers */
+#define GEMV_BLOCK(NB)                                                          \
+    AVX2 static inline void gemv_block##NB(float *y, const float *x, const float *wt,  \
+                                           int nin, int nout)                  \
+    {                                                                          \
+        __m256 acc[NB];                                                        \
+        for (int k = 0; k < NB; k++) acc[k] = _mm256_loadu_ps(y + 8 * k);      \
+        for (int i = 0; i < nin; i++) {                                        \
+            const __m256 xi = _mm256_broadcast_ss(x + i);                      \
+            const float *w = wt + (size_t)i * nout;                            \
+            for (int k = 0; k < NB; k++)                                       \
+                acc[k] = _mm256_fmadd_ps(xi, _mm256_loadu_ps(w + 8 * k), acc[k]); \
+        }                                                                      \
+        for (int k = 0; k < NB; k++) _mm256_storeu_ps(y + 8 * k, acc[k]);      \
+    }
+GEMV_BLOCK(8)
+GEMV_BLOCK(4)
+GEMV_BLOCK(1)
+
+AVX2 static void gemv_t_avx2(float *y, const float *x, const float *wt, int nin, int nout)
+{
+    int o = 0;
+    for (; o + 64 <= nout; o += 64) gemv_block8(y + o, x, wt + o, nin, nout);
+    for (; o + 32 <= nout; o += 32) gemv_block4(y + o, x, wt + o, nin, nout);
+    for (; o + 8 <= nout; o += 8) gemv_block1(y + o, x, wt + o, nin, nout);
+    for (; o < nout; o++) {
+        float s = y[o];
+        for (int i = 0; i < nin; i++) s = fmaf(x[i], wt[(size_t)i * nout + o], s);
+        y[o] = s;
+    }
+}
+
+/* several rows share each weight load: 4 rows x 16 outputs per block */
+AVX2 static void gemm_t_avx2(float *Y, int ldy, const float *X, int ldx, int B,
+                             const float *wt, int nin, int nout)
+{
+    int b = 0;
+    for (; b + 4 <= B; b += 4) {
+        const float *x0 = X + (size_t)b * ldx, *x1 = x0 + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx;
+        float *y0 = Y + (size_t)b * ldy, *y1 = y0 + ldy, *y2 = y1 + ldy, *y3 = y2 + ldy;
+        int o = 0;
+        for (; o + 16 <= nout; o += 16) {
+            __m256 a00 = _mm256_loadu_ps(y0 + o), a01 = _mm256_loadu_ps(y0 + o + 8);
+            __m256 a10 = _mm256_loadu_ps(y1 + o), a11 = _mm256_loadu_ps(y1 + o + 8);
+            __m256 a20 = _mm256_loadu_ps(y2 + o), a21 = _mm256_loadu_ps(y2 + o + 8);
+            __m256 a30 = _mm256_loadu_ps(y3 + o), a31 = _mm256_loadu_ps(y3 + o + 8);
+            for (int i = 0; i < nin; i++) {
+                const float *w = wt + (size_t)i * nout + o;
+                __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
+                __m256 v = _mm256_broadcast_ss(x0 + i);
+                a00 = _mm256_fmadd_ps(v, w0, a00);
+                a01 = _mm256_fmadd_ps(v, w1, a01);
+                v = _mm256_broadcast_ss(x1 + i);
+                a10 = _mm256_fmadd_ps(v, w0, a10);
+                a11 = _mm256_fmadd_ps(v, w1, a11);
+                v = _mm256_broadcast_ss(x2 + i);
+                a20 = _mm256_fmadd_ps(v, w0, a20);
+                a21 = _mm256_fmadd_ps(v, w1, a21);
+                v = _mm256_broadcast_ss(x3 + i);
+                a30 = _mm256_fmadd_ps(v, w0, a30);
+                a31 = _mm256_fmadd_ps(v, w1, a31);
+            }
+            _mm256_storeu_ps(y0 + o, a00);
+            _mm256_storeu_ps(y0 + o + 8, a01);
+            _mm256_storeu_ps(y1 + o, a10);
+            _mm256_storeu_ps(y1 + o + 8, a11);
+            _mm256_storeu_ps(y2 + o, a20);
+            _mm256_storeu_ps(y2 + o + 8, a21);
+            _mm256_storeu_ps(y3 + o, a30);
+            _mm256_storeu_ps(y3 + o + 8, a31);
+        }
+        if (o < nout)
+            for (int r = 0; r < 4; r++) {
+                const float *x = X + (size_t)(b + r) * ldx;
+                float *y = Y + (size_t)(b + r) * ldy;
+                for (int oo = o; oo < nout; oo++) {
+                    float s = y[oo];
+                    for (int i = 0; i < nin; i++) s = fmaf(x[i], wt[(size_t)i * nout + oo], s);
+                    y[oo] = s;
+                }
+            }
+    }
+    for (; b < B; b++) gemv_t_avx2(Y + (size_t)b * ldy, X + (size_t)b * ldx, wt, nin, nout);
+}
+
+/* exp(x) for x in [-87, 88]: 2^n * p(r), r = x - n ln2, a degree-6
+ * polynomial on |r| <= ln2/2 (relative error ~2e-7). */
+AVX2 static inline __m256 exp256(__m256 x)
+{
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+AVX2 static void gate_avx2(float *z, const float *a, int D)
+{
+    int i = 0;
+    const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
+    for (; i + 8 <= D; i += 8) {
+        __m256 f = _mm256_loadu_ps(a + i), g = _mm256_loadu_ps(a + D + i);
+        /* tanh f = 1 - 2 / (exp(2f) + 1); sigmoid g = 1 / (1 + exp(-g)) */
+        __m256 t = _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(exp256(_mm256_add_ps(f, f)), one)));
+        __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, exp256(_mm256_sub_ps(_mm256_setzero_ps(), g))));
+        _mm256_storeu_ps(z + i, _mm256_mul_ps(t, s));
+    }
+    for (; i < D; i++) z[i] = tanhf(a[i]) / (1.0f + expf(-a[D + i]));
+}
+
+AVX2 static double expsum_avx2(float *w, const float *l, int n, float mx, float s)
+{
+    int q = 0;
+    const __m256 vm = _mm256_set1_ps(mx), vs = _mm256_set1_ps(s);
+    __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd();
+    for (; q + 8 <= n; q += 8) {
+        __m256 e = exp256(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(l + q), vm), vs));
+        _mm256_storeu_ps(w + q, e);
+        acc0 = _mm256_add_pd(acc0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+        acc1 = _mm256_add_pd(acc1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+    }
+    double t[4];
+    _mm256_storeu_pd(t, _mm256_add_pd(acc0, acc1));
+    double sum = (t[0] + t[1]) + (t[2] + t[3]);
+    for (; q < n; q++) {
+        w[q] = expf((l[q] - mx) * s);
+        sum += w[q];
+    }
+    return sum;
+}
+
+const wn__kern wn__kern_avx2 = {"avx2", gemv_t_avx2, gemm_t_avx2, gate_avx2, expsum_avx2};
+#else
+typedef int wn__no_avx2;
+#endif
