@@ -1,0 +1,419 @@
+/* spectrum.c - FFTW short-time Fourier transform and log-magnitude
+ * spectrogram images (libgd PNG with labelled axes and a dBFS colour bar).
+ *
+ * One real-to-complex plan per call, made under a lock (the FFTW planner is
+ * not thread-safe) before any buffer is filled; threads share it through the
+ * new-array execute function, each with its own fftwf_malloc'ed buffers.
+ * FFTW_ESTIMATE: a spectrogram runs a few thousand small transforms, which
+ * FFTW_MEASURE's planning time would not pay back, and ESTIMATE leaves the
+ * buffers alone and gives the same plan every run. */
+#define _POSIX_C_SOURCE 200809L
+#include "internal.h"
+
+#include <errno.h>
+#include <fftw3.h>
+#include <gd.h>
+#include <gdfonts.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#define WN_OMP_FOR _Pragma("omp parallel for schedule(dynamic, 16)")
+#else
+#define WN_OMP_FOR
+#endif
+
+#define MIN_FFT 8
+#define MAX_FFT 65536
+#define MAX_PIXELS 8192 /* per image side */
+
+static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
+
+typedef struct stft {
+    int fft, hop, nb;     /* nb = fft/2 + 1 bins */
+    int threads;
+    float norm;           /* 2 / sum(window) */
+    float *win;           /* fft */
+    float **in;           /* threads x fft, fftwf_malloc */
+    fftwf_complex **out;  /* threads x nb */
+    float **mag;          /* threads x nb, scratch for callers */
+    fftwf_plan plan;
+} stft;
+
+static int max_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+static int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static void stft_free(stft *s)
+{
+    if (s->plan) {
+        pthread_mutex_lock(&planner_lock);
+        fftwf_destroy_plan(s->plan);
+        pthread_mutex_unlock(&planner_lock);
+    }
+    for (int t = 0; t < s->threads; t++) {
+        if (s->in) fftwf_free(s->in[t]);
+        if (s->out) fftwf_free(s->out[t]);
+        if (s->mag) fftwf_free(s->mag[t]);
+    }
+    free(s->in);
+    free(s->out);
+    free(s->mag);
+    fftwf_free(s->win);
+    memset(s, 0, sizeof *s);
+}
+
+static int stft_check(int fft, int hop, wn_error *err)
+{
+    if (fft < MIN_FFT || fft > MAX_FFT || fft % 2)
+        return wn__err(err, WN_ERR_ARG, "fft size must be even and %d..%d, got %d", MIN_FFT,
+                       MAX_FFT, fft);
+    if (hop < 1) return wn__err(err, WN_ERR_ARG, "hop must be at least 1, got %d", hop);
+    return WN_OK;
+}
+
+static int stft_init(stft *s, int fft, int hop, wn_error *err)
+{
+    memset(s, 0, sizeof *s);
+    s->fft = fft;
+    s->hop = hop;
+    s->nb = fft / 2 + 1;
+    s->threads = max_threads();
+    if (s->threads < 1) s->threads = 1;
+    s->win = fftwf_malloc((size_t)fft * sizeof *s->win);
+    s->in = calloc((size_t)s->threads, sizeof *s->in);
+    s->out = calloc((size_t)s->threads, sizeof *s->out);
+    s->mag = calloc((size_t)s->threads, sizeof *s->mag);
+    if (!s->win || !s->in || !s->out || !s->mag) goto nomem;
+    for (int t = 0; t < s->threads; t++) {
+        s->in[t] = fftwf_malloc((size_t)fft * sizeof(float));
+        s->out[t] = fftwf_malloc((size_t)s->nb * sizeof(fftwf_complex));
+        s->mag[t] = fftwf_malloc((size_t)s->nb * sizeof(float));
+        if (!s->in[t] || !s->out[t] || !s->mag[t]) goto nomem;
+    }
+    pthread_mutex_lock(&planner_lock);
+    s->plan = fftwf_plan_dft_r2c_1d(fft, s->in[0], s->out[0], FFTW_ESTIMATE);
+    pthread_mutex_unlock(&planner_lock);
+    if (!s->plan) {
+        stft_free(s);
+        return wn__err(err, WN_ERR_NOMEM, "FFTW could not plan a %d-point transform", fft);
+    }
+    /* periodic Hann: overlap-adds to a constant at hop fft/4 */
+    double sum = 0;
+    for (int i = 0; i < fft; i++) {
+        s->win[i] = (float)(0.5 - 0.5 * cos(2.0 * M_PI * i / fft));
+        sum += s->win[i];
+    }
+    s->norm = (float)(2.0 / sum);
+    return WN_OK;
+nomem:
+    stft_free(s);
+    return wn__err(err, WN_ERR_NOMEM, "out of memory for a %d-point STFT", fft);
+}
+
+/* Magnitudes of frame f into mag (nb floats), using thread t's buffers. */
+static void stft_frame(const stft *s, int t, const float *x, size_t n, size_t f, float *mag)
+{
+    float *in = s->in[t];
+    fftwf_complex *out = s->out[t];
+    /* first sample of the frame, centred on f*hop; may be before 0 */
+    int64_t start = (int64_t)(f * (size_t)s->hop) - s->fft / 2;
+    for (int i = 0; i < s->fft; i++) {
+        int64_t j = start + i;
+        in[i] = j >= 0 && (uint64_t)j < n ? x[j] * s->win[i] : 0.0f;
+    }
+    fftwf_execute_dft_r2c(s->plan, in, out);
+    for (int k = 0; k < s->nb; k++)
+        mag[k] = s->norm * sqrtf(out[k][0] * out[k][0] + out[k][1] * out[k][1]);
+}
+
+size_t wn_stft_frames(size_t n, int hop)
+{
+    return hop < 1 ? 0 : n / (size_t)hop + 1;
+}
+
+int wn_stft_magnitude(const float *x, size_t n, int fft, int hop, float *mag, wn_error *err)
+{
+    if ((!x && n) || !mag) return wn__err(err, WN_ERR_ARG, "wn_stft_magnitude: NULL argument");
+    int rc = stft_check(fft, hop, err);
+    if (rc != WN_OK) return rc;
+    stft s;
+    if ((rc = stft_init(&s, fft, hop, err)) != WN_OK) return rc;
+    size_t frames = wn_stft_frames(n, hop);
+    WN_OMP_FOR
+    for (size_t f = 0; f < frames; f++)
+        stft_frame(&s, thread_id(), x, n, f, mag + f * (size_t)s.nb);
+    stft_free(&s);
+    return WN_OK;
+}
+
+/* ------------------------------------------------------------ image */
+
+wn_spectrogram_params wn_spectrogram_default_params(void)
+{
+    wn_spectrogram_params p;
+    memset(&p, 0, sizeof p);
+    p.range_db = 80.0f;
+    return p;
+}
+
+int wn_spectrogram_auto_fft(int rate)
+{
+    if (rate <= 0) return 256;
+    /* 32 ms frames, rounded to a power of two in the log domain */
+    double want = 256.0 * rate / 8000.0;
+    int e = (int)lround(log2(want));
+    if (e < 3) e = 3;
+    if (e > 16) e = 16;
+    return 1 << e;
+}
+
+/* An inferno-like map (dark purple -> orange -> pale yellow): monotone in
+ * lightness, so the image also reads in greyscale. */
+static int colour(double v)
+{
+    static const unsigned char stops[9][3] = {
+        {0, 0, 4},      {31, 12, 72},  {85, 15, 109},  {136, 34, 106}, {186, 54, 85},
+        {227, 89, 51},  {249, 140, 10}, {249, 201, 50}, {252, 255, 164},
+    };
+    if (!(v > 0)) v = 0; /* NaN too */
+    if (v > 1) v = 1;
+    double p = v * 8;
+    int i = (int)p;
+    if (i > 7) i = 7;
+    double a = p - i;
+    int rgb[3];
+    for (int c = 0; c < 3; c++)
+        rgb[c] = (int)lround(stops[i][c] + a * (stops[i + 1][c] - stops[i][c]));
+    return gdTrueColor(rgb[0], rgb[1], rgb[2]);
+}
+
+/* 1, 2 or 5 times a power of ten, giving about `target` steps over span. */
+static double nice_step(double span, int target)
+{
+    if (!(span > 0)) return 1;
+    double raw = span / (target > 0 ? target : 1);
+    double p = pow(10, floor(log10(raw)));
+    double m = raw / p;
+    return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
+}
+
+static int decimals(double step)
+{
+    if (step >= 1) return 0;
+    int d = (int)ceil(-log10(step) - 1e-9);
+    return d > 6 ? 6 : d;
+}
+
+static void text(gdImagePtr im, int x, int y, const char *s, int col)
+{
+    /* the built-in font covers ASCII; anything else prints as '?' */
+    unsigned char buf[256];
+    size_t i = 0;
+    for (; s[i] && i < sizeof buf - 1; i++) {
+        unsigned char c = (unsigned char)s[i];
+        buf[i] = c >= 32 && c < 127 ? c : '?';
+    }
+    buf[i] = 0;
+    gdImageString(im, gdFontGetSmall(), x, y, buf, col);
+}
+
+/* The bins (or frames) [*lo, *hi) shown by output cell i of `cells`, when
+ * `count` inputs are spread over them: a range when shrinking, one input
+ * repeated when stretching. */
+static void cell_range(size_t i, size_t cells, size_t count, size_t *lo, size_t *hi)
+{
+    *lo = i * count / cells;
+    *hi = (i + 1) * count / cells;
+    if (*hi <= *lo) *hi = *lo + 1;
+}
+
+int wn_spectrogram_png(const float *x, size_t n, int rate, const char *png_path,
+                       const wn_spectrogram_params *pp, wn_error *err)
+{
+    if (!x || !png_path) return wn__err(err, WN_ERR_ARG, "wn_spectrogram_png: NULL argument");
+    if (n == 0) return wn__err(err, WN_ERR_AUDIO, "%s: no samples to plot", png_path);
+    if (rate < 1 || rate > (1 << 20))
+        return wn__err(err, WN_ERR_ARG, "%s: invalid sample rate %d Hz", png_path, rate);
+    wn_spectrogram_params p = pp ? *pp : wn_spectrogram_default_params();
+    int fft = p.fft ? p.fft : wn_spectrogram_auto_fft(rate);
+    int hop = p.hop ? p.hop : (fft / 4 > 0 ? fft / 4 : 1);
+    int rc = stft_check(fft, hop, err);
+    if (rc != WN_OK) return rc;
+    if (!(p.range_db >= 1 && p.range_db <= 400))
+        return wn__err(err, WN_ERR_ARG, "dB range must be 1..400, got %g", p.range_db);
+    double range = p.range_db;
+
+    gdFontPtr font = gdFontGetSmall();
+    const int fw = font->w, fh = font->h;
+    const int top = p.title && *p.title ? 2 * fh + 4 : fh;
+    const int bottom = 2 * fh + 16, left = 9 * fw + fh + 12, right = 8 * fw + 30;
+
+    size_t frames = wn_stft_frames(n, hop);
+    size_t nb = (size_t)fft / 2 + 1;
+    long W = p.width ? p.width - left - right : (long)(frames < 400 ? 400 : frames > 1600 ? 1600 : frames);
+    long H = p.height ? p.height - top - bottom : (long)(nb < 256 ? 256 : nb > 1024 ? 1024 : nb);
+    if (W < 16 || H < 16 || W + left + right > MAX_PIXELS || H + top + bottom > MAX_PIXELS)
+        return wn__err(err, WN_ERR_ARG, "%s: image size must leave a plot of at least 16x16 "
+                       "pixels inside %dx%d margins and be at most %d pixels a side",
+                       png_path, left + right, top + bottom, MAX_PIXELS);
+
+    /* max-pool the magnitudes into a grid of G columns x R rows, G <= W,
+     * R <= H, so memory follows the image and not the audio length */
+    size_t G = frames < (size_t)W ? frames : (size_t)W;
+    size_t R = nb < (size_t)H ? nb : (size_t)H;
+    float *grid = malloc(G * R * sizeof *grid);
+    if (!grid) return wn__err(err, WN_ERR_NOMEM, "%s: out of memory", png_path);
+    stft s;
+    if ((rc = stft_init(&s, fft, hop, err)) != WN_OK) {
+        free(grid);
+        return rc;
+    }
+    WN_OMP_FOR
+    for (size_t g = 0; g < G; g++) {
+        int t = thread_id();
+        float *mag = s.mag[t], *col = grid + g * R;
+        for (size_t r = 0; r < R; r++) col[r] = 0;
+        size_t f0, f1;
+        cell_range(g, G, frames, &f0, &f1);
+        for (size_t f = f0; f < f1; f++) {
+            stft_frame(&s, t, x, n, f, mag);
+            for (size_t r = 0; r < R; r++) {
+                size_t b0, b1;
+                cell_range(r, R, nb, &b0, &b1);
+                for (size_t b = b0; b < b1; b++)
+                    if (mag[b] > col[r]) col[r] = mag[b];
+            }
+        }
+    }
+    stft_free(&s);
+    float peak = 0;
+    for (size_t i = 0; i < G * R; i++)
+        if (grid[i] > peak) peak = grid[i];
+    double max_db = 20 * log10(peak > 1e-10f ? peak : 1e-10f);
+    double min_db = max_db - range;
+
+    int IW = (int)W + left + right, IH = (int)H + top + bottom;
+    gdImagePtr im = gdImageCreateTrueColor(IW, IH);
+    if (!im) {
+        free(grid);
+        return wn__err(err, WN_ERR_NOMEM, "%s: out of memory for a %dx%d image", png_path, IW,
+                       IH);
+    }
+    int white = gdTrueColor(255, 255, 255), black = gdTrueColor(0, 0, 0);
+    gdImageFilledRectangle(im, 0, 0, IW - 1, IH - 1, white);
+    for (long py = 0; py < H; py++) {
+        size_t r = (size_t)(H - 1 - py) * R / (size_t)H; /* row 0 is 0 Hz, at the bottom */
+        for (long px = 0; px < W; px++) {
+            size_t g = (size_t)px * G / (size_t)W;
+            float v = grid[g * R + r];
+            double db = 20 * log10(v > 1e-10f ? v : 1e-10f);
+            gdImageSetPixel(im, left + (int)px, top + (int)py, colour((db - min_db) / range));
+        }
+    }
+    free(grid);
+    gdImageRectangle(im, left - 1, top - 1, left + (int)W, top + (int)H, black);
+
+    char lab[64];
+    /* time axis: frame f is centred at f*hop and drawn over one hop, so
+     * time t (s) sits at frame units u = t*rate/hop + 0.5 */
+    double dur = (double)frames * hop / rate;
+    double tstep = nice_step(dur, (int)(W / 90 > 2 ? W / 90 : 2));
+    int tdec = decimals(tstep);
+    for (int i = 0;; i++) {
+        double t = i * tstep;
+        double u = t * rate / hop + 0.5;
+        int px = left + (int)lround(u / (double)frames * W);
+        if (px > left + W) break;
+        gdImageLine(im, px, top + (int)H, px, top + (int)H + 4, black);
+        snprintf(lab, sizeof lab, "%.*f", tdec, t);
+        text(im, px - (int)strlen(lab) * fw / 2, top + (int)H + 6, lab, black);
+    }
+    const char *xl = "time (s)";
+    text(im, left + (int)W / 2 - (int)strlen(xl) * fw / 2, top + (int)H + 8 + fh, xl, black);
+
+    /* frequency axis: bin k (k*rate/fft Hz) spans rows [k, k+1) of nb */
+    double df = (double)rate / fft, nyq = rate / 2.0;
+    double fstep = nice_step(nyq, (int)(H / 40 > 2 ? H / 40 : 2));
+    int fdec = decimals(fstep);
+    for (int i = 0;; i++) {
+        double fr = i * fstep;
+        if (fr > nyq + 1e-9) break;
+        int py = top + (int)H - (int)lround((fr / df + 0.5) / (double)nb * H);
+        gdImageLine(im, left - 5, py, left - 1, py, black);
+        snprintf(lab, sizeof lab, "%.*f", fdec, fr);
+        text(im, left - 7 - (int)strlen(lab) * fw, py - fh / 2, lab, black);
+    }
+    const char *yl = "frequency (Hz)";
+    gdImageStringUp(im, font, 2, top + (int)H / 2 + (int)strlen(yl) * fw / 2,
+                    (unsigned char *)yl, black);
+
+    /* colour bar in dBFS */
+    int bx = left + (int)W + 12, bw = 12;
+    for (long py = 0; py < H; py++) {
+        int c = colour(1.0 - (double)py / (H > 1 ? H - 1 : 1));
+        gdImageLine(im, bx, top + (int)py, bx + bw - 1, top + (int)py, c);
+    }
+    gdImageRectangle(im, bx - 1, top - 1, bx + bw, top + (int)H, black);
+    double dstep = nice_step(range, (int)(H / 40 > 2 ? H / 40 : 2));
+    if (dstep < 1) dstep = 1;
+    for (double v = floor(max_db / dstep) * dstep; v >= min_db - 1e-9; v -= dstep) {
+        int py = top + (int)lround((max_db - v) / range * (H - 1));
+        gdImageLine(im, bx + bw, py, bx + bw + 3, py, black);
+        snprintf(lab, sizeof lab, "%.0f", v);
+        text(im, bx + bw + 5, py - fh / 2, lab, black);
+    }
+    text(im, bx - 4, top + (int)H + 6, "dBFS", black);
+
+    if (p.title && *p.title) {
+        size_t maxc = (size_t)(IW / fw - 2);
+        char t[256];
+        snprintf(t, sizeof t, "%s", p.title);
+        if (strlen(t) > maxc) t[maxc < sizeof t ? maxc : sizeof t - 1] = 0;
+        text(im, (IW - (int)strlen(t) * fw) / 2, fh / 2, t, black);
+    }
+
+    /* encode in memory, so a libgd failure is a return value (not a message
+     * on stderr) and our own write is the one checked */
+    int size = 0;
+    void *png = gdImagePngPtr(im, &size);
+    gdImageDestroy(im);
+    if (!png || size <= 0) {
+        if (png) gdFree(png);
+        return wn__err(err, WN_ERR_NOMEM, "%s: PNG encoding failed", png_path);
+    }
+    char tmp[4096];
+    if ((rc = wn__tmpname(png_path, tmp, sizeof tmp, err)) != WN_OK) {
+        gdFree(png);
+        return rc;
+    }
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        gdFree(png);
+        return wn__err(err, WN_ERR_IO, "%s: cannot create: %s", png_path, strerror(errno));
+    }
+    size_t put = fwrite(png, 1, (size_t)size, f);
+    gdFree(png);
+    if (put != (size_t)size) {
+        int e = errno;
+        wn__abort_file(f, tmp);
+        return wn__err(err, WN_ERR_IO, "%s: write failed: %s", png_path, strerror(e));
+    }
+    return wn__commit_file(f, tmp, png_path, err);
+}

@@ -1,0 +1,310 @@
+/* test_spectrum.c - STFT properties (sine peak and level, impulse flatness,
+ * linearity, framing) and the PNG image (signature, size, frequency axis),
+ * plus `wavenet spectrogram` end to end when the command is built. */
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+#include <dirent.h>
+#include <gd.h>
+#include <math.h>
+#include <sndfile.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int checks;
+#define C(cond) do { checks++; CHECK(cond); } while (0)
+#define CF(cond, ...) do { checks++; CHECKF(cond, __VA_ARGS__); } while (0)
+
+static float *stft(const float *x, size_t n, int fft, int hop, size_t *frames)
+{
+    wn_error err;
+    *frames = wn_stft_frames(n, hop);
+    float *mag = malloc(*frames * (size_t)(fft / 2 + 1) * sizeof *mag);
+    REQUIRE(mag);
+    REQUIRE_OK(wn_stft_magnitude(x, n, fft, hop, mag, &err), &err);
+    return mag;
+}
+
+static void test_sine(void)
+{
+    enum { N = 4096, FFT = 256, HOP = 64, NB = FFT / 2 + 1 };
+    static float x[N];
+    /* on a bin (k = 32 -> 1000 Hz at 8 kHz) and between bins (k = 80.3) */
+    const double ks[2] = {32, 80.3};
+    for (int c = 0; c < 2; c++) {
+        for (int i = 0; i < N; i++) x[i] = 0.5f * (float)sin(2 * M_PI * ks[c] * i / FFT + 0.3);
+        size_t frames;
+        float *m = stft(x, N, FFT, HOP, &frames);
+        C(frames == N / HOP + 1);
+        int wrong = 0;
+        double worst_level = 0, worst_leak = 0;
+        /* frames wholly inside the signal */
+        for (size_t f = FFT / 2 / HOP; f + FFT / 2 / HOP < frames; f++) {
+            const float *r = m + f * NB;
+            int arg = 0;
+            for (int k = 1; k < NB; k++)
+                if (r[k] > r[arg]) arg = k;
+            wrong += arg != (int)lround(ks[c]);
+            if (c == 0) {
+                /* amplitude 0.5 reads 0.5; Hann's neighbours read half;
+                 * the rest is leakage of a float FFT */
+                double e = fabs(r[32] - 0.5);
+                if (e > worst_level) worst_level = e;
+                e = fabs(r[31] - 0.25) + fabs(r[33] - 0.25);
+                if (e > worst_level) worst_level = e;
+                for (int k = 0; k < NB; k++)
+                    if (abs(k - 32) > 1 && r[k] > worst_leak) worst_leak = r[k];
+            }
+        }
+        CF(wrong == 0, "sine at bin %.1f: %d frames peak elsewhere", ks[c], wrong);
+        if (c == 0) {
+            CF(worst_level < 1e-4, "sine level error %g", worst_level);
+            CF(worst_leak < 1e-5, "leakage %g beyond the Hann main lobe", worst_leak);
+            printf("  sine at bin 32: level error %.2g, leakage %.2g (%.0f dB)\n", worst_level,
+                   worst_leak, 20 * log10(worst_leak / 0.5 + 1e-30));
+        }
+        free(m);
+    }
+}
+
+static void test_impulse(void)
+{
+    enum { N = 2048, FFT = 512, HOP = 128, NB = FFT / 2 + 1 };
+    static float x[N];
+    x[1000] = 1.0f;
+    size_t frames;
+    float *m = stft(x, N, FFT, HOP, &frames);
+    /* frame 8 is centred on sample 1024: the impulse sits at window index
+     * 1000 - 1024 + 256 = 232 */
+    const float *r = m + 8 * NB;
+    float lo = r[0], hi = r[0];
+    for (int k = 0; k < NB; k++) {
+        if (r[k] < lo) lo = r[k];
+        if (r[k] > hi) hi = r[k];
+    }
+    double w = 0.5 - 0.5 * cos(2 * M_PI * 232 / FFT);
+    double expect = w * 2.0 / (FFT / 2.0); /* window value x 2/sum(window) */
+    CF((hi - lo) / hi < 1e-5, "impulse spectrum not flat: %g..%g", lo, hi);
+    CF(fabs(hi - expect) / expect < 1e-5, "impulse level %g, expected %g", hi, expect);
+    /* a frame that does not reach the impulse is all zero */
+    C(m[0] == 0 && m[(size_t)NB * 15 + 7] == 0);
+    printf("  impulse: |X| in [%.8f, %.8f], expected %.8f\n", lo, hi, expect);
+    free(m);
+}
+
+static void test_linearity(void)
+{
+    enum { N = 3000, FFT = 256, HOP = 50, NB = FFT / 2 + 1 };
+    static float x[N], y[N];
+    uint64_t s = 12345;
+    for (int i = 0; i < N; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        x[i] = (float)((double)(s >> 11) / 9007199254740992.0 - 0.5) * 0.4f;
+        y[i] = 2 * x[i];
+    }
+    size_t frames;
+    float *a = stft(x, N, FFT, HOP, &frames);
+    float *b = stft(y, N, FFT, HOP, &frames);
+    double worst = 0;
+    for (size_t i = 0; i < frames * NB; i++) {
+        if (a[i] < 1e-6f) continue;
+        double db = 20 * log10((double)b[i] / a[i]);
+        if (fabs(db - 20 * log10(2.0)) > worst) worst = fabs(db - 20 * log10(2.0));
+    }
+    CF(worst < 1e-4, "2x input is not +6.02 dB: worst error %g dB", worst);
+    printf("  linearity: 2x input -> +6.0206 dB within %.2g dB\n", worst);
+    free(a);
+    free(b);
+
+    /* zero-padded edges, odd lengths, hop larger than the frame */
+    C(wn_stft_frames(0, 64) == 1 && wn_stft_frames(64, 64) == 2 && wn_stft_frames(10, 0) == 0);
+    float one = 0.25f, m[5 * 9];
+    wn_error err;
+    REQUIRE_OK(wn_stft_magnitude(&one, 1, 16, 100, m, &err), &err);
+    C(fabsf(m[0] - 0.25f * 2 / 8) < 1e-7f); /* centre of the window is 1 */
+    C(wn_stft_magnitude(x, N, 255, 64, m, &err) == WN_ERR_ARG);
+    C(wn_stft_magnitude(x, N, 4, 64, m, &err) == WN_ERR_ARG);
+    C(wn_stft_magnitude(x, N, 256, 0, m, &err) == WN_ERR_ARG && err.message[0]);
+}
+
+static int png_size(const char *path, int *w, int *h, gdImagePtr *keep)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    unsigned char sig[8];
+    int ok = fread(sig, 1, 8, f) == 8 && memcmp(sig, "\x89PNG\r\n\x1a\n", 8) == 0;
+    rewind(f);
+    gdImagePtr im = ok ? gdImageCreateFromPng(f) : NULL;
+    fclose(f);
+    if (!im) return -1;
+    *w = gdImageSX(im);
+    *h = gdImageSY(im);
+    if (keep) *keep = im;
+    else gdImageDestroy(im);
+    return 0;
+}
+
+/* The brightest pixel's row in column x (the top of the colour map is the
+ * brightest colour). */
+static int brightest_row(gdImagePtr im, int x)
+{
+    int best = -1, row = -1;
+    for (int y = 0; y < gdImageSY(im); y++) {
+        int c = gdImageGetTrueColorPixel(im, x, y);
+        int v = gdTrueColorGetRed(c) + gdTrueColorGetGreen(c) + gdTrueColorGetBlue(c);
+        /* skip the white background and black lines */
+        if (v == 3 * 255 || v == 0) continue;
+        if (v > best) best = v, row = y;
+    }
+    return row;
+}
+
+static int no_temporaries(void)
+{
+    DIR *d = opendir(tu_tmpdir());
+    REQUIRE(d);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d))) n += strstr(e->d_name, ".tmp.") != NULL;
+    closedir(d);
+    return n == 0;
+}
+
+static void test_png(void)
+{
+    wn_error err;
+    enum { RATE = 8000, N = RATE * 2 };
+    static float x[N];
+    wn_spectrogram_params p = wn_spectrogram_default_params();
+    C(p.fft == 0 && p.hop == 0 && p.range_db == 80 && p.title == NULL);
+    C(wn_spectrogram_auto_fft(8000) == 256 && wn_spectrogram_auto_fft(16000) == 512 &&
+      wn_spectrogram_auto_fft(44100) == 1024 && wn_spectrogram_auto_fft(48000) == 2048);
+    p.width = 800;
+    p.height = 400;
+    p.title = "test tone";
+    int rows[3];
+    gdImagePtr im = NULL;
+    for (int t = 0; t < 3; t++) {
+        double freq = 1000.0 * (t + 1);
+        for (int i = 0; i < N; i++)
+            x[i] = 0.5f * (float)sin(2 * M_PI * freq * i / RATE) + 1e-4f * (float)((i * 7919) % 13 - 6);
+        char name[32];
+        snprintf(name, sizeof name, "tone%d.png", t);
+        const char *path = tu_path(name);
+        REQUIRE_OK(wn_spectrogram_png(x, N, RATE, path, &p, &err), &err);
+        int w = 0, h = 0;
+        C(png_size(path, &w, &h, &im) == 0);
+        CF(w == 800 && h == 400, "image %dx%d, expected 800x400", w, h);
+        rows[t] = im ? brightest_row(im, w / 2) : -1;
+        if (im) gdImageDestroy(im);
+        im = NULL;
+    }
+    /* 1, 2, 3 kHz: rising up the image, evenly spaced (linear axis) */
+    CF(rows[0] > rows[1] && rows[1] > rows[2], "tone rows %d %d %d", rows[0], rows[1], rows[2]);
+    int d1 = rows[0] - rows[1], d2 = rows[1] - rows[2];
+    CF(d1 > 40 && abs(d1 - d2) <= 2, "1/2/3 kHz rows %d %d %d are not evenly spaced", rows[0],
+       rows[1], rows[2]);
+    printf("  png 800x400: 1/2/3 kHz peaks at rows %d/%d/%d\n", rows[0], rows[1], rows[2]);
+
+    /* defaults: auto size, a longer signal pooled into at most 1600 columns */
+    static float y[RATE * 30];
+    for (int i = 0; i < RATE * 30; i++) y[i] = 0.3f * (float)sin(0.3 * i) * (i % 8000 < 4000);
+    const char *path = tu_path("auto.png");
+    REQUIRE_OK(wn_spectrogram_png(y, RATE * 30, RATE, path, NULL, &err), &err);
+    int w = 0, h = 0;
+    C(png_size(path, &w, &h, NULL) == 0);
+    CF(w > 1600 && w < 1800 && h > 256 && h < 400, "auto size %dx%d", w, h);
+    printf("  png defaults, 30 s at 8 kHz: %dx%d\n", w, h);
+    /* a short clip at 44.1 kHz */
+    REQUIRE_OK(wn_spectrogram_png(y, 4410, 44100, path, NULL, &err), &err);
+    C(png_size(path, &w, &h, NULL) == 0 && w > 400 && h > 513);
+    /* silence is drawn, not refused */
+    memset(y, 0, 1000 * sizeof *y);
+    REQUIRE_OK(wn_spectrogram_png(y, 1000, RATE, path, NULL, &err), &err);
+    C(no_temporaries());
+
+    /* errors */
+    C(wn_spectrogram_png(y, 0, RATE, path, NULL, &err) == WN_ERR_AUDIO && err.message[0]);
+    p = wn_spectrogram_default_params();
+    p.width = 50;
+    C(wn_spectrogram_png(y, 1000, RATE, path, &p, &err) == WN_ERR_ARG);
+    p = wn_spectrogram_default_params();
+    p.range_db = 0;
+    C(wn_spectrogram_png(y, 1000, RATE, path, &p, &err) == WN_ERR_ARG);
+    p = wn_spectrogram_default_params();
+    p.fft = 7;
+    C(wn_spectrogram_png(y, 1000, RATE, path, &p, &err) == WN_ERR_ARG);
+    int rc = wn_spectrogram_png(y, 1000, RATE, tu_path("no/such/dir/x.png"), NULL, &err);
+    CF(rc == WN_ERR_IO && strstr(err.message, "x.png"), "missing folder: %d %s", rc,
+       err.message);
+    C(no_temporaries());
+}
+
+static void test_cli(void)
+{
+    const char *exe = tu_wavenet();
+    if (access(exe, X_OK) != 0) {
+        printf("  (no %s: command not tested)\n", exe);
+        return;
+    }
+    /* a 16 kHz stereo WAV */
+    enum { N = 16000 };
+    static float s[2 * N];
+    for (int i = 0; i < N; i++) {
+        s[2 * i] = 0.4f * (float)sin(2 * M_PI * 1500.0 * i / 16000);
+        s[2 * i + 1] = 0.4f * (float)sin(2 * M_PI * 5000.0 * i / 16000);
+    }
+    const char *in = tu_path("cli.wav");
+    SF_INFO si;
+    memset(&si, 0, sizeof si);
+    si.samplerate = 16000;
+    si.channels = 2;
+    si.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+    SNDFILE *sf = sf_open(in, SFM_WRITE, &si);
+    REQUIRE(sf);
+    REQUIRE(sf_writef_float(sf, s, N) == N);
+    sf_close(sf);
+
+    char cmd[2048], out[4096];
+    const char *png = tu_path("cli.png");
+    snprintf(cmd, sizeof cmd, "'%s' spectrogram '%s' -o '%s' --fft 512 --hop 100 --range 90 "
+             "--title hello --width 900 --height 500 2>&1", exe, in, png);
+    int st = tu_run(cmd, out, sizeof out);
+    CF(st == 0, "spectrogram: exit %d: %s", st, out);
+    CF(strstr(out, "mixed 2 channels") != NULL, "no mixdown note in '%s'", out);
+    int w = 0, h = 0;
+    C(png_size(png, &w, &h, NULL) == 0 && w == 900 && h == 500);
+
+    snprintf(cmd, sizeof cmd, "'%s' spectrogram '%s' -o '%s' --rate 8000 2>&1", exe, in, png);
+    st = tu_run(cmd, out, sizeof out);
+    CF(st == 0 && strstr(out, "resampled from 16000 Hz to 8000 Hz"), "--rate: %d %s", st, out);
+
+    snprintf(cmd, sizeof cmd, "'%s' spectrogram --help 2>/dev/null", exe);
+    st = tu_run(cmd, out, sizeof out);
+    C(st == 0 && strstr(out, "usage: wavenet spectrogram"));
+
+    snprintf(cmd, sizeof cmd, "'%s' spectrogram '%s' -o '%s' --bogus 2>&1", exe, in, png);
+    st = tu_run(cmd, out, sizeof out);
+    CF(st == 2 && strstr(out, "--bogus") && strchr(out, '\n') == out + strlen(out) - 1,
+       "unknown flag: exit %d, '%s'", st, out);
+    snprintf(cmd, sizeof cmd, "'%s' spectrogram '%s' -o '%s' --fft 511 2>&1", exe, in, png);
+    C(tu_run(cmd, out, sizeof out) == 2);
+    snprintf(cmd, sizeof cmd, "'%s' spectrogram '%s' 2>&1", exe, in);
+    C(tu_run(cmd, out, sizeof out) == 2);
+    snprintf(cmd, sizeof cmd, "'%s' spectrogram '%s' -o '%s' 2>&1", exe, tu_tmpdir(), png);
+    st = tu_run(cmd, out, sizeof out);
+    CF(st == 1 && strstr(out, "directory"), "directory input: exit %d, '%s'", st, out);
+    printf("  command: ok (%s)\n", exe);
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    test_sine();
+    test_impulse();
+    test_linearity();
+    test_png();
+    test_cli();
+    return tu_finish("spectrum", checks);
+}
