@@ -26,13 +26,34 @@ void wn__gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
 /* ---- scalar reference (cblas.h pulls in complex.h, whose macro I
  * forbids that parameter name) */
 
+int wn__panel_width(int rem)
+{
+    return rem >= 64 ? 64 : rem >= 32 ? 32 : rem >= 8 ? 8 : rem;
+}
+
+void wn__panel_pack(float *dst, const float *w, int nin, int nout)
+{
+    for (int o0 = 0; o0 < nout;) {
+        int pw = wn__panel_width(nout - o0);
+        for (int i = 0; i < nin; i++)
+            for (int oo = 0; oo < pw; oo++) dst[(size_t)i * pw + oo] = w[(size_t)(o0 + oo) * nin + i];
+        dst += (size_t)nin * pw;
+        o0 += pw;
+    }
+}
+
 static void gemv_t_scalar(float *restrict y, const float *restrict x,
                           const float *restrict wt, int nin, int nout)
 {
-    for (int i = 0; i < nin; i++) {
-        const float xi = x[i];
-        const float *restrict w = wt + (size_t)i * nout;
-        for (int o = 0; o < nout; o++) y[o] += xi * w[o];
+    for (int o0 = 0; o0 < nout;) {
+        int pw = wn__panel_width(nout - o0);
+        for (int i = 0; i < nin; i++) {
+            const float xi = x[i];
+            const float *restrict w = wt + (size_t)i * pw;
+            for (int o = 0; o < pw; o++) y[o0 + o] += xi * w[o];
+        }
+        wt += (size_t)nin * pw;
+        o0 += pw;
     }
 }
 

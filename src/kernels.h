@@ -13,12 +13,21 @@
 void wn__gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
               int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
+/* Weights of the per-sample products are stored in panels: the outputs
+ * are cut into blocks of 64, 32, 8 or fewer columns (wn__panel_width), and
+ * each block is an input-major (nin, width) array, the blocks one after
+ * another. A kernel then reads its weights strictly in order, and no
+ * power-of-two row stride makes cache sets collide. */
+int wn__panel_width(int remaining);
+/* Pack W (nout, nin), row-major as PyTorch stores a 1x1 conv, into panels
+ * (nin * nout floats). */
+void wn__panel_pack(float *dst, const float *w, int nin, int nout);
+
 typedef struct wn__kern {
     const char *name;
-    /* y[o] += sum_i x[i] * wt[i*nout + o]: a matrix-vector product over a
-     * weight stored input-major, which vectorises over outputs. */
+    /* y[o] += sum_i x[i] W[o][i], W in panels (see above). */
     void (*gemv_t)(float *y, const float *x, const float *wt, int nin, int nout);
-    /* The same for B rows at once: Y[b*ldy + o] += sum_i X[b*ldx + i] wt[i*nout + o]. */
+    /* The same for B rows at once: Y[b*ldy + o] += sum_i X[b*ldx + i] W[o][i]. */
     void (*gemm_t)(float *Y, int ldy, const float *X, int ldx, int B, const float *wt,
                    int nin, int nout);
     /* z[i] = tanh(a[i]) * sigmoid(a[D + i]) */

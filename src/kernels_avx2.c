@@ -10,20 +10,19 @@
 
 #define AVX2 __attribute__((target("avx2,fma")))
 
-/* y[o0 .. o0+8*NB) += x . wt[:, o0 ..], accumulators in registers */
+/* y[0 .. 8*NB) += x . panel, the accumulators in registers */
 #define GEMV_BLOCK(NB)                                                          \
-    AVX2 static inline void gemv_block##NB(float *y, const float *x, const float *wt,  \
-                                           int nin, int nout)                  \
+    AVX2 static inline void gemv_block##NB(float *y, const float *x, const float *p, int nin) \
     {                                                                          \
         __m256 acc[NB];                                                        \
-        for (int k = 0; k < NB; k++) acc[k] = _mm256_loadu_ps(y + 8 * k);      \
+        _Pragma("GCC unroll 8") for (int k = 0; k < NB; k++) acc[k] = _mm256_loadu_ps(y + 8 * k); \
         for (int i = 0; i < nin; i++) {                                        \
             const __m256 xi = _mm256_broadcast_ss(x + i);                      \
-            const float *w = wt + (size_t)i * nout;                            \
-            for (int k = 0; k < NB; k++)                                       \
+            const float *w = p + (size_t)i * 8 * NB;                           \
+            _Pragma("GCC unroll 8") for (int k = 0; k < NB; k++)               \
                 acc[k] = _mm256_fmadd_ps(xi, _mm256_loadu_ps(w + 8 * k), acc[k]); \
         }                                                                      \
-        for (int k = 0; k < NB; k++) _mm256_storeu_ps(y + 8 * k, acc[k]);      \
+        _Pragma("GCC unroll 8") for (int k = 0; k < NB; k++) _mm256_storeu_ps(y + 8 * k, acc[k]); \
     }
 GEMV_BLOCK(8)
 GEMV_BLOCK(4)
@@ -31,18 +30,24 @@ GEMV_BLOCK(1)
 
 AVX2 static void gemv_t_avx2(float *y, const float *x, const float *wt, int nin, int nout)
 {
-    int o = 0;
-    for (; o + 64 <= nout; o += 64) gemv_block8(y + o, x, wt + o, nin, nout);
-    for (; o + 32 <= nout; o += 32) gemv_block4(y + o, x, wt + o, nin, nout);
-    for (; o + 8 <= nout; o += 8) gemv_block1(y + o, x, wt + o, nin, nout);
-    for (; o < nout; o++) {
-        float s = y[o];
-        for (int i = 0; i < nin; i++) s = fmaf(x[i], wt[(size_t)i * nout + o], s);
-        y[o] = s;
+    for (int o0 = 0; o0 < nout;) {
+        int pw = wn__panel_width(nout - o0);
+        if (pw == 64) gemv_block8(y + o0, x, wt, nin);
+        else if (pw == 32) gemv_block4(y + o0, x, wt, nin);
+        else if (pw == 8) gemv_block1(y + o0, x, wt, nin);
+        else
+            for (int o = 0; o < pw; o++) {
+                float s = y[o0 + o];
+                for (int i = 0; i < nin; i++) s = fmaf(x[i], wt[(size_t)i * pw + o], s);
+                y[o0 + o] = s;
+            }
+        wt += (size_t)nin * pw;
+        o0 += pw;
     }
 }
 
-/* several rows share each weight load: 4 rows x 16 outputs per block */
+/* several rows share each weight load: 4 rows x 16 outputs (or 8 for an
+ * 8-wide panel) per block */
 AVX2 static void gemm_t_avx2(float *Y, int ldy, const float *X, int ldx, int B,
                              const float *wt, int nin, int nout)
 {
@@ -50,47 +55,52 @@ AVX2 static void gemm_t_avx2(float *Y, int ldy, const float *X, int ldx, int B,
     for (; b + 4 <= B; b += 4) {
         const float *x0 = X + (size_t)b * ldx, *x1 = x0 + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx;
         float *y0 = Y + (size_t)b * ldy, *y1 = y0 + ldy, *y2 = y1 + ldy, *y3 = y2 + ldy;
-        int o = 0;
-        for (; o + 16 <= nout; o += 16) {
-            __m256 a00 = _mm256_loadu_ps(y0 + o), a01 = _mm256_loadu_ps(y0 + o + 8);
-            __m256 a10 = _mm256_loadu_ps(y1 + o), a11 = _mm256_loadu_ps(y1 + o + 8);
-            __m256 a20 = _mm256_loadu_ps(y2 + o), a21 = _mm256_loadu_ps(y2 + o + 8);
-            __m256 a30 = _mm256_loadu_ps(y3 + o), a31 = _mm256_loadu_ps(y3 + o + 8);
-            for (int i = 0; i < nin; i++) {
-                const float *w = wt + (size_t)i * nout + o;
-                __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
-                __m256 v = _mm256_broadcast_ss(x0 + i);
-                a00 = _mm256_fmadd_ps(v, w0, a00);
-                a01 = _mm256_fmadd_ps(v, w1, a01);
-                v = _mm256_broadcast_ss(x1 + i);
-                a10 = _mm256_fmadd_ps(v, w0, a10);
-                a11 = _mm256_fmadd_ps(v, w1, a11);
-                v = _mm256_broadcast_ss(x2 + i);
-                a20 = _mm256_fmadd_ps(v, w0, a20);
-                a21 = _mm256_fmadd_ps(v, w1, a21);
-                v = _mm256_broadcast_ss(x3 + i);
-                a30 = _mm256_fmadd_ps(v, w0, a30);
-                a31 = _mm256_fmadd_ps(v, w1, a31);
-            }
-            _mm256_storeu_ps(y0 + o, a00);
-            _mm256_storeu_ps(y0 + o + 8, a01);
-            _mm256_storeu_ps(y1 + o, a10);
-            _mm256_storeu_ps(y1 + o + 8, a11);
-            _mm256_storeu_ps(y2 + o, a20);
-            _mm256_storeu_ps(y2 + o + 8, a21);
-            _mm256_storeu_ps(y3 + o, a30);
-            _mm256_storeu_ps(y3 + o + 8, a31);
-        }
-        if (o < nout)
-            for (int r = 0; r < 4; r++) {
-                const float *x = X + (size_t)(b + r) * ldx;
-                float *y = Y + (size_t)(b + r) * ldy;
-                for (int oo = o; oo < nout; oo++) {
-                    float s = y[oo];
-                    for (int i = 0; i < nin; i++) s = fmaf(x[i], wt[(size_t)i * nout + oo], s);
-                    y[oo] = s;
+        const float *p = wt;
+        for (int o0 = 0; o0 < nout;) {
+            int pw = wn__panel_width(nout - o0);
+            int o = 0;
+            for (; o + 16 <= pw; o += 16) {
+                const int c = o0 + o;
+                __m256 a00 = _mm256_loadu_ps(y0 + c), a01 = _mm256_loadu_ps(y0 + c + 8);
+                __m256 a10 = _mm256_loadu_ps(y1 + c), a11 = _mm256_loadu_ps(y1 + c + 8);
+                __m256 a20 = _mm256_loadu_ps(y2 + c), a21 = _mm256_loadu_ps(y2 + c + 8);
+                __m256 a30 = _mm256_loadu_ps(y3 + c), a31 = _mm256_loadu_ps(y3 + c + 8);
+                for (int i = 0; i < nin; i++) {
+                    const float *w = p + (size_t)i * pw + o;
+                    __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
+                    __m256 v = _mm256_broadcast_ss(x0 + i);
+                    a00 = _mm256_fmadd_ps(v, w0, a00);
+                    a01 = _mm256_fmadd_ps(v, w1, a01);
+                    v = _mm256_broadcast_ss(x1 + i);
+                    a10 = _mm256_fmadd_ps(v, w0, a10);
+                    a11 = _mm256_fmadd_ps(v, w1, a11);
+                    v = _mm256_broadcast_ss(x2 + i);
+                    a20 = _mm256_fmadd_ps(v, w0, a20);
+                    a21 = _mm256_fmadd_ps(v, w1, a21);
+                    v = _mm256_broadcast_ss(x3 + i);
+                    a30 = _mm256_fmadd_ps(v, w0, a30);
+                    a31 = _mm256_fmadd_ps(v, w1, a31);
                 }
+                _mm256_storeu_ps(y0 + c, a00);
+                _mm256_storeu_ps(y0 + c + 8, a01);
+                _mm256_storeu_ps(y1 + c, a10);
+                _mm256_storeu_ps(y1 + c + 8, a11);
+                _mm256_storeu_ps(y2 + c, a20);
+                _mm256_storeu_ps(y2 + c + 8, a21);
+                _mm256_storeu_ps(y3 + c, a30);
+                _mm256_storeu_ps(y3 + c + 8, a31);
             }
+            for (; o < pw; o++) /* 8-wide or narrower panels: one column at a time */
+                for (int r = 0; r < 4; r++) {
+                    const float *x = X + (size_t)(b + r) * ldx;
+                    float *y = Y + (size_t)(b + r) * ldy;
+                    float s = y[o0 + o];
+                    for (int i = 0; i < nin; i++) s = fmaf(x[i], p[(size_t)i * pw + o], s);
+                    y[o0 + o] = s;
+                }
+            p += (size_t)nin * pw;
+            o0 += pw;
+        }
     }
     for (; b < B; b++) gemv_t_avx2(Y + (size_t)b * ldy, X + (size_t)b * ldx, wt, nin, nout);
 }

@@ -16,9 +16,9 @@ struct wn_gen {
     const wn__kern *k;
     int B, threads;
     wn_sample_params sp;
-    /* weights transposed (input-major) for the kernels' gemv_t/gemm_t */
-    float *wt_dil;   /* per layer (2R, 2D): rows 0..R-1 take h[t-d], R..2R-1 h[t] */
-    float *wt_rs;    /* per layer (D, R+S): res and skip fused, outputs [h | skip] */
+    /* weights in the kernels' panel layout (kernels.h) */
+    float *wt_dil;   /* per layer 2R -> 2D: inputs 0..R-1 take h[t-d], R..2R-1 h[t] */
+    float *wt_rs;    /* per layer D -> R+S: res and skip fused, outputs [h | skip] */
     float *b_rs;     /* per layer (R+S) */
     float *wt_h0;    /* (S, S) */
     float *wt_h1;    /* (S, Q) */
@@ -37,11 +37,6 @@ struct wn_gen {
     float *wq;       /* per stream Q sampling weights */
 };
 
-static void transpose(float *dst, int ldd, const float *src, int O, int I)
-{
-    for (int o = 0; o < O; o++)
-        for (int i = 0; i < I; i++) dst[(size_t)i * ldd + o] = src[(size_t)o * I + i];
-}
 
 void wn_gen_free(wn_gen *g)
 {
@@ -110,22 +105,30 @@ wn_gen *wn_gen_create(const wn_model *m, int streams, const wn_sample_params *p,
     g->u = g->r + B * S;
     g->logits = g->u + B * S;
     size_t off = 0;
+    /* a (rows, cols) staging matrix for the fused weights */
+    size_t big = (size_t)2 * D * 2 * R > (size_t)(R + S) * D ? (size_t)4 * D * R : (size_t)(R + S) * D;
+    float *tmp = malloc(sizeof(float) * big);
+    if (!tmp) goto nomem;
     for (int j = 0; j < L; j++) {
         const wn_layer_view *lw = &m->pk.layer[j];
-        float *wd = g->wt_dil + (size_t)j * 2 * R * 2 * D;
         /* packed w_dil is (2, 2D, R): tap 0 (past) then tap 1 (now) */
-        transpose(wd, 2 * D, lw->w_dil, 2 * D, R);
-        transpose(wd + (size_t)R * 2 * D, 2 * D, lw->w_dil + (size_t)2 * D * R, 2 * D, R);
-        float *rs = g->wt_rs + (size_t)j * D * (R + S);
-        transpose(rs, R + S, lw->w_res, R, D);
-        transpose(rs + R, R + S, lw->w_skip, S, D);
+        for (int o = 0; o < 2 * D; o++)
+            for (int i = 0; i < R; i++) {
+                tmp[(size_t)o * 2 * R + i] = lw->w_dil[(size_t)o * R + i];
+                tmp[(size_t)o * 2 * R + R + i] = lw->w_dil[(size_t)(2 * D + o) * R + i];
+            }
+        wn__panel_pack(g->wt_dil + (size_t)j * 2 * R * 2 * D, tmp, 2 * R, 2 * D);
+        memcpy(tmp, lw->w_res, sizeof(float) * (size_t)R * D);
+        memcpy(tmp + (size_t)R * D, lw->w_skip, sizeof(float) * (size_t)S * D);
+        wn__panel_pack(g->wt_rs + (size_t)j * D * (R + S), tmp, D, R + S);
         memcpy(g->b_rs + (size_t)j * (R + S), lw->b_res, sizeof(float) * (size_t)R);
         memcpy(g->b_rs + (size_t)j * (R + S) + R, lw->b_skip, sizeof(float) * (size_t)S);
         g->ring_off[j] = off;
         off += (size_t)m->dil[j] * R;
     }
-    transpose(g->wt_h0, S, m->pk.head0_w, S, S);
-    transpose(g->wt_h1, Q, m->pk.head1_w, Q, S);
+    free(tmp);
+    wn__panel_pack(g->wt_h0, m->pk.head0_w, S, S);
+    wn__panel_pack(g->wt_h1, m->pk.head1_w, S, Q);
     g->ring_floats = off;
     if (!(g->ring = wn__calloc((size_t)streams * off, sizeof(float)))) goto nomem;
     /* one RNG per stream, each from the seed and its index */
