@@ -103,10 +103,14 @@ wn__st_file *wn__st_open(const char *path, wn_error *err)
     if (read_whole(path, &f->buf, &f->size, err) != WN_OK) goto fail;
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = hlen << 8 | f->buf[i];
-    if (hlen > ST_MAX_HEADER || hlen > f->size - 8) {
+    if (hlen > ST_MAX_HEADER || hlen < 2 || f->size < 10 || f->buf[8] != '{') {
+        wn__err(err, WN_ERR_FORMAT, "%s: not a weights file (no safetensors header)", path);
+        goto fail;
+    }
+    if (hlen > f->size - 8) {
         wn__err(err, WN_ERR_FORMAT,
-                "%s: not a weights file (header length %llu does not fit the %zu-byte file)",
-                path, (unsigned long long)hlen, f->size);
+                "%s: truncated: the header needs %llu bytes, the file has %zu in all", path,
+                (unsigned long long)hlen, f->size);
         goto fail;
     }
     json_error_t je;

@@ -151,7 +151,7 @@ int main(void)
     memcpy(bad, orig, n);
     bad[5] = 0x10; /* 2^40 */
     spit(tu_path("hlen.safetensors"), bad, n);
-    expect_fail(tu_path("hlen.safetensors"), WN_ERR_FORMAT, "header length", "huge header length");
+    expect_fail(tu_path("hlen.safetensors"), WN_ERR_FORMAT, "not a weights file", "huge header length");
 
     /* hand edits */
     write_variant(m, tu_path("v.st"), "layers.1.res.bias", NULL, NULL, 0, NULL, NULL);
@@ -186,7 +186,8 @@ int main(void)
         {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1099511627776],\"data_offsets\":[0,16]}}", "need"},
         {"{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,1000]}}", "outside"},
         {"{\"a\":{\"dtype\":\"Q9\",\"shape\":[4],\"data_offsets\":[0,16]}}", "dtype"},
-        {"[1,2,3]", "JSON object"},
+        {"[1,2,3]", "not a weights file"},
+        {"{\"a\": [1,2,3]", "JSON object"},
         {"{\"__metadata__\":{\"format\":5}}", "not a string"},
         {"{\"a\":{\"dtype\":\"F32\",\"shape\":[-4],\"data_offsets\":[0,16]}}", "shape"},
     };

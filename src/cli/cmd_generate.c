@@ -14,7 +14,7 @@
 static const char usage[] =
     "usage: wavenet generate [-m MODEL] (--samples N | --seconds S) [--seed N]\n"
     "                        [--temperature T] [--top-k K] [--top-p P] [--prime WAV]\n"
-    "                        [--keep-prime] [--streams B] [-o OUT.wav] [--json]\n"
+    "                        [--keep-prime] [--streams B] [--threads N] [-o OUT.wav] [--json]\n"
     "  -o OUT.wav     output (default generated.wav; '-' = stdout); with B > 1 streams\n"
     "                 stream i goes to OUT-i.wav (i = 0..B-1)\n"
     "  --temperature  1 = the model's distribution, 0 = argmax (default 1)\n"
@@ -22,6 +22,7 @@ static const char usage[] =
     "  --top-p P      sample among the likeliest codes holding mass P (1 = off)\n"
     "  --prime WAV    continue this recording (resampled to the model's rate)\n"
     "  --keep-prime   also write the prime at the start of each output\n"
+    "  --threads N    threads over the streams (default 1; the output is the same)\n"
     "  --json         one JSON object per stream: file, samples, nll_nats, ...\n";
 
 static volatile sig_atomic_t interrupted;
@@ -65,7 +66,7 @@ int cmd_generate(int argc, char **argv)
 {
     const char *model = NULL, *out = "generated.wav", *prime = NULL;
     double seconds = -1;
-    long samples = -1, streams = 1, topk = 0;
+    long samples = -1, streams = 1, topk = 0, threads = 1;
     double temp = 1.0, topp = 1.0;
     uint64_t seed = 0;
     int json = 0, keep_prime = 0;
@@ -96,6 +97,8 @@ int cmd_generate(int argc, char **argv)
             keep_prime = 1;
         } else if (!strcmp(a, "--streams")) {
             if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 1, 4096, &streams)) return 2;
+        } else if (!strcmp(a, "--threads")) {
+            if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 1, 1024, &threads)) return 2;
         } else if (!strcmp(a, "--json")) {
             json = 1;
         } else {
@@ -155,6 +158,7 @@ int cmd_generate(int argc, char **argv)
         wn_model_free(m);
         return cli_fail_err(&err);
     }
+    wn_gen_set_threads(g, (int)threads);
     int B = (int)streams, status = 0;
     enum { BLOCK = 4096 };
     wn_wav **w = calloc((size_t)B, sizeof *w);

@@ -1,0 +1,197 @@
+/* test_cli.c - the `wavenet` command end to end, as a user runs it: the
+ * generate -> score round trip, determinism, --json fields, and bad input
+ * answered by one line and a non-zero exit without touching old files. */
+#include "testutil.h"
+
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static char out[1 << 16];
+
+/* run "wavenet ARGS" with stderr captured into out too; returns status */
+static int wn(const char *args)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", tu_wavenet(), args);
+    return tu_run(cmd, out, sizeof out);
+}
+
+static double json_num(const char *s, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(s, pat);
+    return p ? atof(p + strlen(pat)) : NAN;
+}
+
+static int same_file(const char *a, const char *b)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", a, b);
+    return tu_run(cmd, NULL, 0) == 0;
+}
+
+/* a bad invocation: non-zero, exactly one line mentioning needle */
+static void bad(const char *args, const char *needle)
+{
+    int rc = wn(args);
+    size_t len = strlen(out);
+    int lines = 0;
+    for (size_t i = 0; i < len; i++) lines += out[i] == '\n';
+    CHECKF(rc != 0 && rc < 128, "'%s' exited %d", args, rc);
+    CHECKF(lines == 1, "'%s' printed %d lines: %s", args, lines, out);
+    CHECKF(!needle || strstr(out, needle), "'%s': '%s' lacks '%s'", args, out, needle);
+    fprintf(stderr, "  %-60.60s -> %s", args, out);
+}
+
+int main(void)
+{
+    char args[4096];
+    const char *model = strdup(tu_path("m.safetensors"));
+    snprintf(args, sizeof args,
+             "init -o %s --layers 6 --stack 3 --residual 8 --dilation 8 --skip 16 --seed 3", model);
+    REQUIRE(wn(args) == 0);
+
+    /* info --json */
+    snprintf(args, sizeof args, "info -m %s --json", model);
+    REQUIRE(wn(args) == 0);
+    CHECK(json_num(out, "layers") == 6 && json_num(out, "receptive_field") == 2 + 2 * 7);
+    CHECK(json_num(out, "sample_rate") == 8000 && json_num(out, "bins") == 256);
+    CHECK(json_num(out, "parameters") > 1000);
+
+    /* generate -> score reproduces nll_nats (the codes survive the WAV) */
+    const char *g1 = strdup(tu_path("g1.wav")), *g2 = strdup(tu_path("g2.wav"));
+    snprintf(args, sizeof args, "generate -m %s --samples 5000 --seed 7 -o %s --json", model, g1);
+    REQUIRE(wn(args) == 0);
+    double gen_nll = json_num(out, "nll_nats");
+    CHECK(json_num(out, "samples") == 5000);
+    snprintf(args, sizeof args, "score -m %s --json %s", model, g1);
+    REQUIRE(wn(args) == 0);
+    double sc_nll = json_num(out, "nll_nats");
+    CHECKF(fabs(gen_nll - sc_nll) < 1e-5 * fabs(sc_nll), "generate %.6f vs score %.6f", gen_nll,
+           sc_nll);
+    CHECK(fabs(json_num(out, "bits_per_sample") - sc_nll / 5000 / log(2)) < 1e-5);
+
+    /* determinism: same seed, same bytes; another seed, other bytes;
+     * threads do not change streams */
+    snprintf(args, sizeof args, "generate -m %s --samples 5000 --seed 7 -o %s", model, g2);
+    REQUIRE(wn(args) == 0);
+    CHECK(same_file(g1, g2));
+    snprintf(args, sizeof args, "generate -m %s --samples 5000 --seed 8 -o %s", model, g2);
+    REQUIRE(wn(args) == 0);
+    CHECK(!same_file(g1, g2));
+    const char *sa = strdup(tu_path("sa.wav")), *sb = strdup(tu_path("sb.wav"));
+    snprintf(args, sizeof args, "generate -m %s --samples 3000 --streams 3 --threads 2 --seed 1 -o %s",
+             model, sa);
+    REQUIRE(wn(args) == 0);
+    snprintf(args, sizeof args, "generate -m %s --samples 3000 --streams 3 --seed 1 -o %s", model, sb);
+    REQUIRE(wn(args) == 0);
+    for (int i = 0; i < 3; i++) {
+        char a[600], b[600];
+        snprintf(a, sizeof a, "%s/sa-%d.wav", tu_tmpdir(), i);
+        snprintf(b, sizeof b, "%s/sb-%d.wav", tu_tmpdir(), i);
+        CHECKF(same_file(a, b), "stream %d differs between 1 and 2 threads", i);
+    }
+    /* -o - writes the same audio to stdout */
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s generate -m %s --samples 5000 --seed 7 -o - > %s", tu_wavenet(),
+             model, tu_path("stdout.wav"));
+    REQUIRE(tu_run(cmd, NULL, 0) == 0);
+    snprintf(args, sizeof args, "score -m %s --json %s", model, tu_path("stdout.wav"));
+    REQUIRE(wn(args) == 0);
+    CHECK(fabs(json_num(out, "nll_nats") - sc_nll) < 1e-6 * sc_nll);
+
+    /* temperature 0 is deterministic whatever the seed; a prime continues */
+    snprintf(args, sizeof args, "generate -m %s --samples 2000 --temperature 0 --seed 1 -o %s",
+             model, g1);
+    REQUIRE(wn(args) == 0);
+    snprintf(args, sizeof args, "generate -m %s --samples 2000 --temperature 0 --seed 2 -o %s",
+             model, g2);
+    REQUIRE(wn(args) == 0);
+    CHECK(same_file(g1, g2));
+    snprintf(args, sizeof args, "generate -m %s --seconds 0.1 --prime %s --top-k 5 --top-p 0.9 -o %s --json",
+             model, g1, g2);
+    REQUIRE(wn(args) == 0);
+    CHECK(json_num(out, "samples") == 800);
+
+    /* --per-sample CSV: a header and one row per sample summing to the NLL */
+    snprintf(args, sizeof args, "score -m %s --per-sample %s %s", model, tu_path("ps.csv"), g1);
+    REQUIRE(wn(args) == 0);
+    FILE *f = fopen(tu_path("ps.csv"), "r");
+    REQUIRE(f);
+    char line[512];
+    int rows = 0;
+    double sum = 0;
+    REQUIRE(fgets(line, sizeof line, f) && !strncmp(line, "file,sample,code,logp_nats", 26));
+    while (fgets(line, sizeof line, f)) {
+        char *c = strrchr(line, ',');
+        sum -= atof(c + 1);
+        rows++;
+    }
+    fclose(f);
+    CHECK(rows == 2000);
+    snprintf(args, sizeof args, "score -m %s --json %s", model, g1);
+    wn(args);
+    CHECK(fabs(sum - json_num(out, "nll_nats")) < 1e-3);
+
+    /* stereo 48 kHz input is mixed and resampled, with a note */
+    snprintf(cmd, sizeof cmd, "sox -n -r 48000 -c 2 -b 16 %s synth 0.5 sine 440 2>/dev/null",
+             tu_path("st48.wav"));
+    if (tu_run(cmd, NULL, 0) == 0) {
+        snprintf(args, sizeof args, "score -m %s %s", model, tu_path("st48.wav"));
+        CHECK(wn(args) == 0);
+        CHECK(strstr(out, "resampled from 48000") && strstr(out, "mixed"));
+        CHECK(strstr(out, "4000 samples"));
+    }
+
+    /* bad input: one line, non-zero, and an existing output survives */
+    fprintf(stderr, "bad input:\n");
+    bad("frobnicate", "unknown command");
+    bad("generate --samples 10 --bogus", "unknown option");
+    bad("generate --samples ten", "--samples");
+    bad("generate --samples 10 --seconds 1", "exactly one");
+    snprintf(args, sizeof args, "generate -m %s --samples 10 --temperature -1", model);
+    bad(args, "--temperature");
+    snprintf(args, sizeof args, "generate -m %s --samples 10 --top-p 0", model);
+    bad(args, "--top-p");
+    snprintf(args, sizeof args, "generate -m %s --samples 3000000000", model);
+    bad(args, "more than a WAV file holds");
+    snprintf(args, sizeof args, "generate -m %s --samples 10 -o /nonexistent/dir/x.wav", model);
+    bad(args, "/nonexistent/dir/x.wav");
+    bad("generate -m /nonexistent.safetensors --samples 10", "/nonexistent.safetensors");
+    snprintf(args, sizeof args, "generate -m %s --samples 10", g1);
+    bad(args, "not a weights file");
+    /* a truncated model */
+    snprintf(cmd, sizeof cmd, "head -c 2000 %s > %s", model, tu_path("trunc.st"));
+    tu_run(cmd, NULL, 0);
+    snprintf(args, sizeof args, "info -m %s", tu_path("trunc.st"));
+    bad(args, "truncated");
+    /* audio that is not audio, empty, missing, a directory */
+    FILE *t = fopen(tu_path("text.wav"), "w");
+    fputs("this is not audio\n", t);
+    fclose(t);
+    fclose(fopen(tu_path("empty.wav"), "w"));
+    snprintf(args, sizeof args, "score -m %s %s", model, tu_path("text.wav"));
+    bad(args, "text.wav");
+    snprintf(args, sizeof args, "score -m %s %s", model, tu_path("empty.wav"));
+    bad(args, "empty.wav");
+    snprintf(args, sizeof args, "score -m %s %s", model, tu_path("missing.wav"));
+    bad(args, "missing.wav");
+    snprintf(args, sizeof args, "score -m %s %s", model, tu_tmpdir());
+    bad(args, NULL);
+    snprintf(args, sizeof args, "score -m %s", model);
+    bad(args, "no audio files");
+    /* a failed run leaves an existing output untouched */
+    struct stat before, after;
+    REQUIRE(stat(g1, &before) == 0);
+    snprintf(args, sizeof args, "generate -m %s --samples 100 --prime %s -o %s", model,
+             tu_path("text.wav"), g1);
+    bad(args, "text.wav");
+    REQUIRE(stat(g1, &after) == 0);
+    CHECK(before.st_size == after.st_size && before.st_mtime == after.st_mtime);
+    /* help texts exit 0 */
+    const char *helps[] = {"--help", "init --help", "info --help", "generate --help", "score --help"};
+    for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) CHECK(wn(helps[i]) == 0 && strstr(out, "usage"));
+    return tu_finish("cli", 0);
+}
