@@ -1,0 +1,413 @@
+/* test_torch_ref.c - the C library against an independent PyTorch reference.
+ *
+ * tests/torch_reference.py (run by hand with torch; CI only reads its
+ * output) writes two safetensors files into tests/fixtures/:
+ *   torch_ref_model.safetensors  a small model (Q=256, 6 layers in stacks of
+ *                                3, R=8, D=6, S=10), docs/FORMAT.md
+ *   torch_ref_data.safetensors   codes (I32 n), logits (F32 n x Q), train_codes
+ *                                (I32 B x len), loss (F64 1), grad.<name> and
+ *                                adam1.<name> (F32, every model tensor); the
+ *                                sizes are in __metadata__ (n, batch, len, rf).
+ * This test reads the data file with its own small reader (jansson for the
+ * header, zlib for the crc32) and checks, failing on any mismatch:
+ *   load    wn_model_load gives the file's weights bit for bit
+ *   logits  wn_model_logits (the past before x_0 is silence)
+ *   gen     wn_gen_prime(NULL) + wn_gen_feed(silence, x0, x1, ...) step by step
+ *   loss    wn_loss_grad's loss and the gradient of every tensor by name
+ *   adam    one wn_optim_step (Adam defaults, lr 1e-3) driven by the
+ *           reference gradients (not our own: Adam's first step is
+ *           ~lr*sign(g), so tiny gradient errors near zero would blur a test
+ *           of the optimizer), against torch.optim.Adam
+ * On success it prints the worst error of every group.
+ */
+#include "testutil.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <zlib.h>
+
+/* Tolerances. Float32 torch against the float64 reference lands at ~1e-6
+ * (logits), ~1e-7 (loss) and ~5e-7 (gradients), so these leave a wide
+ * margin for a different summation order while catching any real error. */
+#define TOL_LOGITS 1e-4 /* max |c - ref| / (1 + |ref|) */
+#define TOL_LOSS 1e-5   /* |c - ref| / (1 + |ref|) */
+#define TOL_GRAD 1e-4   /* max |c - ref| / scale, scale = max(max|ref| of the
+                           tensor, 1% of the largest gradient of any tensor) */
+#define TOL_ADAM 2e-6   /* max |c - ref| / (1 + |ref|): 0.2% of lr, a few
+                           float32 ulps of the weights */
+
+/* ---------------------------------------------------------------- fixture */
+
+typedef struct fx_file {
+    const char *path;
+    unsigned char *raw;
+    size_t size;
+    json_t *header;              /* tensors and __metadata__ */
+    const unsigned char *data;   /* data section */
+    size_t data_size;
+} fx_file;
+
+static void fx_open(fx_file *f, const char *path)
+{
+    memset(f, 0, sizeof *f);
+    f->path = path;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) { fprintf(stderr, "cannot open %s\n", path); exit(1); }
+    REQUIRE(fseek(fp, 0, SEEK_END) == 0);
+    long sz = ftell(fp);
+    REQUIRE(sz >= 8);
+    rewind(fp);
+    f->size = (size_t)sz;
+    f->raw = malloc(f->size);
+    REQUIRE(f->raw);
+    REQUIRE(fread(f->raw, 1, f->size, fp) == f->size);
+    fclose(fp);
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--) n = n << 8 | f->raw[i]; /* little endian */
+    REQUIRE(n <= f->size - 8);
+    json_error_t jerr;
+    f->header = json_loadb((const char *)f->raw + 8, (size_t)n, 0, &jerr);
+    if (!f->header) { fprintf(stderr, "%s: bad header: %s\n", path, jerr.text); exit(1); }
+    f->data = f->raw + 8 + n;
+    f->data_size = f->size - 8 - (size_t)n;
+    const char *crc = json_string_value(
+        json_object_get(json_object_get(f->header, "__metadata__"), "crc32"));
+    REQUIRE(crc);
+    unsigned long c = crc32(0L, Z_NULL, 0);
+    for (size_t off = 0; off < f->data_size; off += 1u << 30) {
+        size_t len = f->data_size - off < (1u << 30) ? f->data_size - off : (1u << 30);
+        c = crc32(c, f->data + off, (uInt)len);
+    }
+    if (strtoul(crc, NULL, 10) != c) {
+        fprintf(stderr, "%s: crc32 mismatch (fixture damaged?)\n", path);
+        exit(1);
+    }
+}
+
+static void fx_close(fx_file *f)
+{
+    json_decref(f->header);
+    free(f->raw);
+}
+
+static const char *fx_meta(const fx_file *f, const char *key)
+{
+    const char *s = json_string_value(
+        json_object_get(json_object_get(f->header, "__metadata__"), key));
+    if (!s) { fprintf(stderr, "%s: no metadata %s\n", f->path, key); exit(1); }
+    return s;
+}
+
+static long fx_meta_int(const fx_file *f, const char *key)
+{
+    return strtol(fx_meta(f, key), NULL, 10);
+}
+
+/* A malloc'ed copy of tensor `name` of the given dtype ("F32", "F64",
+ * "I32"); *count receives the element count (must equal expect if > 0). */
+static void *fx_get(const fx_file *f, const char *name, const char *dtype,
+                    size_t expect, size_t *count)
+{
+    json_t *t = json_object_get(f->header, name);
+    if (!t) { fprintf(stderr, "%s: no tensor %s\n", f->path, name); exit(1); }
+    const char *dt = json_string_value(json_object_get(t, "dtype"));
+    if (!dt || strcmp(dt, dtype)) {
+        fprintf(stderr, "%s: %s is %s, expected %s\n", f->path, name, dt ? dt : "?", dtype);
+        exit(1);
+    }
+    size_t es = strcmp(dtype, "F64") == 0 ? 8 : 4;
+    size_t n = 1;
+    json_t *shape = json_object_get(t, "shape"), *v;
+    size_t i;
+    json_array_foreach(shape, i, v) n *= (size_t)json_integer_value(v);
+    json_t *offs = json_object_get(t, "data_offsets");
+    size_t b = (size_t)json_integer_value(json_array_get(offs, 0));
+    size_t e = (size_t)json_integer_value(json_array_get(offs, 1));
+    REQUIRE(b <= e && e <= f->data_size && e - b == n * es);
+    if (expect && n != expect) {
+        fprintf(stderr, "%s: %s has %zu elements, expected %zu\n", f->path, name, n, expect);
+        exit(1);
+    }
+    void *out = malloc(n * es + 1);
+    REQUIRE(out);
+    memcpy(out, f->data + b, n * es); /* the files are little endian, as is x86/arm */
+    if (count) *count = n;
+    return out;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+/* "(i, j, k)" of flat index idx in a tensor of shape[ndim]. */
+static const char *coords(int ndim, const int shape[3], size_t idx)
+{
+    static char buf[64];
+    int c[3] = {0, 0, 0};
+    for (int d = ndim - 1; d >= 0; d--) {
+        c[d] = (int)(idx % (size_t)shape[d]);
+        idx /= (size_t)shape[d];
+    }
+    if (ndim == 1) snprintf(buf, sizeof buf, "[%d]", c[0]);
+    else if (ndim == 2) snprintf(buf, sizeof buf, "[%d,%d]", c[0], c[1]);
+    else snprintf(buf, sizeof buf, "[%d,%d,%d]", c[0], c[1], c[2]);
+    return buf;
+}
+
+/* Least-squares k with c ~ k * ref: -1 is a sign flip, 2 or 0.5 a
+ * sum/mean mix-up, ~0 an unconnected tensor. */
+static double fit_scale(const float *c, const float *ref, size_t n)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        num += (double)c[i] * ref[i];
+        den += (double)ref[i] * ref[i];
+    }
+    return den > 0 ? num / den : NAN;
+}
+
+static double maxabs(const float *a, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fabs(a[i]) > m) m = fabs(a[i]);
+    return m;
+}
+
+typedef struct worst {
+    double err;
+    char where[160];
+} worst;
+
+static void note(worst *w, double err, const char *fmt, const char *name, const char *at)
+{
+    if (!(err <= w->err)) { /* NaN is the worst */
+        w->err = isnan(err) ? INFINITY : err;
+        snprintf(w->where, sizeof w->where, fmt, name, at);
+    }
+}
+
+/* ---------------------------------------------------------------- main */
+
+int main(void)
+{
+    char mpath[1024], dpath[1024];
+    snprintf(mpath, sizeof mpath, "%s/tests/fixtures/torch_ref_model.safetensors", tu_srcdir());
+    snprintf(dpath, sizeof dpath, "%s/tests/fixtures/torch_ref_data.safetensors", tu_srcdir());
+    fx_file fm, fd;
+    fx_open(&fm, mpath);
+    fx_open(&fd, dpath);
+
+    wn_error err;
+    memset(&err, 0, sizeof err);
+    wn_model *m = wn_model_load(mpath, &err);
+    if (!m) { fprintf(stderr, "wn_model_load(%s): %s\n", mpath, err.message); return 1; }
+    wn_config c = wn_model_config(m);
+    const int Q = c.bins;
+    const int rf = (int)fx_meta_int(&fd, "rf");
+    const size_t n = (size_t)fx_meta_int(&fd, "n");
+    const int B = (int)fx_meta_int(&fd, "batch");
+    const int len = (int)fx_meta_int(&fd, "len");
+    REQUIRE(Q == fx_meta_int(&fd, "bins") && c.layers == fx_meta_int(&fd, "layers")
+            && c.stack == fx_meta_int(&fd, "stack") && c.residual == fx_meta_int(&fd, "residual")
+            && c.dilation == fx_meta_int(&fd, "dilation") && c.skip == fx_meta_int(&fd, "skip"));
+    CHECKF(wn_model_receptive_field(m) == rf, "receptive field %d, reference %d",
+           wn_model_receptive_field(m), rf);
+    const size_t P = wn_model_param_count(m);
+    const int nt = wn_model_tensor_count(m);
+
+    /* ---- load: every tensor bit for bit, and the tensor list matches */
+    size_t total = 0;
+    worst wload = {0, ""};
+    for (int i = 0; i < nt; i++) {
+        const char *name = wn_model_tensor_name(m, i);
+        int ndim, shape[3];
+        size_t off, cnt = wn_model_tensor_info(m, name, &ndim, shape, &off);
+        REQUIRE(cnt > 0 && off + cnt <= P);
+        total += cnt;
+        float *ref = fx_get(&fm, name, "F32", cnt, NULL);
+        const float *p = wn_model_params(m) + off;
+        for (size_t k = 0; k < cnt; k++)
+            if (memcmp(&p[k], &ref[k], sizeof(float)))
+                note(&wload, fabs((double)p[k] - ref[k]) + 1e-30, "%s%s", name,
+                     coords(ndim, shape, k));
+        free(ref);
+    }
+    CHECKF(total == P, "tensors hold %zu floats, param_count %zu", total, P);
+    CHECKF(json_object_size(fm.header) == (size_t)nt + 1, "file has %zu tensors, model %d",
+           json_object_size(fm.header) - 1, nt);
+    CHECKF(wload.err == 0, "loaded weights differ from the file at %s by %.3e",
+           wload.where, wload.err);
+
+    /* ---- logits: teacher-forced, silent past */
+    int *codes = fx_get(&fd, "codes", "I32", n, NULL);
+    float *logits_ref = fx_get(&fd, "logits", "F32", n * (size_t)Q, NULL);
+    float *logits = malloc(n * (size_t)Q * sizeof *logits);
+    REQUIRE(logits);
+    REQUIRE_OK(wn_model_logits(m, codes, n, logits, &err), &err);
+    worst wlog = {0, ""};
+    for (size_t t = 0; t < n; t++) {
+        char at[48];
+        snprintf(at, sizeof at, "t=%zu", t);
+        note(&wlog, tu_maxrel(logits + t * Q, logits_ref + t * Q, (size_t)Q), "%s %s",
+             "logits", at);
+    }
+    CHECKF(wlog.err <= TOL_LOGITS, "wn_model_logits: max |err|/(1+|ref|) %.3e at %s",
+           wlog.err, wlog.where);
+    fprintf(stderr, "logits:  worst %.3e (%s), tolerance %.0e\n", wlog.err,
+            wlog.where[0] ? wlog.where : "-", TOL_LOGITS);
+
+    /* ---- gen: cached generation, fed silence, x0, x1, ... */
+    const int silence = wn_mulaw_silence(Q);
+    CHECKF(silence == fx_meta_int(&fd, "silence"), "wn_mulaw_silence %d, reference %ld",
+           silence, fx_meta_int(&fd, "silence"));
+    wn_sample_params sp = wn_sample_default_params();
+    wn_gen *g = wn_gen_create(m, 1, &sp, &err);
+    if (!g) { fprintf(stderr, "wn_gen_create: %s\n", err.message); return 1; }
+    REQUIRE_OK(wn_gen_prime(g, NULL, 0, &err), &err);
+    worst wgen = {0, ""};
+    float *step = malloc((size_t)Q * sizeof *step);
+    REQUIRE(step);
+    for (size_t t = 0; t < n; t++) {
+        int in = t == 0 ? silence : codes[t - 1];
+        int rc = wn_gen_feed(g, &in, step);
+        if (rc != WN_OK) {
+            CHECKF(rc == WN_OK, "wn_gen_feed at step %zu -> %d", t, rc);
+            break;
+        }
+        char at[48];
+        snprintf(at, sizeof at, "step %zu", t);
+        note(&wgen, tu_maxrel(step, logits_ref + t * Q, (size_t)Q), "%s %s", "gen", at);
+    }
+    wn_gen_free(g);
+    CHECKF(wgen.err <= TOL_LOGITS, "wn_gen_feed logits: max |err|/(1+|ref|) %.3e at %s",
+           wgen.err, wgen.where);
+    fprintf(stderr, "gen:     worst %.3e (%s), tolerance %.0e\n", wgen.err,
+            wgen.where[0] ? wgen.where : "-", TOL_LOGITS);
+
+    /* ---- loss and gradients, single-threaded and default threads */
+    int *train = fx_get(&fd, "train_codes", "I32", (size_t)B * len, NULL);
+    double *loss_ref = fx_get(&fd, "loss", "F64", 1, NULL);
+    float **gref = calloc((size_t)nt, sizeof *gref);
+    REQUIRE(gref);
+    double gscale = 0;
+    for (int i = 0; i < nt; i++) {
+        char key[256];
+        const char *name = wn_model_tensor_name(m, i);
+        snprintf(key, sizeof key, "grad.%s", name);
+        int ndim, shape[3];
+        size_t cnt = wn_model_tensor_info(m, name, &ndim, shape, NULL);
+        gref[i] = fx_get(&fd, key, "F32", cnt, NULL);
+        double a = maxabs(gref[i], cnt);
+        if (a > gscale) gscale = a;
+    }
+    float *grad = malloc(P * sizeof *grad);
+    REQUIRE(grad);
+    const int thread_runs[2] = {1, 0};
+    for (int r = 0; r < 2; r++) {
+        double loss = NAN;
+        for (size_t k = 0; k < P; k++) grad[k] = NAN; /* must be overwritten */
+        REQUIRE_OK(wn_loss_grad(m, train, B, len, thread_runs[r], grad, &loss, &err), &err);
+        double lerr = fabs(loss - loss_ref[0]) / (1 + fabs(loss_ref[0]));
+        if (isnan(lerr)) lerr = INFINITY;
+        CHECKF(lerr <= TOL_LOSS, "threads=%d: loss %.9f, reference %.9f (rel err %.3e)",
+               thread_runs[r], loss, loss_ref[0], lerr);
+        worst wg = {0, ""};
+        double wg_maxrel = 0;
+        for (int i = 0; i < nt; i++) {
+            const char *name = wn_model_tensor_name(m, i);
+            int ndim, shape[3];
+            size_t off, cnt = wn_model_tensor_info(m, name, &ndim, shape, &off);
+            const float *gc = grad + off, *gr = gref[i];
+            double tscale = maxabs(gr, cnt);
+            if (tscale < 0.01 * gscale) tscale = 0.01 * gscale;
+            double terr = 0;
+            size_t at = 0;
+            for (size_t k = 0; k < cnt; k++) {
+                double e = fabs((double)gc[k] - gr[k]) / tscale;
+                if (!(e <= terr)) { terr = isnan(e) ? INFINITY : e; at = k; }
+            }
+            double mr = tu_maxrel(gc, gr, cnt);
+            if (mr > wg_maxrel) wg_maxrel = mr;
+            char where[96];
+            snprintf(where, sizeof where, "%s (=%.6e vs %.6e)", coords(ndim, shape, at),
+                     (double)gc[at], (double)gr[at]);
+            note(&wg, terr, "grad.%s%s", name, where);
+            CHECKF(terr <= TOL_GRAD,
+                   "threads=%d: grad.%s: max |err|/scale %.3e at %s, max|ref| %.3e, "
+                   "fitted c = %.4f * ref", thread_runs[r], name, terr, where,
+                   maxabs(gr, cnt), fit_scale(gc, gr, cnt));
+        }
+        fprintf(stderr, "loss:    threads=%d: %.9f vs %.9f, rel err %.3e, tolerance %.0e\n",
+                thread_runs[r], loss, loss_ref[0], lerr, TOL_LOSS);
+        fprintf(stderr, "grad:    threads=%d: worst %.3e (%s), tolerance %.0e "
+                "(max |err|/(1+|ref|) %.3e)\n", thread_runs[r], wg.err, wg.where,
+                TOL_GRAD, wg_maxrel);
+    }
+
+    /* ---- one Adam step from the reference gradients */
+    wn_optim_params op = wn_optim_default_params();
+    CHECKF(op.kind == WN_OPT_ADAM && op.beta1 == 0.9f && op.beta2 == 0.999f
+           && op.eps == 1e-8f && op.weight_decay == 0,
+           "Adam defaults: kind %d beta1 %g beta2 %g eps %g wd %g", (int)op.kind,
+           op.beta1, op.beta2, op.eps, op.weight_decay);
+    op.kind = WN_OPT_ADAM;
+    float *w0 = malloc(P * sizeof *w0);
+    REQUIRE(w0);
+    memcpy(w0, wn_model_params(m), P * sizeof *w0);
+    for (int i = 0; i < nt; i++) {
+        int ndim, shape[3];
+        size_t off, cnt = wn_model_tensor_info(m, wn_model_tensor_name(m, i), &ndim, shape, &off);
+        memcpy(grad + off, gref[i], cnt * sizeof *grad);
+    }
+    wn_optim *o = wn_optim_create(m, &op, &err);
+    if (!o) { fprintf(stderr, "wn_optim_create: %s\n", err.message); return 1; }
+    const float lr = 1e-3f;
+    REQUIRE(strtod(fx_meta(&fd, "lr"), NULL) == 1e-3);
+    REQUIRE_OK(wn_optim_step(o, m, grad, lr, &err), &err);
+    CHECKF(wn_optim_steps(o) == 1, "wn_optim_steps %lld after one step",
+           (long long)wn_optim_steps(o));
+    worst wadam = {0, ""};
+    for (int i = 0; i < nt; i++) {
+        const char *name = wn_model_tensor_name(m, i);
+        char key[256];
+        snprintf(key, sizeof key, "adam1.%s", name);
+        int ndim, shape[3];
+        size_t off, cnt = wn_model_tensor_info(m, name, &ndim, shape, &off);
+        float *ref = fx_get(&fd, key, "F32", cnt, NULL);
+        const float *p = wn_model_params(m) + off;
+        double terr = 0;
+        size_t at = 0;
+        for (size_t k = 0; k < cnt; k++) {
+            double e = fabs((double)p[k] - ref[k]) / (1 + fabs((double)ref[k]));
+            if (!(e <= terr)) { terr = isnan(e) ? INFINITY : e; at = k; }
+        }
+        /* the update itself, in units of lr, at the worst element */
+        double du_c = ((double)p[at] - w0[off + at]) / lr;
+        double du_r = ((double)ref[at] - w0[off + at]) / lr;
+        char where[128];
+        snprintf(where, sizeof where, "%s (update %.6f lr vs %.6f lr, grad %.3e)",
+                 coords(ndim, shape, at), du_c, du_r, (double)gref[i][at]);
+        note(&wadam, terr, "adam1.%s%s", name, where);
+        CHECKF(terr <= TOL_ADAM, "adam1.%s: max |err|/(1+|ref|) %.3e at %s", name, terr, where);
+        free(ref);
+    }
+    fprintf(stderr, "adam:    worst %.3e (%s), tolerance %.0e\n", wadam.err, wadam.where,
+            TOL_ADAM);
+    wn_optim_free(o);
+
+    for (int i = 0; i < nt; i++) free(gref[i]);
+    free(gref);
+    free(w0);
+    free(grad);
+    free(loss_ref);
+    free(train);
+    free(step);
+    free(logits);
+    free(logits_ref);
+    free(codes);
+    wn_model_free(m);
+    fx_close(&fm);
+    fx_close(&fd);
+    return tu_finish("torch_ref", 0);
+}
