@@ -401,6 +401,8 @@ typedef struct wn_train_stats {
     double grad_norm;      /* global L2 norm of the gradient before clipping */
     float lr;              /* the learning rate of this update */
     int64_t samples;       /* predicted samples in this step (batch * T) */
+    double step_seconds;   /* wall time of the update (windows to weights) */
+    double valid_seconds;  /* wall time of the validation, 0 if none ran */
     int validated;         /* 1 if a validation ran in this call */
     double valid_bits;     /* its bits/sample (NaN if none ran) */
     int improved;          /* it set a new best (best_path written) */
@@ -449,6 +451,11 @@ WN_API int wn_trainer_clip_count(const wn_trainer *t, int which);
 WN_API const wn_clip_report *wn_trainer_clip(const wn_trainer *t, int which, int i);
 /* Total samples of the usable clips. */
 WN_API int64_t wn_trainer_data_samples(const wn_trainer *t, int which);
+
+/* Save the current weights as a model file (atomic) with informational
+ * metadata: steps, train_seconds and, after a validation, valid_bits (the
+ * latest validation's bits/sample). best_path is written this way. */
+WN_API int wn_trainer_save_model(const wn_trainer *t, const char *path, wn_error *err);
 
 /* A checkpoint: a weights file (wn_model_load reads it) with the optimizer
  * moments as extra tensors opt.m.<name> (slot 0) and opt.v.<name> (slot 1)
