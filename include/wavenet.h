@@ -297,7 +297,7 @@ WN_API void wn_optim_set_steps(wn_optim *o, int64_t steps);
 
 /* ---------------------------------------------------------------- trainer
  * The training driver (src/train.c): random windows of the training clips,
- * loss and gradient (wn_loss_grad), global-norm clipping, learning-rate
+ * loss and gradient (a wn_grad_ctx), global-norm clipping, learning-rate
  * warmup and decay, the optimizer, validation with early stopping, and
  * checkpoints from which a run resumes bit for bit.
  *
@@ -423,10 +423,13 @@ WN_API wn_trainer *wn_trainer_create(wn_model *m, const wn_train_params *p,
 WN_API void wn_trainer_free(wn_trainer *t);
 
 /* One update: draw the windows, loss and gradient, clip, lr, optimizer;
- * then validate if valid_every says so. A non-finite loss or gradient
- * returns WN_ERR_NONFINITE naming the step, before any change to the
- * weights. WN_ERR_INTERRUPTED when the progress callback stopped a
- * validation (the update itself is done; the next call validates first). */
+ * then validate if valid_every says so. A non-finite loss or gradient, or
+ * an update that would make a weight non-finite, returns WN_ERR_NONFINITE
+ * naming the step; the model keeps the weights of the step before (the
+ * trainer itself is then spent: free it, resume from a checkpoint).
+ * WN_ERR_INTERRUPTED when the progress callback stopped a validation (the
+ * update itself is done; the next call, or a resumed run, validates first).
+ * Allocates nothing (a validation does, in wn_score_codes). */
 WN_API int wn_trainer_step(wn_trainer *t, wn_train_stats *st, wn_error *err);
 /* Score the validation clips now: *bits (NaN without validation clips),
  * best/patience bookkeeping, best_path saved on a new best. */

@@ -1,0 +1,620 @@
+/* test_train.c - the training driver: a tiny model overfits a 0.25 s
+ * periodic clip to under 1 bit/sample; a run interrupted, checkpointed and
+ * resumed reaches the same weights bit for bit; checkpoints round-trip;
+ * a NaN loss stops training with the last good weights; the schedule, list
+ * files and silence trimming; and `wavenet train` on bad input. */
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+#include <math.h>
+#include <sndfile.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static int checks;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void write_wav(const char *path, const float *x, size_t n, int rate)
+{
+    SF_INFO info = {.samplerate = rate, .channels = 1,
+                    .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+    SNDFILE *f = sf_open(path, SFM_WRITE, &info);
+    REQUIRE(f);
+    REQUIRE(sf_writef_float(f, x, (sf_count_t)n) == (sf_count_t)n);
+    sf_close(f);
+}
+
+/* 0.25 s at 8 kHz of a 200 Hz tone with two harmonics */
+static const char *periodic_clip(void)
+{
+    static char path[512];
+    if (path[0]) return path;
+    snprintf(path, sizeof path, "%s", tu_path("periodic.wav"));
+    float x[2000];
+    for (int t = 0; t < 2000; t++) {
+        double ph = 2 * M_PI * t / 40.0;
+        x[t] = (float)(0.5 * sin(ph) + 0.25 * sin(2 * ph + 1.0) + 0.1 * sin(3 * ph + 2.0));
+    }
+    write_wav(path, x, 2000, 8000);
+    return path;
+}
+
+static wn_model *tiny_model(uint64_t seed)
+{
+    return tu_small_model(256, 6, 3, 16, 16, 32, seed);
+}
+
+/* ------------------------------------------------------------ overfitting */
+
+static void overfit(void)
+{
+    const char *clip = periodic_clip();
+    wn_model *m = tiny_model(1);
+    wn_train_params p = wn_train_default_params();
+    p.batch = 8;
+    p.window = 256;
+    p.lr = 3e-3f;
+    p.warmup = 20;
+    p.decay = WN_DECAY_NONE;
+    p.steps = 600;
+    p.valid_every = 50;
+    p.trim_db = 0;
+    p.threads = 2;
+    p.best_path = tu_path("overfit_best.safetensors");
+    wn_error err;
+    const char *files[] = {clip};
+    wn_trainer *t = wn_trainer_create(m, &p, files, 1, files, 1, &err);
+    REQUIRE(t);
+    double t0 = now_s(), bits = INFINITY, first = NAN;
+    int64_t step = 0;
+    while (step < p.steps) {
+        wn_train_stats st;
+        REQUIRE_OK(wn_trainer_step(t, &st, &err), &err);
+        step = st.step;
+        if (step == 1) first = st.loss_bits;
+        CHECK(st.step_seconds > 0 && (st.validated ? st.valid_seconds > 0 : st.valid_seconds == 0));
+        if (st.validated) {
+            bits = st.valid_bits;
+            if (bits < 1.0) break;
+        }
+    }
+    double secs = now_s() - t0;
+    fprintf(stderr, "  overfit: train loss %.2f bits at step 1, validation %.3f bits/sample "
+            "after %lld steps, %.1f s\n", first, bits, (long long)step, secs);
+    CHECKF(bits < 1.0, "the tiny model reached only %.3f bits/sample", bits);
+    CHECKF(secs < 30, "overfitting took %.1f s", secs);
+    int64_t bs;
+    CHECK(wn_trainer_best(t, &bs) == bits && bs == step);
+    /* best_path holds the weights of the best validation (the last one here) */
+    wn_model *best = wn_model_load(p.best_path, &err);
+    REQUIRE(best);
+    CHECK(memcmp(wn_model_params(best), wn_model_params(m),
+                 wn_model_param_count(m) * sizeof(float)) == 0);
+    wn_score_params sp = wn_score_default_params();
+    int *codes;
+    size_t n;
+    REQUIRE_OK(wn_audio_read_codes(clip, 8000, 256, &codes, &n, NULL, &err), &err);
+    double nll;
+    REQUIRE_OK(wn_score_codes(best, codes, n, &sp, &nll, NULL, &err), &err);
+    CHECKF(fabs(nll / n / M_LN2 - bits) < 1e-9, "score %.6f vs validation %.6f",
+           nll / n / M_LN2, bits);
+    free(codes);
+    wn_model_free(best);
+    checks++;
+    wn_trainer_free(t);
+    wn_model_free(m);
+}
+
+/* ------------------------------------------------------------ resume */
+
+static wn_train_params resume_params(void)
+{
+    wn_train_params p = wn_train_default_params();
+    p.batch = 4;
+    p.window = 64;
+    p.lr = 2e-3f;
+    p.warmup = 5;
+    p.decay = WN_DECAY_COSINE;
+    p.steps = 30;
+    p.valid_every = 7;
+    p.patience = 50;
+    p.gain_jitter_db = 6;
+    p.clip = 0.5f;
+    p.optim.weight_decay = 0.01f;
+    p.threads = 2;
+    p.seed = 1234;
+    return p;
+}
+
+static void resume_case(wn_optimizer kind, int k)
+{
+    const char *clip = periodic_clip();
+    const char *files[] = {clip};
+    wn_train_params p = resume_params();
+    p.optim.kind = kind;
+    wn_error err;
+    /* straight */
+    wn_model *a = tiny_model(5);
+    wn_trainer *ta = wn_trainer_create(a, &p, files, 1, files, 1, &err);
+    REQUIRE(ta);
+    while (wn_trainer_steps_done(ta) < p.steps) REQUIRE_OK(wn_trainer_step(ta, NULL, &err), &err);
+    /* k steps, checkpoint, everything freed, resumed in a fresh model */
+    const char *ck = tu_path("resume.ckpt");
+    wn_model *b = tiny_model(5);
+    wn_trainer *tb = wn_trainer_create(b, &p, files, 1, files, 1, &err);
+    REQUIRE(tb);
+    while (wn_trainer_steps_done(tb) < k) REQUIRE_OK(wn_trainer_step(tb, NULL, &err), &err);
+    REQUIRE_OK(wn_trainer_save(tb, ck, &err), &err);
+    wn_trainer_free(tb);
+    wn_model_free(b);
+    wn_model *c = tiny_model(99); /* other weights: the checkpoint must replace them */
+    wn_trainer *tc = wn_trainer_create(c, &p, files, 1, files, 1, &err);
+    REQUIRE(tc);
+    REQUIRE_OK(wn_trainer_resume(tc, ck, &err), &err);
+    CHECK(wn_trainer_steps_done(tc) == k);
+    while (wn_trainer_steps_done(tc) < p.steps) REQUIRE_OK(wn_trainer_step(tc, NULL, &err), &err);
+    size_t n = wn_model_param_count(a);
+    int same = memcmp(wn_model_params(a), wn_model_params(c), n * sizeof(float)) == 0;
+    CHECKF(same, "%s: resumed at step %d differs from the straight run (max rel %g)",
+           wn_optimizer_name(kind), k, tu_maxrel(wn_model_params(c), wn_model_params(a), n));
+    int64_t sa, sc;
+    double ba = wn_trainer_best(ta, &sa), bc = wn_trainer_best(tc, &sc);
+    CHECK(ba == bc && sa == sc);
+    CHECK(wn_trainer_last_validation(ta) == wn_trainer_last_validation(tc));
+    /* the weights moved: the test is not vacuous */
+    wn_model *init = tiny_model(5);
+    CHECK(memcmp(wn_model_params(a), wn_model_params(init), n * sizeof(float)) != 0);
+    wn_model_free(init);
+    fprintf(stderr, "  resume %-8s at step %2d of %lld: %s\n", wn_optimizer_name(kind), k,
+            (long long)p.steps, same ? "bit-identical" : "DIFFERENT");
+    checks++;
+    wn_trainer_free(ta);
+    wn_trainer_free(tc);
+    wn_model_free(a);
+    wn_model_free(c);
+}
+
+/* ------------------------------------------------------------ checkpoints */
+
+static void checkpoint_round_trip(void)
+{
+    const char *clip = periodic_clip();
+    const char *files[] = {clip};
+    wn_train_params p = resume_params();
+    p.decay = WN_DECAY_STEP;
+    p.decay_every = 9;
+    p.decay_gamma = 0.25f;
+    p.trim_db = 33.5f;
+    p.seed = 0xfedcba9876543210ULL;
+    wn_error err;
+    wn_model *m = tiny_model(3);
+    wn_trainer *t = wn_trainer_create(m, &p, files, 1, files, 1, &err);
+    REQUIRE(t);
+    for (int i = 0; i < 8; i++) REQUIRE_OK(wn_trainer_step(t, NULL, &err), &err);
+    const char *ck = tu_path("rt.ckpt");
+    REQUIRE_OK(wn_trainer_save(t, ck, &err), &err);
+
+    /* a checkpoint is a model file too */
+    wn_model *l = wn_model_load(ck, &err);
+    REQUIRE(l);
+    size_t n = wn_model_param_count(m);
+    CHECK(memcmp(wn_model_params(l), wn_model_params(m), n * sizeof(float)) == 0);
+    wn_model_free(l);
+
+    wn_train_params q;
+    int64_t step;
+    char **tr = NULL, **va = NULL;
+    int ntr = 0, nva = 0;
+    REQUIRE_OK(wn_checkpoint_read(ck, &q, &step, &tr, &ntr, &va, &nva, &err), &err);
+    CHECK(step == 8);
+    CHECK(q.batch == p.batch && q.window == p.window && q.steps == p.steps);
+    CHECK(q.lr == p.lr && q.warmup == p.warmup && q.decay == WN_DECAY_STEP);
+    CHECK(q.decay_every == 9 && q.decay_gamma == 0.25f);
+    CHECK(q.clip == p.clip && q.seed == p.seed && q.threads == p.threads);
+    CHECK(q.trim_db == p.trim_db && q.gain_jitter_db == p.gain_jitter_db);
+    CHECK(q.valid_every == p.valid_every && q.patience == p.patience);
+    CHECK(q.optim.kind == p.optim.kind && q.optim.weight_decay == p.optim.weight_decay);
+    CHECK(q.optim.beta2 == p.optim.beta2 && q.optim.eps == p.optim.eps);
+    CHECK(ntr == 1 && nva == 1 && !strcmp(tr[0], clip) && !strcmp(va[0], clip));
+    wn_list_free(tr, ntr);
+    wn_list_free(va, nva);
+
+    /* a plain model file is not a checkpoint; another optimizer cannot resume */
+    const char *plain = tu_path("plain.safetensors");
+    REQUIRE_OK(wn_model_save(m, plain, &err), &err);
+    CHECK(wn_trainer_resume(t, plain, &err) == WN_ERR_FORMAT);
+    CHECK(strstr(err.message, "not a training checkpoint") != NULL);
+    CHECK(wn_checkpoint_read(plain, &q, NULL, NULL, NULL, NULL, NULL, &err) == WN_ERR_FORMAT);
+    wn_train_params ps = p;
+    ps.optim.kind = WN_OPT_SGD;
+    wn_model *m2 = tiny_model(3);
+    wn_trainer *t2 = wn_trainer_create(m2, &ps, files, 1, NULL, 0, &err);
+    REQUIRE(t2);
+    CHECK(wn_trainer_resume(t2, ck, &err) == WN_ERR_ARG);
+    wn_trainer_free(t2);
+    wn_model_free(m2);
+    /* a model of another shape cannot resume it */
+    wn_model *m3 = tu_small_model(256, 4, 2, 16, 16, 32, 3);
+    wn_trainer *t3 = wn_trainer_create(m3, &p, files, 1, NULL, 0, &err);
+    REQUIRE(t3);
+    CHECK(wn_trainer_resume(t3, ck, &err) == WN_ERR_CONFIG);
+    wn_trainer_free(t3);
+    wn_model_free(m3);
+    /* a truncated checkpoint is refused with the state untouched */
+    FILE *f = fopen(ck, "rb");
+    REQUIRE(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)size);
+    REQUIRE(fread(buf, 1, (size_t)size, f) == (size_t)size);
+    fclose(f);
+    const char *cut = tu_path("cut.ckpt");
+    f = fopen(cut, "wb");
+    fwrite(buf, 1, (size_t)size - 100, f);
+    fclose(f);
+    free(buf);
+    float *before = malloc(n * sizeof(float));
+    memcpy(before, wn_model_params(m), n * sizeof(float));
+    CHECK(wn_trainer_resume(t, cut, &err) != WN_OK);
+    CHECK(wn_trainer_steps_done(t) == 8);
+    CHECK(memcmp(before, wn_model_params(m), n * sizeof(float)) == 0);
+    free(before);
+    checks++;
+    wn_trainer_free(t);
+    wn_model_free(m);
+}
+
+/* ------------------------------------------------------------ NaN */
+
+static void nan_loss(void)
+{
+    const char *clip = periodic_clip();
+    const char *files[] = {clip};
+    wn_train_params p = wn_train_default_params();
+    p.batch = 2;
+    p.window = 32;
+    p.optim.kind = WN_OPT_SGD;
+    p.lr = 1e30f; /* blows the weights up */
+    p.warmup = 0;
+    p.clip = 0;
+    p.trim_db = 0;
+    wn_error err;
+    wn_model *m = tiny_model(2);
+    wn_trainer *t = wn_trainer_create(m, &p, files, 1, NULL, 0, &err);
+    REQUIRE(t);
+    size_t n = wn_model_param_count(m);
+    float *good = malloc(n * sizeof(float));
+    int rc = WN_OK, i;
+    for (i = 0; i < 20 && rc == WN_OK; i++) {
+        memcpy(good, wn_model_params(m), n * sizeof(float));
+        rc = wn_trainer_step(t, NULL, &err);
+    }
+    CHECKF(rc == WN_ERR_NONFINITE, "rc %d (%s)", rc, err.message);
+    CHECKF(strstr(err.message, "step ") != NULL, "message: %s", err.message);
+    CHECK(memcmp(good, wn_model_params(m), n * sizeof(float)) == 0);
+    int finite = 1;
+    for (size_t j = 0; j < n; j++) finite &= isfinite(wn_model_params(m)[j]) != 0;
+    CHECK(finite);
+    fprintf(stderr, "  nan: stopped after %d good steps: %s\n", i - 1, err.message);
+    checks++;
+    free(good);
+    wn_trainer_free(t);
+    wn_model_free(m);
+}
+
+/* ------------------------------------------------------------ schedule */
+
+static void schedule(void)
+{
+    wn_train_params p = wn_train_default_params();
+    wn_error err;
+    p.lr = 1.0f;
+    p.warmup = 10;
+    p.steps = 110;
+    REQUIRE_OK(wn_decay_parse("cosine:0.2", &p, &err), &err);
+    CHECK(fabsf(wn_train_lr(&p, 0) - 0.1f) < 1e-6f);
+    CHECK(fabsf(wn_train_lr(&p, 9) - 1.0f) < 1e-6f);
+    CHECK(fabsf(wn_train_lr(&p, 10) - 1.0f) < 1e-6f);
+    CHECK(fabsf(wn_train_lr(&p, 60) - 0.6f) < 1e-6f);
+    CHECK(fabsf(wn_train_lr(&p, 110) - 0.2f) < 1e-6f);
+    CHECK(fabsf(wn_train_lr(&p, 500) - 0.2f) < 1e-6f);
+    REQUIRE_OK(wn_decay_parse("linear", &p, &err), &err);
+    CHECK(p.decay == WN_DECAY_LINEAR && p.decay_final == 0.1f);
+    CHECK(fabsf(wn_train_lr(&p, 35) - (1 - 0.9f * 0.25f)) < 1e-6f);
+    REQUIRE_OK(wn_decay_parse("step:20:0.5", &p, &err), &err);
+    CHECK(wn_train_lr(&p, 29) == 1.0f && wn_train_lr(&p, 30) == 0.5f &&
+          wn_train_lr(&p, 70) == 0.125f);
+    REQUIRE_OK(wn_decay_parse("none", &p, &err), &err);
+    CHECK(wn_train_lr(&p, 1000) == 1.0f);
+    p.steps = 0; /* open-ended: cosine holds the peak */
+    REQUIRE_OK(wn_decay_parse("cosine", &p, &err), &err);
+    CHECK(wn_train_lr(&p, 1000) == 1.0f);
+    char buf[64];
+    wn_decay_format(&p, buf, sizeof buf);
+    CHECKF(!strcmp(buf, "cosine:0.1"), "%s", buf);
+    const char *bad[] = {"", "cos", "cosine:2", "step", "step:0", "step:1.5", "step:3:x",
+                         "none:1", "linear:"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECKF(wn_decay_parse(bad[i], &p, &err) == WN_ERR_ARG, "'%s' accepted", bad[i]);
+    checks++;
+}
+
+/* ------------------------------------------------------------ data */
+
+static void data_handling(void)
+{
+    const char *clip = periodic_clip();
+    wn_error err;
+    /* list files: comments, blanks, relative and absolute paths */
+    mkdir(tu_path("lists"), 0755);
+    const char *list = tu_path("lists/train.txt");
+    FILE *f = fopen(list, "w");
+    fprintf(f, "# a comment\n\n  a.wav  \nsub/b.raw # trailing comment\n%s\r\n", clip);
+    fclose(f);
+    char **paths = NULL;
+    int n = 0;
+    REQUIRE_OK(wn_list_read(list, &paths, &n, &err), &err);
+    CHECK(n == 3);
+    if (n == 3) {
+        char want[600];
+        snprintf(want, sizeof want, "%s/a.wav", tu_path("lists"));
+        CHECKF(!strcmp(paths[0], want), "%s", paths[0]);
+        snprintf(want, sizeof want, "%s/sub/b.raw", tu_path("lists"));
+        CHECKF(!strcmp(paths[1], want), "%s", paths[1]);
+        CHECK(!strcmp(paths[2], clip));
+    }
+    wn_list_free(paths, n);
+    CHECK(wn_list_read(tu_path("no-such-list.txt"), &paths, &n, &err) == WN_ERR_IO);
+
+    /* trimming: 0.5 s of near silence (-70 dB) around 0.5 s of tone */
+    float x[12000];
+    for (int t = 0; t < 12000; t++) {
+        int loud = t >= 4000 && t < 8000;
+        x[t] = (float)((loud ? 0.5 : 1.5e-4) * sin(2 * M_PI * t / 37.0));
+    }
+    mkdir(tu_path("clips"), 0755);
+    write_wav(tu_path("clips/b_trim.wav"), x, 12000, 8000);
+    /* a short burst in silence: trimming would leave too little, kept whole */
+    for (int t = 0; t < 12000; t++) x[t] = t >= 6000 && t < 6100 ? 0.5f : 0.0f;
+    write_wav(tu_path("clips/c_burst.wav"), x, 12000, 8000);
+    /* too short even whole */
+    write_wav(tu_path("clips/a_short.wav"), x, 100, 8000);
+    f = fopen(tu_path("clips/notes.txt"), "w");
+    fputs("not audio\n", f);
+    fclose(f);
+
+    wn_model *m = tiny_model(4);
+    wn_train_params p = wn_train_default_params();
+    p.window = 1000;
+    p.trim_db = 40;
+    const char *dir[] = {tu_path("clips")};
+    wn_trainer *t = wn_trainer_create(m, &p, dir, 1, NULL, 0, &err);
+    REQUIRE(t);
+    CHECK(wn_trainer_clip_count(t, 0) == 3); /* sorted, notes.txt skipped */
+    const wn_clip_report *r0 = wn_trainer_clip(t, 0, 0), *r1 = wn_trainer_clip(t, 0, 1),
+                         *r2 = wn_trainer_clip(t, 0, 2);
+    CHECK(r0 && strstr(r0->path, "a_short") && r0->unusable && r0->samples == 100);
+    CHECK(r1 && strstr(r1->path, "b_trim") && !r1->unusable && !r1->kept_whole);
+    /* the tone starts at 4000; 20 ms (160 samples) of margin kept */
+    CHECKF(r1->head >= 3835 && r1->head <= 3845, "head %lld", (long long)r1->head);
+    CHECKF(r1->tail >= 3835 && r1->tail <= 3845, "tail %lld", (long long)r1->tail);
+    CHECK(r2 && strstr(r2->path, "c_burst") && r2->kept_whole && !r2->unusable &&
+          r2->head == 0 && r2->tail == 0);
+    CHECK(wn_trainer_data_samples(t, 0) == 12000 - r1->head - r1->tail + 12000);
+    CHECK(wn_trainer_memory(t) > 0);
+    wn_train_stats st;
+    REQUIRE_OK(wn_trainer_step(t, &st, &err), &err);
+    CHECK(st.step == 1 && isfinite(st.loss_bits) && st.samples == 8 * 1000);
+    wn_trainer_free(t);
+
+    /* no usable clip at all; no files; a missing file */
+    const char *shorts[] = {tu_path("clips/a_short.wav")};
+    CHECK(wn_trainer_create(m, &p, shorts, 1, NULL, 0, &err) == NULL);
+    CHECKF(err.code == WN_ERR_AUDIO && strstr(err.message, "no usable training clip"), "%s",
+           err.message);
+    CHECK(wn_trainer_create(m, &p, NULL, 0, NULL, 0, &err) == NULL && err.code == WN_ERR_ARG);
+    const char *missing[] = {tu_path("clips/missing.wav")};
+    CHECK(wn_trainer_create(m, &p, missing, 1, NULL, 0, &err) == NULL);
+    CHECKF(strstr(err.message, "missing.wav") != NULL, "%s", err.message);
+    wn_model_free(m);
+    checks++;
+}
+
+/* ------------------------------------------------------------ the command */
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+/* run the command with stderr captured (stdout dropped); returns the status */
+static int run_err(char *out, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int run_err(char *out, size_t size, const char *fmt, ...)
+{
+    char cmd[4096], args[3500];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "%s train %s 2>&1 >/dev/null", tu_wavenet(), args);
+    return tu_run(cmd, out, size);
+}
+
+static void bad_input_case(const char *what, const char *expect, int rc, const char *out)
+{
+    CHECKF(rc != 0, "%s: exit status 0", what);
+    CHECKF(count_lines(out) == 1, "%s: %d lines: %s", what, count_lines(out), out);
+    CHECKF(strstr(out, expect) != NULL, "%s: '%s' not in: %s", what, expect, out);
+    fprintf(stderr, "  cli %-22s -> %s", what, out);
+}
+
+static void cli(void)
+{
+    const char *clip = periodic_clip();
+    wn_error err;
+    wn_model *m = tiny_model(8);
+    /* tu_path's buffers rotate: keep copies */
+    char model[512], out[512], csv[512], ck[512], ck2[512], tiny[512];
+    snprintf(model, sizeof model, "%s", tu_path("cli_model.safetensors"));
+    snprintf(out, sizeof out, "%s", tu_path("cli_out.safetensors"));
+    snprintf(csv, sizeof csv, "%s", tu_path("cli_log.csv"));
+    snprintf(ck, sizeof ck, "%s", tu_path("cli.ckpt"));
+    snprintf(ck2, sizeof ck2, "%s", tu_path("cli_int.ckpt"));
+    snprintf(tiny, sizeof tiny, "%s", tu_path("ten_samples.wav"));
+    REQUIRE_OK(wn_model_save(m, model, &err), &err);
+    wn_model_free(m);
+    char buf[8192];
+    int rc;
+
+    rc = run_err(buf, sizeof buf, "-m %s -o %s --steps 2", model, out);
+    bad_input_case("no training files", "no training files", rc, buf);
+    rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --steps 2", model, out,
+                 tu_path("nope.wav"));
+    bad_input_case("missing file", "nope.wav", rc, buf);
+    float x[10] = {0.1f, -0.2f, 0.3f, 0, 0.1f, 0.5f, -0.5f, 0.2f, 0.1f, 0};
+    write_wav(tiny, x, 10, 8000);
+    rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --steps 2", model, out, tiny);
+    CHECKF(rc != 0 && strstr(buf, "no usable training clip") && strstr(buf, "receptive field"),
+           "short clip: %s", buf);
+    fprintf(stderr, "  cli %-22s -> %s", "clip shorter than RF", buf);
+    rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --steps 2", clip, out, clip);
+    bad_input_case("model not a model", "periodic.wav", rc, buf);
+    rc = run_err(buf, sizeof buf, "-m %s -o /nonexistent-dir/out.safetensors --train %s "
+                 "--steps 2", model, clip);
+    bad_input_case("non-writable -o", "/nonexistent-dir", rc, buf);
+    rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --steps 2", model, tu_tmpdir(), clip);
+    bad_input_case("-o is a folder", "folder", rc, buf);
+    rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --decay cosine:7", model, out, clip);
+    bad_input_case("bad --decay", "--decay", rc, buf);
+    rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --optimizer lamb", model, out, clip);
+    bad_input_case("bad --optimizer", "lamb", rc, buf);
+    struct stat st;
+    CHECK(stat(out, &st) != 0); /* nothing written by any of them */
+
+    /* a real short run with a log, then resumed to more steps */
+    rc = run_err(buf, sizeof buf,
+                 "-m %s -o %s --train %s --valid %s --steps 20 --batch 4 --window 64 "
+                 "--valid-every 10 --checkpoint %s --log %s --threads 2 --trim-db 0",
+                 model, out, clip, clip, ck, csv);
+    CHECKF(rc == 0, "run: %s", buf);
+    CHECKF(strstr(buf, "memory estimate") != NULL, "no memory estimate: %s", buf);
+    CHECKF(strstr(buf, "step 20/20") != NULL, "no progress line: %s", buf);
+    CHECK(stat(out, &st) == 0 && stat(ck, &st) == 0);
+    FILE *f = fopen(csv, "r");
+    CHECK(f != NULL);
+    if (f) {
+        size_t got = fread(buf, 1, sizeof buf - 1, f);
+        buf[got] = 0;
+        fclose(f);
+        CHECKF(!strncmp(buf, "step,seconds,train_bits,valid_bits,samples_per_s,lr,grad_norm,eta_s\n",
+                        68) && count_lines(buf) >= 3, "csv: %s", buf);
+    }
+    rc = run_err(buf, sizeof buf, "-o %s --resume %s --steps 30 --checkpoint %s", out, ck, ck);
+    CHECKF(rc == 0 && strstr(buf, "resuming") && strstr(buf, "step 30/30"), "resume: %s", buf);
+    int64_t step = 0;
+    CHECK(wn_checkpoint_read(ck, NULL, &step, NULL, NULL, NULL, NULL, &err) == WN_OK &&
+          step == 30);
+
+    /* through the command: 24 steps straight, or 11 then --resume with no
+     * other flag (the settings come from the checkpoint) */
+    const char *common = "--batch 4 --window 64 --valid-every 5 --threads 2 --gain-jitter 3 "
+                         "--lr 0.002 --decay step:7:0.5 --weight-decay 0.01 --seed 77 "
+                         "--optimizer nesterov --clip 0.3 --warmup 3";
+    rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --valid %s --steps 24 "
+                 "--checkpoint %s %s", model, tu_path("s.st"), clip, clip, tu_path("s.ckpt"),
+                 common);
+    CHECKF(rc == 0, "straight: %s", buf);
+    rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --valid %s --steps 11 "
+                 "--checkpoint %s %s", model, tu_path("r.st"), clip, clip, tu_path("r.ckpt"),
+                 common);
+    CHECKF(rc == 0, "first half: %s", buf);
+    rc = run_err(buf, sizeof buf, "-o %s --resume %s --steps 24 --checkpoint %s",
+                 tu_path("r.st"), tu_path("r.ckpt"), tu_path("r.ckpt"));
+    CHECKF(rc == 0, "second half: %s", buf);
+    {
+        const char *pairs[2][2] = {{"s.ckpt", "r.ckpt"}, {"s.st", "r.st"}};
+        for (int k = 0; k < 2; k++) {
+            wn_model *a = wn_model_load(tu_path(pairs[k][0]), &err);
+            wn_model *b = wn_model_load(tu_path(pairs[k][1]), &err);
+            CHECK(a && b);
+            if (a && b) {
+                int same = memcmp(wn_model_params(a), wn_model_params(b),
+                                  wn_model_param_count(a) * sizeof(float)) == 0;
+                CHECKF(same, "cli resume: %s differs from %s", pairs[k][1], pairs[k][0]);
+                fprintf(stderr, "  cli resume (11 + 13 steps vs 24): %s %s\n", pairs[k][1],
+                        same ? "bit-identical" : "DIFFERENT");
+            }
+            wn_model_free(a);
+            wn_model_free(b);
+        }
+    }
+
+    /* --minutes: the schedule's length is estimated and kept in the checkpoint */
+    rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --minutes 0.03 --batch 2 "
+                 "--window 64 --checkpoint %s --trim-db 0", model, tu_path("min.st"), clip,
+                 tu_path("min.ckpt"));
+    {
+        wn_train_params q;
+        int64_t s2 = 0;
+        int ok = wn_checkpoint_read(tu_path("min.ckpt"), &q, &s2, NULL, NULL, NULL, NULL,
+                                    &err) == WN_OK;
+        CHECKF(rc == 0 && strstr(buf, "--minutes 0.03: about") && ok && q.steps > 0 && s2 > 0 &&
+               s2 <= q.steps, "--minutes: rc %d, steps %lld of %lld: %s", rc, (long long)s2,
+               ok ? (long long)q.steps : -1LL, buf);
+        fprintf(stderr, "  cli --minutes 0.03: %lld steps (schedule %lld)\n", (long long)s2,
+                ok ? (long long)q.steps : -1LL);
+    }
+
+    /* SIGINT once training runs: a checkpoint at the end of the step, exit 0 */
+    char errf[512], cmd[4096];
+    snprintf(errf, sizeof errf, "%s", tu_path("cli_int.err"));
+    snprintf(cmd, sizeof cmd,
+             "%s train -m %s -o %s --train %s --steps 100000000 --batch 2 --window 64 "
+             "--checkpoint %s --trim-db 0 --print-every 1000 2>%s >/dev/null & pid=$!; "
+             "i=0; while [ $i -lt 600 ] && ! grep -qs '^step ' %s; do sleep 0.1; i=$((i+1)); done; "
+             "sleep 0.5; kill -INT $pid; wait $pid; echo $?",
+             tu_wavenet(), model, tu_path("cli_int.safetensors"), clip, ck2, errf, errf);
+    rc = tu_run(cmd, buf, sizeof buf);
+    int status = atoi(buf);
+    FILE *ef = fopen(errf, "r");
+    size_t got = ef ? fread(buf, 1, sizeof buf - 1, ef) : 0;
+    buf[got] = 0;
+    if (ef) fclose(ef);
+    CHECKF(rc == 0 && status == 0 && strstr(buf, "interrupted at step"),
+           "SIGINT: status %d: %s", status, buf);
+    step = 0;
+    CHECK(wn_checkpoint_read(ck2, NULL, &step, NULL, NULL, NULL, NULL, &err) == WN_OK &&
+          step > 0);
+    fprintf(stderr, "  cli SIGINT while training: exit %d, checkpoint at step %lld\n", status,
+            (long long)step);
+    checks++;
+}
+
+int main(void)
+{
+    double t0 = now_s();
+    schedule();
+    data_handling();
+    overfit();
+    resume_case(WN_OPT_ADAM, 12);
+    resume_case(WN_OPT_ADAM, 14); /* right after a validation */
+    resume_case(WN_OPT_NESTEROV, 9);
+    resume_case(WN_OPT_RMSPROP, 20);
+    checkpoint_round_trip();
+    nan_loss();
+    cli();
+    fprintf(stderr, "  total %.1f s\n", now_s() - t0);
+    return tu_finish("train", checks);
+}
