@@ -69,6 +69,15 @@ static void gate_scalar(float *z, const float *a, int D)
     for (int i = 0; i < D; i++) z[i] = tanhf(a[i]) / (1.0f + expf(-a[D + i]));
 }
 
+static void gate_ts_scalar(float *z, float *a, int D)
+{
+    for (int i = 0; i < D; i++) {
+        a[i] = tanhf(a[i]);
+        a[D + i] = 1.0f / (1.0f + expf(-a[D + i]));
+        z[i] = a[i] * a[D + i];
+    }
+}
+
 static double expsum_scalar(float *w, const float *l, int n, float mx, float s)
 {
     double sum = 0;
@@ -80,7 +89,7 @@ static double expsum_scalar(float *w, const float *l, int n, float mx, float s)
 }
 
 static const wn__kern scalar = {"scalar", gemv_t_scalar, gemm_t_scalar, gate_scalar,
-                                expsum_scalar};
+                                gate_ts_scalar, expsum_scalar};
 
 #if defined(__x86_64__) && defined(__GNUC__)
 extern const wn__kern wn__kern_avx2;

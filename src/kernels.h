@@ -32,6 +32,9 @@ typedef struct wn__kern {
                    int nin, int nout);
     /* z[i] = tanh(a[i]) * sigmoid(a[D + i]) */
     void (*gate)(float *z, const float *a, int D);
+    /* The same, also replacing a by [tanh(a[:D]) | sigmoid(a[D:])], which is
+     * all the backward pass needs. */
+    void (*gate_ts)(float *z, float *a, int D);
     /* w[q] = exp((l[q] - mx) * s) for q < n; returns the sum */
     double (*expsum)(float *w, const float *l, int n, float mx, float s);
 } wn__kern;

@@ -139,6 +139,25 @@ AVX2 static void gate_avx2(float *z, const float *a, int D)
     for (; i < D; i++) z[i] = tanhf(a[i]) / (1.0f + expf(-a[D + i]));
 }
 
+AVX2 static void gate_ts_avx2(float *z, float *a, int D)
+{
+    int i = 0;
+    const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
+    for (; i + 8 <= D; i += 8) {
+        __m256 f = _mm256_loadu_ps(a + i), g = _mm256_loadu_ps(a + D + i);
+        __m256 t = _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(exp256(_mm256_add_ps(f, f)), one)));
+        __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, exp256(_mm256_sub_ps(_mm256_setzero_ps(), g))));
+        _mm256_storeu_ps(a + i, t);
+        _mm256_storeu_ps(a + D + i, s);
+        _mm256_storeu_ps(z + i, _mm256_mul_ps(t, s));
+    }
+    for (; i < D; i++) {
+        a[i] = tanhf(a[i]);
+        a[D + i] = 1.0f / (1.0f + expf(-a[D + i]));
+        z[i] = a[i] * a[D + i];
+    }
+}
+
 AVX2 static double expsum_avx2(float *w, const float *l, int n, float mx, float s)
 {
     int q = 0;
@@ -160,7 +179,8 @@ AVX2 static double expsum_avx2(float *w, const float *l, int n, float mx, float 
     return sum;
 }
 
-const wn__kern wn__kern_avx2 = {"avx2", gemv_t_avx2, gemm_t_avx2, gate_avx2, expsum_avx2};
+const wn__kern wn__kern_avx2 = {"avx2", gemv_t_avx2, gemm_t_avx2, gate_avx2, gate_ts_avx2,
+                                 expsum_avx2};
 #else
 typedef int wn__no_avx2;
 #endif

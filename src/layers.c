@@ -76,27 +76,22 @@ void dilated_backward(float *dh, float *dw, float *db, const float *da, const fl
     }
 }
 
-static inline float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
-
-void gate_forward(float *z, const float *a, int t0, int N, int D)
+void gate_forward(float *z, float *a, int t0, int N, int D)
 {
-    for (int t = t0; t < N; t++) {
-        const float *f = a + (size_t)t * 2 * D, *g = f + D;
-        float *o = z + (size_t)t * D;
-        for (int i = 0; i < D; i++) o[i] = tanhf(f[i]) * sigmoidf_(g[i]);
-    }
+    const wn__kern *k = wn__kernels();
+    for (int t = t0; t < N; t++) k->gate_ts(z + (size_t)t * D, a + (size_t)t * 2 * D, D);
 }
 
-void gate_backward(float *da, const float *dz, const float *a, int t0, int N, int D)
+void gate_backward(float *da, const float *dz, const float *ts, int t0, int N, int D)
 {
     for (int t = t0; t < N; t++) {
-        const float *f = a + (size_t)t * 2 * D, *g = f + D;
+        const float *th = ts + (size_t)t * 2 * D, *sg = th + D;
         const float *dzt = dz + (size_t)t * D;
         float *df = da + (size_t)t * 2 * D, *dg = df + D;
         for (int i = 0; i < D; i++) {
-            float th = tanhf(f[i]), sg = sigmoidf_(g[i]);
-            df[i] = dzt[i] * sg * (1.0f - th * th);
-            dg[i] = dzt[i] * th * sg * (1.0f - sg);
+            float g = dzt[i], tt = th[i], ss = sg[i];
+            df[i] = g * ss * (1.0f - tt * tt);
+            dg[i] = g * tt * ss * (1.0f - ss);
         }
     }
 }
@@ -141,28 +136,30 @@ double log_softmax_at(const float *l, int Q, int target)
 {
     float mx = l[0];
     for (int q = 1; q < Q; q++) mx = l[q] > mx ? l[q] : mx;
-    double s = 0;
-    for (int q = 0; q < Q; q++) s += exp((double)l[q] - mx);
-    return (double)l[target] - mx - log(s);
+    double z = 0;
+    for (int q = 0; q < Q; q++) z += exp((double)l[q] - mx);
+    return (double)l[target] - mx - log(z);
 }
 
 double softmax_xent(float *dl, const float *logits, const int *targets, int n, int Q,
                     float scale)
 {
+    const wn__kern *k = wn__kernels();
     double total = 0;
     for (int t = 0; t < n; t++) {
         const float *l = logits + (size_t)t * Q;
         float mx = l[0];
         for (int q = 1; q < Q; q++) mx = l[q] > mx ? l[q] : mx;
-        double s = 0;
-        for (int q = 0; q < Q; q++) s += exp((double)l[q] - mx);
-        double lse = mx + log(s);
-        total -= (double)l[targets[t]] - lse;
-        if (dl) {
-            float *g = dl + (size_t)t * Q;
-            for (int q = 0; q < Q; q++) g[q] = (float)(exp((double)l[q] - lse) * scale);
-            g[targets[t]] -= scale;
+        if (!dl) {
+            total -= log_softmax_at(l, Q, targets[t]);
+            continue;
         }
+        float *g = dl + (size_t)t * Q;
+        double z = k->expsum(g, l, Q, mx, 1.0f);
+        total -= (double)l[targets[t]] - mx - log(z);
+        const float c = (float)(scale / z);
+        for (int q = 0; q < Q; q++) g[q] *= c;
+        g[targets[t]] -= scale;
     }
     return total;
 }

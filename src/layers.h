@@ -23,10 +23,11 @@ void dilated_forward(float *a, const float *h, int t0, int N, int d, const float
 void dilated_backward(float *dh, float *dw, float *db, const float *da, const float *h,
                       int t0, int N, int d, const float *w, int R, int O);
 
-/* z = tanh(a[:, :D]) * sigmoid(a[:, D:]), rows [t0, N). */
-void gate_forward(float *z, const float *a, int t0, int N, int D);
-/* da from dz, recomputing the nonlinearities from a. */
-void gate_backward(float *da, const float *dz, const float *a, int t0, int N, int D);
+/* z = tanh(a[:, :D]) * sigmoid(a[:, D:]), rows [t0, N); a is replaced by
+ * [tanh | sigmoid] of itself, which is what gate_backward reads. */
+void gate_forward(float *z, float *a, int t0, int N, int D);
+/* da from dz and ts = [tanh | sigmoid] from gate_forward (da may be ts). */
+void gate_backward(float *da, const float *dz, const float *ts, int t0, int N, int D);
 
 /* out[t] = beta*out[t] + w in[t] + b over n rows; w (O, I). */
 void conv1x1_forward(float *out, const float *in, int n, const float *w, const float *b,
@@ -39,7 +40,8 @@ void relu_forward(float *y, const float *x, size_t n);
 /* dx = dy * (x > 0), overwriting dx (dx may alias dy). */
 void relu_backward(float *dx, const float *dy, const float *x, size_t n);
 
-/* Row-wise log-softmax in double; returns log p(target) (nats). */
+/* Row-wise log-softmax (sum of exponentials in double); returns log
+ * p(target) (nats). */
 double log_softmax_at(const float *logits, int Q, int target);
 /* Cross-entropy of n rows against targets: returns sum of -log p, and if
  * dlogits is given, writes (softmax - onehot) * scale. */

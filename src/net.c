@@ -145,7 +145,7 @@ double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
     for (int j = L - 1; j >= 0; j--) {
         const wn_layer_view *lw = &w->layer[j], *lg = &g->layer[j];
         const int d = m->dil[j], t0 = wn__layer_start(m, j, N, V);
-        const float *h = ws->h + j * nR, *a = ws->a + j * nA, *z = ws->z + j * nZ;
+        const float *h = ws->h + j * nR, *ts = ws->a + j * nA, *z = ws->z + j * nZ;
         memset(ws->dz + (size_t)t0 * D, 0, sizeof(float) * (size_t)(N - t0) * D);
         if (j + 1 < L)
             conv1x1_backward(ws->dz + (size_t)t0 * D, lg->w_res, lg->b_res,
@@ -153,7 +153,7 @@ double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
                              D, R);
         conv1x1_backward(ws->dz + (size_t)v0 * D, lg->w_skip, lg->b_skip, ws->dskip,
                          z + (size_t)v0 * D, V, lw->w_skip, D, S);
-        gate_backward(ws->da, ws->dz, a, t0, N, D);
+        gate_backward(ws->da, ws->dz, ts, t0, N, D);
         /* dh holds d/dh_{j+1}; the residual's identity path makes it part
          * of d/dh_j, to which the dilated conv adds its own */
         dilated_backward(ws->dh, lg->w_dil, lg->b_dil, ws->da, h, t0, N, d, lw->w_dil, R,

@@ -9,7 +9,7 @@
 typedef struct wn__ws {
     int N, V, train;
     float *h;      /* (N, R), or (L, N, R) in training: each layer's input */
-    float *a;      /* (N, 2D), or (L, N, 2D) */
+    float *a;      /* (N, 2D), or (L, N, 2D): pre-activations, then [tanh | sigmoid] */
     float *z;      /* (N, D), or (L, N, D) */
     float *skip;   /* (V, S) */
     float *r1;     /* (V, S) relu(skip) */

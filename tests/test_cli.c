@@ -48,7 +48,12 @@ static void bad(const char *args, const char *needle)
 int main(void)
 {
     char args[4096];
-    const char *model = strdup(tu_path("m.safetensors"));
+    static char model[512], g1[512], g2[512], sa[512], sb[512];
+    snprintf(model, sizeof model, "%s", tu_path("m.safetensors"));
+    snprintf(g1, sizeof g1, "%s", tu_path("g1.wav"));
+    snprintf(g2, sizeof g2, "%s", tu_path("g2.wav"));
+    snprintf(sa, sizeof sa, "%s", tu_path("sa.wav"));
+    snprintf(sb, sizeof sb, "%s", tu_path("sb.wav"));
     snprintf(args, sizeof args,
              "init -o %s --layers 6 --stack 3 --residual 8 --dilation 8 --skip 16 --seed 3", model);
     REQUIRE(wn(args) == 0);
@@ -61,7 +66,6 @@ int main(void)
     CHECK(json_num(out, "parameters") > 1000);
 
     /* generate -> score reproduces nll_nats (the codes survive the WAV) */
-    const char *g1 = strdup(tu_path("g1.wav")), *g2 = strdup(tu_path("g2.wav"));
     snprintf(args, sizeof args, "generate -m %s --samples 5000 --seed 7 -o %s --json", model, g1);
     REQUIRE(wn(args) == 0);
     double gen_nll = json_num(out, "nll_nats");
@@ -81,7 +85,6 @@ int main(void)
     snprintf(args, sizeof args, "generate -m %s --samples 5000 --seed 8 -o %s", model, g2);
     REQUIRE(wn(args) == 0);
     CHECK(!same_file(g1, g2));
-    const char *sa = strdup(tu_path("sa.wav")), *sb = strdup(tu_path("sb.wav"));
     snprintf(args, sizeof args, "generate -m %s --samples 3000 --streams 3 --threads 2 --seed 1 -o %s",
              model, sa);
     REQUIRE(wn(args) == 0);
