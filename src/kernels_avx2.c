@@ -46,58 +46,63 @@ AVX2 static void gemv_t_avx2(float *y, const float *x, const float *wt, int nin,
     }
 }
 
-/* several rows share each weight load: 4 rows x 16 outputs (or 8 for an
- * 8-wide panel) per block */
+/* Two rows share each weight load: 2 rows x 32 outputs per block, eight
+ * accumulators, so the FMA chains over the inputs stay independent. */
 AVX2 static void gemm_t_avx2(float *Y, int ldy, const float *X, int ldx, int B,
                              const float *wt, int nin, int nout)
 {
     int b = 0;
-    for (; b + 4 <= B; b += 4) {
-        const float *x0 = X + (size_t)b * ldx, *x1 = x0 + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx;
-        float *y0 = Y + (size_t)b * ldy, *y1 = y0 + ldy, *y2 = y1 + ldy, *y3 = y2 + ldy;
+    for (; b + 2 <= B; b += 2) {
+        const float *x0 = X + (size_t)b * ldx, *x1 = x0 + ldx;
+        float *y0 = Y + (size_t)b * ldy, *y1 = y0 + ldy;
         const float *p = wt;
         for (int o0 = 0; o0 < nout;) {
             int pw = wn__panel_width(nout - o0);
-            int o = 0;
-            for (; o + 16 <= pw; o += 16) {
-                const int c = o0 + o;
-                __m256 a00 = _mm256_loadu_ps(y0 + c), a01 = _mm256_loadu_ps(y0 + c + 8);
-                __m256 a10 = _mm256_loadu_ps(y1 + c), a11 = _mm256_loadu_ps(y1 + c + 8);
-                __m256 a20 = _mm256_loadu_ps(y2 + c), a21 = _mm256_loadu_ps(y2 + c + 8);
-                __m256 a30 = _mm256_loadu_ps(y3 + c), a31 = _mm256_loadu_ps(y3 + c + 8);
-                for (int i = 0; i < nin; i++) {
-                    const float *w = p + (size_t)i * pw + o;
-                    __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
-                    __m256 v = _mm256_broadcast_ss(x0 + i);
-                    a00 = _mm256_fmadd_ps(v, w0, a00);
-                    a01 = _mm256_fmadd_ps(v, w1, a01);
-                    v = _mm256_broadcast_ss(x1 + i);
-                    a10 = _mm256_fmadd_ps(v, w0, a10);
-                    a11 = _mm256_fmadd_ps(v, w1, a11);
-                    v = _mm256_broadcast_ss(x2 + i);
-                    a20 = _mm256_fmadd_ps(v, w0, a20);
-                    a21 = _mm256_fmadd_ps(v, w1, a21);
-                    v = _mm256_broadcast_ss(x3 + i);
-                    a30 = _mm256_fmadd_ps(v, w0, a30);
-                    a31 = _mm256_fmadd_ps(v, w1, a31);
+            if (pw >= 32) {
+                for (int o = 0; o < pw; o += 32) {
+                    const int c = o0 + o;
+                    __m256 a0 = _mm256_loadu_ps(y0 + c), a1 = _mm256_loadu_ps(y0 + c + 8);
+                    __m256 a2 = _mm256_loadu_ps(y0 + c + 16), a3 = _mm256_loadu_ps(y0 + c + 24);
+                    __m256 b0 = _mm256_loadu_ps(y1 + c), b1 = _mm256_loadu_ps(y1 + c + 8);
+                    __m256 b2 = _mm256_loadu_ps(y1 + c + 16), b3 = _mm256_loadu_ps(y1 + c + 24);
+                    for (int i = 0; i < nin; i++) {
+                        const float *w = p + (size_t)i * pw + o;
+                        __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
+                        __m256 w2 = _mm256_loadu_ps(w + 16), w3 = _mm256_loadu_ps(w + 24);
+                        __m256 u = _mm256_broadcast_ss(x0 + i), v = _mm256_broadcast_ss(x1 + i);
+                        a0 = _mm256_fmadd_ps(u, w0, a0);
+                        a1 = _mm256_fmadd_ps(u, w1, a1);
+                        a2 = _mm256_fmadd_ps(u, w2, a2);
+                        a3 = _mm256_fmadd_ps(u, w3, a3);
+                        b0 = _mm256_fmadd_ps(v, w0, b0);
+                        b1 = _mm256_fmadd_ps(v, w1, b1);
+                        b2 = _mm256_fmadd_ps(v, w2, b2);
+                        b3 = _mm256_fmadd_ps(v, w3, b3);
+                    }
+                    _mm256_storeu_ps(y0 + c, a0);
+                    _mm256_storeu_ps(y0 + c + 8, a1);
+                    _mm256_storeu_ps(y0 + c + 16, a2);
+                    _mm256_storeu_ps(y0 + c + 24, a3);
+                    _mm256_storeu_ps(y1 + c, b0);
+                    _mm256_storeu_ps(y1 + c + 8, b1);
+                    _mm256_storeu_ps(y1 + c + 16, b2);
+                    _mm256_storeu_ps(y1 + c + 24, b3);
                 }
-                _mm256_storeu_ps(y0 + c, a00);
-                _mm256_storeu_ps(y0 + c + 8, a01);
-                _mm256_storeu_ps(y1 + c, a10);
-                _mm256_storeu_ps(y1 + c + 8, a11);
-                _mm256_storeu_ps(y2 + c, a20);
-                _mm256_storeu_ps(y2 + c + 8, a21);
-                _mm256_storeu_ps(y3 + c, a30);
-                _mm256_storeu_ps(y3 + c + 8, a31);
+            } else { /* narrow panels: row by row, as gemv does them */
+                for (int r = 0; r < 2; r++) {
+                    const float *x = r ? x1 : x0;
+                    float *y = r ? y1 : y0;
+                    if (pw == 8) {
+                        gemv_block1(y + o0, x, p, nin);
+                    } else {
+                        for (int o = 0; o < pw; o++) {
+                            float s = y[o0 + o];
+                            for (int i = 0; i < nin; i++) s = fmaf(x[i], p[(size_t)i * pw + o], s);
+                            y[o0 + o] = s;
+                        }
+                    }
+                }
             }
-            for (; o < pw; o++) /* 8-wide or narrower panels: one column at a time */
-                for (int r = 0; r < 4; r++) {
-                    const float *x = X + (size_t)(b + r) * ldx;
-                    float *y = Y + (size_t)(b + r) * ldy;
-                    float s = y[o0 + o];
-                    for (int i = 0; i < nin; i++) s = fmaf(x[i], p[(size_t)i * pw + o], s);
-                    y[o0 + o] = s;
-                }
             p += (size_t)nin * pw;
             o0 += pw;
         }
