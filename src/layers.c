@@ -132,12 +132,16 @@ void relu_backward(float *dx, const float *dy, const float *x, size_t n)
     for (size_t i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
 }
 
-double log_softmax_at(const float *l, int Q, int target)
+double log_softmax_at(const float *l, int Q, int target, float *scratch)
 {
     float mx = l[0];
     for (int q = 1; q < Q; q++) mx = l[q] > mx ? l[q] : mx;
     double z = 0;
-    for (int q = 0; q < Q; q++) z += exp((double)l[q] - mx);
+    if (scratch) {
+        z = wn__kernels()->expsum(scratch, l, Q, mx, 1.0f);
+    } else {
+        for (int q = 0; q < Q; q++) z += exp((double)l[q] - mx);
+    }
     return (double)l[target] - mx - log(z);
 }
 
@@ -151,7 +155,7 @@ double softmax_xent(float *dl, const float *logits, const int *targets, int n, i
         float mx = l[0];
         for (int q = 1; q < Q; q++) mx = l[q] > mx ? l[q] : mx;
         if (!dl) {
-            total -= log_softmax_at(l, Q, targets[t]);
+            total -= log_softmax_at(l, Q, targets[t], NULL);
             continue;
         }
         float *g = dl + (size_t)t * Q;

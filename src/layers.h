@@ -40,9 +40,10 @@ void relu_forward(float *y, const float *x, size_t n);
 /* dx = dy * (x > 0), overwriting dx (dx may alias dy). */
 void relu_backward(float *dx, const float *dy, const float *x, size_t n);
 
-/* Row-wise log-softmax (sum of exponentials in double); returns log
- * p(target) (nats). */
-double log_softmax_at(const float *logits, int Q, int target);
+/* Row-wise log-softmax; returns log p(target) (nats). With scratch (Q
+ * floats) the exponentials go through the vector kernels (float, summed in
+ * double), without it through libm in double. */
+double log_softmax_at(const float *logits, int Q, int target, float *scratch);
 /* Cross-entropy of n rows against targets: returns sum of -log p, and if
  * dlogits is given, writes (softmax - onehot) * scale. */
 double softmax_xent(float *dlogits, const float *logits, const int *targets, int n,

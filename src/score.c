@@ -73,7 +73,8 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
     {
         wn__ws *ws = wn__ws_create(m, N, V, 0);
         int *in = malloc(sizeof(int) * (size_t)N);
-        if (!ws || !in) {
+        float *scratch = malloc(sizeof(float) * (size_t)Q);
+        if (!ws || !in || !scratch) {
 #pragma omp atomic write
             failed = 1;
         }
@@ -97,7 +98,8 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
                 } else {
                     double s = 0;
                     for (int i = 0; i < v; i++) {
-                        double lp = log_softmax_at(ws->logits + (size_t)i * Q, Q, codes[t0 + i]);
+                        double lp = log_softmax_at(ws->logits + (size_t)i * Q, Q, codes[t0 + i],
+                                                   scratch);
                         if (logp) logp[t0 + i] = (float)lp;
                         s -= lp;
                     }
@@ -117,6 +119,7 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
         }
         wn__ws_free(ws);
         free(in);
+        free(scratch);
     }
     if (failed) {
         free(part);
