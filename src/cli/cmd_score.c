@@ -18,6 +18,17 @@ static int progress(void *user, double done, double total)
     return 0;
 }
 
+/* a CSV field: quoted, with quotes doubled (RFC 4180) */
+static void csv_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
 static void json_str(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -129,7 +140,7 @@ int cmd_score(int argc, char **argv)
             }
             fflush(stdout);
             for (size_t i = 0; cf && i < n; i++) {
-                json_str(cf, files[k]);
+                csv_str(cf, files[k]);
                 fprintf(cf, ",%zu,%d,%.7g\n", i, codes[i], logp[i]);
             }
         }
