@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Regenerate samples/ from the shipped model: unconditional audio at
+# temperature 1.0 and 0.9, a continuation of a held-out validation clip, and
+# spectrograms of each beside one of real speech. Deterministic: the same
+# model and seeds give the same bytes.
+#   tools/make_samples.sh [path/to/wavenet]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+W=${1:-build/wavenet}
+M=models/wavenet-speech.safetensors
+REAL=/usr/share/codec2/wav/morig.wav   # validation clip (never trained on)
+mkdir -p samples
+log=samples/generate.jsonl
+: > "$log"
+"$W" generate -m "$M" --seconds 6 --seed 1 --temperature 1.0 -o samples/uncond-t1.0.wav --json >> "$log"
+"$W" generate -m "$M" --seconds 6 --seed 2 --temperature 0.9 -o samples/uncond-t0.9.wav --json >> "$log"
+"$W" generate -m "$M" --seconds 3 --seed 3 --temperature 0.9 --prime "$REAL" --keep-prime \
+    -o samples/continue-morig.wav --json >> "$log"
+for f in uncond-t1.0 uncond-t0.9 continue-morig; do
+    "$W" spectrogram samples/$f.wav -o samples/$f.png --title "$f (generated)"
+done
+"$W" spectrogram "$REAL" -o samples/real-morig.png --title "morig.wav (real speech, validation)"
+cat "$log"
