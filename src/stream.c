@@ -195,9 +195,9 @@ int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err)
     return WN_OK;
 }
 
-/* One step of streams [b0, b1) with inputs in[b]: logits (Q per stream)
- * for the next sample, in g->logits. */
-static void step_rows(wn_gen *g, int b0, int b1, const int *in)
+/* One step at time t of streams [b0, b1) with inputs in[b]: logits (Q
+ * per stream) for the next sample, in g->logits. */
+static void step_rows(wn_gen *g, int b0, int b1, const int *in, int64_t t)
 {
     const wn_model *m = g->m;
     const wn__kern *k = g->k;
@@ -218,7 +218,7 @@ static void step_rows(wn_gen *g, int b0, int b1, const int *in)
     }
     for (int j = 0; j < L; j++) {
         const int d = m->dil[j];
-        const size_t slot = g->ring_off[j] + (size_t)(g->t & (d - 1)) * R;
+        const size_t slot = g->ring_off[j] + (size_t)(t & (d - 1)) * R;
         for (int b = b0; b < b1; b++) {
             float *row = g->st + (size_t)b * W, *ring = g->ring + (size_t)b * g->ring_floats + slot;
             memcpy(row, ring, sizeof(float) * (size_t)R);     /* h[t-d] */
@@ -251,42 +251,41 @@ static void step_rows(wn_gen *g, int b0, int b1, const int *in)
     k->gemm_t(logits, Q, u, S, nb, g->wt_h1, S, Q);
 }
 
-/* Streams are split among threads in fixed blocks; each stream's numbers
- * do not depend on the split, so any thread count gives the same bytes. */
-static void step_all(wn_gen *g, const int *in, int sample, int *codes, double *logp)
-{
-    const int Q = g->m->cfg.bins;
-    int parts = g->threads;
-#pragma omp parallel for num_threads(parts) schedule(static) if (parts > 1)
-    for (int p = 0; p < parts; p++) {
-        int b0 = (int)((int64_t)g->B * p / parts), b1 = (int)((int64_t)g->B * (p + 1) / parts);
-        if (b0 >= b1) continue;
-        step_rows(g, b0, b1, in);
-        if (!sample) continue;
-        for (int b = b0; b < b1; b++) {
-            double lp;
-            int c = wn__sample_k(g->k, g->logits + (size_t)b * Q, Q, &g->sp, &g->rng[b], &lp,
-                                 g->wq + (size_t)b * Q, g->cand + (size_t)b * Q);
-            g->pending[b] = c;
-            if (codes) codes[b] = c;
-            if (logp) logp[b] = lp;
-        }
-    }
-    g->t++;
-}
-
 int wn_gen_feed(wn_gen *g, const int *inputs, float *logits)
 {
     const int Q = g->m->cfg.bins;
     for (int b = 0; b < g->B; b++)
         if (inputs[b] < 0 || inputs[b] >= Q) return WN_ERR_ARG;
-    step_all(g, inputs, 0, NULL, NULL);
+    step_rows(g, 0, g->B, inputs, g->t);
+    g->t++;
     if (logits) memcpy(logits, g->logits, sizeof(float) * (size_t)g->B * Q);
     return WN_OK;
 }
 
-int wn_gen_step(wn_gen *g, int *codes, double *logp)
+/* Streams are split among threads in fixed blocks, and each thread runs its
+ * streams for all n steps on its own: no synchronisation per sample. Each
+ * stream's numbers do not depend on the split, so any thread count gives
+ * the same bytes. */
+int wn_gen_run(wn_gen *g, size_t n, int *codes, double *logp)
 {
-    step_all(g, g->pending, 1, codes, logp);
+    const int Q = g->m->cfg.bins, B = g->B, parts = g->threads;
+#pragma omp parallel for num_threads(parts) schedule(static) if (parts > 1)
+    for (int p = 0; p < parts; p++) {
+        int b0 = (int)((int64_t)B * p / parts), b1 = (int)((int64_t)B * (p + 1) / parts);
+        for (size_t i = 0; i < n && b0 < b1; i++) {
+            step_rows(g, b0, b1, g->pending, g->t + (int64_t)i);
+            for (int b = b0; b < b1; b++) {
+                double lp;
+                int c = wn__sample_k(g->k, g->logits + (size_t)b * Q, Q, &g->sp, &g->rng[b], &lp,
+                                     g->wq + (size_t)b * Q, g->cand + (size_t)b * Q);
+                g->pending[b] = c;
+                if (codes) codes[i * (size_t)B + (size_t)b] = c;
+                if (logp) logp[i * (size_t)B + (size_t)b] = lp;
+            }
+        }
+    }
+    g->t += (int64_t)n;
     return WN_OK;
 }
+
+int wn_gen_step(wn_gen *g, int *codes, double *logp) { return wn_gen_run(g, 1, codes, logp); }

@@ -164,8 +164,8 @@ int cmd_generate(int argc, char **argv)
     wn_wav **w = calloc((size_t)B, sizeof *w);
     char **paths = calloc((size_t)B, sizeof *paths);
     int *buf = malloc(sizeof(int) * (size_t)B * BLOCK);
-    int *codes = malloc(sizeof(int) * (size_t)B);
-    double *lp = malloc(sizeof(double) * (size_t)B), *nll = calloc((size_t)B, sizeof(double));
+    int *codes = malloc(sizeof(int) * (size_t)B * BLOCK);
+    double *lp = malloc(sizeof(double) * (size_t)B * BLOCK), *nll = calloc((size_t)B, sizeof(double));
     if (!w || !paths || !buf || !codes || !lp || !nll) {
         status = cli_fail("out of memory");
         goto done;
@@ -190,13 +190,12 @@ int cmd_generate(int argc, char **argv)
     long done_n = 0, since_flush = 0;
     while (done_n < samples && !interrupted) {
         int n = samples - done_n < BLOCK ? (int)(samples - done_n) : BLOCK;
-        for (int i = 0; i < n; i++) {
-            wn_gen_step(g, codes, lp);
+        wn_gen_run(g, (size_t)n, codes, lp);
+        for (int i = 0; i < n; i++) /* [i*B + b] -> per stream [b*BLOCK + i] */
             for (int b = 0; b < B; b++) {
-                buf[(size_t)b * BLOCK + i] = codes[b];
-                nll[b] -= lp[b];
+                buf[(size_t)b * BLOCK + i] = codes[(size_t)i * B + b];
+                nll[b] -= lp[(size_t)i * B + b];
             }
-        }
         for (int b = 0; b < B; b++)
             if (wn_wav_write_codes(w[b], buf + (size_t)b * BLOCK, (size_t)n, &err)) {
                 status = cli_fail_err(&err);
