@@ -18,6 +18,13 @@ wn_config wn_config_default(void)
     return c;
 }
 
+double wn__config_params(const wn_config *c)
+{
+    double R = c->residual, D = c->dilation, S = c->skip, Q = c->bins;
+    return 2 * Q * R + R + c->layers * (4 * R * D + 2 * D + R * D + R + S * D + S) + S * S + S +
+           Q * S + Q;
+}
+
 int wn_config_check(const wn_config *c, wn_error *err)
 {
 #define RANGE(field, lo, hi)                                                       \
@@ -34,11 +41,7 @@ int wn_config_check(const wn_config *c, wn_error *err)
     RANGE(cond, 0, 0)
 #undef RANGE
     /* keep every size well inside int and the slab under 2^31 floats */
-    double n = 2.0 * c->bins * c->residual + c->residual;
-    n += (double)c->layers * (4.0 * c->residual * c->dilation + 2 * c->dilation +
-                              2.0 * c->residual * c->dilation + c->residual +
-                              (double)c->skip * c->dilation + c->skip);
-    n += (double)c->skip * c->skip + c->skip + (double)c->bins * c->skip + c->bins;
+    double n = wn__config_params(c);
     if (n > 2147483647.0)
         return wn__err(err, WN_ERR_CONFIG, "model too large: %.0f parameters", n);
     return WN_OK;
@@ -94,7 +97,16 @@ void wn__view_free(wn_view *v)
     v->layer = NULL;
 }
 
-wn_model *wn__model_alloc(const wn_config *c, wn_error *err)
+int wn__model_alloc_slabs(wn_model *m, wn_error *err)
+{
+    m->params = wn__calloc(m->n_params, sizeof(float));
+    m->packed = wn__calloc(m->n_params, sizeof(float));
+    if (!m->params || !m->packed || wn__view_init(m, m->packed, &m->pk) != WN_OK)
+        return wn__err(err, WN_ERR_NOMEM, "out of memory for %zu parameters", m->n_params);
+    return WN_OK;
+}
+
+wn_model *wn__model_alloc(const wn_config *c, int slabs, wn_error *err)
 {
     if (wn_config_check(c, err) != WN_OK) return NULL;
     wn_model *m = calloc(1, sizeof *m);
@@ -128,10 +140,10 @@ wn_model *wn__model_alloc(const wn_config *c, wn_error *err)
     add_tensor(m, "head.0.bias", 1, S, 0, 0, WN_T_PLAIN);
     add_tensor(m, "head.1.weight", 3, Q, S, 1, WN_T_PLAIN);
     add_tensor(m, "head.1.bias", 1, Q, 0, 0, WN_T_PLAIN);
-    m->params = wn__calloc(m->n_params, sizeof(float));
-    m->packed = wn__calloc(m->n_params, sizeof(float));
-    if (!m->params || !m->packed) goto nomem;
-    if (wn__view_init(m, m->packed, &m->pk) != WN_OK) goto nomem;
+    if (slabs && wn__model_alloc_slabs(m, err) != WN_OK) {
+        wn_model_free(m);
+        return NULL;
+    }
     return m;
 nomem:
     wn_model_free(m);
@@ -192,7 +204,7 @@ void wn__unpack(const wn_model *m, const float *packed, float *out)
 
 wn_model *wn_model_init(const wn_config *c, uint64_t seed, wn_error *err)
 {
-    wn_model *m = wn__model_alloc(c, err);
+    wn_model *m = wn__model_alloc(c, 1, err);
     if (!m) return NULL;
     uint64_t rng = seed;
     /* PyTorch's Conv1d default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the

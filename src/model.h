@@ -48,8 +48,13 @@ struct wn_model {
     wn_view pk;           /* views into packed */
 };
 
-/* Allocate a model's skeleton (tensor table, slabs) for a checked config. */
-wn_model *wn__model_alloc(const wn_config *c, wn_error *err);
+/* Parameter count a configuration implies (in double: no overflow). */
+double wn__config_params(const wn_config *c);
+/* Allocate a model's skeleton (tensor table, and the slabs if `slabs`) for
+ * a checked config; wn__model_alloc_slabs adds the slabs later (a loader
+ * first checks the file holds every tensor). */
+wn_model *wn__model_alloc(const wn_config *c, int slabs, wn_error *err);
+int wn__model_alloc_slabs(wn_model *m, wn_error *err);
 /* Rebuild the packed compute copy from params. */
 void wn__model_pack(wn_model *m);
 /* Views of a slab in compute layout; wn__view_free frees the layer array. */

@@ -118,7 +118,7 @@ wn__st_file *wn__st_open(const char *path, wn_error *err)
                            JSON_REJECT_DUPLICATES, &je);
     if (!f->header || !json_is_object(f->header)) {
         wn__err(err, WN_ERR_FORMAT, "%s: header is not a JSON object (%s)", path,
-                f->header ? "other JSON value" : je.text);
+                f->header ? "other JSON value" : je.text[0] ? je.text : "out of memory");
         goto fail;
     }
     f->data = f->buf + 8 + hlen;
@@ -399,16 +399,16 @@ wn_model *wn_model_load(const char *path, wn_error *err)
         wn__err(err, WN_ERR_FORMAT, "%s: %s", path, cerr.message);
         goto out;
     }
-    m = wn__model_alloc(&c, err);
+    /* the tensor table first, checked against the file before any weight
+     * is allocated: memory stays bounded by what the file holds */
+    m = wn__model_alloc(&c, 0, err);
     if (!m) goto out;
     for (int i = 0; i < m->n_tensors; i++) {
         const wn_tensor_desc *t = &m->tensors[i];
         const char *dtype;
         int ndim;
         int64_t shape[8];
-        const void *data;
-        size_t bytes;
-        if (!wn__st_find(f, t->name, &dtype, &ndim, shape, &data, &bytes)) {
+        if (!wn__st_find(f, t->name, &dtype, &ndim, shape, NULL, NULL)) {
             wn__err(err, WN_ERR_FORMAT, "%s: tensor '%s' is missing", path, t->name);
             goto fail;
         }
@@ -432,6 +432,13 @@ wn_model *wn_model_load(const char *path, wn_error *err)
                     path, t->name, got, want);
             goto fail;
         }
+    }
+    if (wn__model_alloc_slabs(m, err) != WN_OK) goto fail;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const wn_tensor_desc *t = &m->tensors[i];
+        const void *data;
+        size_t bytes;
+        wn__st_find(f, t->name, NULL, NULL, NULL, &data, &bytes);
         float *dst = m->params + t->offset;
         memcpy(dst, data, bytes); /* little-endian host assumed (x86-64, arm64) */
         for (size_t j = 0; j < t->count; j++)
