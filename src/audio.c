@@ -78,9 +78,15 @@ static int claim_check(int fd, int64_t fsize, const char *path, wn_error *err)
             return claim_error(path, size, fsize - off > 0 ? fsize - off : 0, fb, err);
         return WN_OK;
     }
-    int big;
+    int big, rf64 = 0;
+    int64_t ds64 = -1; /* RF64: the 64-bit data size from the ds64 chunk */
     const char *data_id;
-    if (!memcmp(h, "RIFF", 4) && !memcmp(h + 8, "WAVE", 4)) big = 0, data_id = "data";
+    if (!memcmp(h, "RF64", 4) && !memcmp(h + 8, "WAVE", 4) && !memcmp(h + 12, "ds64", 4)) {
+        unsigned char d[8];
+        if (pread(fd, d, 8, 28) == 8)
+            ds64 = (int64_t)((uint64_t)get32(d + 4, 0) << 32 | get32(d, 0)) & INT64_MAX;
+        big = 0, data_id = "data", rf64 = 1;
+    } else if (!memcmp(h, "RIFF", 4) && !memcmp(h + 8, "WAVE", 4)) big = 0, data_id = "data";
     else if (!memcmp(h, "RIFX", 4) && !memcmp(h + 8, "WAVE", 4)) big = 1, data_id = "data";
     else if (!memcmp(h, "FORM", 4) && (!memcmp(h + 8, "AIFF", 4) || !memcmp(h + 8, "AIFC", 4)))
         big = 1, data_id = "SSND";
@@ -100,8 +106,10 @@ static int claim_check(int fd, int64_t fsize, const char *path, wn_error *err)
         if (!memcmp(c, data_id, 4)) {
             int64_t start = off + 8, claim = size;
             if (aiff) start += 8, claim -= 8; /* SSND: offset, block size */
+            int known = size != 0 && size != 0xFFFFFFFFu;
+            if (rf64 && size == 0xFFFFFFFFu && ds64 > 0) claim = ds64, known = 1;
             int64_t avail = fsize - start;
-            if (size != 0 && size != 0xFFFFFFFFu && claim > avail)
+            if (known && claim > avail)
                 return claim_error(path, (uint64_t)claim, avail < 0 ? 0 : avail, frame_bytes,
                                    err);
             return WN_OK;
@@ -315,7 +323,10 @@ int wn_audio_read(const char *path, int rate, float **out, size_t *n,
                 }
                 s += f[c];
             }
-            x[len + (size_t)i] = ch > 1 ? s / (float)ch : s;
+            /* far beyond full scale, or a channel sum that overflowed, turns
+             * into inf/NaN in the resampler: clip it now (fminf and fmaxf
+             * also map a NaN sum of +huge and -huge to a finite value) */
+            x[len + (size_t)i] = fmaxf(-16.0f, fminf(16.0f, ch > 1 ? s / (float)ch : s));
         }
         len += (size_t)got;
     }

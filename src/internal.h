@@ -10,38 +10,6 @@
 #define WN_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define WN_PRINTF(a, b)
-/* ---- safetensors (src/safetensors.c), shared by models and checkpoints */
-
-typedef struct wn__st_tensor {
-    const char *name;
-    const char *dtype;    /* "F32", "I32", "U8", ... */
-    int ndim;
-    int64_t shape[4];
-    const void *data;     /* little-endian values */
-    size_t bytes;
-} wn__st_tensor;
-
-/* Write tensors (in the given order) and metadata (meta[2i] = key,
- * meta[2i+1] = value, nmeta pairs; "crc32" of the data section is added)
- * atomically to path. */
-int wn__st_write(const char *path, const wn__st_tensor *t, int n,
-                 const char *const *meta, int nmeta, wn_error *err);
-
-/* A parsed safetensors file held in memory; validated on open (offsets in
- * range, sizes match dtype x shape, no overlap, crc32 when present). */
-typedef struct wn__st_file wn__st_file;
-wn__st_file *wn__st_open(const char *path, wn_error *err);
-void wn__st_close(wn__st_file *f);
-/* Metadata value or NULL. */
-const char *wn__st_meta(const wn__st_file *f, const char *key);
-/* Number of tensors and the i-th's name (in the header's order). */
-int wn__st_count(const wn__st_file *f);
-const char *wn__st_name(const wn__st_file *f, int i);
-/* Find a tensor: its dtype, shape and data (unaligned: memcpy from it).
- * Returns 0 if absent. */
-int wn__st_find(const wn__st_file *f, const char *name, const char **dtype,
-                int *ndim, int64_t shape[8], const void **data, size_t *bytes);
-
 #endif
 
 /* Fill err (may be NULL) with code and a formatted one-line message;

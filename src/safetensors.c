@@ -31,7 +31,8 @@ struct wn__st_file {
     const unsigned char *data;
     size_t data_size;
     json_t *header;
-    st_entry *e;
+    st_entry *e;          /* in the header's order */
+    st_entry *byname;     /* the same, sorted by name (wn__st_find) */
     int n;
 };
 
@@ -51,6 +52,7 @@ void wn__st_close(wn__st_file *f)
     if (!f) return;
     if (f->header) json_decref(f->header);
     free(f->e);
+    free(f->byname);
     free(f->buf);
     free(f);
 }
@@ -59,6 +61,11 @@ static int cmp_begin(const void *a, const void *b)
 {
     const st_entry *x = a, *y = b;
     return x->begin < y->begin ? -1 : x->begin > y->begin;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(((const st_entry *)a)->name, ((const st_entry *)b)->name);
 }
 
 static int read_whole(const char *path, unsigned char **buf, size_t *size,
@@ -221,7 +228,9 @@ wn__st_file *wn__st_open(const char *path, wn_error *err)
             free(sorted);
             goto fail;
         }
-    free(sorted);
+    /* lookups by name in O(log n): a header may list a million tensors */
+    qsort(sorted, (size_t)f->n, sizeof *sorted, cmp_name);
+    f->byname = sorted;
     const char *crc = wn__st_meta(f, "crc32");
     if (crc) {
         char *end;
@@ -266,17 +275,16 @@ const char *wn__st_name(const wn__st_file *f, int i)
 int wn__st_find(const wn__st_file *f, const char *name, const char **dtype, int *ndim,
                 int64_t shape[8], const void **data, size_t *bytes)
 {
-    for (int i = 0; i < f->n; i++) {
-        const st_entry *e = &f->e[i];
-        if (strcmp(e->name, name)) continue;
-        if (dtype) *dtype = e->dtype;
-        if (ndim) *ndim = e->ndim;
-        if (shape) memcpy(shape, e->shape, sizeof e->shape);
-        if (data) *data = f->data + e->begin;
-        if (bytes) *bytes = e->end - e->begin;
-        return 1;
-    }
-    return 0;
+    st_entry key;
+    key.name = name;
+    const st_entry *e = bsearch(&key, f->byname, (size_t)f->n, sizeof key, cmp_name);
+    if (!e) return 0;
+    if (dtype) *dtype = e->dtype;
+    if (ndim) *ndim = e->ndim;
+    if (shape) memcpy(shape, e->shape, sizeof e->shape);
+    if (data) *data = f->data + e->begin;
+    if (bytes) *bytes = e->end - e->begin;
+    return 1;
 }
 
 int wn__st_write(const char *path, const wn__st_tensor *t, int n, const char *const *meta,
@@ -451,7 +459,7 @@ wn_model *wn_model_load(const char *path, wn_error *err)
     /* every tensor must be one we know (a training checkpoint adds opt.*) */
     for (int i = 0; i < wn__st_count(f); i++) {
         const char *name = wn__st_name(f, i);
-        if (!wn__find_tensor(m, name) && strncmp(name, "opt.", 4)) {
+        if (strncmp(name, "opt.", 4) && !wn__find_tensor(m, name)) {
             wn__err(err, WN_ERR_FORMAT, "%s: unexpected tensor '%s' for this configuration",
                     path, name);
             goto fail;

@@ -1047,7 +1047,8 @@ static int read_params(const wn__st_file *f, const char *path, wn_train_params *
         (rc = meta_int(f, path, "patience", 0, &q.patience, err)) ||
         (rc = meta_str(f, path, "decay", &s, err)))
         return rc;
-    if (wn_decay_parse(s, &q, err)) return WN_ERR_FORMAT;
+    if (wn_decay_parse(s, &q, NULL))
+        return wn__err(err, WN_ERR_FORMAT, "%s: checkpoint 'decay' = '%s' is not valid", path, s);
     *p = q;
     return WN_OK;
 }

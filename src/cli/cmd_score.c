@@ -1,10 +1,12 @@
 /* cmd_score.c - `wavenet score`: exact log-likelihood of audio files. */
 #include "cli.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
     "usage: wavenet score [-m MODEL] [--json] [--per-sample FILE.csv] [--threads N] WAV...\n"
@@ -92,7 +94,7 @@ int cmd_score(int argc, char **argv)
         /* written beside, renamed when complete */
         const char *slash = strrchr(csv, '/');
         int dl = slash ? (int)(slash - csv + 1) : 0;
-        snprintf(tmp, sizeof tmp, "%.*s.%s.tmp", dl, csv, csv + dl);
+        snprintf(tmp, sizeof tmp, "%.*s.%s.tmp.%ld", dl, csv, csv + dl, (long)getpid());
         if (!(cf = fopen(tmp, "w"))) {
             wn_model_free(m);
             free(files);
@@ -148,11 +150,14 @@ int cmd_score(int argc, char **argv)
         free(codes);
     }
     if (cf) {
-        int bad = fflush(cf) != 0 || ferror(cf);
+        /* a failed run leaves an existing CSV as it was */
+        int bad = fflush(cf) != 0 || ferror(cf) || fsync(fileno(cf)) != 0;
+        int e = errno;
         bad |= fclose(cf) != 0;
-        if (bad || rename(tmp, csv) != 0) {
+        if (!bad && status == 0 && rename(tmp, csv) != 0) bad = 1, e = errno;
+        if (bad || status) {
             remove(tmp);
-            status = cli_fail("%s: write failed", csv);
+            if (bad) status = cli_fail("%s: write failed: %s", csv, strerror(e));
         }
     }
     wn_model_free(m);

@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# tests/bad_inputs.sh - run the real `wavenet` on every bad input we know of
+# (the fuzzers' seed files, special files, bad flags, resource limits) and
+# write the table of what each gets to tests/BAD_INPUTS.md.
+#
+#   bash tests/bad_inputs.sh [BUILD_DIR] [OUT.md]     (build, tests/BAD_INPUTS.md)
+#
+# Each row: the input, the command (paths relative to where it ran), the
+# exit status and the first error line on stderr (notes and the training
+# banner left out). An exit status above 128 (a signal) or an error of more
+# than one line is flagged in the last column; the script then exits 1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+build=${1:-build}
+out=${2:-tests/BAD_INPUTS.md}
+[[ "$out" = /* ]] || out=$root/$out
+W=$(cd "$build" && pwd)/wavenet
+[[ -x "$W" ]] || { echo "bad_inputs.sh: no $W (build first)" >&2; exit 2; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/wnbad.XXXXXX")
+trap 'chmod -R u+w "$tmp" 2>/dev/null; umount "$tmp/full" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+cd "$tmp"
+
+rows=$tmp/rows.md
+: > "$rows"
+flagged=0
+section() { printf '\n## %s\n\n| input | command | exit | message |\n| --- | --- | --- | --- |\n' "$1" >> "$rows"; }
+md() { sed 's/|/\\|/g; s/`/'"'"'/g' <<< "$1"; }
+
+# row DESCRIPTION [LIMITS] -- ARGS...: run `wavenet ARGS` in $PWD (after
+# `ulimit LIMITS` when given, with SIGXFSZ ignored so a write past -f fails
+# with EFBIG like a full disk), record the outcome. Every run is bounded:
+# 4 GiB of address space unless LIMITS say otherwise, 60 s (20 s with LIMITS).
+row() {
+    local what=$1 limits="" secs=60
+    shift
+    if [[ "$1" != -- ]]; then limits=$1; secs=20; shift; fi
+    shift
+    local rc=0 msg note=""
+    ( trap '' XFSZ; ulimit -v 4194304; [[ -z "$limits" ]] || ulimit $limits
+      exec timeout "$secs" "$W" "$@" ) > "$tmp/stdout" 2> "$tmp/stderr" < /dev/null || rc=$?
+    local errs
+    errs=$(grep -v '^wavenet: \(note\|warning\|training \|batch [0-9]\|memory estimate\|resuming \)\|^step ' \
+           "$tmp/stderr" || true)
+    if (( rc == 0 )); then
+        msg="accepted: $(head -c 200 "$tmp/stdout" | head -1)"
+        [[ "$msg" == "accepted: " ]] && msg="accepted: $(tail -1 "$tmp/stderr")"
+    else
+        msg=$(head -1 <<< "$errs")
+        [[ -n "$msg" ]] || msg="(no message)"
+        (( $(grep -c . <<< "$errs" || true) <= 1 )) || [[ "$msg" == usage:* ]] ||
+            note=" **(more than one line)**"
+        [[ "$msg" != "(no message)" ]] || note=" **(silent failure)**"
+    fi
+    (( rc != 124 )) || note=" **(timed out after $secs s)**"
+    (( rc <= 124 )) || note=" **(exit $rc: killed by a signal)**"
+    [[ -z "$note" ]] || flagged=$((flagged + 1))
+    local shown="wavenet $*"
+    [[ -z "$limits" ]] || shown="(ulimit $limits) $shown"
+    shown=${shown//$tmp\//}
+    shown=${shown//$root\//}
+    msg=${msg//$tmp\//}
+    msg=${msg//$root\//}
+    msg=$(sed -E 's/\.tmp\.[0-9]+/.tmp.PID/g' <<< "$msg")
+    printf '| %s | `%s` | %s | %s%s |\n' "$(md "$what")" "$(md "$shown")" "$rc" \
+        "$(md "$msg")" "$note" >> "$rows"
+}
+
+# ------------------------------------------------------------ fixtures
+"$W" init -o tiny.safetensors --bins 256 --layers 4 --stack 2 --residual 4 --dilation 4 \
+    --skip 8 --seed 1 2>/dev/null
+"$W" generate -m tiny.safetensors --seconds 1 --seed 1 -o clip.wav 2>/dev/null
+"$W" generate -m tiny.safetensors --seconds 1 --seed 2 -o old.wav 2>/dev/null
+mkdir adir emptydir
+mkfifo fifo.safetensors fifo.wav
+printf 'this is not audio\n' > text.wav
+: > empty.safetensors
+# a header that claims 2^40 elements, and a tensor count in the millions
+hdr() { # write a safetensors file: $1 = path, $2 = header text, data from stdin
+    local h=$2 pad
+    pad=$(( (8 - ${#h} % 8) % 8 ))
+    h="$h$(printf '%*s' $pad '')"
+    local n=${#h}
+    { printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x\\x%02x\\x%02x\\x%02x\\x%02x' \
+          $((n & 255)) $((n >> 8 & 255)) $((n >> 16 & 255)) $((n >> 24 & 255)) 0 0 0 0)"
+      printf '%s' "$h"; cat; } > "$1"
+}
+hdr e40.safetensors '{"causal.weight":{"dtype":"F32","shape":[1048576,1048576],"data_offsets":[0,16]}}' \
+    < <(head -c 16 /dev/zero)
+hdr claims14g.safetensors '{"__metadata__":{"format":"wavenet","version":"1","sample_rate":"8000","bins":"256","layers":"18","stack":"10","residual":"4096","dilation":"4096","skip":"4096"}}' \
+    < /dev/null
+awk 'BEGIN { printf "{"; for (i = 0; i < 1000001; i++) printf "%s\"opt.%d\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}", i ? "," : "", i; printf "}" }' \
+    > million.json
+hdr million.safetensors "$(cat million.json)" < /dev/null
+rm million.json
+
+# ------------------------------------------------------------ model files
+section "Weights files (\`wavenet info -m FILE\`; files from tests/fuzz/corpus_model/)"
+row "zero-length file" -- info -m empty.safetensors
+row "a directory" -- info -m adir
+row "a FIFO (must not block)" -- info -m fifo.safetensors
+row "a character device" -- info -m /dev/zero
+row "a missing file" -- info -m missing.safetensors
+row "a WAV given as a model" -- info -m clip.wav
+row "a tensor claiming 2^40 elements" -- info -m e40.safetensors
+row "metadata for 1.8e9 parameters, no data (14 GiB if allocated)" "-v 1048576" -- \
+    info -m claims14g.safetensors
+row "1000001 tensors (62 MB header)" "-v 1048576" -- info -m million.safetensors
+row "1000001 tensors (62 MB header), 512 MiB address space" "-v 524288" -- \
+    info -m million.safetensors
+rm -f million.safetensors
+cd "$root/tests/fuzz/corpus_model"
+for f in *; do
+    row "corpus_model/$f" -- info -m "$f"
+done
+for f in valid-checkpoint*.safetensors ckpt-*; do
+    row "corpus_model/$f as --resume" -- train --resume "$f" -o "$tmp/o.safetensors" \
+        --train "$tmp/clip.wav" --valid "$tmp/old.wav" --steps 1 --window 64 --batch 1 \
+        --threads 1
+done
+cd "$tmp"
+
+# ------------------------------------------------------------ audio files
+section "Audio files (\`wavenet score -m tiny.safetensors FILE\`, read at the model's 8000 Hz; files from tests/fuzz/corpus_audio/)"
+row "a directory" -- score -m tiny.safetensors adir
+row "a FIFO (must not block)" -- score -m tiny.safetensors fifo.wav
+row "a character device" -- score -m tiny.safetensors /dev/zero
+row "a missing file" -- score -m tiny.safetensors missing.wav
+truncate -s $(( (1 << 32) + 2 )) huge.raw
+row "a 4 GiB .raw (2^31+1 frames, sparse)" -- score -m tiny.safetensors huge.raw
+rm -f huge.raw
+cd "$root/tests/fuzz/corpus_audio"
+for f in *; do
+    row "corpus_audio/$f" -- score -m "$tmp/tiny.safetensors" "$f"
+done
+for f in float32-nan.wav truncated-claims-more.wav text.wav; do
+    row "corpus_audio/$f (spectrogram)" -- spectrogram "$f" -o "$tmp/x.png"
+    row "corpus_audio/$f (--prime)" -- generate -m "$tmp/tiny.safetensors" --samples 10 \
+        --prime "$f" -o "$tmp/x.wav"
+    row "corpus_audio/$f (--train)" -- train -m "$tmp/tiny.safetensors" -o "$tmp/o.safetensors" \
+        --train "$f" --steps 1
+done
+cd "$tmp"
+
+# ------------------------------------------------------------ flags
+section "Flags"
+row "no command" --
+row "unknown command" -- frobnicate
+for a in "--samples 0" "--samples -5" "--samples ten" "--samples 1e3" "--samples 10 --seconds 1" \
+         "--seconds 0" "--seconds nan" "--seconds inf" "--seconds -1" "--samples 10 --temperature -1" \
+         "--samples 10 --temperature nan" "--samples 10 --top-k -1" "--samples 10 --top-k 70000" \
+         "--samples 10 --top-p 0" "--samples 10 --top-p 1.5" "--samples 10 --streams 0" \
+         "--samples 10 --streams 5000" "--samples 10 --threads 0" "--samples 10 --seed -1" \
+         "--samples 10 --prime missing.wav" "--samples 10 -o /nonexistent/x.wav" \
+         "--samples 10 -o adir" "--samples 10 -o adir/" "--samples 10 --streams 2 -o -" \
+         "--samples 10 --bogus" "--samples"; do
+    # shellcheck disable=SC2086
+    row "generate $a" -- generate -m tiny.safetensors $a
+done
+row "generate -o ''" -- generate -m tiny.safetensors --samples 10 -o ""
+for a in "--samples 2147483648" "--seconds 300000" "--samples 2147483648 --streams 3" \
+         "--samples 1099511627776" "--samples 2147480000 --keep-prime --prime clip.wav"; do
+    # shellcheck disable=SC2086
+    row "generate $a (more than a WAV holds)" -- generate -m tiny.safetensors $a -o never.wav
+done
+for a in "--bins 1" "--bins 65537" "--layers 0" "--stack 25" "--rate 0" "--residual 5000" \
+         "--layers 1024 --residual 4096 --dilation 4096 --skip 4096" "--seed x"; do
+    # shellcheck disable=SC2086
+    row "init $a" -- init -o i.safetensors $a
+done
+row "init without -o" -- init
+row "init -o a directory" -- init -o adir
+row "info -m a directory" -- info -m adir
+row "score without files" -- score -m tiny.safetensors
+row "score --threads -1" -- score -m tiny.safetensors --threads -1 clip.wav
+row "score --per-sample in a missing folder" -- score -m tiny.safetensors \
+    --per-sample /nonexistent/x.csv clip.wav
+tr=(-m tiny.safetensors -o o.safetensors --train clip.wav)
+for a in "--steps 0" "--batch 0" "--window 0" "--lr -1" "--lr nan" "--decay bogus" \
+         "--decay step:0" "--decay cosine:2" "--optimizer lbfgs" "--steps 5 --minutes 1" \
+         "--gain-jitter 100" "--trim-db -1" "--threads 0" "--checkpoint o.safetensors" \
+         "--checkpoint-every -1" "--patience -1" "--valid-every -1" "--resume tiny.safetensors" \
+         "--resume missing.ckpt" "--window 100000" "--batch 65536 --window 16777216" \
+         "--print-every -1" "--log /nonexistent/x.csv" "--bogus"; do
+    # shellcheck disable=SC2086
+    row "train $a" -- train "${tr[@]}" $a --steps 1
+done
+row "train without -o" -- train -m tiny.safetensors --train clip.wav
+row "train without -m" -- train -o o.safetensors --train clip.wav
+row "train without data" -- train -m tiny.safetensors -o o.safetensors
+row "train on a missing file" -- train -m tiny.safetensors -o o.safetensors --train missing.wav
+row "train on a folder without audio" -- train -m tiny.safetensors -o o.safetensors --train emptydir
+row "train -o in a missing folder" -- train -m tiny.safetensors -o /nonexistent/o.safetensors \
+    --train clip.wav
+row "train --train-list missing" -- train -m tiny.safetensors -o o.safetensors --train-list nope.txt
+row "spectrogram without input" -- spectrogram -o x.png
+row "spectrogram without -o" -- spectrogram clip.wav
+for a in "--fft 7" "--fft 4" "--hop 0" "--range 0" "--width 10" "--rate 0" "--title"; do
+    # shellcheck disable=SC2086
+    row "spectrogram $a" -- spectrogram clip.wav -o x.png $a
+done
+row "spectrogram, two inputs" -- spectrogram clip.wav old.wav -o x.png
+row "baseline without data" -- baseline
+for a in "--bins 1" "--rate 0" "--lpc-k -1" "--lpc-reweight 1000" "--bogus"; do
+    # shellcheck disable=SC2086
+    row "baseline $a" -- baseline --train clip.wav --valid old.wav $a
+done
+
+# ------------------------------------------------------------ limits and outputs
+section "Resource limits and outputs (an existing output must survive every failure)"
+# keep FILE...: give each an old version now; check it after the next row
+keep() {
+    kept=("$@")
+    for f in "$@"; do printf 'precious %s\n' "$f" > "$f"; done
+}
+check_kept() {
+    for f in "${kept[@]}"; do
+        if [[ "$(cat "$f" 2>/dev/null)" != "precious $f" ]]; then
+            echo "| ^ the existing ${f#$tmp/} was replaced or lost | | | **(lost work)** |" >> "$rows"
+            flagged=$((flagged + 1))
+        fi
+    done
+    kept=()
+}
+keep old.wav
+row "disk full (ulimit -f 32 KiB): generate" "-f 32" -- generate -m tiny.safetensors \
+    --samples 100000 -o old.wav
+check_kept
+keep new.safetensors
+row "disk full (ulimit -f 64 KiB): init" "-f 64" -- init -o new.safetensors --residual 64
+check_kept
+keep ps.csv
+row "disk full (ulimit -f 16 KiB): score --per-sample" "-f 16" -- score -m tiny.safetensors \
+    --per-sample ps.csv clip.wav
+check_kept
+keep ps.csv
+row "score --per-sample, one of two inputs unreadable" -- score -m tiny.safetensors \
+    --per-sample ps.csv clip.wav text.wav
+check_kept
+keep x.png
+row "disk full (ulimit -f 4 KiB): spectrogram" "-f 4" -- spectrogram clip.wav -o x.png
+check_kept
+keep o.safetensors o.safetensors.ckpt
+row "disk full (ulimit -f 8 KiB): train" "-f 8" -- train -m tiny.safetensors -o o.safetensors \
+    --train clip.wav --steps 2 --window 64 --batch 1 --threads 1
+check_kept
+row "200 MB address space: info" "-v 200000" -- info -m tiny.safetensors
+row "300 MB address space: generate --streams 4096" "-v 300000" -- generate \
+    -m tiny.safetensors --samples 100 --streams 4096 -o x.wav
+row "4 open files: generate --streams 4" "-n 4" -- generate -m tiny.safetensors --samples 10 \
+    --streams 4 -o x.wav
+row "output into /proc" -- generate -m tiny.safetensors --samples 10 -o /proc/x.wav
+mkdir -p full
+if mount -t tmpfs -o size=64k tmpfs full 2>/dev/null; then
+    keep full/old.wav full/m.safetensors
+    row "a real full disk (64 KiB tmpfs): generate" -- generate -m tiny.safetensors \
+        --samples 100000 -o full/old.wav
+    row "a real full disk (64 KiB tmpfs): init" -- init -o full/m.safetensors
+    check_kept
+    umount full
+else
+    echo "| a real full disk (tmpfs) | (skipped: cannot mount a tmpfs here) | | |" >> "$rows"
+fi
+
+{
+    echo "# Bad inputs and what they get"
+    echo
+    echo "Generated by \`bash tests/bad_inputs.sh\` with \`$("$W" --version)\` on $(date -u +%Y-%m-%d)."
+    echo "Every row ran the real binary; the message is the first error line on stderr"
+    echo "(\`score\` prints one error per unreadable file and carries on with the rest)."
+    echo "**Flagged** rows are failures of the one-line, no-crash rule."
+    cat "$rows"
+} > "$out"
+echo "bad_inputs.sh: $(grep -c '^| ' "$rows") rows written to ${out#$root/}; $flagged flagged"
+(( flagged == 0 ))
