@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#define ST_MAX_HEADER (64u << 20) /* a header larger than this is not ours */
-#define ST_MAX_TENSORS 1000000
+#define ST_MAX_HEADER (16u << 20) /* ours stay under 3 MB (18k tensors at 1024 layers) */
+#define ST_MAX_TENSORS 200000
 
 typedef struct st_entry {
     const char *name;
