@@ -3,8 +3,7 @@
 #   build:  meson, ninja, pkg-config, a C compiler
 #   libs:   libsndfile (audio I/O), FFTW (spectra), libsamplerate (resampling),
 #           jansson (the weights file's JSON header), zlib (crc32),
-#           OpenBLAS, OpenMP build (matrix products; we thread around it),
-#           libgd (PNG images), OpenMP (gcc's libgomp)
+#           OpenBLAS (matrix products), libgd (PNG images), OpenMP (gcc's libgomp)
 #   data:   codec2-examples (8 kHz speech clips under /usr/share/codec2)
 #   checks: valgrind, clang + its sanitizer/fuzzer runtime
 set -euo pipefail
@@ -15,7 +14,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
     build-essential meson ninja-build pkg-config \
     libsndfile1-dev libfftw3-dev libsamplerate0-dev libjansson-dev zlib1g-dev \
-    libopenblas-dev libopenblas-openmp-dev libgd-dev \
+    libopenblas-dev libgd-dev \
     codec2-examples \
     valgrind clang libclang-rt-14-dev >/dev/null
 echo "wavenet: dependencies installed"
