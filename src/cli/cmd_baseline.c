@@ -79,46 +79,15 @@ static void sv_free(strvec *s)
     memset(s, 0, sizeof *s);
 }
 
-/* One path per line; '#' starts a comment; blank lines are skipped;
- * relative paths are taken relative to the list file's folder. */
+/* A list file, read exactly as `wavenet train` reads one (wn_list_read). */
 static int read_list(const char *list, strvec *out)
 {
-    FILE *f = fopen(list, "r");
-    if (!f) return cli_fail("%s: cannot open: %s", list, strerror(errno));
-    const char *slash = strrchr(list, '/');
-    int dirlen = slash ? (int)(slash - list + 1) : 0;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t got;
-    int found = 0, rc = 0;
-    while (rc == 0 && (got = getline(&line, &cap, f)) >= 0) {
-        char *hash = strchr(line, '#');
-        if (hash) *hash = 0;
-        char *s = line, *e = line + strlen(line);
-        while (*s == ' ' || *s == '\t') s++;
-        while (e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t')) e--;
-        *e = 0;
-        if (!*s) continue;
-        if (s[0] == '/' || dirlen == 0) {
-            rc = sv_push(out, s);
-        } else {
-            size_t n = (size_t)dirlen + strlen(s) + 1;
-            char *p = malloc(n);
-            if (!p) {
-                rc = cli_fail("out of memory");
-                break;
-            }
-            snprintf(p, n, "%.*s%s", dirlen, list, s);
-            rc = sv_push(out, p);
-            free(p);
-        }
-        found++;
-    }
-    if (rc == 0 && ferror(f)) rc = cli_fail("%s: read error", list);
-    free(line);
-    fclose(f);
-    if (rc == 0 && found == 0) rc = cli_fail("%s: no paths in the list", list);
-    return rc;
+    wn_error err;
+    int before = out->n;
+    if (wn_list_read(list, &out->v, &out->n, &err)) return cli_fail_err(&err);
+    out->cap = out->n; /* wn_list_read grows the array to exactly n */
+    if (out->n == before) return cli_fail("%s: no paths in the list", list);
+    return 0;
 }
 
 /* Paths after a flag, up to the next argument that starts with '-'. */
