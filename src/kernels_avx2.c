@@ -130,15 +130,20 @@ AVX2 static inline __m256 exp256(__m256 x)
     return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
+/* tanh f = 1 - 2 / (exp(2f) + 1); sigmoid g = 1 / (1 + exp(-g)) */
+AVX2 static inline void tanh_sigmoid256(__m256 f, __m256 g, __m256 *t, __m256 *s)
+{
+    const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
+    *t = _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(exp256(_mm256_add_ps(f, f)), one)));
+    *s = _mm256_div_ps(one, _mm256_add_ps(one, exp256(_mm256_sub_ps(_mm256_setzero_ps(), g))));
+}
+
 AVX2 static void gate_avx2(float *z, const float *a, int D)
 {
     int i = 0;
-    const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
     for (; i + 8 <= D; i += 8) {
-        __m256 f = _mm256_loadu_ps(a + i), g = _mm256_loadu_ps(a + D + i);
-        /* tanh f = 1 - 2 / (exp(2f) + 1); sigmoid g = 1 / (1 + exp(-g)) */
-        __m256 t = _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(exp256(_mm256_add_ps(f, f)), one)));
-        __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, exp256(_mm256_sub_ps(_mm256_setzero_ps(), g))));
+        __m256 t, s;
+        tanh_sigmoid256(_mm256_loadu_ps(a + i), _mm256_loadu_ps(a + D + i), &t, &s);
         _mm256_storeu_ps(z + i, _mm256_mul_ps(t, s));
     }
     for (; i < D; i++) z[i] = tanhf(a[i]) / (1.0f + expf(-a[D + i]));
@@ -147,11 +152,9 @@ AVX2 static void gate_avx2(float *z, const float *a, int D)
 AVX2 static void gate_ts_avx2(float *z, float *a, int D)
 {
     int i = 0;
-    const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
     for (; i + 8 <= D; i += 8) {
-        __m256 f = _mm256_loadu_ps(a + i), g = _mm256_loadu_ps(a + D + i);
-        __m256 t = _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(exp256(_mm256_add_ps(f, f)), one)));
-        __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, exp256(_mm256_sub_ps(_mm256_setzero_ps(), g))));
+        __m256 t, s;
+        tanh_sigmoid256(_mm256_loadu_ps(a + i), _mm256_loadu_ps(a + D + i), &t, &s);
         _mm256_storeu_ps(a + i, t);
         _mm256_storeu_ps(a + D + i, s);
         _mm256_storeu_ps(z + i, _mm256_mul_ps(t, s));
