@@ -16,10 +16,15 @@
 #include <math.h>
 #include <samplerate.h>
 #include <sndfile.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_FRAMES ((int64_t)1 << 31) /* longest input we accept */
@@ -169,6 +174,84 @@ static int open_regular(const char *path, int64_t *size, wn_error *err)
     return fd;
 }
 
+/* libsndfile's header parsers are not all safe on hostile input: 1.2.x
+ * spins forever, without any I/O, on a WAV LIST sub-chunk whose size wraps
+ * a seek backwards (its issue #1118; our fuzzer found it), and each of its
+ * two dozen formats has such corners. So a file's header is parsed first by
+ * a forked child under a deadline: a loop or a crash there costs the child,
+ * and only a header that parsed there, deterministically, is parsed again
+ * here. A fork of the reader's process costs well under a millisecond. */
+static int probe_header(int fd, int64_t fsize, const char *path, wn_error *err)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return wn__err(err, WN_ERR_IO, "%s: cannot check the header: pipe: %s", path,
+                       strerror(errno));
+    /* the child inherits every stdio buffer: empty them first, or a child
+     * whose exit flushes (valgrind's does) writes them a second time */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(p[0]);
+        close(p[1]);
+        return wn__err(err, WN_ERR_IO, "%s: cannot check the header: fork: %s", path,
+                       strerror(e));
+    }
+    if (pid == 0) { /* the child: parse, report one byte, leave without cleanup */
+        close(p[0]);
+        SF_INFO si;
+        memset(&si, 0, sizeof si);
+        SNDFILE *sf = sf_open_fd(fd, SFM_READ, &si, 0);
+        char ok = sf != NULL;
+        if (sf) sf_close(sf);
+        ssize_t w = write(p[1], &ok, 1);
+        _exit(w == 1 ? 0 : 1);
+    }
+    close(p[1]);
+    /* a sane header parses in milliseconds: allow 2 s, plus 1 s per 16 MiB
+     * for the formats that scan the whole file to count frames */
+    int64_t limit_ms = 2000 + (fsize >> 24) * 1000;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct pollfd pf = {.fd = p[0], .events = POLLIN};
+    int r;
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        int64_t left = limit_ms - ((int64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
+                                   (t1.tv_nsec - t0.tv_nsec) / 1000000);
+        r = left > 0 ? poll(&pf, 1, (int)(left < INT_MAX ? left : INT_MAX)) : 0;
+        if (r >= 0 || errno != EINTR) break;
+    }
+    int poll_errno = r < 0 ? errno : 0;
+    char ok = 0;
+    ssize_t got = 0;
+    if (r > 0) {
+        do got = read(p[0], &ok, 1);
+        while (got < 0 && errno == EINTR);
+    } else kill(pid, SIGKILL);
+    close(p[0]);
+    int st = 0;
+    pid_t w;
+    do w = waitpid(pid, &st, 0);
+    while (w < 0 && errno == EINTR);
+    /* the child moved the file offset we share with it */
+    if (lseek(fd, 0, SEEK_SET) != 0)
+        return wn__err(err, WN_ERR_IO, "%s: seek: %s", path, strerror(errno));
+    if (r == 0)
+        return wn__err(err, WN_ERR_FORMAT, "%s: libsndfile did not finish parsing the header "
+                       "in %lld s (corrupt or hostile file)", path,
+                       (long long)(limit_ms / 1000));
+    if (got != 1) {
+        if (w == pid && WIFSIGNALED(st))
+            return wn__err(err, WN_ERR_FORMAT, "%s: libsndfile crashed parsing the header "
+                           "(signal %d; corrupt or hostile file)", path, WTERMSIG(st));
+        return wn__err(err, WN_ERR_IO, "%s: the header check failed (%s)", path,
+                       r < 0 ? strerror(poll_errno) : "no answer from the child");
+    }
+    return WN_OK; /* opened or not: the real open below reports which */
+}
+
 /* Resample mono x (n frames) from rate `from` to `to`. SRC_SINC_MEDIUM_QUALITY:
  * its ~97 dB SNR is at the 16-bit noise floor and far below the ~40 dB of
  * 8-bit mu-law that every sample goes through next, and it is flat to ~90%
@@ -232,6 +315,7 @@ int wn_audio_read(const char *path, int rate, float **out, size_t *n,
 
     int raw = ends_with_raw(path);
     int rc = raw ? WN_OK : claim_check(fd, fsize, path, err);
+    if (rc == WN_OK && !raw) rc = probe_header(fd, fsize, path, err);
     if (rc != WN_OK) {
         close(fd);
         return rc;

@@ -133,7 +133,7 @@ int main(void)
         rows++;
     }
     fclose(f);
-    CHECK(rows == 2000);
+    CHECKF(rows == 2000, "%d rows in the --per-sample CSV, expected 2000", rows);
     snprintf(args, sizeof args, "score -m %s --json %s", model, g1);
     wn(args);
     CHECK(fabs(sum - json_num(out, "nll_nats")) < 1e-3);

@@ -511,6 +511,20 @@ static void hostile_audio(void)
     put(p, "this is not audio\n", 18);
     expect("a text file", op_audio, p, WN_ERR_FORMAT, NULL, 10);
 
+    /* libsndfile 1.2 loops forever without I/O on this header: a LIST
+     * sub-chunk of size 0xFFFFFFF8 wraps its skip 8 bytes backwards (its
+     * issue #1118; found by our fuzzer). The forked header check gives up. */
+    {
+        static const unsigned char loop_wav[] =
+            "RIFF\x58\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x40\x1f\0\0\x80\x3e\0\0"
+            "\x02\0\x10\0LIST\x28\0\0\0INFOabcd\xf8\xff\xff\xff"
+            "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+            "data\x08\0\0\0\0\0\0\0\0\0\0\0";
+        p = tu_path("list-loop.wav");
+        put(p, (const char *)loop_wav, sizeof loop_wav - 1);
+        expect("WAV whose LIST sub-chunk loops libsndfile", op_audio, p, WN_ERR_FORMAT,
+               "did not finish", 10);
+    }
     p = tu_path("claims.wav");
     put_wav(p, 1, 1, 8000, 16, pcm, sizeof pcm, 1000000);
     expect("WAV claiming 500000 frames, holding 100", op_audio, p, WN_ERR_FORMAT, "500000", 10);
