@@ -163,7 +163,7 @@ typedef struct opts {
     long long n, synth, streams, threads, batch, window, min_steps, min_reps;
     uint64_t seed;
     double seconds;
-    int warmup;
+    int warmup, f16;
 } opts;
 
 static long long parse_ll(const char *flag, const char *v)
@@ -200,6 +200,10 @@ static opts parse(int argc, char **argv)
         else if (!strcmp(a, "--min-steps")) o.min_steps = parse_ll(a, v);
         else if (!strcmp(a, "--min-reps")) o.min_reps = parse_ll(a, v);
         else if (!strcmp(a, "--seed")) o.seed = (uint64_t)parse_ll(a, v);
+        else if (!strcmp(a, "--precision")) {
+            if (strcmp(v, "f32") && strcmp(v, "f16")) die("--precision: f32 or f16, not '%s'", v);
+            o.f16 = !strcmp(v, "f16");
+        }
         else if (!strcmp(a, "--seconds")) {
             char *end;
             o.seconds = strtod(v, &end);
@@ -571,6 +575,7 @@ static int cmd_gen(const opts *o)
     wn_gen *g = wn_gen_create(m, B, &sp, &e);
     if (!g) die_err(&e);
     wn_gen_set_threads(g, (int)o->threads);
+    if (o->f16 && wn_gen_set_precision(g, WN_PRECISION_F16, &e)) die_err(&e);
     if (wn_gen_prime(g, NULL, 0, &e)) die_err(&e);
     long long h1 = heap_bytes();
     wn_gen_run(g, 64, codes, NULL);
@@ -589,12 +594,14 @@ static int cmd_gen(const opts *o)
         el = now() - t0;
     } while (el < o->seconds || steps < o->min_steps);
     double cpu = cpu_seconds() - c0;
-    printf("{\"side\": \"ours\", \"job\": \"gen\", \"streams\": %d, \"threads\": %lld, "
+    printf("{\"side\": \"ours\", \"job\": \"gen\", \"precision\": \"%s\", \"streams\": %d, "
+           "\"threads\": %lld, "
            "\"steps\": %lld, \"samples\": %lld, \"seconds\": %.6f, \"cpu_seconds\": %.6f, "
            "\"samples_per_s\": %.3f, \"macs_per_sample\": %.0f, \"max_rss\": %lld, "
            "\"weights_bytes\": %lld, \"gen_heap_bytes\": %lld, \"gen_rss_bytes\": %lld, "
            "\"gen_ring_bytes\": %lld, \"last_code\": %d}\n",
-           B, o->threads, steps, steps * B, el, cpu, (double)(steps * B) / el,
+           o->f16 ? "f16" : "f32", B, o->threads, steps, steps * B, el, cpu,
+           (double)(steps * B) / el,
            macs_per_sample(m), max_rss_bytes(),
            (long long)(wn_model_param_count(m) * sizeof(float)),
            h0 >= 0 ? h1 - h0 : -1, r1 - r0, ring, codes[0]);

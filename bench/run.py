@@ -16,6 +16,7 @@ repetitions, the largest peak RSS.
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import statistics
@@ -32,9 +33,14 @@ CONFIGS = {
     "small": dict(L=20, K=10, R=32, D=32, S=128, Q=256),
     "large": dict(L=30, K=10, R=64, D=64, S=256, Q=256),
 }
-JOBS = ["gen1", "gen8", "score", "train"]
+JOBS = ["gen1", "gen8", "gen1h", "gen8h", "score", "train"]
 JOB_TITLE = {"gen1": "generation, 1 stream", "gen8": "generation, 8 streams",
+             "gen1h": "generation, 1 stream, f16 weights",
+             "gen8h": "generation, 8 streams, f16 weights",
              "score": "scoring", "train": "training"}
+# the f16 jobs run our side only and reuse the peer's float32 runs of the
+# same cell (PyTorch has no faster half-precision path on these CPUs)
+F16_OF = {"gen1h": "gen1", "gen8h": "gen8"}
 HOUR = 3600 * 8000  # samples in an hour at 8 kHz
 GIB = 1 << 30
 
@@ -242,9 +248,11 @@ def main():
         m = models[config]["path"]
         sec = str(a.seconds)
         common = ["-m", m, "--threads", str(t), "--seconds", sec]
-        if job in ("gen1", "gen8"):
-            streams = "1" if job == "gen1" else "8"
+        if job in ("gen1", "gen8", "gen1h", "gen8h"):
+            streams = "1" if job.startswith("gen1") else "8"
             ours = ["gen", "--streams", streams, "--min-steps", "300" if a.quick else "2000"]
+            if job in F16_OF:
+                ours += ["--precision", "f16"]
             peer = ["gen", "--streams", streams, "--min-steps", "50" if a.quick else "200"]
         elif job == "score":
             ours = ["score", "--codes", codes, "-n", str(clip_n)]
@@ -264,7 +272,8 @@ def main():
     # OpenBLAS thread count asked for and is credited with its best median.
     for i, (c, j, t) in enumerate(cells):
         r = results.setdefault((c, j, t), {"ours": [], "peer": [], "peer_variants": {}})
-        sides = ["ours"] + ([] if a.no_peer else [f"peer{b}" for b in blas_variants(t)])
+        sides = ["ours"] + ([] if a.no_peer or j in F16_OF
+                            else [f"peer{b}" for b in blas_variants(t)])
         for rep in range(a.reps):
             for side in (sides if rep % 2 == 0 else sides[::-1]):
                 env = dict(env_ours, OMP_NUM_THREADS=str(t))
@@ -282,6 +291,8 @@ def main():
                 who = "ours" if side == "ours" else f"peer (OpenBLAS threads {b})"
                 log(f"[{i + 1}/{len(cells)}] {c} {j} threads={t} rep {rep + 1}/{a.reps} "
                     f"{who}: {msg}")
+        if j in F16_OF and (c, F16_OF[j], t) in results:
+            r["peer_variants"] = results[(c, F16_OF[j], t)]["peer_variants"]
         # the peer's best OpenBLAS setting
         best = None
         for b, runs in r["peer_variants"].items():
@@ -302,6 +313,27 @@ def main():
                                env=dict(env_ours, OMP_NUM_THREADS="2"), timeout=a.timeout)
             d = hour[c]
             log(f"  {d.get('error') or fmib(d['max_rss']) + ' peak, ' + fnum(d['samples_per_s']) + ' samples/s'}")
+
+    # what f16 weights cost: the shipped model on its validation clips,
+    # scored at both precisions (`score --precision f16` scores exactly the
+    # model that f16 generation samples from)
+    f16cost = {}
+    if any(j in F16_OF for j in a.jobs):
+        wn = os.path.join(a.build_dir, "wavenet")
+        shipped = os.path.join(ROOT, "models", "wavenet-speech.safetensors")
+        with open(os.path.join(ROOT, "models", "valid.txt")) as f:
+            clips = [l.strip() for l in f if l.strip() and not l.startswith("#")]
+        if os.access(wn, os.X_OK) and clips and all(os.path.exists(p) for p in clips):
+            for prec in ("f32", "f16"):
+                out = subprocess.run([wn, "score", "-m", shipped, "--json", "--threads", "2",
+                                      "--precision", prec] + clips,
+                                     capture_output=True, text=True)
+                if out.returncode == 0:
+                    rows_ = [json.loads(l) for l in out.stdout.splitlines() if l.strip()]
+                    n_ = sum(r_["samples"] for r_ in rows_)
+                    f16cost[prec] = sum(r_["nll_nats"] for r_ in rows_) / n_ / math.log(2)
+                    f16cost["samples"] = n_
+            log(f"f16 cost on the shipped model: {f16cost}")
 
     finished = datetime.datetime.now(datetime.timezone.utc)
     load_end = loadavg()
@@ -363,6 +395,15 @@ def main():
     o = med("small", "gen8", 2, "ours")
     tgt("generation, small, 8 streams, 2 threads", "≥ 350,000 samples/s in total",
         fnum(o) if o else "—", o is not None and o >= 350000)
+    o = med("small", "gen1h", 1, "ours")
+    tgt("generation, small, 1 stream, 1 thread, f16 weights", "≥ 100,000 samples/s",
+        fnum(o) if o else "—", o is not None and o >= 100000 if o else None)
+    r = o / p2 if o and p2 else None
+    tgt("… f16 weights, against the peer (small, 1 stream, 2 threads)", "≥ 50× the peer",
+        fratio(r) if r else "—", r is not None and r >= 50 if r else None)
+    o = med("small", "gen8h", 2, "ours")
+    tgt("generation, small, 8 streams, 2 threads, f16 weights", "≥ 350,000 samples/s in total",
+        fnum(o) if o else "—", o is not None and o >= 350000 if o else None)
     o = med("large", "gen1", 1, "ours")
     tgt("generation, large, 1 stream, 1 thread", "≥ 16,000 samples/s",
         fnum(o) if o else "—", o is not None and o >= 16000)
@@ -491,6 +532,16 @@ def main():
     md.append("")
     md.append(table(["job", "target", "measured", "result"], targets))
     md.append("")
+    if f16cost.get("f16") is not None and f16cost.get("f32") is not None:
+        md.append(f"f16 weights (`wavenet generate --precision f16`, opt-in; float32 "
+                  f"arithmetic, the weights of the per-sample products stored as IEEE "
+                  f"halves): the shipped model scores {f16cost['f32']:.6f} bits/sample "
+                  f"on its {f16cost['samples']:,} validation samples with float32 weights "
+                  f"and {f16cost['f16']:.6f} with them rounded to half "
+                  f"(`wavenet score --precision f16`, exactly the model f16 generation "
+                  f"samples from): a cost of {f16cost['f16'] - f16cost['f32']:+.6f} "
+                  f"bits/sample. Scoring and training always use float32.")
+        md.append("")
     if genmem:
         md.append("Generation state: what `wn_gen_create` (+ prime) allocates, from "
                   "glibc's mallinfo2 (bytes in use before and after; exact, whether touched "
@@ -551,7 +602,7 @@ def main():
     os.replace(a.out + ".tmp", a.out)
     raw = {"started": started.isoformat(), "finished": finished.isoformat(),
            "args": vars(a), "lscpu": cpu, "info": info, "peer_info": peer_info,
-           "peak": peak, "checks": checks, "hour": hour,
+           "peak": peak, "checks": checks, "hour": hour, "f16_cost": f16cost,
            "results": [{"config": c, "job": j, "threads": t,
                         **{k: v for k, v in r.items() if k != "peer_variants"},
                         "peer_variants": {str(b): v for b, v in r["peer_variants"].items()}}

@@ -42,6 +42,59 @@ void wn__panel_pack(float *dst, const float *w, int nin, int nout)
     }
 }
 
+uint16_t wn__f32_to_f16(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    uint32_t sign = u >> 16 & 0x8000, a = u & 0x7fffffff;
+    if (a >= 0x7f800000) /* inf; NaN stays NaN (quiet, payload truncated) */
+        return (uint16_t)(sign | 0x7c00 | (a > 0x7f800000 ? 0x200 | (a >> 13 & 0x3ff) : 0));
+    if (a >= 0x477ff000) return (uint16_t)(sign | 0x7c00); /* >= 65520 rounds to inf */
+    if (a < 0x38800000) { /* below 2^-14: a subnormal half, in units of 2^-24 */
+        float v;
+        memcpy(&v, &a, 4);
+        return (uint16_t)(sign | (uint32_t)lrintf(v * 0x1p24f)); /* exact scaling, RNE */
+    }
+    uint32_t r = a - 0x38000000; /* rebias the exponent 127 -> 15 */
+    r += 0xfff + (r >> 13 & 1);  /* round the 13 dropped bits to nearest even */
+    return (uint16_t)(sign | r >> 13);
+}
+
+float wn__f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = h >> 10 & 0x1f, mant = h & 0x3ff, u;
+    float f;
+    if (e == 0x1f) u = sign | 0x7f800000 | mant << 13;
+    else if (e) u = sign | (e + 112) << 23 | mant << 13;
+    else {
+        f = (float)mant * 0x1p-24f; /* zero or subnormal, exact */
+        memcpy(&u, &f, 4);
+        u |= sign;
+    }
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+void wn__panel_pack16(uint16_t *dst, const float *w, int nin, int nout)
+{
+    size_t n = (size_t)nin * nout;
+    float *tmp = malloc(sizeof(float) * (n ? n : 1));
+    if (!tmp) { /* pack element by element, without the staging copy */
+        for (int o0 = 0; o0 < nout;) {
+            int pw = wn__panel_width(nout - o0);
+            for (int i = 0; i < nin; i++)
+                for (int oo = 0; oo < pw; oo++)
+                    dst[(size_t)i * pw + oo] = wn__f32_to_f16(w[(size_t)(o0 + oo) * nin + i]);
+            dst += (size_t)nin * pw;
+            o0 += pw;
+        }
+        return;
+    }
+    wn__panel_pack(tmp, w, nin, nout);
+    for (size_t i = 0; i < n; i++) dst[i] = wn__f32_to_f16(tmp[i]);
+    free(tmp);
+}
+
 static void gemv_t_scalar(float *restrict y, const float *restrict x,
                           const float *restrict wt, int nin, int nout)
 {
@@ -62,6 +115,26 @@ static void gemm_t_scalar(float *Y, int ldy, const float *X, int ldx, int B,
 {
     for (int b = 0; b < B; b++)
         gemv_t_scalar(Y + (size_t)b * ldy, X + (size_t)b * ldx, wt, nin, nout);
+}
+
+static void gemm_t16_scalar(float *Y, int ldy, const float *X, int ldx, int B,
+                            const uint16_t *wt0, int nin, int nout)
+{
+    for (int b = 0; b < B; b++) {
+        float *restrict y = Y + (size_t)b * ldy;
+        const float *restrict x = X + (size_t)b * ldx;
+        const uint16_t *wt = wt0;
+        for (int o0 = 0; o0 < nout;) {
+            int pw = wn__panel_width(nout - o0);
+            for (int i = 0; i < nin; i++) {
+                const float xi = x[i];
+                const uint16_t *restrict w = wt + (size_t)i * pw;
+                for (int o = 0; o < pw; o++) y[o0 + o] += xi * wn__f16_to_f32(w[o]);
+            }
+            wt += (size_t)nin * pw;
+            o0 += pw;
+        }
+    }
 }
 
 static void gate_scalar(float *z, const float *a, int D)
@@ -88,15 +161,29 @@ static double expsum_scalar(float *w, const float *l, int n, float mx, float s)
     return sum;
 }
 
-static const wn__kern scalar = {"scalar", gemv_t_scalar, gemm_t_scalar, gate_scalar,
-                                gate_ts_scalar, expsum_scalar};
+static const wn__kern scalar = {"scalar",    gemv_t_scalar,  gemm_t_scalar, gemm_t16_scalar,
+                                gate_scalar, gate_ts_scalar, expsum_scalar};
 
 #if defined(__x86_64__) && defined(__GNUC__)
 extern const wn__kern wn__kern_avx2;
+void wn__kern_avx512_fill(wn__kern *k);
 static int have_avx2(void)
 {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("f16c");
+}
+/* the AVX2 table with the many-stream products in AVX-512 */
+static wn__kern avx512;
+static pthread_once_t avx512_once = PTHREAD_ONCE_INIT;
+static void avx512_init(void)
+{
+    avx512 = wn__kern_avx2;
+    wn__kern_avx512_fill(&avx512);
+}
+static int have_avx512(void)
+{
+    return have_avx2() && __builtin_cpu_supports("avx512f");
 }
 #endif
 
@@ -105,6 +192,10 @@ const wn__kern *wn__kernels_named(const char *name)
     if (!strcmp(name, "scalar")) return &scalar;
 #if defined(__x86_64__) && defined(__GNUC__)
     if (!strcmp(name, "avx2") && have_avx2()) return &wn__kern_avx2;
+    if (!strcmp(name, "avx512") && have_avx512()) {
+        pthread_once(&avx512_once, avx512_init);
+        return &avx512;
+    }
 #endif
     return NULL;
 }
@@ -118,6 +209,7 @@ static void choose(void)
     chosen = &scalar;
 #if defined(__x86_64__) && defined(__GNUC__)
     if (have_avx2()) chosen = &wn__kern_avx2;
+    if (have_avx512()) chosen = wn__kernels_named("avx512");
 #endif
 }
 

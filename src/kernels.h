@@ -1,11 +1,13 @@
 /* kernels.h - the matrix products and elementwise kernels every other
  * module is built on. Large products go to a BLAS; the small per-sample
  * ones of generation go through a table of kernels chosen once at start
- * (scalar reference, AVX2+FMA), each tested against the scalar twin. */
+ * (scalar reference, AVX2+FMA+F16C, and AVX-512 for the many-stream
+ * products), each tested against the scalar twin. */
 #ifndef WN_KERNELS_H
 #define WN_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* C (M,N) = alpha * op(A) op(B) + beta * C, row-major; ta/tb = 1 transposes.
  * A BLAS (OpenBLAS) does the work, limited to one thread per call: our
@@ -23,6 +25,14 @@ int wn__panel_width(int remaining);
  * (nin * nout floats). */
 void wn__panel_pack(float *dst, const float *w, int nin, int nout);
 
+/* IEEE half floats (binary16), float -> half rounding to nearest even,
+ * as the F16C instructions do; generation can keep its weights so
+ * (wn_gen_set_precision). */
+uint16_t wn__f32_to_f16(float f);
+float wn__f16_to_f32(uint16_t h);
+/* wn__panel_pack, then each weight to a half float. */
+void wn__panel_pack16(uint16_t *dst, const float *w, int nin, int nout);
+
 typedef struct wn__kern {
     const char *name;
     /* y[o] += sum_i x[i] W[o][i], W in panels (see above). */
@@ -30,6 +40,11 @@ typedef struct wn__kern {
     /* The same for B rows at once: Y[b*ldy + o] += sum_i X[b*ldx + i] W[o][i]. */
     void (*gemm_t)(float *Y, int ldy, const float *X, int ldx, int B, const float *wt,
                    int nin, int nout);
+    /* gemm_t with half-float weights (arithmetic in float, the same order
+     * of operations per output as gemm_t: both give the same bits for
+     * weights that are exact halves). */
+    void (*gemm_t16)(float *Y, int ldy, const float *X, int ldx, int B, const uint16_t *wt,
+                     int nin, int nout);
     /* z[i] = tanh(a[i]) * sigmoid(a[D + i]) */
     void (*gate)(float *z, const float *a, int D);
     /* The same, also replacing a by [tanh(a[:D]) | sigmoid(a[D:])], which is
@@ -39,7 +54,7 @@ typedef struct wn__kern {
     double (*expsum)(float *w, const float *l, int n, float mx, float s);
 } wn__kern;
 
-/* The fastest table this CPU runs (WN_KERNELS=scalar|avx2 in the
+/* The fastest table this CPU runs (WN_KERNELS=scalar|avx2|avx512 in the
  * environment forces one); chosen once, thread-safe. */
 const wn__kern *wn__kernels(void);
 /* A table by name, or NULL if this CPU or build lacks it (for tests). */

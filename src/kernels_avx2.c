@@ -1,4 +1,4 @@
-/* kernels_avx2.c - AVX2+FMA versions of the per-sample kernels, compiled
+/* kernels_avx2.c - AVX2+FMA+F16C versions of the per-sample kernels, compiled
  * for that target function by function (the rest of the build stays
  * portable) and chosen at run time in kernels.c. test_kernels compares each
  * with its scalar twin. */
@@ -8,107 +8,116 @@
 #include <immintrin.h>
 #include <math.h>
 
-#define AVX2 __attribute__((target("avx2,fma")))
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
 
-/* y[0 .. 8*NB) += x . panel, the accumulators in registers */
-#define GEMV_BLOCK(NB)                                                          \
-    AVX2 static inline void gemv_block##NB(float *y, const float *x, const float *p, int nin) \
+/* Eight weights as floats: f32 weights load as they are, f16 ones convert
+ * on the way in (F16C), which halves the bytes read from the cache. */
+#define LOAD_F32(p) _mm256_loadu_ps(p)
+#define LOAD_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+
+/* One row: y[0 .. 8*NB) += x . panel, the accumulators in registers; every
+ * output is one FMA chain over the inputs in order. */
+#define GEMV_BLOCK(NAME, WT, LOAD, NB)                                          \
+    AVX2 static inline void NAME(float *y, const float *x, const WT *p, int nin) \
     {                                                                          \
         __m256 acc[NB];                                                        \
         _Pragma("GCC unroll 8") for (int k = 0; k < NB; k++) acc[k] = _mm256_loadu_ps(y + 8 * k); \
         for (int i = 0; i < nin; i++) {                                        \
             const __m256 xi = _mm256_broadcast_ss(x + i);                      \
-            const float *w = p + (size_t)i * 8 * NB;                           \
+            const WT *w = p + (size_t)i * 8 * NB;                              \
             _Pragma("GCC unroll 8") for (int k = 0; k < NB; k++)               \
-                acc[k] = _mm256_fmadd_ps(xi, _mm256_loadu_ps(w + 8 * k), acc[k]); \
+                acc[k] = _mm256_fmadd_ps(xi, LOAD(w + 8 * k), acc[k]);         \
         }                                                                      \
         _Pragma("GCC unroll 8") for (int k = 0; k < NB; k++) _mm256_storeu_ps(y + 8 * k, acc[k]); \
     }
-GEMV_BLOCK(8)
-GEMV_BLOCK(4)
-GEMV_BLOCK(1)
 
-AVX2 static void gemv_t_avx2(float *y, const float *x, const float *wt, int nin, int nout)
-{
-    for (int o0 = 0; o0 < nout;) {
-        int pw = wn__panel_width(nout - o0);
-        if (pw == 64) gemv_block8(y + o0, x, wt, nin);
-        else if (pw == 32) gemv_block4(y + o0, x, wt, nin);
-        else if (pw == 8) gemv_block1(y + o0, x, wt, nin);
-        else
-            for (int o = 0; o < pw; o++) {
-                float s = y[o0 + o];
-                for (int i = 0; i < nin; i++) s = fmaf(x[i], wt[(size_t)i * pw + o], s);
-                y[o0 + o] = s;
-            }
-        wt += (size_t)nin * pw;
-        o0 += pw;
+/* NR rows share each weight load: NR rows x 8*NV outputs at a time of a
+ * panel of width pw (a multiple of 32), NR*NV = 8 accumulators, the same
+ * FMA chain per output as one row has, so a stream's numbers do not depend
+ * on how many streams run beside it. */
+#define GEMM_PANEL(NAME, WT, LOAD, NR, NV)                                     \
+    AVX2 static inline void NAME(float *const *y, const float *const *x, const WT *p, \
+                                 int o0, int nin, int pw)                      \
+    {                                                                          \
+        for (int o = 0; o < pw; o += 8 * NV) {                                 \
+            __m256 a[NR][NV];                                                  \
+            _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++)               \
+                _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)           \
+                    a[r][v] = _mm256_loadu_ps(y[r] + o0 + o + 8 * v);          \
+            for (int i = 0; i < nin; i++) {                                    \
+                const WT *w = p + (size_t)i * pw + o;                          \
+                __m256 wv[NV];                                                 \
+                _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) wv[v] = LOAD(w + 8 * v); \
+                _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) {         \
+                    const __m256 u = _mm256_broadcast_ss(x[r] + i);            \
+                    _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)       \
+                        a[r][v] = _mm256_fmadd_ps(u, wv[v], a[r][v]);          \
+                }                                                              \
+            }                                                                  \
+            _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++)               \
+                _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)           \
+                    _mm256_storeu_ps(y[r] + o0 + o + 8 * v, a[r][v]);          \
+        }                                                                      \
     }
-}
 
-/* Two rows share each weight load: 2 rows x 32 outputs per block, eight
- * accumulators, so the FMA chains over the inputs stay independent. */
-AVX2 static void gemm_t_avx2(float *Y, int ldy, const float *X, int ldx, int B,
-                             const float *wt, int nin, int nout)
-{
-    int b = 0;
-    for (; b + 2 <= B; b += 2) {
-        const float *x0 = X + (size_t)b * ldx, *x1 = x0 + ldx;
-        float *y0 = Y + (size_t)b * ldy, *y1 = y0 + ldy;
-        const float *p = wt;
-        for (int o0 = 0; o0 < nout;) {
-            int pw = wn__panel_width(nout - o0);
-            if (pw >= 32) {
-                for (int o = 0; o < pw; o += 32) {
-                    const int c = o0 + o;
-                    __m256 a0 = _mm256_loadu_ps(y0 + c), a1 = _mm256_loadu_ps(y0 + c + 8);
-                    __m256 a2 = _mm256_loadu_ps(y0 + c + 16), a3 = _mm256_loadu_ps(y0 + c + 24);
-                    __m256 b0 = _mm256_loadu_ps(y1 + c), b1 = _mm256_loadu_ps(y1 + c + 8);
-                    __m256 b2 = _mm256_loadu_ps(y1 + c + 16), b3 = _mm256_loadu_ps(y1 + c + 24);
-                    for (int i = 0; i < nin; i++) {
-                        const float *w = p + (size_t)i * pw + o;
-                        __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
-                        __m256 w2 = _mm256_loadu_ps(w + 16), w3 = _mm256_loadu_ps(w + 24);
-                        __m256 u = _mm256_broadcast_ss(x0 + i), v = _mm256_broadcast_ss(x1 + i);
-                        a0 = _mm256_fmadd_ps(u, w0, a0);
-                        a1 = _mm256_fmadd_ps(u, w1, a1);
-                        a2 = _mm256_fmadd_ps(u, w2, a2);
-                        a3 = _mm256_fmadd_ps(u, w3, a3);
-                        b0 = _mm256_fmadd_ps(v, w0, b0);
-                        b1 = _mm256_fmadd_ps(v, w1, b1);
-                        b2 = _mm256_fmadd_ps(v, w2, b2);
-                        b3 = _mm256_fmadd_ps(v, w3, b3);
-                    }
-                    _mm256_storeu_ps(y0 + c, a0);
-                    _mm256_storeu_ps(y0 + c + 8, a1);
-                    _mm256_storeu_ps(y0 + c + 16, a2);
-                    _mm256_storeu_ps(y0 + c + 24, a3);
-                    _mm256_storeu_ps(y1 + c, b0);
-                    _mm256_storeu_ps(y1 + c + 8, b1);
-                    _mm256_storeu_ps(y1 + c + 16, b2);
-                    _mm256_storeu_ps(y1 + c + 24, b3);
-                }
-            } else { /* narrow panels: row by row, as gemv does them */
-                for (int r = 0; r < 2; r++) {
-                    const float *x = r ? x1 : x0;
-                    float *y = r ? y1 : y0;
-                    if (pw == 8) {
-                        gemv_block1(y + o0, x, p, nin);
-                    } else {
-                        for (int o = 0; o < pw; o++) {
-                            float s = y[o0 + o];
-                            for (int i = 0; i < nin; i++) s = fmaf(x[i], p[(size_t)i * pw + o], s);
-                            y[o0 + o] = s;
-                        }
-                    }
-                }
-            }
-            p += (size_t)nin * pw;
-            o0 += pw;
-        }
+/* gemv over all panels, then gemm: rows in fours, a pair, the rest one
+ * by one (narrow panels always row by row, as gemv does them). */
+#define GEMM_T(SUFFIX, WT, LOAD, TO_F32)                                       \
+    GEMV_BLOCK(gemv_block8##SUFFIX, WT, LOAD, 8)                               \
+    GEMV_BLOCK(gemv_block4##SUFFIX, WT, LOAD, 4)                               \
+    GEMV_BLOCK(gemv_block1##SUFFIX, WT, LOAD, 1)                               \
+    GEMM_PANEL(gemm4_panel##SUFFIX, WT, LOAD, 4, 2)                            \
+    GEMM_PANEL(gemm2_panel##SUFFIX, WT, LOAD, 2, 4)                            \
+    AVX2 static void gemv_t##SUFFIX(float *y, const float *x, const WT *wt, int nin, int nout) \
+    {                                                                          \
+        for (int o0 = 0; o0 < nout;) {                                         \
+            int pw = wn__panel_width(nout - o0);                               \
+            if (pw == 64) gemv_block8##SUFFIX(y + o0, x, wt, nin);             \
+            else if (pw == 32) gemv_block4##SUFFIX(y + o0, x, wt, nin);        \
+            else if (pw == 8) gemv_block1##SUFFIX(y + o0, x, wt, nin);         \
+            else                                                               \
+                for (int o = 0; o < pw; o++) {                                 \
+                    float s = y[o0 + o];                                       \
+                    for (int i = 0; i < nin; i++)                              \
+                        s = fmaf(x[i], TO_F32(wt[(size_t)i * pw + o]), s);     \
+                    y[o0 + o] = s;                                             \
+                }                                                              \
+            wt += (size_t)nin * pw;                                            \
+            o0 += pw;                                                          \
+        }                                                                      \
+    }                                                                          \
+    AVX2 static void gemm_t##SUFFIX(float *Y, int ldy, const float *X, int ldx, int B, \
+                                    const WT *wt, int nin, int nout)           \
+    {                                                                          \
+        int b = 0;                                                             \
+        while (B - b >= 2) {                                                   \
+            const int nr = B - b >= 4 ? 4 : 2;                                 \
+            float *y[4];                                                       \
+            const float *x[4];                                                 \
+            for (int r = 0; r < nr; r++) {                                     \
+                y[r] = Y + (size_t)(b + r) * ldy;                              \
+                x[r] = X + (size_t)(b + r) * ldx;                              \
+            }                                                                  \
+            const WT *p = wt;                                                  \
+            for (int o0 = 0; o0 < nout;) {                                     \
+                int pw = wn__panel_width(nout - o0);                           \
+                if (pw >= 32 && nr == 4) gemm4_panel##SUFFIX(y, x, p, o0, nin, pw); \
+                else if (pw >= 32) gemm2_panel##SUFFIX(y, x, p, o0, nin, pw);  \
+                else                                                           \
+                    for (int r = 0; r < nr; r++)                               \
+                        gemv_t##SUFFIX(y[r] + o0, x[r], p, nin, pw);           \
+                p += (size_t)nin * pw;                                         \
+                o0 += pw;                                                      \
+            }                                                                  \
+            b += nr;                                                           \
+        }                                                                      \
+        if (b < B)                                                             \
+            gemv_t##SUFFIX(Y + (size_t)b * ldy, X + (size_t)b * ldx, wt, nin, nout); \
     }
-    for (; b < B; b++) gemv_t_avx2(Y + (size_t)b * ldy, X + (size_t)b * ldx, wt, nin, nout);
-}
+
+#define F32_ID(v) (v)
+GEMM_T(_avx2, float, LOAD_F32, F32_ID)
+GEMM_T(16_avx2, uint16_t, LOAD_F16, _cvtsh_ss)
 
 /* exp(x) for x in [-87, 88]: 2^n * p(r), r = x - n ln2, a degree-6
  * polynomial on |r| <= ln2/2 (relative error ~2e-7). */
@@ -187,8 +196,9 @@ AVX2 static double expsum_avx2(float *w, const float *l, int n, float mx, float 
     return sum;
 }
 
-const wn__kern wn__kern_avx2 = {"avx2", gemv_t_avx2, gemm_t_avx2, gate_avx2, gate_ts_avx2,
-                                 expsum_avx2};
+/* One row of the half-float product is the one-row gemm. */
+const wn__kern wn__kern_avx2 = {"avx2",    gemv_t_avx2,  gemm_t_avx2, gemm_t16_avx2,
+                                 gate_avx2, gate_ts_avx2, expsum_avx2};
 #else
 typedef int wn__no_avx2;
 #endif

@@ -6,6 +6,7 @@
  * The kernels read a second, packed copy in which kernel-2 convolutions are
  * split per tap into contiguous (out, in) matrices (a BLAS needs unit stride). */
 #include "model.h"
+#include "kernels.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -271,4 +272,59 @@ int wn_model_set_tensor(wn_model *m, const char *name, const float *data, size_t
     memmove(dst, data, n * sizeof(float));
     wn__model_pack(m);
     return WN_OK;
+}
+
+int wn_model_round(wn_model *m, wn_precision p, wn_error *err)
+{
+    if (p == WN_PRECISION_F32) return WN_OK;
+    if (p != WN_PRECISION_F16) return wn__err(err, WN_ERR_ARG, "unknown precision %d", (int)p);
+    const wn_config *c = &m->cfg;
+    const size_t R = (size_t)c->residual, D = (size_t)c->dilation, S = (size_t)c->skip;
+    /* the weights generation streams: (pointer, count) pairs */
+    const int L = c->layers, nw = 3 * L + 2;
+    float **w = malloc(sizeof *w * (size_t)nw);
+    size_t *n = malloc(sizeof *n * (size_t)nw);
+    if (!w || !n) {
+        free(w);
+        free(n);
+        return wn__err(err, WN_ERR_NOMEM, "out of memory rounding the weights");
+    }
+    for (int j = 0; j < L; j++) {
+        const wn_layer_view *lw = &m->pk.layer[j];
+        w[3 * j] = lw->w_dil, n[3 * j] = 4 * D * R;
+        w[3 * j + 1] = lw->w_res, n[3 * j + 1] = R * D;
+        w[3 * j + 2] = lw->w_skip, n[3 * j + 2] = S * D;
+    }
+    w[3 * L] = m->pk.head0_w, n[3 * L] = S * S;
+    w[3 * L + 1] = m->pk.head1_w, n[3 * L + 1] = (size_t)c->bins * S;
+    int rc = WN_OK;
+    for (int k = 0; k < nw && rc == WN_OK; k++)
+        for (size_t i = 0; i < n[k]; i++)
+            if ((wn__f32_to_f16(w[k][i]) & 0x7c00) == 0x7c00) {
+                rc = wn__err(err, WN_ERR_RANGE, "a weight of %g is beyond half precision "
+                             "(|w| < 65520)", (double)w[k][i]);
+                break;
+            }
+    if (rc == WN_OK) {
+        for (int k = 0; k < nw; k++)
+            for (size_t i = 0; i < n[k]; i++) w[k][i] = wn__f16_to_f32(wn__f32_to_f16(w[k][i]));
+        wn__unpack(m, m->packed, m->params);
+        wn__model_pack(m);
+    }
+    free(w);
+    free(n);
+    return rc;
+}
+
+wn_model *wn__model_rounded(const wn_model *m, wn_precision p, wn_error *err)
+{
+    wn_model *r = wn__model_alloc(&m->cfg, 1, err);
+    if (!r) return NULL;
+    memcpy(r->params, m->params, sizeof(float) * m->n_params);
+    wn__model_pack(r);
+    if (wn_model_round(r, p, err) != WN_OK) {
+        wn_model_free(r);
+        return NULL;
+    }
+    return r;
 }

@@ -55,6 +55,8 @@ double wn__config_params(const wn_config *c);
  * first checks the file holds every tensor). */
 wn_model *wn__model_alloc(const wn_config *c, int slabs, wn_error *err);
 int wn__model_alloc_slabs(wn_model *m, wn_error *err);
+/* A copy of m after wn_model_round(copy, p), or NULL (err set). */
+wn_model *wn__model_rounded(const wn_model *m, wn_precision p, wn_error *err);
 /* Rebuild the packed compute copy from params. */
 void wn__model_pack(wn_model *m);
 /* Views of a slab in compute layout; wn__view_free frees the layer array. */

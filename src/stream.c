@@ -11,24 +11,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What each stream changes at every sample, one cache line per stream:
+ * streams on different threads then never write to the same line. */
+typedef struct stream_state {
+    _Alignas(64) uint64_t rng;
+    int prev;    /* the input before the latest */
+    int pending; /* the next input (the last sample) */
+} stream_state;
+#define IN_STRIDE (sizeof(stream_state) / sizeof(int))
+
 struct wn_gen {
     const wn_model *m;
     const wn__kern *k;
     int B, threads;
     wn_sample_params sp;
-    /* weights in the kernels' panel layout (kernels.h) */
+    wn_precision prec;
+    /* weights in the kernels' panel layout (kernels.h), float32 (wt_*) or,
+     * at WN_PRECISION_F16, half floats (ht_*; then wt_* are freed) */
     float *wt_dil;   /* per layer 2R -> 2D: inputs 0..R-1 take h[t-d], R..2R-1 h[t] */
     float *wt_rs;    /* per layer D -> R+S: res and skip fused, outputs [h | skip] */
-    float *b_rs;     /* per layer (R+S) */
     float *wt_h0;    /* (S, S) */
     float *wt_h1;    /* (S, Q) */
+    uint16_t *ht_dil, *ht_rs, *ht_h0, *ht_h1;
+    float *b_rs;     /* per layer (R+S) */
     size_t *ring_off; /* per layer, floats from a stream's ring base */
     size_t ring_floats; /* per stream */
     float *ring;     /* B * ring_floats */
     int64_t t;       /* position of the next input (same for all streams) */
-    int *prev;       /* per stream: the input before the latest */
-    int *pending;    /* per stream: the next input (the last sample) */
-    uint64_t *rng;   /* per stream */
+    stream_state *ss; /* per stream */
     /* scratch for one step of all streams: row b of st is
      * [h[t-d] (R) | h[t] (R) | skip (S)], so one product writes h and skip */
     float *st, *a, *z, *r, *u, *logits;
@@ -46,15 +56,83 @@ void wn_gen_free(wn_gen *g)
     wn__free(g->b_rs);
     wn__free(g->wt_h0);
     wn__free(g->wt_h1);
+    wn__free(g->ht_dil);
+    wn__free(g->ht_rs);
+    wn__free(g->ht_h0);
+    wn__free(g->ht_h1);
     wn__free(g->ring);
     wn__free(g->st);
     free(g->ring_off);
-    free(g->prev);
-    free(g->pending);
-    free(g->rng);
-    free(g->cand);
-    free(g->wq);
+    wn__free(g->ss);
+    wn__free(g->cand);
+    wn__free(g->wq);
     free(g);
+}
+
+/* Pack the model's weights for the per-sample kernels at precision p,
+ * freeing those of the other precision; on failure nothing changes. */
+static int pack(wn_gen *g, wn_precision p)
+{
+    const wn_model *m = g->m;
+    const wn_config *c = &m->cfg;
+    const int L = c->layers, R = c->residual, D = c->dilation, S = c->skip, Q = c->bins;
+    const size_t n_dil = (size_t)2 * R * 2 * D, n_rs = (size_t)D * (R + S);
+    const int half = p == WN_PRECISION_F16;
+    const size_t el = half ? sizeof(uint16_t) : sizeof(float);
+    void *dil = wn__alloc((size_t)L * n_dil, el), *rs = wn__alloc((size_t)L * n_rs, el);
+    void *h0 = wn__alloc((size_t)S * S, el), *h1 = wn__alloc((size_t)S * Q, el);
+    /* a (rows, cols) staging matrix for the fused weights */
+    float *tmp = malloc(sizeof(float) * (n_dil > n_rs ? n_dil : n_rs));
+    if (!dil || !rs || !h0 || !h1 || !tmp) {
+        wn__free(dil);
+        wn__free(rs);
+        wn__free(h0);
+        wn__free(h1);
+        free(tmp);
+        return WN_ERR_NOMEM;
+    }
+#define PACK(dst, k, w, nin, nout)                                                  \
+    (half ? wn__panel_pack16((uint16_t *)(dst) + (k), (w), (nin), (nout))            \
+          : wn__panel_pack((float *)(dst) + (k), (w), (nin), (nout)))
+    for (int j = 0; j < L; j++) {
+        const wn_layer_view *lw = &m->pk.layer[j];
+        /* packed w_dil is (2, 2D, R): tap 0 (past) then tap 1 (now) */
+        for (int o = 0; o < 2 * D; o++)
+            for (int i = 0; i < R; i++) {
+                tmp[(size_t)o * 2 * R + i] = lw->w_dil[(size_t)o * R + i];
+                tmp[(size_t)o * 2 * R + R + i] = lw->w_dil[(size_t)(2 * D + o) * R + i];
+            }
+        PACK(dil, (size_t)j * n_dil, tmp, 2 * R, 2 * D);
+        memcpy(tmp, lw->w_res, sizeof(float) * (size_t)R * D);
+        memcpy(tmp + (size_t)R * D, lw->w_skip, sizeof(float) * (size_t)S * D);
+        PACK(rs, (size_t)j * n_rs, tmp, D, R + S);
+    }
+    PACK(h0, 0, m->pk.head0_w, S, S);
+    PACK(h1, 0, m->pk.head1_w, S, Q);
+#undef PACK
+    free(tmp);
+    if (half) { /* a weight beyond half range would become infinite */
+        const uint16_t *hs[4] = {dil, rs, h0, h1};
+        const size_t hn[4] = {(size_t)L * n_dil, (size_t)L * n_rs, (size_t)S * S, (size_t)S * Q};
+        for (int a = 0; a < 4; a++)
+            for (size_t i = 0; i < hn[a]; i++)
+                if ((hs[a][i] & 0x7c00) == 0x7c00) {
+                    wn__free(dil);
+                    wn__free(rs);
+                    wn__free(h0);
+                    wn__free(h1);
+                    return WN_ERR_RANGE;
+                }
+    }
+    void *old[8] = {g->wt_dil, g->wt_rs, g->wt_h0, g->wt_h1,
+                    g->ht_dil, g->ht_rs, g->ht_h0, g->ht_h1};
+    for (int i = 0; i < 8; i++) wn__free(old[i]);
+    g->wt_dil = g->wt_rs = g->wt_h0 = g->wt_h1 = NULL;
+    g->ht_dil = g->ht_rs = g->ht_h0 = g->ht_h1 = NULL;
+    if (half) g->ht_dil = dil, g->ht_rs = rs, g->ht_h0 = h0, g->ht_h1 = h1;
+    else g->wt_dil = dil, g->wt_rs = rs, g->wt_h0 = h0, g->wt_h1 = h1;
+    g->prec = p;
+    return WN_OK;
 }
 
 wn_gen *wn_gen_create(const wn_model *m, int streams, const wn_sample_params *p,
@@ -82,59 +160,38 @@ wn_gen *wn_gen_create(const wn_model *m, int streams, const wn_sample_params *p,
     g->threads = 1;
     g->sp = *p;
     g->W = 2 * R + S;
-    g->wt_dil = wn__alloc((size_t)L * 2 * R * 2 * D, sizeof(float));
-    g->wt_rs = wn__alloc((size_t)L * D * (R + S), sizeof(float));
     g->b_rs = wn__alloc((size_t)L * (R + S), sizeof(float));
-    g->wt_h0 = wn__alloc((size_t)S * S, sizeof(float));
-    g->wt_h1 = wn__alloc((size_t)S * Q, sizeof(float));
     g->ring_off = malloc(sizeof(size_t) * (size_t)L);
-    g->prev = malloc(sizeof(int) * (size_t)streams);
-    g->pending = malloc(sizeof(int) * (size_t)streams);
-    g->rng = malloc(sizeof(uint64_t) * (size_t)streams);
-    g->cand = malloc(sizeof(wn__cand) * (size_t)Q * streams);
-    g->wq = malloc(sizeof(float) * (size_t)Q * streams);
+    g->ss = wn__calloc((size_t)streams, sizeof(stream_state));
+    /* 64-byte aligned, like every per-stream row: no two streams share a line */
+    g->cand = wn__alloc((size_t)Q * streams, sizeof(wn__cand));
+    g->wq = wn__alloc((size_t)Q * streams, sizeof(float));
     size_t B = (size_t)streams;
     size_t scratch = B * ((size_t)g->W + 2 * D + D + 2 * (size_t)S + Q) + 64;
     g->st = wn__alloc(scratch, sizeof(float));
-    if (!g->wt_dil || !g->wt_rs || !g->b_rs || !g->wt_h0 || !g->wt_h1 || !g->ring_off ||
-        !g->prev || !g->pending || !g->rng || !g->cand || !g->wq || !g->st)
+    if (!g->b_rs || !g->ring_off ||
+        !g->ss || !g->cand || !g->wq || !g->st)
         goto nomem;
     g->a = g->st + B * g->W;
     g->z = g->a + B * 2 * D;
     g->r = g->z + B * D;
     g->u = g->r + B * S;
     g->logits = g->u + B * S;
+    if (pack(g, WN_PRECISION_F32) != WN_OK) goto nomem;
     size_t off = 0;
-    /* a (rows, cols) staging matrix for the fused weights */
-    size_t big = (size_t)2 * D * 2 * R > (size_t)(R + S) * D ? (size_t)4 * D * R : (size_t)(R + S) * D;
-    float *tmp = malloc(sizeof(float) * big);
-    if (!tmp) goto nomem;
     for (int j = 0; j < L; j++) {
         const wn_layer_view *lw = &m->pk.layer[j];
-        /* packed w_dil is (2, 2D, R): tap 0 (past) then tap 1 (now) */
-        for (int o = 0; o < 2 * D; o++)
-            for (int i = 0; i < R; i++) {
-                tmp[(size_t)o * 2 * R + i] = lw->w_dil[(size_t)o * R + i];
-                tmp[(size_t)o * 2 * R + R + i] = lw->w_dil[(size_t)(2 * D + o) * R + i];
-            }
-        wn__panel_pack(g->wt_dil + (size_t)j * 2 * R * 2 * D, tmp, 2 * R, 2 * D);
-        memcpy(tmp, lw->w_res, sizeof(float) * (size_t)R * D);
-        memcpy(tmp + (size_t)R * D, lw->w_skip, sizeof(float) * (size_t)S * D);
-        wn__panel_pack(g->wt_rs + (size_t)j * D * (R + S), tmp, D, R + S);
         memcpy(g->b_rs + (size_t)j * (R + S), lw->b_res, sizeof(float) * (size_t)R);
         memcpy(g->b_rs + (size_t)j * (R + S) + R, lw->b_skip, sizeof(float) * (size_t)S);
         g->ring_off[j] = off;
         off += (size_t)m->dil[j] * R;
     }
-    free(tmp);
-    wn__panel_pack(g->wt_h0, m->pk.head0_w, S, S);
-    wn__panel_pack(g->wt_h1, m->pk.head1_w, S, Q);
     g->ring_floats = off;
     if (!(g->ring = wn__calloc((size_t)streams * off, sizeof(float)))) goto nomem;
     /* one RNG per stream, each from the seed and its index */
     for (int b = 0; b < streams; b++) {
         uint64_t s = p->seed ^ (0xd1b54a32d192ed03ULL * (uint64_t)(b + 1));
-        g->rng[b] = wn__splitmix64(&s);
+        g->ss[b].rng = wn__splitmix64(&s);
     }
     wn_error e2;
     if (wn_gen_prime(g, NULL, 0, &e2) != WN_OK) {
@@ -148,6 +205,22 @@ nomem:
     wn__err(err, WN_ERR_NOMEM, "out of memory for %d generation streams", streams);
     return NULL;
 }
+
+int wn_gen_set_precision(wn_gen *g, wn_precision p, wn_error *err)
+{
+    if (p != WN_PRECISION_F32 && p != WN_PRECISION_F16)
+        return wn__err(err, WN_ERR_ARG, "unknown precision %d", (int)p);
+    if (p == g->prec) return WN_OK;
+    int rc = pack(g, p);
+    if (rc == WN_ERR_RANGE)
+        return wn__err(err, rc, "a weight is beyond half precision (|w| >= 65520)");
+    if (rc != WN_OK)
+        return wn__err(err, WN_ERR_NOMEM, "out of memory repacking the generation weights");
+    /* the queues hold numbers of the other precision: start again */
+    return wn_gen_prime(g, NULL, 0, err);
+}
+
+wn_precision wn_gen_precision(const wn_gen *g) { return g->prec; }
 
 void wn_gen_set_threads(wn_gen *g, int threads)
 {
@@ -165,6 +238,14 @@ int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err)
     /* s = [silence x RF, prime]; the ring state after s[..len-1) depends only
      * on its last RF-1 inputs, and s[len-1] is the next step's input. */
     const int N = rf - 1, sil = wn_mulaw_silence(Q);
+    /* at half precision the queues must hold what the rounded model
+     * computes, as every later step will */
+    wn_model *mr = NULL;
+    wn_error e2;
+    if (g->prec != WN_PRECISION_F32 && !(mr = wn__model_rounded(m, g->prec, &e2))) {
+        if (err) *err = e2;
+        return e2.code;
+    }
     int *in = malloc(sizeof(int) * (size_t)N);
     float **rings = malloc(sizeof(float *) * (size_t)L);
     wn__ws *ws = wn__ws_create(m, N, 1, 0);
@@ -172,6 +253,7 @@ int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err)
         free(in);
         free(rings);
         wn__ws_free(ws);
+        wn_model_free(mr);
         return wn__err(err, WN_ERR_NOMEM, "out of memory priming generation");
     }
     size_t len = (size_t)rf + n;
@@ -180,13 +262,14 @@ int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err)
         in[i] = p < (size_t)rf ? sil : codes[p - (size_t)rf];
     }
     for (int j = 0; j < L; j++) rings[j] = g->ring + g->ring_off[j];
-    wn__forward(m, ws, in, N, 1, rings);
+    wn__forward(mr ? mr : m, ws, in, N, 1, rings);
+    wn_model_free(mr);
     for (int b = 1; b < g->B; b++)
         memcpy(g->ring + (size_t)b * g->ring_floats, g->ring, sizeof(float) * g->ring_floats);
     int last = n ? codes[n - 1] : sil;
     for (int b = 0; b < g->B; b++) {
-        g->prev[b] = in[N - 1];
-        g->pending[b] = last;
+        g->ss[b].prev = in[N - 1];
+        g->ss[b].pending = last;
     }
     g->t = N;
     free(in);
@@ -195,9 +278,29 @@ int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err)
     return WN_OK;
 }
 
-/* One step at time t of streams [b0, b1) with inputs in[b]: logits (Q
- * per stream) for the next sample, in g->logits. */
-static void step_rows(wn_gen *g, int b0, int b1, const int *in, int64_t t)
+/* Y += X W for nb rows, W the packed weights at offset `off` (in weights)
+ * of whichever precision the generator holds. */
+static inline void product(const wn_gen *g, float *Y, int ldy, const float *X, int ldx, int nb,
+                           const float *w32, const uint16_t *w16, size_t off, int nin, int nout)
+{
+    if (w16) g->k->gemm_t16(Y, ldy, X, ldx, nb, w16 + off, nin, nout);
+    else g->k->gemm_t(Y, ldy, X, ldx, nb, w32 + off, nin, nout);
+}
+
+/* Copy n floats: inline in 32-byte pieces when n is a multiple of 8 (R, S
+ * and D usually are), which beats a libc call for these 128-byte copies. */
+static inline void copy_f(float *restrict d, const float *restrict s, int n)
+{
+    if (n % 8) {
+        memcpy(d, s, sizeof(float) * (size_t)n);
+        return;
+    }
+    for (int i = 0; i < n; i += 8) __builtin_memcpy(d + i, s + i, 32);
+}
+
+/* One step at time t of streams [b0, b1) with inputs in[b * stride]:
+ * logits (Q per stream) for the next sample, in g->logits. */
+static void step_rows(wn_gen *g, int b0, int b1, const int *in, size_t stride, int64_t t)
 {
     const wn_model *m = g->m;
     const wn__kern *k = g->k;
@@ -210,22 +313,24 @@ static void step_rows(wn_gen *g, int b0, int b1, const int *in, int64_t t)
     float *logits = g->logits + (size_t)b0 * Q;
     for (int b = b0; b < b1; b++) {
         float *h = g->st + (size_t)b * W + R, *skip = h + R;
-        const float *e1 = w->causal_w + (size_t)Q * R + (size_t)in[b] * R;
-        const float *e0 = w->causal_w + (size_t)g->prev[b] * R;
+        const int x = in[(size_t)b * stride];
+        const float *e1 = w->causal_w + (size_t)Q * R + (size_t)x * R;
+        const float *e0 = w->causal_w + (size_t)g->ss[b].prev * R;
         for (int i = 0; i < R; i++) h[i] = w->causal_b[i] + e1[i] + e0[i];
         memset(skip, 0, sizeof(float) * (size_t)S);
-        g->prev[b] = in[b];
+        g->ss[b].prev = x;
     }
     for (int j = 0; j < L; j++) {
         const int d = m->dil[j];
         const size_t slot = g->ring_off[j] + (size_t)(t & (d - 1)) * R;
         for (int b = b0; b < b1; b++) {
             float *row = g->st + (size_t)b * W, *ring = g->ring + (size_t)b * g->ring_floats + slot;
-            memcpy(row, ring, sizeof(float) * (size_t)R);     /* h[t-d] */
-            memcpy(ring, row + R, sizeof(float) * (size_t)R); /* becomes h[t] */
-            memcpy(a + (size_t)(b - b0) * 2 * D, w->layer[j].b_dil, sizeof(float) * 2 * (size_t)D);
+            copy_f(row, ring, R);     /* h[t-d] */
+            copy_f(ring, row + R, R); /* becomes h[t] */
+            copy_f(a + (size_t)(b - b0) * 2 * D, w->layer[j].b_dil, 2 * D);
         }
-        k->gemm_t(a, 2 * D, st, W, nb, g->wt_dil + (size_t)j * 2 * R * 2 * D, 2 * R, 2 * D);
+        product(g, a, 2 * D, st, W, nb, g->wt_dil, g->ht_dil, (size_t)j * 2 * R * 2 * D, 2 * R,
+                2 * D);
         const float *brs = g->b_rs + (size_t)j * (R + S);
         for (int b = 0; b < nb; b++) {
             k->gate(z + (size_t)b * D, a + (size_t)b * 2 * D, D);
@@ -234,7 +339,7 @@ static void step_rows(wn_gen *g, int b0, int b1, const int *in, int64_t t)
         }
         /* h += res(z), skip += skip(z) in one product (the last layer's h
          * update is unused but costs little) */
-        k->gemm_t(st + R, W, z, D, nb, g->wt_rs + (size_t)j * D * (R + S), D, R + S);
+        product(g, st + R, W, z, D, nb, g->wt_rs, g->ht_rs, (size_t)j * D * (R + S), D, R + S);
     }
     for (int b = 0; b < nb; b++) {
         const float *skip = st + (size_t)b * W + 2 * R;
@@ -242,13 +347,13 @@ static void step_rows(wn_gen *g, int b0, int b1, const int *in, int64_t t)
         for (int i = 0; i < S; i++) rb[i] = skip[i] > 0 ? skip[i] : 0;
         memcpy(ub, w->head0_b, sizeof(float) * (size_t)S);
     }
-    k->gemm_t(u, S, r, S, nb, g->wt_h0, S, S);
+    product(g, u, S, r, S, nb, g->wt_h0, g->ht_h0, 0, S, S);
     for (int b = 0; b < nb; b++) {
         float *ub = u + (size_t)b * S;
         for (int i = 0; i < S; i++) ub[i] = ub[i] > 0 ? ub[i] : 0;
         memcpy(logits + (size_t)b * Q, w->head1_b, sizeof(float) * (size_t)Q);
     }
-    k->gemm_t(logits, Q, u, S, nb, g->wt_h1, S, Q);
+    product(g, logits, Q, u, S, nb, g->wt_h1, g->ht_h1, 0, S, Q);
 }
 
 int wn_gen_feed(wn_gen *g, const int *inputs, float *logits)
@@ -256,7 +361,7 @@ int wn_gen_feed(wn_gen *g, const int *inputs, float *logits)
     const int Q = g->m->cfg.bins;
     for (int b = 0; b < g->B; b++)
         if (inputs[b] < 0 || inputs[b] >= Q) return WN_ERR_ARG;
-    step_rows(g, 0, g->B, inputs, g->t);
+    step_rows(g, 0, g->B, inputs, 1, g->t);
     g->t++;
     if (logits) memcpy(logits, g->logits, sizeof(float) * (size_t)g->B * Q);
     return WN_OK;
@@ -273,12 +378,12 @@ int wn_gen_run(wn_gen *g, size_t n, int *codes, double *logp)
     for (int p = 0; p < parts; p++) {
         int b0 = (int)((int64_t)B * p / parts), b1 = (int)((int64_t)B * (p + 1) / parts);
         for (size_t i = 0; i < n && b0 < b1; i++) {
-            step_rows(g, b0, b1, g->pending, g->t + (int64_t)i);
+            step_rows(g, b0, b1, &g->ss[0].pending, IN_STRIDE, g->t + (int64_t)i);
             for (int b = b0; b < b1; b++) {
                 double lp;
-                int c = wn__sample_k(g->k, g->logits + (size_t)b * Q, Q, &g->sp, &g->rng[b], &lp,
+                int c = wn__sample_k(g->k, g->logits + (size_t)b * Q, Q, &g->sp, &g->ss[b].rng, &lp,
                                      g->wq + (size_t)b * Q, g->cand + (size_t)b * Q);
-                g->pending[b] = c;
+                g->ss[b].pending = c;
                 if (codes) codes[i * (size_t)B + (size_t)b] = c;
                 if (logp) logp[i * (size_t)B + (size_t)b] = lp;
             }

@@ -3,10 +3,40 @@
 #include "testutil.h"
 #include "kernels.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_X86 1
+/* the hardware conversions (F16C, round to nearest even) as the reference */
+__attribute__((target("f16c"))) static float hw_f16_to_f32(uint16_t h) { return _cvtsh_ss(h); }
+__attribute__((target("f16c"))) static uint16_t hw_f32_to_f16(float f) { return _cvtss_sh(f, 0); }
+static int have_f16c(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("f16c");
+}
+#else
+#define HAVE_X86 0
+#endif
+
 static float rnd(uint64_t *s) { return (float)(wn__uniform_for_tests(s) * 2 - 1); }
+static uint32_t rnd32(uint64_t *s) { return (uint32_t)(wn__uniform_for_tests(s) * 4294967296.0); }
+static float bits_f(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+static uint32_t f_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+static int is_nan_half(uint16_t h) { return (h & 0x7c00) == 0x7c00 && (h & 0x3ff); }
 
 static int pack_check(void)
 {
@@ -21,13 +51,253 @@ static int pack_check(void)
     return 0;
 }
 
+/* every half -> float against F16C; every non-NaN half survives the
+ * round trip through float exactly (this part needs no F16C) */
+static void f16_to_f32_check(void)
+{
+    int hw = HAVE_X86 && have_f16c(), bad = 0, bad_rt = 0;
+    if (!hw) fprintf(stderr, "no F16C: half conversions checked by round trip only\n");
+    for (uint32_t h = 0; h < 65536; h++) {
+        float f = wn__f16_to_f32((uint16_t)h);
+#if HAVE_X86
+        if (hw) {
+            float want = hw_f16_to_f32((uint16_t)h);
+            int ok = isnan(want) ? isnan(f) : f_bits(f) == f_bits(want);
+            if (!ok && bad++ < 5)
+                fprintf(stderr, "f16_to_f32(0x%04x) = %a (0x%08x), F16C %a (0x%08x)\n",
+                        (unsigned)h, f, f_bits(f), want, f_bits(want));
+        }
+#endif
+        if (is_nan_half((uint16_t)h)) {
+            CHECKF(isnan(f), "half 0x%04x is a NaN but gave %a", (unsigned)h, f);
+            continue;
+        }
+        uint16_t back = wn__f32_to_f16(f);
+        if (back != h && bad_rt++ < 5)
+            fprintf(stderr, "half 0x%04x -> %a -> 0x%04x\n", (unsigned)h, f, (unsigned)back);
+    }
+    CHECKF(bad == 0, "%d halves convert differently from F16C", bad);
+    CHECKF(bad_rt == 0, "%d halves do not round-trip", bad_rt);
+    /* a few values that must hold whatever the hardware */
+    CHECK(wn__f16_to_f32(0x3c00) == 1.0f && wn__f16_to_f32(0xc000) == -2.0f);
+    CHECK(wn__f16_to_f32(0x7bff) == 65504.0f && wn__f16_to_f32(0x0001) == 0x1p-24f);
+    CHECK(wn__f16_to_f32(0x7c00) == INFINITY && wn__f16_to_f32(0x8000) == 0 &&
+          signbit(wn__f16_to_f32(0x8000)));
+    CHECK(wn__f32_to_f16(1.0f) == 0x3c00 && wn__f32_to_f16(65520.0f) == 0x7c00 &&
+          wn__f32_to_f16(0x1p-25f) == 0 && wn__f32_to_f16(3 * 0x1p-25f) == 2);
+}
+
+/* float -> half against F16C (_cvtss_sh, rounding mode 0) on the edge
+ * cases of rounding, range and subnormals, then on random bit patterns */
+static void f32_to_f16_check(void)
+{
+#if HAVE_X86
+    if (!have_f16c()) {
+        fprintf(stderr, "no F16C: float -> half not compared with hardware\n");
+        return;
+    }
+    const float edge[] = {
+        0.0f, 1.0f, 2.0f, 0.5f, 0.1f, 1.0f / 3, 3.14159265f,
+        0x1p-24f, 0x1p-25f, 0x1.8p-24f, 0x1p-26f, 3 * 0x1p-25f, 5 * 0x1p-25f, /* subnormal halves, ties */
+        1023 * 0x1p-24f, 1023.5f * 0x1p-24f, 0x1p-14f, 0x1.004p-14f,   /* largest subnormal, smallest normal */
+        1 + 0x1p-11f, 1 + 3 * 0x1p-11f, 1 + 0x1p-10f, 1 + 5 * 0x1p-11f, /* ties: even and odd mantissa */
+        2049.0f, 2051.0f, 2047.5f, 1025.5f, 1026.5f, 4095.0f, 32767.0f, /* ties, one carrying into the exponent */
+        65504.0f, 65505.0f, 65519.0f, 65519.99f, 65520.0f, 65536.0f, 1e10f, FLT_MAX,
+        INFINITY, 1e-8f, 2.98e-8f, 2.9802322e-8f, 5.96e-8f, 5.9604645e-8f, 6.1035156e-5f, 6.1e-5f,
+        FLT_MIN, FLT_TRUE_MIN, 1e-40f, 1e-45f, 0x1p-127f, 0x1.fffffep-127f};
+    int bad = 0, n = 0;
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++)
+        for (int sg = 0; sg < 2; sg++)
+            for (int nb = -1; nb <= 1; nb++) { /* the value and its float neighbours */
+                float x = sg ? -edge[i] : edge[i];
+                if (nb) x = nextafterf(x, nb < 0 ? -INFINITY : INFINITY);
+                uint16_t got = wn__f32_to_f16(x), want = hw_f32_to_f16(x);
+                n++;
+                if (got != want && bad++ < 10)
+                    fprintf(stderr, "f32_to_f16(%a = %.9g) = 0x%04x, F16C 0x%04x\n", x, x,
+                            (unsigned)got, (unsigned)want);
+            }
+    CHECKF(bad == 0, "%d of %d edge cases differ from F16C", bad, n);
+    /* random floats: fully random bits (mostly far out of half range), and
+     * bits with exponents around the half range, with a random low mantissa
+     * so that ties come up too */
+    uint64_t s = 12345;
+    int rb = 0;
+    for (int i = 0; i < 1000000; i++) {
+        uint32_t u = rnd32(&s);
+        if (i % 2) u = (u & 0x807fffff) | (uint32_t)(96 + (u >> 3) % 50) << 23; /* 2^-31 .. 2^18 */
+        if (i % 8 == 1) u &= ~(uint32_t)0xfff;                             /* ties and exact halves */
+        float x = bits_f(u);
+        if (isnan(x)) continue;
+        uint16_t got = wn__f32_to_f16(x), want = hw_f32_to_f16(x);
+        if (got != want && rb++ < 10)
+            fprintf(stderr, "f32_to_f16(%a = %.9g) = 0x%04x, F16C 0x%04x\n", x, x,
+                    (unsigned)got, (unsigned)want);
+    }
+    CHECKF(rb == 0, "%d random floats differ from F16C", rb);
+#endif
+}
+
+/* Shapes of the half-weight and row-blocking tests: every panel width
+ * (64, 32, 8, narrow) alone and mixed, and tiny inputs. */
+static const int shapes[][2] = {
+    {1, 1}, {3, 7}, {64, 64}, {32, 160}, {128, 256}, {5, 107}, {17, 72}, {128, 1000},
+    {1, 8}, {1, 24}, {1, 32}, {1, 40}, {1, 64}, {1, 160}, {1, 256},
+    {7, 8}, {7, 24}, {7, 32}, {7, 40}, {7, 64}, {7, 160}, {7, 256},
+    {32, 8}, {32, 24}, {32, 32}, {32, 40}, {32, 64}, {32, 160}, {32, 256},
+    {64, 8}, {64, 24}, {64, 32}, {64, 40}, {64, 64}, {64, 160}, {64, 256}, {33, 99}};
+enum { NSHAPES = sizeof shapes / sizeof shapes[0] };
+
+/* Random weights as halves (some tiny enough to be subnormal halves), the
+ * same values as floats, both packed. */
+static void half_weights(uint64_t *s, int nin, int nout, float **w32, float **p32,
+                         uint16_t **p16)
+{
+    size_t n = (size_t)nin * nout;
+    float *w = malloc(sizeof(float) * n);
+    *p32 = malloc(sizeof(float) * n);
+    *p16 = malloc(sizeof(uint16_t) * n);
+    REQUIRE(w && *p32 && *p16);
+    for (size_t i = 0; i < n; i++) {
+        float v = rnd(s) * (i % 13 == 5 ? 1e-5f : 1.0f);
+        w[i] = wn__f16_to_f32(wn__f32_to_f16(v));
+    }
+    wn__panel_pack(*p32, w, nin, nout);
+    wn__panel_pack16(*p16, w, nin, nout);
+    *w32 = w;
+}
+
+/* gemm_t16 of every table against the scalar one, and bit for bit against
+ * the same table's gemm_t on the weights converted back to float (so a
+ * generator with half weights computes exactly the rounded model) */
+static void gemm16_check(void)
+{
+    const wn__kern *ref = wn__kernels_named("scalar");
+    const char *names[] = {"scalar", "avx2", "avx512"};
+    uint64_t s = 77;
+    /* pack16 is pack, then the conversion */
+    {
+        int nin = 7, nout = 107;
+        float w[7 * 107], p[7 * 107];
+        uint16_t h[7 * 107];
+        for (int i = 0; i < nin * nout; i++) w[i] = rnd(&s) * 3;
+        wn__panel_pack(p, w, nin, nout);
+        wn__panel_pack16(h, w, nin, nout);
+        int bad = 0;
+        for (int i = 0; i < nin * nout; i++) bad += h[i] != wn__f32_to_f16(p[i]);
+        CHECKF(bad == 0, "panel_pack16: %d weights differ from pack + convert", bad);
+    }
+    for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
+        const wn__kern *k = wn__kernels_named(names[n]);
+        if (!k) continue;
+        double worst = 0;
+        for (int z = 0; z < NSHAPES; z++) {
+            const int nin = shapes[z][0], nout = shapes[z][1], B = 7, ldx = nin + 3, ldy = nout + 2;
+            float *w, *p32;
+            uint16_t *p16;
+            half_weights(&s, nin, nout, &w, &p32, &p16);
+            float *x = malloc(sizeof(float) * B * ldx), *y0 = malloc(sizeof(float) * B * ldy);
+            float *y16 = malloc(sizeof(float) * B * ldy), *y32 = malloc(sizeof(float) * B * ldy);
+            float *yr = malloc(sizeof(float) * B * ldy);
+            REQUIRE(x && y0 && y16 && y32 && yr);
+            for (int i = 0; i < B * ldx; i++) x[i] = rnd(&s);
+            for (int i = 0; i < B * ldy; i++) y0[i] = y16[i] = y32[i] = yr[i] = rnd(&s);
+            k->gemm_t16(y16, ldy, x, ldx, B, p16, nin, nout);
+            k->gemm_t(y32, ldy, x, ldx, B, p32, nin, nout);
+            ref->gemm_t16(yr, ldy, x, ldx, B, p16, nin, nout);
+            CHECKF(!memcmp(y16, y32, sizeof(float) * B * ldy),
+                   "%s gemm_t16 differs from gemm_t on the same weights (%dx%d)", k->name, nin,
+                   nout);
+            for (int b = 0; b < B; b++) {
+                const float *yb = y16 + (size_t)b * ldy;
+                worst = fmax(worst, tu_maxrel(yb, yr + (size_t)b * ldy, (size_t)nout));
+                /* and against a double reference */
+                for (int o = 0; o < nout; o++) {
+                    double r = y0[(size_t)b * ldy + o];
+                    for (int i = 0; i < nin; i++)
+                        r += (double)x[(size_t)b * ldx + i] * w[(size_t)o * nin + i];
+                    worst = fmax(worst, fabs(yb[o] - r) / (1 + fabs(r)));
+                }
+                for (int o = nout; o < ldy; o++) CHECK(yb[o] == y0[(size_t)b * ldy + o]);
+            }
+            free(w), free(p32), free(p16), free(x), free(y0), free(y16), free(y32), free(yr);
+        }
+        CHECKF(worst < 1e-5, "%s gemm_t16: %g", k->name, worst);
+        fprintf(stderr, "%s: gemm_t16 %.2g\n", k->name, worst);
+    }
+}
+
+/* For B = 1..9 (row blocks of 4, 2 and 1 in every mix) each row of gemm_t
+ * and gemm_t16 equals, bit for bit, that row computed alone: a stream's
+ * numbers must not depend on how many streams run beside it. Strides are
+ * wider than the rows, and the gaps must stay untouched. */
+static void rows_check(void)
+{
+    const char *names[] = {"scalar", "avx2", "avx512"};
+    uint64_t s = 99;
+    for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
+        const wn__kern *k = wn__kernels_named(names[n]);
+        if (!k) continue;
+        int bad = 0, bad16 = 0, gap = 0, tried = 0;
+        for (int z = 0; z < NSHAPES; z++) {
+            const int nin = shapes[z][0], nout = shapes[z][1], ldx = nin + 5, ldy = nout + 3;
+            float *w, *p32;
+            uint16_t *p16;
+            half_weights(&s, nin, nout, &w, &p32, &p16);
+            /* float weights that are not halves for gemm_t */
+            for (int i = 0; i < nin * nout; i++) w[i] = rnd(&s);
+            wn__panel_pack(p32, w, nin, nout);
+            float *x = malloc(sizeof(float) * 9 * ldx), *y0 = malloc(sizeof(float) * 9 * ldy);
+            float *y = malloc(sizeof(float) * 9 * ldy), *y16 = malloc(sizeof(float) * 9 * ldy);
+            float *r = malloc(sizeof(float) * nout);
+            REQUIRE(x && y0 && y && y16 && r);
+            for (int i = 0; i < 9 * ldx; i++) x[i] = rnd(&s);
+            for (int i = 0; i < 9 * ldy; i++) y0[i] = rnd(&s);
+            for (int B = 1; B <= 9; B++) {
+                memcpy(y, y0, sizeof(float) * 9 * ldy);
+                memcpy(y16, y0, sizeof(float) * 9 * ldy);
+                k->gemm_t(y, ldy, x, ldx, B, p32, nin, nout);
+                k->gemm_t16(y16, ldy, x, ldx, B, p16, nin, nout);
+                for (int b = 0; b < B; b++) {
+                    const float *xb = x + (size_t)b * ldx, *yb0 = y0 + (size_t)b * ldy;
+                    memcpy(r, yb0, sizeof(float) * nout);
+                    k->gemv_t(r, xb, p32, nin, nout);
+                    if (memcmp(r, y + (size_t)b * ldy, sizeof(float) * nout) && bad++ < 5)
+                        fprintf(stderr, "%s gemm_t row %d of B=%d differs from gemv_t (%dx%d)\n",
+                                k->name, b, B, nin, nout);
+                    memcpy(r, yb0, sizeof(float) * nout);
+                    k->gemm_t16(r, nout, xb, nin, 1, p16, nin, nout);
+                    if (memcmp(r, y16 + (size_t)b * ldy, sizeof(float) * nout) && bad16++ < 5)
+                        fprintf(stderr, "%s gemm_t16 row %d of B=%d differs from B=1 (%dx%d)\n",
+                                k->name, b, B, nin, nout);
+                    tried++;
+                }
+                /* the gaps between rows and the rows past B are not written */
+                for (int b = 0; b < 9; b++)
+                    for (int o = b < B ? nout : 0; o < ldy; o++) {
+                        size_t i = (size_t)b * ldy + o;
+                        gap += f_bits(y[i]) != f_bits(y0[i]) || f_bits(y16[i]) != f_bits(y0[i]);
+                    }
+            }
+            free(w), free(p32), free(p16), free(x), free(y0), free(y), free(y16), free(r);
+        }
+        CHECKF(bad == 0, "%s: %d of %d gemm_t rows differ from gemv_t", k->name, bad, tried);
+        CHECKF(bad16 == 0, "%s: %d of %d gemm_t16 rows differ from B=1", k->name, bad16, tried);
+        CHECKF(gap == 0, "%s: %d values outside the rows written", k->name, gap);
+    }
+}
+
 int main(void)
 {
     pack_check();
+    f16_to_f32_check();
+    f32_to_f16_check();
+    gemm16_check();
+    rows_check();
     const wn__kern *ref = wn__kernels_named("scalar");
     REQUIRE(ref && wn__kernels());
     fprintf(stderr, "chosen kernels: %s\n", wn__kernels()->name);
-    const char *names[] = {"scalar", "avx2"};
+    const char *names[] = {"scalar", "avx2", "avx512"};
     uint64_t s = 1;
     int sizes[][2] = {{1, 1}, {3, 7}, {64, 64}, {32, 160}, {128, 256}, {5, 107}, {17, 72}, {128, 1000}};
     for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {

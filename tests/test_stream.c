@@ -1,6 +1,7 @@
 /* test_stream.c - cached generation (ring buffers, one column per layer)
  * against the teacher-forced pass: the same logits at every step. */
 #include "testutil.h"
+#include "kernels.h"
 
 #include <math.h>
 #include <string.h>
@@ -43,6 +44,241 @@ static double cached_vs_forced(wn_model *m, const int *p, size_t np, const int *
     free(ref);
     free(all);
     return worst;
+}
+
+/* What a generator computed: codes and log-probabilities of n sampled
+ * steps (n x B), and the logits of n teacher-forced steps (n x B x Q). */
+typedef struct {
+    int *codes;
+    double *logp;
+    float *logits;
+} gen_out;
+
+static void gen_out_free(gen_out *o)
+{
+    free(o->codes);
+    free(o->logp);
+    free(o->logits);
+}
+
+/* A generator on m at precision prec with `threads` threads: n sampled
+ * steps after priming with np codes, then, primed again, n feeds of codes
+ * from x (each stream its own). */
+static gen_out gen_numbers(const wn_model *m, wn_precision prec, int streams, int threads,
+                           const int *prime, size_t np, const int *x, size_t n)
+{
+    wn_error err;
+    wn_sample_params sp = wn_sample_default_params();
+    sp.seed = 4242;
+    wn_gen *g = wn_gen_create(m, streams, &sp, &err);
+    REQUIRE(g);
+    REQUIRE_OK(wn_gen_set_precision(g, prec, &err), &err);
+    REQUIRE(wn_gen_precision(g) == prec);
+    wn_gen_set_threads(g, threads);
+    const int Q = wn_model_config(m).bins;
+    gen_out o = {malloc(sizeof(int) * n * streams), malloc(sizeof(double) * n * streams),
+                 malloc(sizeof(float) * n * streams * Q)};
+    int *in = malloc(sizeof(int) * streams);
+    REQUIRE(o.codes && o.logp && o.logits && in);
+    REQUIRE_OK(wn_gen_prime(g, prime, np, &err), &err);
+    REQUIRE(wn_gen_run(g, n, o.codes, o.logp) == WN_OK);
+    REQUIRE_OK(wn_gen_prime(g, prime, np, &err), &err);
+    for (size_t t = 0; t < n; t++) {
+        for (int b = 0; b < streams; b++) in[b] = x[(t + (size_t)b * 7) % n] % Q;
+        REQUIRE(wn_gen_feed(g, in, o.logits + t * streams * Q) == WN_OK);
+    }
+    free(in);
+    wn_gen_free(g);
+    return o;
+}
+
+/* 1 when a and b are the same bytes from step t0 on; says which part
+ * differs otherwise */
+static int same_numbers(const gen_out *a, const gen_out *b, size_t t0, size_t n, int streams,
+                        int Q, const char *what)
+{
+    const size_t o = t0 * streams, k = (n - t0) * streams;
+    int codes = !memcmp(a->codes + o, b->codes + o, sizeof(int) * k);
+    int logp = !memcmp(a->logp + o, b->logp + o, sizeof(double) * k);
+    int logits = !memcmp(a->logits + o * Q, b->logits + o * Q, sizeof(float) * k * Q);
+    if (!(codes && logp && logits))
+        fprintf(stderr, "%s, steps %zu..%zu: codes %s, logp %s, logits %s (max rel. logit "
+                "difference %.3g)\n", what, t0, n - 1, codes ? "same" : "DIFFER",
+                logp ? "same" : "DIFFER", logits ? "same" : "DIFFER",
+                tu_maxrel(a->logits + o * Q, b->logits + o * Q, k * (size_t)Q));
+    return codes && logp && logits;
+}
+
+/* Half-precision weights: a generator at WN_PRECISION_F16 computes exactly
+ * what WN_PRECISION_F32 computes on the model after wn_model_round. */
+static void precision_checks(const int *x)
+{
+    /* widths chosen so that panels of 64, 32, 8 and the 4-, 2- and 1-row
+     * blocks of the kernels all occur */
+    enum { BINS = 256, LAYERS = 12, STACK = 6, R = 16, D = 24, S = 40 };
+    const uint64_t seed = 31;
+    wn_error err;
+    wn_model *m = tu_small_model(BINS, LAYERS, STACK, R, D, S, seed);
+    wn_model *mr = tu_small_model(BINS, LAYERS, STACK, R, D, S, seed); /* to be rounded */
+    const size_t np_ = wn_model_param_count(m);
+    REQUIRE(!memcmp(wn_model_params(m), wn_model_params(mr), sizeof(float) * np_));
+    const float *orig = wn_model_params(m);
+
+    /* rounding: the streamed weights become halves, biases and the causal
+     * embedding stay; some weights change; twice is once */
+    REQUIRE_OK(wn_model_round(mr, WN_PRECISION_F16, &err), &err);
+    const float *rp = wn_model_params(mr);
+    size_t changed = 0, wrong = 0;
+    for (int i = 0; i < wn_model_tensor_count(m); i++) {
+        const char *name = wn_model_tensor_name(m, i);
+        int ndim, shape[3];
+        size_t off, cnt = wn_model_tensor_info(m, name, &ndim, shape, &off);
+        REQUIRE(cnt > 0);
+        int keep = strstr(name, ".bias") || !strncmp(name, "causal", 6);
+        for (size_t k = off; k < off + cnt; k++) {
+            float want = keep ? orig[k] : wn__f16_to_f32(wn__f32_to_f16(orig[k]));
+            if (memcmp(&rp[k], &want, sizeof(float)) && wrong++ < 5)
+                fprintf(stderr, "round: %s[%zu] = %a, want %a (was %a)\n", name, k - off,
+                        rp[k], want, orig[k]);
+            changed += rp[k] != orig[k];
+        }
+    }
+    CHECKF(wrong == 0, "%zu parameters rounded wrongly", wrong);
+    CHECKF(changed > np_ / 2, "rounding changed only %zu of %zu parameters", changed, np_);
+    float *once = malloc(sizeof(float) * np_);
+    REQUIRE(once);
+    memcpy(once, rp, sizeof(float) * np_);
+    REQUIRE_OK(wn_model_round(mr, WN_PRECISION_F16, &err), &err);
+    CHECK(!memcmp(once, wn_model_params(mr), sizeof(float) * np_));
+    REQUIRE_OK(wn_model_round(mr, WN_PRECISION_F32, &err), &err); /* F32: nothing to do */
+    CHECK(!memcmp(once, wn_model_params(mr), sizeof(float) * np_));
+    CHECK(wn_model_round(mr, (wn_precision)7, &err) == WN_ERR_ARG);
+    free(once);
+    /* the rounded model is close to the original, but not the same */
+    {
+        enum { T = 300 };
+        float *l0 = malloc(sizeof(float) * T * BINS), *l1 = malloc(sizeof(float) * T * BINS);
+        REQUIRE(l0 && l1);
+        REQUIRE_OK(wn_model_logits(m, x, T, l0, &err), &err);
+        REQUIRE_OK(wn_model_logits(mr, x, T, l1, &err), &err);
+        double e = tu_maxrel(l1, l0, (size_t)T * BINS);
+        fprintf(stderr, "rounded to half: logits differ by %.3g (relative)\n", e);
+        CHECKF(e > 0 && e < 1e-2, "rounded model's logits: %g", e);
+        free(l0);
+        free(l1);
+    }
+
+    /* F16 on m == F32 on the rounded copy, bit for bit: one stream, and
+     * five (rows in a block of 4 and one alone) on 1 and 2 threads, with
+     * silence and with a prime. Once the receptive field has gone by, the
+     * rings hold only what the per-sample kernels computed; before that
+     * they hold what the prime computed, which must be the rounded
+     * model's numbers too. */
+    const int rf = wn_model_receptive_field(m);
+    const size_t N = (size_t)rf + 100;
+    const int configs[][3] = {{1, 1, 0}, {5, 1, 0}, {5, 2, 0}, {1, 1, 50}, {5, 2, 50}};
+    for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
+        const int B = configs[c][0], th = configs[c][1], np = configs[c][2];
+        gen_out h = gen_numbers(m, WN_PRECISION_F16, B, th, x + 200, (size_t)np, x, N);
+        gen_out f = gen_numbers(mr, WN_PRECISION_F32, B, th, x + 200, (size_t)np, x, N);
+        char what[96];
+        snprintf(what, sizeof what, "F16 vs rounded F32, %d streams, %d threads, prime %d", B,
+                 th, np);
+        CHECKF(same_numbers(&h, &f, (size_t)rf, N, B, BINS, what), "%s, after the RF", what);
+        CHECKF(same_numbers(&h, &f, 0, N, B, BINS, what), "%s, from the first step", what);
+        /* the half weights are not the float ones: logits differ from m's */
+        gen_out o = gen_numbers(m, WN_PRECISION_F32, B, th, x + 200, (size_t)np, x, N);
+        CHECKF(memcmp(o.logits, h.logits, sizeof(float) * N * B * BINS), "%s: F16 == F32", what);
+        gen_out_free(&h);
+        gen_out_free(&f);
+        gen_out_free(&o);
+    }
+
+    /* back to F32: the F32 numbers again, bit for bit; the precision is per
+     * generator and the model is not changed */
+    {
+        wn_sample_params sp = wn_sample_default_params();
+        wn_gen *g = wn_gen_create(m, 5, &sp, &err), *g0 = wn_gen_create(m, 5, &sp, &err);
+        REQUIRE(g && g0);
+        CHECK(wn_gen_precision(g) == WN_PRECISION_F32);
+        REQUIRE_OK(wn_gen_set_precision(g, WN_PRECISION_F16, &err), &err);
+        CHECK(wn_gen_precision(g) == WN_PRECISION_F16);
+        REQUIRE_OK(wn_gen_set_precision(g, WN_PRECISION_F16, &err), &err); /* again: no-op */
+        CHECK(wn_gen_set_precision(g, (wn_precision)7, &err) == WN_ERR_ARG);
+        CHECK(wn_gen_precision(g) == WN_PRECISION_F16);
+        REQUIRE_OK(wn_gen_set_precision(g, WN_PRECISION_F32, &err), &err);
+        CHECK(wn_gen_precision(g) == WN_PRECISION_F32);
+        enum { T = 120 };
+        int c[5 * T], c0[5 * T];
+        double lp[5 * T], lp0[5 * T];
+        REQUIRE(wn_gen_run(g, T, c, lp) == WN_OK && wn_gen_run(g0, T, c0, lp0) == WN_OK);
+        CHECK(!memcmp(c, c0, sizeof c) && !memcmp(lp, lp0, sizeof lp));
+        /* a change in the middle of a run restarts the streams from
+         * silence: to F16 and straight back, g then feeds exactly like a
+         * fresh generator (feeding uses no RNG) */
+        REQUIRE_OK(wn_gen_set_precision(g, WN_PRECISION_F16, &err), &err);
+        REQUIRE_OK(wn_gen_set_precision(g, WN_PRECISION_F32, &err), &err);
+        wn_gen *fresh = wn_gen_create(m, 5, &sp, &err);
+        REQUIRE(fresh);
+        float lg[5 * BINS], lg0[5 * BINS];
+        int in[5] = {1, 2, 3, 4, 200};
+        for (int k = 0; k < 40; k++) {
+            REQUIRE(wn_gen_feed(g, in, lg) == WN_OK && wn_gen_feed(fresh, in, lg0) == WN_OK);
+            CHECKF(!memcmp(lg, lg0, sizeof lg), "feed %d after F32 -> F16 -> F32", k);
+            for (int b = 0; b < 5; b++) in[b] = (in[b] * 37 + k) % BINS;
+        }
+        wn_gen_free(fresh);
+        CHECK(!memcmp(orig, wn_model_params(m), sizeof(float) * np_));
+        wn_gen_free(g);
+        wn_gen_free(g0);
+    }
+    wn_model_free(mr);
+
+    /* a weight beyond half range (|w| >= 65520 becomes infinite): both
+     * refuse with WN_ERR_RANGE and change nothing; the generator goes on
+     * at F32 */
+    const char *dil = NULL;
+    for (int i = 0; i < wn_model_tensor_count(m) && !dil; i++)
+        if (strstr(wn_model_tensor_name(m, i), "dilated.weight")) dil = wn_model_tensor_name(m, i);
+    REQUIRE(dil);
+    int ndim, shape[3];
+    size_t off, cnt = wn_model_tensor_info(m, dil, &ndim, shape, &off);
+    float *t = malloc(sizeof(float) * cnt), *before = malloc(sizeof(float) * np_);
+    REQUIRE(t && before);
+    /* 65519.99 still rounds to 65504, 65520 does not (the float below
+     * 65520 is 65519.996) */
+    const float big[] = {70000.0f, -70000.0f, 65520.0f, 65519.99f};
+    for (int v = 0; v < 4; v++) {
+        const int ok = fabsf(big[v]) < 65520.0f;
+        memcpy(t, orig + off, sizeof(float) * cnt);
+        t[cnt / 3] = big[v];
+        REQUIRE_OK(wn_model_set_tensor(m, dil, t, cnt, &err), &err);
+        memcpy(before, wn_model_params(m), sizeof(float) * np_);
+        wn_sample_params sp = wn_sample_default_params();
+        wn_gen *g = wn_gen_create(m, 2, &sp, &err), *g0 = wn_gen_create(m, 2, &sp, &err);
+        REQUIRE(g && g0);
+        int rc = wn_gen_set_precision(g, WN_PRECISION_F16, &err);
+        CHECKF(rc == (ok ? WN_OK : WN_ERR_RANGE), "gen_set_precision, weight %g: %d", big[v], rc);
+        if (ok) {
+            REQUIRE_OK(wn_gen_set_precision(g, WN_PRECISION_F32, &err), &err);
+        } else {
+            CHECK(wn_gen_precision(g) == WN_PRECISION_F32);
+        }
+        int c[2 * 50], c0[2 * 50];
+        double lp[2 * 50], lp0[2 * 50];
+        REQUIRE(wn_gen_run(g, 50, c, lp) == WN_OK && wn_gen_run(g0, 50, c0, lp0) == WN_OK);
+        CHECKF(!memcmp(c, c0, sizeof c) && !memcmp(lp, lp0, sizeof lp),
+               "generation after set_precision with weight %g", big[v]);
+        wn_gen_free(g);
+        wn_gen_free(g0);
+        rc = wn_model_round(m, WN_PRECISION_F16, &err);
+        CHECKF(rc == (ok ? WN_OK : WN_ERR_RANGE), "model_round, weight %g: %d", big[v], rc);
+        if (!ok) CHECK(!memcmp(before, wn_model_params(m), sizeof(float) * np_));
+        else CHECK(wn_model_params(m)[off + cnt / 3] == 65504.0f); /* rounded, kept finite */
+    }
+    free(t);
+    free(before);
+    wn_model_free(m);
 }
 
 int main(void)
@@ -149,5 +385,7 @@ int main(void)
         CHECKF(fabs(got - pq) < 5 * sqrt(pq * (1 - pq) / 20000) + 1e-3, "q=%d %f vs %f", q, got, pq);
     }
     wn_model_free(m);
+
+    precision_checks(x);
     return tu_finish("stream", 0);
 }

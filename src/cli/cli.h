@@ -25,6 +25,8 @@ void cli_note(const char *fmt, ...) CLI_PRINTF(1, 2);
 int cli_int(const char *flag, const char *s, long lo, long hi, long *out);
 int cli_u64(const char *flag, const char *s, uint64_t *out);
 int cli_double(const char *flag, const char *s, double lo, double hi, double *out);
+/* "f32" or "f16" for --precision; 0, or 2 after printing the error. */
+int cli_precision(const char *flag, const char *s, wn_precision *out);
 
 /* The value after a flag: argv[*i + 1], advancing *i; prints an error and
  * returns NULL if missing. */

@@ -133,3 +133,11 @@ const char *cli_default_model(void)
 }
 
 int cli_stderr_tty(void) { return isatty(STDERR_FILENO); }
+
+int cli_precision(const char *flag, const char *s, wn_precision *out)
+{
+    if (!strcmp(s, "f32")) *out = WN_PRECISION_F32;
+    else if (!strcmp(s, "f16")) *out = WN_PRECISION_F16;
+    else return cli_fail("%s: expected f32 or f16, got '%s'", flag, s), 2;
+    return 0;
+}

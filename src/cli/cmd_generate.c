@@ -14,7 +14,8 @@
 static const char usage[] =
     "usage: wavenet generate [-m MODEL] (--samples N | --seconds S) [--seed N]\n"
     "                        [--temperature T] [--top-k K] [--top-p P] [--prime WAV]\n"
-    "                        [--keep-prime] [--streams B] [--threads N] [-o OUT.wav] [--json]\n"
+    "                        [--keep-prime] [--streams B] [--threads N] [--precision P]\n"
+    "                        [-o OUT.wav] [--json]\n"
     "  -o OUT.wav     output (default generated.wav; '-' = stdout); with B > 1 streams\n"
     "                 stream i goes to OUT-i.wav (i = 0..B-1)\n"
     "  --temperature  1 = the model's distribution, 0 = argmax (default 1)\n"
@@ -23,6 +24,9 @@ static const char usage[] =
     "  --prime WAV    continue this recording (resampled to the model's rate)\n"
     "  --keep-prime   also write the prime at the start of each output\n"
     "  --threads N    threads over the streams (default 1; the output is the same)\n"
+    "  --precision P  f32 (default: exactly the model) or f16: weights kept as half\n"
+    "                 floats, ~1.7x faster for one stream; samples exactly the model\n"
+    "                 that `wavenet score --precision f16` scores\n"
     "  --json         one JSON object per stream: file, samples, nll_nats, ...\n";
 
 static volatile sig_atomic_t interrupted;
@@ -70,6 +74,7 @@ int cmd_generate(int argc, char **argv)
     double temp = 1.0, topp = 1.0;
     uint64_t seed = 0;
     int json = 0, keep_prime = 0;
+    wn_precision prec = WN_PRECISION_F32;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -99,6 +104,8 @@ int cmd_generate(int argc, char **argv)
             if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 1, 4096, &streams)) return 2;
         } else if (!strcmp(a, "--threads")) {
             if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 1, 1024, &threads)) return 2;
+        } else if (!strcmp(a, "--precision")) {
+            if (!(v = cli_value(argc, argv, &i)) || cli_precision(a, v, &prec)) return 2;
         } else if (!strcmp(a, "--json")) {
             json = 1;
         } else {
@@ -152,7 +159,7 @@ int cmd_generate(int argc, char **argv)
     sp.top_p = (float)topp;
     sp.seed = seed;
     wn_gen *g = wn_gen_create(m, (int)streams, &sp, &err);
-    if (!g || wn_gen_prime(g, pc, np, &err)) {
+    if (!g || wn_gen_set_precision(g, prec, &err) || wn_gen_prime(g, pc, np, &err)) {
         wn_gen_free(g);
         free(pc);
         wn_model_free(m);

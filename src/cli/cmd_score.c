@@ -9,9 +9,12 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: wavenet score [-m MODEL] [--json] [--per-sample FILE.csv] [--threads N] WAV...\n"
+    "usage: wavenet score [-m MODEL] [--json] [--per-sample FILE.csv] [--threads N]\n"
+    "                     [--precision P] WAV...\n"
     "  prints per file: samples, total NLL in nats, bits per sample\n"
-    "  --per-sample   write file,sample,code,logp_nats for every sample (CSV)\n";
+    "  --per-sample   write file,sample,code,logp_nats for every sample (CSV)\n"
+    "  --precision P  f32 (default) or f16: score the model with its weights rounded\n"
+    "                 to half floats, the model `generate --precision f16` samples\n";
 
 static int progress(void *user, double done, double total)
 {
@@ -47,6 +50,7 @@ int cmd_score(int argc, char **argv)
     const char *model = NULL, *csv = NULL;
     int json = 0;
     long threads = 0;
+    wn_precision prec = WN_PRECISION_F32;
     char **files = calloc((size_t)argc, sizeof *files);
     int nfiles = 0;
     if (!files) return cli_fail("out of memory");
@@ -64,6 +68,8 @@ int cmd_score(int argc, char **argv)
             if (!(csv = cli_value(argc, argv, &i))) goto bad;
         } else if (!strcmp(a, "--threads")) {
             if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 0, 1024, &threads)) goto bad;
+        } else if (!strcmp(a, "--precision")) {
+            if (!(v = cli_value(argc, argv, &i)) || cli_precision(a, v, &prec)) goto bad;
         } else if (a[0] == '-' && a[1]) {
             cli_fail("score: unknown option '%s' (see wavenet score --help)", a);
             goto bad;
@@ -78,7 +84,8 @@ int cmd_score(int argc, char **argv)
     if (!model) model = cli_default_model();
     wn_error err;
     wn_model *m = wn_model_load(model, &err);
-    if (!m) {
+    if (!m || wn_model_round(m, prec, &err)) {
+        wn_model_free(m);
         free(files);
         return cli_fail_err(&err);
     }
