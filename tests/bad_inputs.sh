@@ -158,7 +158,7 @@ for a in "--samples 0" "--samples -5" "--samples ten" "--samples 1e3" "--samples
          "--samples 10 --streams 5000" "--samples 10 --threads 0" "--samples 10 --seed -1" \
          "--samples 10 --prime missing.wav" "--samples 10 -o /nonexistent/x.wav" \
          "--samples 10 -o adir" "--samples 10 -o adir/" "--samples 10 --streams 2 -o -" \
-         "--samples 10 --bogus" "--samples"; do
+         "--samples 10 --bogus" "--samples 10 --precision f8" "--samples"; do
     # shellcheck disable=SC2086
     row "generate $a" -- generate -m tiny.safetensors $a
 done

@@ -77,6 +77,28 @@ int main(void)
            sc_nll);
     CHECK(fabs(json_num(out, "bits_per_sample") - sc_nll / 5000 / log(2)) < 1e-5);
 
+    /* --precision f16: generate samples the rounded model, which score
+     * --precision f16 scores; it is a different model from f32's, close */
+    snprintf(args, sizeof args, "generate -m %s --samples 5000 --seed 7 --precision f16 -o %s "
+             "--json", model, tu_path("h.wav"));
+    REQUIRE(wn(args) == 0);
+    double gen16 = json_num(out, "nll_nats");
+    snprintf(args, sizeof args, "score -m %s --json --precision f16 %s", model, tu_path("h.wav"));
+    REQUIRE(wn(args) == 0);
+    double sc16 = json_num(out, "nll_nats");
+    CHECKF(fabs(gen16 - sc16) < 1e-5 * fabs(sc16), "f16: generate %.6f vs score %.6f", gen16,
+           sc16);
+    snprintf(args, sizeof args, "score -m %s --json %s", model, tu_path("h.wav"));
+    REQUIRE(wn(args) == 0);
+    double sc32 = json_num(out, "nll_nats");
+    CHECKF(sc32 != sc16 && fabs(sc32 - sc16) < 1e-3 * fabs(sc16), "f16 %.6f vs f32 %.6f", sc16,
+           sc32);
+    snprintf(args, sizeof args, "generate -m %s --samples 10 --precision f8 -o %s", model,
+             tu_path("never.wav"));
+    bad(args, "expected f32 or f16");
+    snprintf(args, sizeof args, "score -m %s --precision %s", model, g1);
+    bad(args, "expected f32 or f16");
+
     /* determinism: same seed, same bytes; another seed, other bytes;
      * threads do not change streams */
     snprintf(args, sizeof args, "generate -m %s --samples 5000 --seed 7 -o %s", model, g2);
