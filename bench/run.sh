@@ -6,5 +6,5 @@ set -eu
 cd "$(dirname "$0")/.."
 BUILD=${WN_BENCH_BUILD:-build}
 [ -d "$BUILD" ] || meson setup "$BUILD"
-meson compile -C "$BUILD" wavenet-bench >&2
+meson compile -C "$BUILD" wavenet-bench wavenet:executable >&2
 exec /usr/bin/python3 bench/run.py --build-dir "$BUILD" "$@"

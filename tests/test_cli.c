@@ -170,6 +170,27 @@ int main(void)
         CHECK(strstr(out, "4000 samples"));
     }
 
+    /* exit status: 2 for a wrong command line, whatever the command; 1 for
+     * a file that cannot be used */
+    {
+        const char *usage_errors[] = {
+            "frobnicate", "generate --bogus", "score --bogus", "init --bogus", "info --bogus",
+            "train --bogus", "baseline --bogus", "spectrogram --bogus", "generate --samples",
+            "train -o x.safetensors", "baseline --train", "score --precision f8 x.wav"};
+        for (size_t i = 0; i < sizeof usage_errors / sizeof usage_errors[0]; i++) {
+            int rc = wn(usage_errors[i]);
+            CHECKF(rc == 2, "'%s' exited %d, expected 2: %s", usage_errors[i], rc, out);
+        }
+        snprintf(args, sizeof args, "info -m %s", tu_path("missing.safetensors"));
+        CHECKF(wn(args) == 1, "info with a missing model: %s", out);
+        snprintf(args, sizeof args, "train -m %s -o %s --train-list %s --steps 1", model,
+                 tu_path("t.safetensors"), tu_path("missing.txt"));
+        CHECKF(wn(args) == 1, "train with a missing list: %s", out);
+        snprintf(args, sizeof args, "baseline --train-list %s --valid %s", tu_path("missing.txt"),
+                 g1);
+        CHECKF(wn(args) == 1, "baseline with a missing list: %s", out);
+    }
+
     /* bad input: one line, non-zero, and an existing output survives */
     fprintf(stderr, "bad input:\n");
     bad("frobnicate", "unknown command");

@@ -108,7 +108,7 @@ int cmd_baseline(int argc, char **argv)
     strvec train = {0}, valid = {0};
     long rate = 8000, bins = 256, reweight = -1;
     double lpc_k = 0;
-    int json = 0, rc = 0;
+    int json = 0, rc = 0, list_failed = 0;
 
     for (int i = 1; i < argc && rc == 0; i++) {
         const char *a = argv[i], *v;
@@ -123,7 +123,7 @@ int cmd_baseline(int argc, char **argv)
             rc = take_paths(argc, argv, &i, &valid);
         } else if (!strcmp(a, "--train-list") || !strcmp(a, "--valid-list")) {
             if (!(v = cli_value(argc, argv, &i))) rc = 1;
-            else rc = read_list(v, a[2] == 't' ? &train : &valid);
+            else if (read_list(v, a[2] == 't' ? &train : &valid)) list_failed = rc = 1;
         } else if (!strcmp(a, "--rate")) {
             if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 1000, 384000, &rate)) rc = 1;
         } else if (!strcmp(a, "--bins")) {
@@ -142,10 +142,10 @@ int cmd_baseline(int argc, char **argv)
         rc = cli_fail("baseline: no training clips (use --train or --train-list)");
     if (rc == 0 && valid.n == 0)
         rc = cli_fail("baseline: no validation clips (use --valid or --valid-list)");
-    if (rc) {
+    if (rc) { /* 2 for a wrong command line, as every command; 1 for a bad list file */
         sv_free(&train);
         sv_free(&valid);
-        return 1;
+        return list_failed ? 1 : 2;
     }
 
     wn_baseline_params p = wn_baseline_default_params();

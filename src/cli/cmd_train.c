@@ -217,7 +217,7 @@ static int parse_args(int argc, char **argv, opts *o)
             VALUE();
             plist *l = a[2] == 't' ? &o->train : &o->valid;
             *(a[2] == 't' ? &o->train_given : &o->valid_given) = 1;
-            if (wn_list_read(v, &l->v, &l->n, &err)) return cli_fail_err(&err), -1;
+            if (wn_list_read(v, &l->v, &l->n, &err)) return cli_fail_err(&err), -3;
         } else if (!strcmp(a, "--steps")) {
             VALUE();
             if (cli_int(a, v, 1, 1000000000000L, &o->steps)) return -1;
@@ -386,11 +386,14 @@ int cmd_train(int argc, char **argv)
     char ckpt_buf[4096];
     plist ck_train = {0}, ck_valid = {0};
 
+    /* exit 2 for a wrong command line, as every command does; 1 when a
+     * file named on it cannot be used */
     int pr = parse_args(argc, argv, &o);
     if (pr) {
-        status = pr > 0 ? 0 : 1;
+        status = pr > 0 ? 0 : pr == -3 ? 1 : 2;
         goto out;
     }
+    status = 2;
     if (!o.out) {
         cli_fail("train: -o OUT is required (try 'wavenet train --help')");
         goto out;
@@ -411,6 +414,7 @@ int cmd_train(int argc, char **argv)
         cli_fail("train: the checkpoint and -o must be different files (%s)", o.out);
         goto out;
     }
+    status = 1;
 
     /* the settings: defaults, or the checkpoint's when resuming; then flags */
     wn_train_params p = wn_train_default_params();

@@ -41,5 +41,6 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
-    return cli_fail("unknown command '%s' (try 'wavenet --help')", argv[1]);
+    cli_fail("unknown command '%s' (try 'wavenet --help')", argv[1]);
+    return 2;
 }
