@@ -165,13 +165,16 @@ static const wn__kern scalar = {"scalar",    gemv_t_scalar,  gemm_t_scalar, gemm
                                 gate_scalar, gate_ts_scalar, expsum_scalar};
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 extern const wn__kern wn__kern_avx2;
 void wn__kern_avx512_fill(wn__kern *k);
 static int have_avx2(void)
 {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-           __builtin_cpu_supports("f16c");
+    /* clang 14 does not know "f16c" in __builtin_cpu_supports: ask CPUID */
+    unsigned a, b, c, d;
+    int f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
 }
 /* the AVX2 table with the many-stream products in AVX-512 */
 static wn__kern avx512;
