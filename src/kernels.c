@@ -161,8 +161,15 @@ static double expsum_scalar(float *w, const float *l, int n, float mx, float s)
     return sum;
 }
 
+static float maxf_scalar(const float *l, int n)
+{
+    float mx = l[0];
+    for (int q = 1; q < n; q++) mx = l[q] > mx ? l[q] : mx;
+    return mx;
+}
+
 static const wn__kern scalar = {"scalar",    gemv_t_scalar,  gemm_t_scalar, gemm_t16_scalar,
-                                gate_scalar, gate_ts_scalar, expsum_scalar};
+                                gate_scalar, gate_ts_scalar, expsum_scalar, maxf_scalar};
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <cpuid.h>

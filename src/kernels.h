@@ -52,6 +52,8 @@ typedef struct wn__kern {
     void (*gate_ts)(float *z, float *a, int D);
     /* w[q] = exp((l[q] - mx) * s) for q < n; returns the sum */
     double (*expsum)(float *w, const float *l, int n, float mx, float s);
+    /* the largest of l[0 .. n), n >= 1 (exact: the same on every table) */
+    float (*maxf)(const float *l, int n);
 } wn__kern;
 
 /* The fastest table this CPU runs (WN_KERNELS=scalar|avx2|avx512 in the

@@ -147,13 +147,21 @@ AVX2 static inline void tanh_sigmoid256(__m256 f, __m256 g, __m256 *t, __m256 *s
     *s = _mm256_div_ps(one, _mm256_add_ps(one, exp256(_mm256_sub_ps(_mm256_setzero_ps(), g))));
 }
 
+/* tanh(f) sigmoid(g) = (e - 1) / ((e + 1)(1 + q)), e = exp(2f), q = exp(-g):
+ * one division instead of two. f is clamped to +-10 (tanh is 1 to 4e-9
+ * there) and g from below at -60, so the denominator stays below 1e35. */
 AVX2 static void gate_avx2(float *z, const float *a, int D)
 {
+    const __m256 one = _mm256_set1_ps(1.0f), lo = _mm256_set1_ps(-10.0f),
+                 hi = _mm256_set1_ps(10.0f), gmin = _mm256_set1_ps(-60.0f);
     int i = 0;
     for (; i + 8 <= D; i += 8) {
-        __m256 t, s;
-        tanh_sigmoid256(_mm256_loadu_ps(a + i), _mm256_loadu_ps(a + D + i), &t, &s);
-        _mm256_storeu_ps(z + i, _mm256_mul_ps(t, s));
+        __m256 f = _mm256_min_ps(_mm256_max_ps(_mm256_loadu_ps(a + i), lo), hi);
+        __m256 g = _mm256_max_ps(_mm256_loadu_ps(a + D + i), gmin);
+        __m256 e = exp256(_mm256_add_ps(f, f));
+        __m256 q = exp256(_mm256_sub_ps(_mm256_setzero_ps(), g));
+        __m256 den = _mm256_mul_ps(_mm256_add_ps(e, one), _mm256_add_ps(q, one));
+        _mm256_storeu_ps(z + i, _mm256_div_ps(_mm256_sub_ps(e, one), den));
     }
     for (; i < D; i++) z[i] = tanhf(a[i]) / (1.0f + expf(-a[D + i]));
 }
@@ -196,9 +204,27 @@ AVX2 static double expsum_avx2(float *w, const float *l, int n, float mx, float 
     return sum;
 }
 
+AVX2 static float maxf_avx2(const float *l, int n)
+{
+    float mx = l[0];
+    int q = 0;
+    if (n >= 16) {
+        __m256 m0 = _mm256_loadu_ps(l), m1 = _mm256_loadu_ps(l + 8);
+        for (q = 16; q + 16 <= n; q += 16) {
+            m0 = _mm256_max_ps(m0, _mm256_loadu_ps(l + q));
+            m1 = _mm256_max_ps(m1, _mm256_loadu_ps(l + q + 8));
+        }
+        float t[8];
+        _mm256_storeu_ps(t, _mm256_max_ps(m0, m1));
+        for (int i = 0; i < 8; i++) mx = t[i] > mx ? t[i] : mx;
+    }
+    for (; q < n; q++) mx = l[q] > mx ? l[q] : mx;
+    return mx;
+}
+
 /* One row of the half-float product is the one-row gemm. */
 const wn__kern wn__kern_avx2 = {"avx2",    gemv_t_avx2,  gemm_t_avx2, gemm_t16_avx2,
-                                 gate_avx2, gate_ts_avx2, expsum_avx2};
+                                 gate_avx2, gate_ts_avx2, expsum_avx2, maxf_avx2};
 #else
 typedef int wn__no_avx2;
 #endif

@@ -23,13 +23,9 @@ static int cmp_desc(const void *a, const void *b)
 int wn__sample_k(const wn__kern *k, const float *l, int Q, const wn_sample_params *p,
                  uint64_t *rng, double *logp, float *w, wn__cand *cand)
 {
-    float mx = l[0];
+    const float mx = k->maxf(l, Q);
     int code = 0;
-    for (int q = 1; q < Q; q++)
-        if (l[q] > mx) {
-            mx = l[q];
-            code = q; /* argmax: the first of equal maxima */
-        }
+    while (code < Q - 1 && l[code] != mx) code++; /* argmax: the first of equal maxima */
     const double lse = mx + log(k->expsum(w, l, Q, mx, 1.0f));
     if (p->temperature > 0.0f) {
         double total = p->temperature == 1.0f ? exp(lse - mx)
@@ -40,7 +36,16 @@ int wn__sample_k(const wn__kern *k, const float *l, int Q, const wn_sample_param
         if (kk == Q && !nucleus) {
             double target = u * total, acc = 0;
             code = -1;
-            for (int q = 0; q < Q; q++) {
+            int q = 0;
+            /* whole blocks of 8 first: their sums do not wait on acc, so
+             * the running sum is a chain of Q/8 additions, not Q */
+            for (; q + 8 <= Q; q += 8) {
+                double s8 = (((double)w[q] + w[q + 1]) + ((double)w[q + 2] + w[q + 3])) +
+                            (((double)w[q + 4] + w[q + 5]) + ((double)w[q + 6] + w[q + 7]));
+                if (acc + s8 > target) break;
+                acc += s8;
+            }
+            for (; q < Q; q++) {
                 acc += w[q];
                 if (acc > target) {
                     code = q;

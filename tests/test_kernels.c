@@ -373,6 +373,14 @@ int main(void)
             CHECKF(fabs(sum - want) / want < 1e-6, "%s expsum sum", k->name);
         }
         CHECKF(ew < 1e-6, "%s expsum: %g", k->name, ew);
+        /* the largest logit, exactly, for every length and position of the max */
+        for (int n = 1; n <= 300; n++) {
+            for (int i = 0; i < n; i++) l[i] = rnd(&s) * 30 - 40;
+            l[(n * 7 + 3) % n] = 5.0f + n;
+            float want = l[0];
+            for (int i = 1; i < n; i++) want = fmaxf(want, l[i]);
+            CHECKF(k->maxf(l, n) == want, "%s maxf n=%d", k->name, n);
+        }
         fprintf(stderr, "%s: gemv %.2g, gate %.2g, exp %.2g\n", k->name, worst, gw, ew);
     }
     return tu_finish("kernels", 0);
