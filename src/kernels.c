@@ -36,7 +36,8 @@ void wn__panel_pack(float *dst, const float *w, int nin, int nout)
     for (int o0 = 0; o0 < nout;) {
         int pw = wn__panel_width(nout - o0);
         for (int i = 0; i < nin; i++)
-            for (int oo = 0; oo < pw; oo++) dst[(size_t)i * pw + oo] = w[(size_t)(o0 + oo) * nin + i];
+            for (int oo = 0; oo < pw; oo++)
+                dst[wn__panel_at(i, oo, nin, pw)] = w[(size_t)(o0 + oo) * nin + i];
         dst += (size_t)nin * pw;
         o0 += pw;
     }
@@ -84,7 +85,8 @@ void wn__panel_pack16(uint16_t *dst, const float *w, int nin, int nout)
             int pw = wn__panel_width(nout - o0);
             for (int i = 0; i < nin; i++)
                 for (int oo = 0; oo < pw; oo++)
-                    dst[(size_t)i * pw + oo] = wn__f32_to_f16(w[(size_t)(o0 + oo) * nin + i]);
+                    dst[wn__panel_at(i, oo, nin, pw)] =
+                        wn__f32_to_f16(w[(size_t)(o0 + oo) * nin + i]);
             dst += (size_t)nin * pw;
             o0 += pw;
         }
@@ -99,12 +101,13 @@ static void gemv_t_scalar(float *restrict y, const float *restrict x,
                           const float *restrict wt, int nin, int nout)
 {
     for (int o0 = 0; o0 < nout;) {
-        int pw = wn__panel_width(nout - o0);
-        for (int i = 0; i < nin; i++) {
-            const float xi = x[i];
-            const float *restrict w = wt + (size_t)i * pw;
-            for (int o = 0; o < pw; o++) y[o0 + o] += xi * w[o];
-        }
+        const int pw = wn__panel_width(nout - o0), sw = pw < WN_STRIP ? pw : WN_STRIP;
+        for (int s = 0; s < pw; s += sw)
+            for (int i = 0; i < nin; i++) {
+                const float xi = x[i];
+                const float *restrict w = wt + wn__panel_at(i, s, nin, pw);
+                for (int o = 0; o < sw; o++) y[o0 + s + o] += xi * w[o];
+            }
         wt += (size_t)nin * pw;
         o0 += pw;
     }
@@ -125,12 +128,13 @@ static void gemm_t16_scalar(float *Y, int ldy, const float *X, int ldx, int B,
         const float *restrict x = X + (size_t)b * ldx;
         const uint16_t *wt = wt0;
         for (int o0 = 0; o0 < nout;) {
-            int pw = wn__panel_width(nout - o0);
-            for (int i = 0; i < nin; i++) {
-                const float xi = x[i];
-                const uint16_t *restrict w = wt + (size_t)i * pw;
-                for (int o = 0; o < pw; o++) y[o0 + o] += xi * wn__f16_to_f32(w[o]);
-            }
+            const int pw = wn__panel_width(nout - o0), sw = pw < WN_STRIP ? pw : WN_STRIP;
+            for (int s = 0; s < pw; s += sw)
+                for (int i = 0; i < nin; i++) {
+                    const float xi = x[i];
+                    const uint16_t *restrict w = wt + wn__panel_at(i, s, nin, pw);
+                    for (int o = 0; o < sw; o++) y[o0 + s + o] += xi * wn__f16_to_f32(w[o]);
+                }
             wt += (size_t)nin * pw;
             o0 += pw;
         }

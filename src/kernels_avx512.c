@@ -17,7 +17,8 @@ static const wn__kern *one_row;
 #define LOAD_F32(p) _mm512_loadu_ps(p)
 #define LOAD_F16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
 
-/* NR rows x 16*NV outputs of a panel of width pw (a multiple of 16*NV) */
+/* NR rows x 16*NV outputs of a panel of width pw (a multiple of 16*NV),
+ * reading NV strips (kernels.h) side by side */
 #define PANEL(NAME, WT, LOAD, NR, NV)                                          \
     AVX512 static inline void NAME(float *const *y, const float *const *x, const WT *p, \
                                    int o0, int nin, int pw)                    \
@@ -27,10 +28,13 @@ static const wn__kern *one_row;
             _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++)               \
                 _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)           \
                     a[r][v] = _mm512_loadu_ps(y[r] + o0 + o + 16 * v);         \
+            const WT *ws[NV]; /* strip o / 16 + v */                          \
+            _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)               \
+                ws[v] = p + (size_t)(o / 16 + v) * nin * 16;                   \
             for (int i = 0; i < nin; i++) {                                    \
-                const WT *w = p + (size_t)i * pw + o;                          \
                 __m512 wv[NV];                                                 \
-                _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) wv[v] = LOAD(w + 16 * v); \
+                _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)           \
+                    wv[v] = LOAD(ws[v] + (size_t)i * 16);                      \
                 _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) {         \
                     const __m512 u = _mm512_set1_ps(x[r][i]);                  \
                     _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)       \
