@@ -192,6 +192,10 @@ def main():
     peer_info = {} if a.no_peer else run_json([PY, os.path.join(HERE, "peer.py"), "info"])
     log(f"wavenet-bench: kernels {info.get('kernels')}, {info.get('openblas_config')}")
     if not a.no_peer:
+        if not peer_info.get("torch"):
+            sys.exit("run.py: the PyTorch peer cannot import torch: install Debian's "
+                     "python3-torch and python3-numpy (apt-get install python3-torch "
+                     "python3-numpy), or run with --no-peer")
         log(f"peer: torch {peer_info.get('torch')}, {', '.join(peer_info.get('libs', []))}")
     if float(load_start[0]) > 0.5:
         log(f"warning: load average {load_start[0]} at start: the machine is not idle, "

@@ -26,6 +26,7 @@ typedef struct stream_state {
  * b0 + i, so one product writes h and skip. */
 typedef struct part {
     int b0, b1;
+    int64_t t0; /* tap 0's products of a one-stream part are due at t0 + k d */
     float *st, *a, *z, *r, *u, *logits;
     float *wq;      /* per stream Q sampling weights */
     wn__cand *cand; /* per stream Q candidates */
@@ -39,7 +40,7 @@ struct wn_gen {
     wn_precision prec;
     /* weights in the kernels' panel layout (kernels.h), float32 (wt_*) or,
      * at WN_PRECISION_F16, half floats (ht_*; then wt_* are freed) */
-    float *wt_dil;   /* per layer 2R -> 2D: inputs 0..R-1 take h[t-d], R..2R-1 h[t] */
+    float *wt_dil;   /* per layer two panels R -> 2D: tap 0 (h[t-d]), then tap 1 (h[t]) */
     float *wt_rs;    /* per layer D -> R+S: res and skip fused, outputs [h | skip] */
     float *wt_h0;    /* (S, S) */
     float *wt_h1;    /* (S, Q) */
@@ -59,6 +60,19 @@ struct wn_gen {
     size_t *ring_off;
     size_t ring_floats; /* per stream */
     float *ring;     /* B * ring_floats */
+    /* Tap 0 of layer j only sees inputs d steps old, all in the queue: a
+     * part with one stream makes its products for the next d steps at once
+     * every d steps (from the part's t0), a d-row product that reads those
+     * weights once instead of d times (~14% less weight per sample for
+     * one stream, which is bound by the cache's bandwidth). past holds
+     * them, laid out as ring with 2D floats a slot: b_dil + W0 h[t'-d] for
+     * the step t' of the slot. Parts of several streams are bound by the
+     * FMA units and run the two taps back to back instead: each output is
+     * the same FMA chain (b_dil, tap 0's inputs, tap 1's) either way, so
+     * the split never changes a bit. Allocated when a part has one stream. */
+    size_t *past_off;
+    size_t past_floats; /* B * (sum of d) * 2D */
+    float *past;
     int64_t t;       /* position of the next input (same for all streams) */
     stream_state *ss; /* per stream */
     part *pt;        /* `threads` parts, the streams split in fixed blocks */
@@ -82,8 +96,18 @@ static int set_parts(wn_gen *g, int n)
     const size_t D = (size_t)c->dilation, S = (size_t)c->skip, Q = (size_t)c->bins;
     part *pt = calloc((size_t)n, sizeof *pt);
     if (!pt) return WN_ERR_NOMEM;
+    int single = 0; /* a part of one stream */
+    for (int i = 0; i < n; i++)
+        single |= (int64_t)g->B * (i + 1) / n - (int64_t)g->B * i / n == 1;
+    if (single && !g->past) {
+        if (!(g->past = wn__calloc(g->past_floats, sizeof(float)))) {
+            free(pt);
+            return WN_ERR_NOMEM;
+        }
+    }
     for (int i = 0; i < n; i++) {
         part *q = &pt[i];
+        q->t0 = g->t; /* whatever the queue holds, make tap 0's products now */
         q->b0 = (int)((int64_t)g->B * i / n);
         q->b1 = (int)((int64_t)g->B * (i + 1) / n);
         size_t nb = (size_t)(q->b1 - q->b0);
@@ -122,6 +146,8 @@ void wn_gen_free(wn_gen *g)
     wn__free(g->ht_h0);
     wn__free(g->ht_h1);
     wn__free(g->ring);
+    wn__free(g->past);
+    free(g->past_off);
     free_parts(g->pt, g->threads);
     free(g->ring_off);
     wn__free(g->ss);
@@ -142,7 +168,7 @@ static int pack(wn_gen *g, wn_precision p)
     void *h0 = wn__alloc((size_t)S * S, el), *h1 = wn__alloc((size_t)S * Q, el);
     float *bd = wn__alloc((size_t)L * 2 * D, sizeof(float));
     /* a (rows, cols) staging matrix for the fused weights */
-    float *tmp = malloc(sizeof(float) * (n_dil > n_rs ? n_dil : n_rs));
+    float *tmp = malloc(sizeof(float) * n_rs);
     if (!dil || !rs || !h0 || !h1 || !bd || !tmp) {
         wn__free(bd);
         wn__free(dil);
@@ -158,21 +184,19 @@ static int pack(wn_gen *g, wn_precision p)
     for (int j = 0; j < L; j++) {
         const wn_layer_view *lw = &m->pk.layer[j];
         /* packed w_dil is (2, 2D, R): tap 0 (past) then tap 1 (now) */
-        for (int o = 0; o < 2 * D; o++)
-            for (int i = 0; i < R; i++) {
-                tmp[(size_t)o * 2 * R + i] = lw->w_dil[(size_t)o * R + i];
-                tmp[(size_t)o * 2 * R + R + i] = lw->w_dil[(size_t)(2 * D + o) * R + i];
-            }
-        PACK(dil, (size_t)j * n_dil, tmp, 2 * R, 2 * D);
+        const size_t n_tap = (size_t)2 * D * R;
+        PACK(dil, (size_t)j * n_dil, lw->w_dil, R, 2 * D);
+        PACK(dil, (size_t)j * n_dil + n_tap, lw->w_dil + n_tap, R, 2 * D);
         /* b_dil + (W0 + W1) c_j with the weights this precision holds */
         const float *cj = g->c_h + (size_t)j * R;
         for (int o = 0; o < 2 * D; o++) {
             double sum = lw->b_dil[o];
-            for (int i = 0; i < 2 * R; i++) {
-                float wv = tmp[(size_t)o * 2 * R + i];
-                if (half) wv = wn__f16_to_f32(wn__f32_to_f16(wv));
-                sum += (double)wv * cj[i % R];
-            }
+            for (int tap = 0; tap < 2; tap++)
+                for (int i = 0; i < R; i++) {
+                    float wv = lw->w_dil[(size_t)tap * n_tap + (size_t)o * R + i];
+                    if (half) wv = wn__f16_to_f32(wn__f32_to_f16(wv));
+                    sum += (double)wv * cj[i];
+                }
             bd[(size_t)j * 2 * D + o] = (float)sum;
         }
         memcpy(tmp, lw->w_res, sizeof(float) * (size_t)R * D);
@@ -237,9 +261,9 @@ wn_gen *wn_gen_create(const wn_model *m, int streams, const wn_sample_params *p,
     g->c_h = wn__alloc((size_t)L * R, sizeof(float));
     g->b_skip = wn__alloc((size_t)S, sizeof(float));
     g->ring_off = malloc(sizeof(size_t) * (size_t)L);
+    g->past_off = malloc(sizeof(size_t) * (size_t)L);
     g->ss = wn__calloc((size_t)streams, sizeof(stream_state));
-    if (!g->c_h || !g->b_skip || !g->ring_off || !g->ss || set_parts(g, 1) != WN_OK)
-        goto nomem;
+    if (!g->c_h || !g->b_skip || !g->ring_off || !g->past_off || !g->ss) goto nomem;
     double *sum = malloc(sizeof(double) * (size_t)(R + S)); /* c_j, then the skip biases */
     if (!sum) goto nomem;
     for (int i = 0; i < R; i++) sum[i] = m->pk.causal_b[i];
@@ -258,10 +282,13 @@ wn_gen *wn_gen_create(const wn_model *m, int streams, const wn_sample_params *p,
     size_t off = 0;
     for (int j = 0; j < L; j++) {
         g->ring_off[j] = off * (size_t)streams;
+        g->past_off[j] = off / (size_t)R * 2 * (size_t)c->dilation * (size_t)streams;
         off += (size_t)m->dil[j] * R;
     }
     g->ring_floats = off;
-    if (!(g->ring = wn__calloc((size_t)streams * off, sizeof(float)))) goto nomem;
+    g->past_floats = (size_t)streams * off / (size_t)R * 2 * (size_t)c->dilation;
+    if (!(g->ring = wn__calloc((size_t)streams * off, sizeof(float))) || set_parts(g, 1) != WN_OK)
+        goto nomem;
     /* one RNG per stream, each from the seed and its index */
     for (int b = 0; b < streams; b++) {
         uint64_t s = p->seed ^ (0xd1b54a32d192ed03ULL * (uint64_t)(b + 1));
@@ -358,6 +385,7 @@ int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err)
         g->ss[b].pending = last;
     }
     g->t = N;
+    for (int p = 0; p < g->threads; p++) g->pt[p].t0 = N; /* the queues are new */
     free(in);
     free(rings);
     free(one);
@@ -386,13 +414,9 @@ static inline void copy_f(float *restrict d, const float *restrict s, int n)
 }
 
 #define PREFETCH_AHEAD 2
-static inline void prefetch_slots(const wn_gen *g, const part *q, int j, int64_t t)
+static inline void prefetch_lines(const void *p, size_t bytes)
 {
-    const int R = g->m->cfg.residual, d = g->m->dil[j];
-    const size_t slot = g->ring_off[j] + ((size_t)(t & (d - 1)) * g->B + q->b0) * R;
-    const char *p = (const char *)(g->ring + slot);
-    for (size_t o = 0; o < sizeof(float) * (size_t)R * (size_t)(q->b1 - q->b0); o += 64)
-        __builtin_prefetch(p + o, 1, 3);
+    for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch((const char *)p + o, 1, 3);
 }
 
 /* One step at time t of the streams of part q, with inputs in[b * stride]:
@@ -403,7 +427,8 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
     const wn__kern *k = g->k;
     const wn_config *cf = &m->cfg;
     const int L = cf->layers, R = cf->residual, D = cf->dilation, S = cf->skip, Q = cf->bins;
-    const int W = g->W, b0 = q->b0, b1 = q->b1, nb = b1 - b0;
+    const int W = g->W, B = g->B, b0 = q->b0, b1 = q->b1, nb = b1 - b0;
+    const size_t n_tap = (size_t)R * 2 * D;
     const wn_view *w = &m->pk;
     float *st = q->st, *a = q->a, *z = q->z, *r = q->r, *u = q->u, *logits = q->logits;
     for (int b = b0; b < b1; b++) {
@@ -415,23 +440,42 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
         copy_f(skip, g->b_skip, S);
         g->ss[b].prev = x;
     }
-    /* A slot was last touched d steps ago and the weights streamed through
-     * the caches since: reading it cold cost ~12% of a step. Fetch each
-     * layer's slots two layers ahead. */
-    for (int j = 0; j < L && j < PREFETCH_AHEAD; j++) prefetch_slots(g, q, j, t);
     for (int j = 0; j < L; j++) {
         const int d = m->dil[j];
-        float *slot = g->ring + g->ring_off[j] + (size_t)(t & (d - 1)) * g->B * R;
-        if (j + PREFETCH_AHEAD < L) prefetch_slots(g, q, j + PREFETCH_AHEAD, t);
-        for (int b = b0; b < b1; b++) {
-            float *row = st + (size_t)(b - b0) * W;
-            float *ring = slot + (size_t)b * R;
-            copy_f(row, ring, R);     /* h[t-d] */
-            copy_f(ring, row + R, R); /* becomes h[t] */
-            copy_f(a + (size_t)(b - b0) * 2 * D, g->b_dil + (size_t)j * 2 * D, 2 * D);
+        const size_t slot = (size_t)(t & (d - 1)) * B;
+        const size_t wo = (size_t)j * 2 * n_tap; /* layer j's two tap panels */
+        float *ring = g->ring + g->ring_off[j];
+        /* the slots of the layers ahead were last touched d steps ago and
+         * the weights streamed through the caches since */
+        if (j + PREFETCH_AHEAD < L) {
+            const int ja = j + PREFETCH_AHEAD;
+            const size_t sa = (size_t)(t & (m->dil[ja] - 1)) * B + b0;
+            if (nb == 1)
+                prefetch_lines(g->past + g->past_off[ja] + sa * 2 * D, sizeof(float) * 2 * D);
+            prefetch_lines(g->ring + g->ring_off[ja] + sa * R, sizeof(float) * R * nb);
         }
-        product(g, a, 2 * D, st, W, nb, g->wt_dil, g->ht_dil, (size_t)j * 2 * R * 2 * D, 2 * R,
-                2 * D);
+        if (nb == 1) {
+            float *past = g->past + g->past_off[j];
+            if ((t - q->t0) % d == 0) { /* tap 0 for steps t .. t+d-1: the whole queue */
+                for (int s2 = 0; s2 < d; s2++)
+                    copy_f(past + ((size_t)s2 * B + b0) * 2 * D, g->b_dil + (size_t)j * 2 * D,
+                           2 * D);
+                product(g, past + (size_t)b0 * 2 * D, B * 2 * D, ring + (size_t)b0 * R, B * R, d,
+                        g->wt_dil, g->ht_dil, wo, R, 2 * D);
+            }
+            copy_f(a, past + (slot + b0) * 2 * D, 2 * D);
+            copy_f(ring + (slot + b0) * R, st + R, R); /* becomes h[t] */
+            product(g, a, 2 * D, st + R, W, 1, g->wt_dil, g->ht_dil, wo + n_tap, R, 2 * D);
+        } else {
+            for (int b = b0; b < b1; b++) {
+                float *row = st + (size_t)(b - b0) * W, *rs = ring + (slot + b) * R;
+                copy_f(row, rs, R);     /* h[t-d] */
+                copy_f(rs, row + R, R); /* becomes h[t] */
+                copy_f(a + (size_t)(b - b0) * 2 * D, g->b_dil + (size_t)j * 2 * D, 2 * D);
+            }
+            product(g, a, 2 * D, st, W, nb, g->wt_dil, g->ht_dil, wo, R, 2 * D);
+            product(g, a, 2 * D, st + R, W, nb, g->wt_dil, g->ht_dil, wo + n_tap, R, 2 * D);
+        }
         for (int b = 0; b < nb; b++) k->gate(z + (size_t)b * D, a + (size_t)b * 2 * D, D);
         /* h += res(z), skip += skip(z) in one product (the last layer's h
          * update is unused but costs little) */

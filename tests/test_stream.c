@@ -109,6 +109,62 @@ static int same_numbers(const gen_out *a, const gen_out *b, size_t t0, size_t n,
     return codes && logp && logits;
 }
 
+/* A part of one stream makes tap 0's products d steps at a time; a part of
+ * several runs both taps every step. Same FMA chain per output: the same
+ * bits for any split of the streams, at both precisions, also when the
+ * split changes halfway (the queue of tap-0 products is then remade). */
+static void split_checks(const int *x)
+{
+    enum { BINS = 256, LAYERS = 12, STACK = 6, R = 16, D = 24, S = 40 };
+    wn_model *m = tu_small_model(BINS, LAYERS, STACK, R, D, S, 77);
+    const size_t N = (size_t)wn_model_receptive_field(m) + 150; /* every d wraps */
+    for (int prec = 0; prec < 2; prec++) {
+        const wn_precision p = prec ? WN_PRECISION_F16 : WN_PRECISION_F32;
+        gen_out one = gen_numbers(m, p, 4, 1, x + 200, 40, x, N);  /* a part of 4 */
+        gen_out four = gen_numbers(m, p, 4, 4, x + 200, 40, x, N); /* 4 parts of 1 */
+        gen_out mixed = gen_numbers(m, p, 4, 3, x + 200, 40, x, N); /* 1, 1, 2 */
+        gen_out alone = gen_numbers(m, p, 1, 1, x + 200, 40, x, N);
+        CHECK(same_numbers(&one, &four, 0, N, 4, BINS, "4 streams: 1 part vs 4"));
+        CHECK(same_numbers(&one, &mixed, 0, N, 4, BINS, "4 streams: 1 part vs 3"));
+        int same0 = 1; /* stream 0 of four is the stream alone (same seed and inputs) */
+        for (size_t t = 0; t < N; t++) {
+            same0 &= one.codes[t * 4] == alone.codes[t] && one.logp[t * 4] == alone.logp[t];
+            same0 &= !memcmp(one.logits + t * 4 * BINS, alone.logits + t * BINS,
+                             sizeof(float) * BINS);
+        }
+        CHECKF(same0, "stream 0 of 4 differs from one stream alone (precision %d)", prec);
+        /* threads changed in the middle of a run */
+        wn_error err;
+        wn_sample_params sp = wn_sample_default_params();
+        sp.seed = 4242;
+        wn_gen *g = wn_gen_create(m, 4, &sp, &err);
+        REQUIRE(g);
+        REQUIRE_OK(wn_gen_set_precision(g, p, &err), &err);
+        REQUIRE_OK(wn_gen_prime(g, x + 200, 40, &err), &err);
+        int *codes = malloc(sizeof(int) * N * 4);
+        double *lp = malloc(sizeof(double) * N * 4);
+        REQUIRE(codes && lp);
+        const size_t cut[3] = {N / 3 + 5, 2 * N / 3 + 1, N};
+        size_t done = 0;
+        for (int c = 0; c < 3; c++) {
+            wn_gen_set_threads(g, c == 1 ? 1 : 4);
+            REQUIRE(wn_gen_run(g, cut[c] - done, codes + done * 4, lp + done * 4) == WN_OK);
+            done = cut[c];
+        }
+        CHECKF(!memcmp(codes, one.codes, sizeof(int) * N * 4) &&
+                   !memcmp(lp, one.logp, sizeof(double) * N * 4),
+               "threads 4 -> 1 -> 4 during a run changed the numbers (precision %d)", prec);
+        free(codes);
+        free(lp);
+        wn_gen_free(g);
+        gen_out_free(&one);
+        gen_out_free(&four);
+        gen_out_free(&mixed);
+        gen_out_free(&alone);
+    }
+    wn_model_free(m);
+}
+
 /* Half-precision weights: a generator at WN_PRECISION_F16 computes exactly
  * what WN_PRECISION_F32 computes on the model after wn_model_round. */
 static void precision_checks(const int *x)
@@ -386,6 +442,7 @@ int main(void)
     }
     wn_model_free(m);
 
+    split_checks(x);
     precision_checks(x);
     return tu_finish("stream", 0);
 }
