@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const messages[] = {
@@ -54,6 +55,10 @@ int wn__tmpname(const char *path, char *tmp, size_t size, wn_error *err)
         return wn__err(err, WN_ERR_ARG, "%s: path too long", path);
     if (path[dirlen] == '\0')
         return wn__err(err, WN_ERR_ARG, "%s: not a file name", path);
+    /* rename() would refuse it only after all the work */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return wn__err(err, WN_ERR_ARG, "%s: is a folder, not a file name", path);
     return WN_OK;
 }
 

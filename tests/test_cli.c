@@ -206,6 +206,12 @@ int main(void)
     snprintf(args, sizeof args, "generate -m %s --samples 10 -o /nonexistent/dir/x.wav", model);
     bad(args, "/nonexistent/dir/x.wav");
     bad("generate -m /nonexistent.safetensors --samples 10", "/nonexistent.safetensors");
+    /* an output that is a folder is refused before any work, not at the rename */
+    REQUIRE(mkdir(tu_path("adir"), 0700) == 0);
+    snprintf(args, sizeof args, "generate -m %s --seconds 600 -o %s", model, tu_path("adir"));
+    bad(args, "is a folder, not a file name");
+    snprintf(args, sizeof args, "init -o %s", tu_path("adir"));
+    bad(args, "is a folder, not a file name");
     snprintf(args, sizeof args, "generate -m %s --samples 10", g1);
     bad(args, "not a weights file");
     /* a truncated model */

@@ -2,30 +2,43 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
+#include <ftw.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 int tu_failures = 0;
+static char tmp_dir[256]; /* made on first use */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st, (void)flag, (void)f;
+    return remove(path);
+}
 
 int tu_finish(const char *name, int checks_run)
 {
     (void)checks_run;
     if (tu_failures) {
         fprintf(stderr, "%s: %d check(s) failed\n", name, tu_failures);
+        if (tmp_dir[0]) fprintf(stderr, "%s: its files are kept in %s\n", name, tmp_dir);
         return 1;
     }
+    /* a passing test leaves nothing behind */
+    if (tmp_dir[0] && nftw(tmp_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        fprintf(stderr, "%s: could not remove %s\n", name, tmp_dir);
     fprintf(stderr, "%s: ok\n", name);
     return 0;
 }
 
 const char *tu_tmpdir(void)
 {
-    static char dir[256];
+    char *dir = tmp_dir;
     if (!dir[0]) {
         const char *base = getenv("TMPDIR");
-        snprintf(dir, sizeof dir, "%s/wntest.XXXXXX", base && *base ? base : "/tmp");
+        snprintf(dir, sizeof tmp_dir, "%s/wntest.XXXXXX", base && *base ? base : "/tmp");
         if (!mkdtemp(dir)) { perror("mkdtemp"); exit(1); }
     }
     return dir;
