@@ -2,7 +2,15 @@
  * layer keeps a ring buffer of its last d inputs, so one new sample costs
  * one column per layer whatever the receptive field. The per-sample kernels
  * here are separate from the whole-sequence ones in layers.c; a test proves
- * both give the same logits. Nothing is allocated per sample. */
+ * both give the same logits. Nothing is allocated per sample.
+ *
+ * One step of the streams a thread runs: embed the two inputs; per layer,
+ * a = b_dil' + W0 h[t-d] + W1 h[t] (tap 0 from the queue, or for a lone
+ * stream from products made d steps at a time), z = gate(a), then one
+ * product adds res(z) to h and skip(z) to the skip sum; the head; then
+ * sampling. The rows hold h minus the sum of the biases before each layer,
+ * so no bias is added inside the loop (struct wn_gen says how). Speed is
+ * measured in bench/ (bench/RESULTS.md). */
 #include "kernels.h"
 #include "net.h"
 #include "sample.h"
