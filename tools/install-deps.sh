@@ -6,7 +6,15 @@
 #           OpenBLAS (matrix products), libgd (PNG images), OpenMP (gcc's libgomp)
 #   data:   codec2-examples (8 kHz speech clips under /usr/share/codec2)
 #   checks: valgrind, clang + its sanitizer/fuzzer runtime
+# With --torch, also python3-torch and python3-numpy: the PyTorch peer of
+# bench/ and tests/torch_reference.py (neither the build nor CI needs them).
 set -euo pipefail
+extra=""
+case "${1:-}" in
+    "") ;;
+    --torch) extra="python3-torch python3-numpy" ;;
+    *) echo "usage: bash tools/install-deps.sh [--torch]" >&2; exit 2 ;;
+esac
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
@@ -16,5 +24,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     libsndfile1-dev libfftw3-dev libsamplerate0-dev libjansson-dev zlib1g-dev \
     libopenblas-dev libgd-dev \
     codec2-examples \
-    valgrind clang libclang-rt-14-dev >/dev/null
+    valgrind clang libclang-rt-14-dev $extra >/dev/null
 echo "wavenet: dependencies installed"
