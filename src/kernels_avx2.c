@@ -15,10 +15,9 @@
 #define LOAD_F32(p) _mm256_loadu_ps(p)
 #define LOAD_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
 
-/* One row: y[0 .. 8*NB) += x . panel, the accumulators in registers; every
- * output is one FMA chain over the inputs in order. SW: the strip width
- * (kernels.h), 16 for panels of 32 and 64, 8 for those of 8. */
-#define GEMV_BLOCK(NAME, WT, LOAD, NB, SW)                                      \
+/* One row: y[0 .. 8*NB) += x . panel (of width 8*NB), the accumulators in
+ * registers; every output is one FMA chain over the inputs in order. */
+#define GEMV_BLOCK(NAME, WT, LOAD, NB)                                          \
     AVX2 static inline void NAME(float *y, const float *x, const WT *p, int nin) \
     {                                                                          \
         __m256 acc[NB];                                                        \
@@ -26,8 +25,7 @@
         for (int i = 0; i < nin; i++) {                                        \
             const __m256 xi = _mm256_broadcast_ss(x + i);                      \
             _Pragma("GCC unroll 8") for (int k = 0; k < NB; k++) {             \
-                const WT *w = p + (size_t)(8 * k / SW) * nin * SW + (size_t)i * SW + 8 * k % SW; \
-                acc[k] = _mm256_fmadd_ps(xi, LOAD(w), acc[k]);                 \
+                acc[k] = _mm256_fmadd_ps(xi, LOAD(p + wn__panel_at(i, 8 * k, nin, 8 * NB)), acc[k]); \
             }                                                                  \
         }                                                                      \
         _Pragma("GCC unroll 8") for (int k = 0; k < NB; k++) _mm256_storeu_ps(y + 8 * k, acc[k]); \
@@ -49,13 +47,13 @@
             _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++)               \
                 _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)           \
                     a[r][v] = _mm256_loadu_ps(y[r] + o0 + o + 8 * v);          \
-            const WT *ws[NV]; /* column o + 8v: in strip (o + 8v) / 16 */     \
+            const WT *ws[NV]; /* input 0 of column o + 8v (whole strips: any pw) */ \
             _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)               \
-                ws[v] = p + (size_t)((o + 8 * v) / 16) * nin * 16 + (o + 8 * v) % 16; \
+                ws[v] = p + wn__panel_at(0, o + 8 * v, nin, WN_STRIP);         \
             for (int i = 0; i < nin; i++) {                                    \
                 __m256 wv[NV];                                                 \
                 _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)           \
-                    wv[v] = LOAD(ws[v] + (size_t)i * 16);                      \
+                    wv[v] = LOAD(ws[v] + (size_t)i * WN_STRIP);                \
                 _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) {         \
                     const __m256 u = _mm256_broadcast_ss(x[r] + i);            \
                     _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)       \
@@ -71,9 +69,9 @@
 /* gemv over all panels, then gemm: rows in fours, a pair, the rest one
  * by one (narrow panels always row by row, as gemv does them). */
 #define GEMM_T(SUFFIX, WT, LOAD, TO_F32)                                       \
-    GEMV_BLOCK(gemv_block8##SUFFIX, WT, LOAD, 8, 16)                           \
-    GEMV_BLOCK(gemv_block4##SUFFIX, WT, LOAD, 4, 16)                           \
-    GEMV_BLOCK(gemv_block1##SUFFIX, WT, LOAD, 1, 8)                            \
+    GEMV_BLOCK(gemv_block8##SUFFIX, WT, LOAD, 8)                               \
+    GEMV_BLOCK(gemv_block4##SUFFIX, WT, LOAD, 4)                               \
+    GEMV_BLOCK(gemv_block1##SUFFIX, WT, LOAD, 1)                               \
     GEMM_PANEL(gemm4x3_panel##SUFFIX, WT, LOAD, 4, 3)                          \
     GEMM_PANEL(gemm4_panel##SUFFIX, WT, LOAD, 4, 2)                            \
     GEMM_PANEL(gemm2_panel##SUFFIX, WT, LOAD, 2, 4)                            \

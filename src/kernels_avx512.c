@@ -28,13 +28,13 @@ static const wn__kern *one_row;
             _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++)               \
                 _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)           \
                     a[r][v] = _mm512_loadu_ps(y[r] + o0 + o + 16 * v);         \
-            const WT *ws[NV]; /* strip o / 16 + v */                          \
+            const WT *ws[NV]; /* input 0 of column o + 16v: a strip */       \
             _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)               \
-                ws[v] = p + (size_t)(o / 16 + v) * nin * 16;                   \
+                ws[v] = p + wn__panel_at(0, o + 16 * v, nin, WN_STRIP);        \
             for (int i = 0; i < nin; i++) {                                    \
                 __m512 wv[NV];                                                 \
                 _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)           \
-                    wv[v] = LOAD(ws[v] + (size_t)i * 16);                      \
+                    wv[v] = LOAD(ws[v] + (size_t)i * WN_STRIP);                \
                 _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) {         \
                     const __m512 u = _mm512_set1_ps(x[r][i]);                  \
                     _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)       \

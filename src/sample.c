@@ -25,9 +25,10 @@ int wn__sample_k(const wn__kern *k, const float *l, int Q, const wn_sample_param
 {
     const float mx = k->maxf(l, Q);
     int code = 0;
-    while (code < Q - 1 && l[code] != mx) code++; /* argmax: the first of equal maxima */
     const double lse = mx + log(k->expsum(w, l, Q, mx, 1.0f));
-    if (p->temperature > 0.0f) {
+    if (!(p->temperature > 0.0f)) /* argmax: the first of equal maxima */
+        while (code < Q - 1 && l[code] != mx) code++;
+    else {
         double total = p->temperature == 1.0f ? exp(lse - mx)
                                               : k->expsum(w, l, Q, mx, 1.0f / p->temperature);
         int kk = p->top_k > 0 && p->top_k < Q ? p->top_k : Q;

@@ -77,8 +77,10 @@ struct wn_gen {
      * the step t' of the slot. Parts of several streams are bound by the
      * FMA units and run the two taps back to back instead: each output is
      * the same FMA chain (b_dil, tap 0's inputs, tap 1's) either way, so
-     * the split never changes a bit. Allocated when a part has one stream. */
-    size_t *past_off;
+     * the split never changes a bit. Allocated when a part has one stream;
+     * layer j's block is past_of(g, j). A slot is spent by its step (the
+     * step's dilated product accumulates in it) and made again before its
+     * next use. */
     size_t past_floats; /* B * (sum of d) * 2D */
     float *past;
     int64_t t;       /* position of the next input (same for all streams) */
@@ -155,7 +157,6 @@ void wn_gen_free(wn_gen *g)
     wn__free(g->ht_h1);
     wn__free(g->ring);
     wn__free(g->past);
-    free(g->past_off);
     free_parts(g->pt, g->threads);
     free(g->ring_off);
     wn__free(g->ss);
@@ -269,9 +270,8 @@ wn_gen *wn_gen_create(const wn_model *m, int streams, const wn_sample_params *p,
     g->c_h = wn__alloc((size_t)L * R, sizeof(float));
     g->b_skip = wn__alloc((size_t)S, sizeof(float));
     g->ring_off = malloc(sizeof(size_t) * (size_t)L);
-    g->past_off = malloc(sizeof(size_t) * (size_t)L);
     g->ss = wn__calloc((size_t)streams, sizeof(stream_state));
-    if (!g->c_h || !g->b_skip || !g->ring_off || !g->past_off || !g->ss) goto nomem;
+    if (!g->c_h || !g->b_skip || !g->ring_off || !g->ss) goto nomem;
     double *sum = malloc(sizeof(double) * (size_t)(R + S)); /* c_j, then the skip biases */
     if (!sum) goto nomem;
     for (int i = 0; i < R; i++) sum[i] = m->pk.causal_b[i];
@@ -290,7 +290,6 @@ wn_gen *wn_gen_create(const wn_model *m, int streams, const wn_sample_params *p,
     size_t off = 0;
     for (int j = 0; j < L; j++) {
         g->ring_off[j] = off * (size_t)streams;
-        g->past_off[j] = off / (size_t)R * 2 * (size_t)c->dilation * (size_t)streams;
         off += (size_t)m->dil[j] * R;
     }
     g->ring_floats = off;
@@ -421,6 +420,12 @@ static inline void copy_f(float *restrict d, const float *restrict s, int n)
     for (int i = 0; i < n; i += 8) __builtin_memcpy(d + i, s + i, 32);
 }
 
+/* Layer j's block of tap-0 products: its queue's slots, 2D floats each */
+static inline float *past_of(const wn_gen *g, int j)
+{
+    return g->past + g->ring_off[j] / (size_t)g->m->cfg.residual * 2 * (size_t)g->m->cfg.dilation;
+}
+
 #define PREFETCH_AHEAD 2
 static inline void prefetch_lines(const void *p, size_t bytes)
 {
@@ -459,11 +464,12 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
             const int ja = j + PREFETCH_AHEAD;
             const size_t sa = (size_t)(t & (m->dil[ja] - 1)) * B + b0;
             if (nb == 1)
-                prefetch_lines(g->past + g->past_off[ja] + sa * 2 * D, sizeof(float) * 2 * D);
+                prefetch_lines(past_of(g, ja) + sa * 2 * D, sizeof(float) * 2 * D);
             prefetch_lines(g->ring + g->ring_off[ja] + sa * R, sizeof(float) * R * nb);
         }
+        float *ab = a; /* the filter and gate pre-activations, 2D per stream */
         if (nb == 1) {
-            float *past = g->past + g->past_off[j];
+            float *past = past_of(g, j);
             if ((t - q->t0) % d == 0) { /* tap 0 for steps t .. t+d-1: the whole queue */
                 for (int s2 = 0; s2 < d; s2++)
                     copy_f(past + ((size_t)s2 * B + b0) * 2 * D, g->b_dil + (size_t)j * 2 * D,
@@ -471,9 +477,9 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
                 product(g, past + (size_t)b0 * 2 * D, B * 2 * D, ring + (size_t)b0 * R, B * R, d,
                         g->wt_dil, g->ht_dil, wo, R, 2 * D);
             }
-            copy_f(a, past + (slot + b0) * 2 * D, 2 * D);
+            ab = past + (slot + b0) * 2 * D; /* spent by this step */
             copy_f(ring + (slot + b0) * R, st + R, R); /* becomes h[t] */
-            product(g, a, 2 * D, st + R, W, 1, g->wt_dil, g->ht_dil, wo + n_tap, R, 2 * D);
+            product(g, ab, 2 * D, st + R, W, 1, g->wt_dil, g->ht_dil, wo + n_tap, R, 2 * D);
         } else {
             for (int b = b0; b < b1; b++) {
                 float *row = st + (size_t)(b - b0) * W, *rs = ring + (slot + b) * R;
@@ -484,7 +490,7 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
             product(g, a, 2 * D, st, W, nb, g->wt_dil, g->ht_dil, wo, R, 2 * D);
             product(g, a, 2 * D, st + R, W, nb, g->wt_dil, g->ht_dil, wo + n_tap, R, 2 * D);
         }
-        for (int b = 0; b < nb; b++) k->gate(z + (size_t)b * D, a + (size_t)b * 2 * D, D);
+        for (int b = 0; b < nb; b++) k->gate(z + (size_t)b * D, ab + (size_t)b * 2 * D, D);
         /* h += res(z), skip += skip(z) in one product (the last layer's h
          * update is unused but costs little) */
         product(g, st + R, W, z, D, nb, g->wt_rs, g->ht_rs, (size_t)j * D * (R + S), D, R + S);
