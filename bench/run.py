@@ -550,7 +550,10 @@ def main():
         md.append("Generation state: what `wn_gen_create` (+ prime) allocates, from "
                   "glibc's mallinfo2 (bytes in use before and after; exact, whether touched "
                   "or not). It holds the per-layer queues (B × R × Σd floats), the weights "
-                  "re-packed for the per-sample kernels and the scratch of one step.")
+                  "re-packed for the per-sample kernels, the scratch of one step and, when a "
+                  "thread runs a single stream, the queues of tap-0 products (B × Σd × 2D "
+                  "floats), which is why one stream costs more than "
+                  "each further one.")
         md.append("")
         gm = []
         for c, g in genmem.items():
