@@ -163,7 +163,7 @@ typedef struct opts {
     long long n, synth, streams, threads, batch, window, min_steps, min_reps;
     uint64_t seed;
     double seconds;
-    int warmup, f16;
+    int warmup, prec; /* wn_precision */
 } opts;
 
 static long long parse_ll(const char *flag, const char *v)
@@ -201,8 +201,10 @@ static opts parse(int argc, char **argv)
         else if (!strcmp(a, "--min-reps")) o.min_reps = parse_ll(a, v);
         else if (!strcmp(a, "--seed")) o.seed = (uint64_t)parse_ll(a, v);
         else if (!strcmp(a, "--precision")) {
-            if (strcmp(v, "f32") && strcmp(v, "f16")) die("--precision: f32 or f16, not '%s'", v);
-            o.f16 = !strcmp(v, "f16");
+            if (!strcmp(v, "f32")) o.prec = WN_PRECISION_F32;
+            else if (!strcmp(v, "f16")) o.prec = WN_PRECISION_F16;
+            else if (!strcmp(v, "int8")) o.prec = WN_PRECISION_I8;
+            else die("--precision: f32, f16 or int8, not '%s'", v);
         }
         else if (!strcmp(a, "--seconds")) {
             char *end;
@@ -575,7 +577,7 @@ static int cmd_gen(const opts *o)
     wn_gen *g = wn_gen_create(m, B, &sp, &e);
     if (!g) die_err(&e);
     wn_gen_set_threads(g, (int)o->threads);
-    if (o->f16 && wn_gen_set_precision(g, WN_PRECISION_F16, &e)) die_err(&e);
+    if (o->prec && wn_gen_set_precision(g, (wn_precision)o->prec, &e)) die_err(&e);
     if (wn_gen_prime(g, NULL, 0, &e)) die_err(&e);
     long long h1 = heap_bytes();
     wn_gen_run(g, 64, codes, NULL);
@@ -600,7 +602,7 @@ static int cmd_gen(const opts *o)
            "\"samples_per_s\": %.3f, \"macs_per_sample\": %.0f, \"max_rss\": %lld, "
            "\"weights_bytes\": %lld, \"gen_heap_bytes\": %lld, \"gen_rss_bytes\": %lld, "
            "\"gen_ring_bytes\": %lld, \"last_code\": %d}\n",
-           o->f16 ? "f16" : "f32", B, o->threads, steps, steps * B, el, cpu,
+           o->prec == WN_PRECISION_I8 ? "int8" : o->prec == WN_PRECISION_F16 ? "f16" : "f32", B, o->threads, steps, steps * B, el, cpu,
            (double)(steps * B) / el,
            macs_per_sample(m), max_rss_bytes(),
            (long long)(wn_model_param_count(m) * sizeof(float)),

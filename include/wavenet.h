@@ -134,16 +134,26 @@ WN_API const float *wn_model_params(const wn_model *m);
 WN_API int wn_model_set_tensor(wn_model *m, const char *name, const float *data,
                                size_t n, wn_error *err);
 
-/* Storage precision of the weights of the per-sample products (dilated,
- * residual, skip and head convolutions); the arithmetic is float32 either
- * way. WN_PRECISION_F16 (IEEE half) halves the bytes that generation
- * streams through the cache for every sample. */
-typedef enum { WN_PRECISION_F32 = 0, WN_PRECISION_F16 = 1 } wn_precision;
+/* Precision of the per-sample products of generation (dilated, residual,
+ * skip and head convolutions). WN_PRECISION_F16 stores their weights as
+ * IEEE half floats, arithmetic in float32: half the bytes that generation
+ * streams through the cache for every sample. WN_PRECISION_I8 stores them
+ * as int8 with a float scale per output and quantises each product's
+ * input vector to int8 (a scale per vector) on the fly: the sums are exact
+ * integers, a quarter of the bytes and ~3x the multiply rate. The residual
+ * and skip sums, the gate and the softmax stay float32 in both. */
+typedef enum {
+    WN_PRECISION_F32 = 0,
+    WN_PRECISION_F16 = 1,
+    WN_PRECISION_I8 = 2
+} wn_precision;
 /* Round those weights to precision p in place (biases and the input
  * embedding keep float32); the model is re-packed. A generator at
  * WN_PRECISION_F16 computes exactly what WN_PRECISION_F32 computes for the
  * rounded model, so scoring the rounded model measures its cost in bits.
- * Rounding twice changes nothing. Not thread-safe against users of m. */
+ * Rounding twice changes nothing. WN_PRECISION_I8 is refused: its inputs
+ * are quantised too, which no rounding of the weights expresses (score it
+ * through a generator: wn_gen_feed). Not thread-safe against users of m. */
 WN_API int wn_model_round(wn_model *m, wn_precision p, wn_error *err);
 
 /* Teacher-forced logits: logits[t*Q + q] = log-unnormalised p(x_t = q |
@@ -196,8 +206,11 @@ WN_API void wn_gen_set_threads(wn_gen *g, int threads);
 /* Keep the weights at precision p (default WN_PRECISION_F32, which gives
  * exactly the teacher-forced numbers). WN_PRECISION_F16 is faster and gives
  * exactly the numbers of the model after wn_model_round(m, p), priming
- * included. A change restarts every stream from silence (the queues hold
- * numbers of the old precision): call it before wn_gen_prime. */
+ * included. WN_PRECISION_I8 is faster still; its numbers are its own, and
+ * wn_gen_prime then runs the prime (and the silence before it, one
+ * receptive field) through the int8 steps, not the teacher-forced pass.
+ * A change restarts every stream from silence (the queues hold numbers of
+ * the old precision): call it before wn_gen_prime. */
 WN_API int wn_gen_set_precision(wn_gen *g, wn_precision p, wn_error *err);
 WN_API wn_precision wn_gen_precision(const wn_gen *g);
 /* Start every stream after the given codes (NULL/0 = silence). The prime

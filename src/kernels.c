@@ -172,8 +172,54 @@ static float maxf_scalar(const float *l, int n)
     return mx;
 }
 
-static const wn__kern scalar = {"scalar",    gemv_t_scalar,  gemm_t_scalar, gemm_t16_scalar,
-                                gate_scalar, gate_ts_scalar, expsum_scalar, maxf_scalar};
+void wn__pack_q8(int8_t *dst, float *scale, const float *w, int nin, int nout)
+{
+    const int n4 = wn__round4(nin), n8 = wn__round8(nout);
+    memset(dst, 0, (size_t)n8 * (size_t)n4);
+    for (int o = 0; o < n8; o++) {
+        float m = 0;
+        for (int i = 0; o < nout && i < nin; i++) m = fmaxf(m, fabsf(w[(size_t)o * nin + i]));
+        scale[o] = m >= 1e-30f ? m / 127.0f : 0; /* 127 / m must be finite */
+        if (!(m >= 1e-30f)) continue;
+        const float inv = 127.0f / m;
+        for (int i = 0; i < nin; i++)
+            dst[wn__q8_at(i, o, n4)] = (int8_t)lrintf(w[(size_t)o * nin + i] * inv);
+    }
+}
+
+static float quant8_scalar(int8_t *q, const float *x, int n)
+{
+    float m = 0;
+    for (int i = 0; i < n; i++) m = fmaxf(m, fabsf(x[i]));
+    const int n4 = wn__round4(n);
+    if (!(m >= 1e-30f && m <= 3.4e38f)) { /* zero, NaN or infinite */
+        memset(q, 0, (size_t)n4);
+        return 0;
+    }
+    const float inv = 127.0f / m;
+    for (int i = 0; i < n; i++) q[i] = (int8_t)lrintf(x[i] * inv);
+    for (int i = n; i < n4; i++) q[i] = 0;
+    return m / 127.0f;
+}
+
+static void gemm_q8_scalar(float *Y, int ldy, const int8_t *Xq, int ldq, const float *sx, int B,
+                           const int8_t *wq, const float *sw, int nin, int nout)
+{
+    const int n4 = wn__round4(nin);
+    for (int b = 0; b < B; b++) {
+        const int8_t *x = Xq + (size_t)b * ldq;
+        float *y = Y + (size_t)b * ldy;
+        for (int o = 0; o < nout; o++) {
+            int32_t acc = 0;
+            for (int i = 0; i < n4; i++) acc += (int32_t)x[i] * wq[wn__q8_at(i, o, n4)];
+            y[o] = fmaf((float)acc, sx[b] * sw[o], y[o]);
+        }
+    }
+}
+
+static const wn__kern scalar = {"scalar",      gemv_t_scalar,  gemm_t_scalar, gemm_t16_scalar,
+                                gate_scalar,   gate_ts_scalar, expsum_scalar, maxf_scalar,
+                                quant8_scalar, gemm_q8_scalar};
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <cpuid.h>

@@ -7,6 +7,7 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #include <math.h>
+#include <string.h>
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 
@@ -233,9 +234,181 @@ AVX2 static float maxf_avx2(const float *l, int n)
     return mx;
 }
 
+/* ---- 8-bit products (kernels.h) */
+
+AVX2 static float quant8_avx2(int8_t *q, const float *x, int n)
+{
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 mv = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) mv = _mm256_max_ps(mv, _mm256_and_ps(_mm256_loadu_ps(x + i), absmask));
+    /* the lanes' largest, in registers (fmaxf is a libm call here) */
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(mv), _mm256_extractf128_ps(mv, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+    float m = _mm_cvtss_f32(h);
+    for (int k = i; k < n; k++) m = fabsf(x[k]) > m ? fabsf(x[k]) : m;
+    const int n4 = wn__round4(n);
+    if (!(m >= 1e-30f && m <= 3.4e38f)) {
+        for (int k = 0; k < n4; k++) q[k] = 0;
+        return 0;
+    }
+    const __m256 inv = _mm256_set1_ps(127.0f / m);
+    /* cvtps2dq rounds to nearest even (MXCSR's default), as lrintf does */
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (i = 0; i + 32 <= n; i += 32) {
+        __m256i a = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
+        __m256i b = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8), inv));
+        __m256i c = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 16), inv));
+        __m256i d = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 24), inv));
+        /* the packs work within 128-bit lanes: put the dwords back in order */
+        __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+        _mm256_storeu_si256((__m256i *)(q + i), _mm256_permutevar8x32_epi32(p, order));
+    }
+    for (; i < n; i++) q[i] = (int8_t)_mm_cvtss_si32(_mm_set_ss(x[i] * (127.0f / m)));
+    for (; i < n4; i++) q[i] = 0;
+    return m / 127.0f;
+}
+
+/* Four inputs of a row, broadcast: their int8 values in every dword. */
+AVX2 static inline __m256i bcast4(const int8_t *x)
+{
+    int32_t v;
+    memcpy(&v, x, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/* acc += the dot products of the 8 outputs of weight group w with the 4
+ * inputs in xb (|x| in xa): vpmaddubsw takes unsigned times signed bytes,
+ * so x's sign moves onto the weights. |x|, |w| <= 127, so a pair's sum
+ * (<= 32258) never saturates the 16 bits: the sum is exact. */
+AVX2 static inline __m256i dot4(__m256i acc, __m256i xa, __m256i xb, __m256i w, __m256i ones)
+{
+    __m256i p = _mm256_maddubs_epi16(xa, _mm256_sign_epi8(w, xb));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
+}
+
+/* y[0..n) = fma(acc, sx * sw, y) for a last block of n < 8 outputs */
+AVX2 static void q8_out_part(float *y, __m256i acc, float sx, const float *sw, int n)
+{
+    float t[8], yt[8] = {0};
+    memcpy(yt, y, sizeof(float) * (size_t)n);
+    __m256 s = _mm256_mul_ps(_mm256_set1_ps(sx), _mm256_loadu_ps(sw));
+    _mm256_storeu_ps(t, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), s, _mm256_loadu_ps(yt)));
+    memcpy(y, t, sizeof(float) * (size_t)n);
+}
+
+/* NR rows x NB whole blocks of 8 outputs, from block ob (a last block of
+ * fewer outputs goes through q8_last) */
+#define Q8_BLOCK(NAME, NR, NB)                                                 \
+    AVX2 static inline void NAME(float *const *y, const int8_t *const *x, const float *sx, \
+                                 const int8_t *wq, const float *sw, int ob, int n4) \
+    {                                                                          \
+        const __m256i ones = _mm256_set1_epi16(1);                             \
+        __m256i acc[NR][NB];                                                   \
+        _Pragma("GCC unroll 8") for (int r = 0; r < NR; r++)                   \
+            _Pragma("GCC unroll 8") for (int v = 0; v < NB; v++) acc[r][v] = _mm256_setzero_si256(); \
+        const int8_t *w = wq + (size_t)ob * 8 * n4;                            \
+        for (int g = 0; g < n4; g += 4) {                                      \
+            _Pragma("GCC unroll 8") for (int r = 0; r < NR; r++) {             \
+                const __m256i xb = bcast4(x[r] + g), xa = _mm256_abs_epi8(xb);  \
+                _Pragma("GCC unroll 8") for (int v = 0; v < NB; v++) {         \
+                    const __m256i wv = _mm256_loadu_si256(                     \
+                        (const __m256i *)(w + (size_t)v * 8 * n4 + (size_t)g * 8)); \
+                    acc[r][v] = dot4(acc[r][v], xa, xb, wv, ones);             \
+                }                                                              \
+            }                                                                  \
+        }                                                                      \
+        _Pragma("GCC unroll 8") for (int r = 0; r < NR; r++) {                 \
+            const __m256 vs = _mm256_set1_ps(sx[r]);                           \
+            _Pragma("GCC unroll 8") for (int v = 0; v < NB; v++) {             \
+                float *yo = y[r] + (ob + v) * 8;                               \
+                const __m256 s = _mm256_mul_ps(vs, _mm256_loadu_ps(sw + (ob + v) * 8)); \
+                _mm256_storeu_ps(yo, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r][v]), s, \
+                                                     _mm256_loadu_ps(yo)));    \
+            }                                                                  \
+        }                                                                      \
+    }
+/* One row, 8 blocks (64 outputs): the accumulators as named variables,
+ * which GCC keeps in registers (as an array it spilled two to the stack) */
+AVX2 static inline void q8_1x8(float *const *y, const int8_t *const *x, const float *sx,
+                               const int8_t *wq, const float *sw, int ob, int n4)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
+            a7 = a0;
+    const int8_t *w = wq + (size_t)ob * 8 * n4;
+    const size_t bs = (size_t)8 * n4; /* one block's bytes */
+    for (int g = 0; g < n4; g += 4, w += 32) {
+        const __m256i xb = bcast4(x[0] + g), xa = _mm256_abs_epi8(xb);
+#define Q8_V(v) a##v = dot4(a##v, xa, xb, _mm256_loadu_si256((const __m256i *)(w + (v) * bs)), ones);
+        Q8_V(0) Q8_V(1) Q8_V(2) Q8_V(3) Q8_V(4) Q8_V(5) Q8_V(6) Q8_V(7)
+#undef Q8_V
+    }
+    const __m256 vs = _mm256_set1_ps(sx[0]);
+    float *yo = y[0] + ob * 8;
+    sw += ob * 8;
+#define Q8_O(v)                                                                  \
+    _mm256_storeu_ps(yo + 8 * (v), _mm256_fmadd_ps(_mm256_cvtepi32_ps(a##v),       \
+                                                   _mm256_mul_ps(vs, _mm256_loadu_ps(sw + 8 * (v))), \
+                                                   _mm256_loadu_ps(yo + 8 * (v))));
+    Q8_O(0) Q8_O(1) Q8_O(2) Q8_O(3) Q8_O(4) Q8_O(5) Q8_O(6) Q8_O(7)
+#undef Q8_O
+}
+Q8_BLOCK(q8_1x4, 1, 4)
+Q8_BLOCK(q8_1x2, 1, 2)
+Q8_BLOCK(q8_1x1, 1, 1)
+Q8_BLOCK(q8_4x2, 4, 2)
+Q8_BLOCK(q8_4x1, 4, 1)
+
+/* one row, the last block of n < 8 outputs */
+AVX2 static void q8_last(float *y, const int8_t *x, float sx, const int8_t *wq, const float *sw,
+                         int ob, int n4, int n)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i acc = _mm256_setzero_si256();
+    const int8_t *w = wq + (size_t)ob * 8 * n4;
+    for (int g = 0; g < n4; g += 4) {
+        const __m256i xb = bcast4(x + g);
+        acc = dot4(acc, _mm256_abs_epi8(xb), xb,
+                   _mm256_loadu_si256((const __m256i *)(w + (size_t)g * 8)), ones);
+    }
+    q8_out_part(y + ob * 8, acc, sx, sw + ob * 8, n);
+}
+
+AVX2 static void gemm_q8_avx2(float *Y, int ldy, const int8_t *Xq, int ldq, const float *sx,
+                              int B, const int8_t *wq, const float *sw, int nin, int nout)
+{
+    const int n4 = wn__round4(nin), nfull = nout / 8, rest = nout % 8;
+    int b = 0;
+    for (; b + 4 <= B; b += 4) {
+        float *y[4];
+        const int8_t *x[4];
+        for (int r = 0; r < 4; r++) {
+            y[r] = Y + (size_t)(b + r) * ldy;
+            x[r] = Xq + (size_t)(b + r) * ldq;
+        }
+        int ob = 0;
+        for (; ob + 2 <= nfull; ob += 2) q8_4x2(y, x, sx + b, wq, sw, ob, n4);
+        if (ob < nfull) q8_4x1(y, x, sx + b, wq, sw, ob, n4);
+        for (int r = 0; rest && r < 4; r++) q8_last(y[r], x[r], sx[b + r], wq, sw, nfull, n4, rest);
+    }
+    for (; b < B; b++) {
+        float *y = Y + (size_t)b * ldy;
+        const int8_t *x = Xq + (size_t)b * ldq;
+        int ob = 0;
+        for (; ob + 8 <= nfull; ob += 8) q8_1x8(&y, &x, sx + b, wq, sw, ob, n4);
+        if (ob + 4 <= nfull) q8_1x4(&y, &x, sx + b, wq, sw, ob, n4), ob += 4;
+        if (ob + 2 <= nfull) q8_1x2(&y, &x, sx + b, wq, sw, ob, n4), ob += 2;
+        if (ob < nfull) q8_1x1(&y, &x, sx + b, wq, sw, ob, n4);
+        if (rest) q8_last(y, x, sx[b], wq, sw, nfull, n4, rest);
+    }
+}
+
 /* One row of the half-float product is the one-row gemm. */
-const wn__kern wn__kern_avx2 = {"avx2",    gemv_t_avx2,  gemm_t_avx2, gemm_t16_avx2,
-                                 gate_avx2, gate_ts_avx2, expsum_avx2, maxf_avx2};
+const wn__kern wn__kern_avx2 = {"avx2",      gemv_t_avx2,  gemm_t_avx2, gemm_t16_avx2,
+                                 gate_avx2,   gate_ts_avx2, expsum_avx2, maxf_avx2,
+                                 quant8_avx2, gemm_q8_avx2};
 #else
 typedef int wn__no_avx2;
 #endif

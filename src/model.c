@@ -277,6 +277,10 @@ int wn_model_set_tensor(wn_model *m, const char *name, const float *data, size_t
 int wn_model_round(wn_model *m, wn_precision p, wn_error *err)
 {
     if (p == WN_PRECISION_F32) return WN_OK;
+    if (p == WN_PRECISION_I8)
+        return wn__err(err, WN_ERR_ARG,
+                       "int8 quantises the products' inputs too, which rounding the weights "
+                       "cannot express");
     if (p != WN_PRECISION_F16) return wn__err(err, WN_ERR_ARG, "unknown precision %d", (int)p);
     const wn_config *c = &m->cfg;
     const size_t R = (size_t)c->residual, D = (size_t)c->dilation, S = (size_t)c->skip;

@@ -38,6 +38,8 @@ typedef struct part {
     float *st, *a, *z, *r, *u, *logits;
     float *wq;      /* per stream Q sampling weights */
     wn__cand *cand; /* per stream Q candidates */
+    int8_t *xq;     /* at WN_PRECISION_I8: a product's input rows, quantised */
+    float *xs;      /* and their scales */
 } part;
 
 struct wn_gen {
@@ -53,6 +55,10 @@ struct wn_gen {
     float *wt_h0;    /* (S, S) */
     float *wt_h1;    /* (S, Q) */
     uint16_t *ht_dil, *ht_rs, *ht_h0, *ht_h1;
+    /* at WN_PRECISION_I8: int8 weights (qt_*, kernels.h's blocks) and a
+     * scale per output (qs_*), in the same order as wt_* */
+    int8_t *qt_dil, *qt_rs, *qt_h0, *qt_h1;
+    float *qs_dil, *qs_rs, *qs_h0, *qs_h1;
     /* The biases are folded so that no step adds one per layer: the rows
      * and rings hold h'_j = h_j - c_j, c_j = causal.bias + the residual
      * biases of the layers before j, and the dilated product starts from
@@ -89,21 +95,52 @@ struct wn_gen {
     int W;           /* 2R + S, the row width of st */
 };
 
+static void part_free(part *q)
+{
+    wn__free(q->st);
+    wn__free(q->cand);
+    wn__free(q->xq);
+}
+
 static void free_parts(part *pt, int n)
 {
-    for (int i = 0; pt && i < n; i++) {
-        wn__free(pt[i].st);
-        wn__free(pt[i].cand);
-    }
+    for (int i = 0; pt && i < n; i++) part_free(&pt[i]);
     free(pt);
+}
+
+/* The scratch of a part of streams [b0, b1); 0 or WN_ERR_NOMEM */
+static int part_alloc(const wn_gen *g, part *q, int b0, int b1)
+{
+    const wn_config *c = &g->m->cfg;
+    const size_t D = (size_t)c->dilation, S = (size_t)c->skip, Q = (size_t)c->bins;
+    q->t0 = g->t; /* whatever the queue holds, make tap 0's products now */
+    q->b0 = b0;
+    q->b1 = b1;
+    size_t nb = (size_t)(b1 - b0);
+    /* the most rows one product quantises: every stream, or a lone
+     * stream's tap-0 products for the longest dilation */
+    size_t rows = nb, in4 = (size_t)wn__round4(c->residual > c->skip ? c->residual : c->skip);
+    if (in4 < (size_t)wn__round4(c->dilation)) in4 = (size_t)wn__round4(c->dilation);
+    for (int j = 0; nb == 1 && j < c->layers; j++)
+        if ((size_t)g->m->dil[j] > rows) rows = (size_t)g->m->dil[j];
+    q->st = wn__alloc(nb * ((size_t)g->W + 3 * D + 2 * S + 2 * Q) + rows + 64, sizeof(float));
+    q->cand = wn__alloc(nb * Q, sizeof(wn__cand));
+    q->xq = wn__alloc(rows * in4 + 32, 1);
+    if (!q->st || !q->cand || !q->xq) return WN_ERR_NOMEM;
+    q->a = q->st + nb * g->W;
+    q->z = q->a + nb * 2 * D;
+    q->r = q->z + nb * D;
+    q->u = q->r + nb * S;
+    q->logits = q->u + nb * S;
+    q->wq = q->logits + nb * Q;
+    q->xs = q->wq + nb * Q;
+    return WN_OK;
 }
 
 /* Split the streams into n parts with their scratch; on failure nothing
  * changes. */
 static int set_parts(wn_gen *g, int n)
 {
-    const wn_config *c = &g->m->cfg;
-    const size_t D = (size_t)c->dilation, S = (size_t)c->skip, Q = (size_t)c->bins;
     part *pt = calloc((size_t)n, sizeof *pt);
     if (!pt) return WN_ERR_NOMEM;
     int single = 0; /* a part of one stream */
@@ -115,25 +152,12 @@ static int set_parts(wn_gen *g, int n)
             return WN_ERR_NOMEM;
         }
     }
-    for (int i = 0; i < n; i++) {
-        part *q = &pt[i];
-        q->t0 = g->t; /* whatever the queue holds, make tap 0's products now */
-        q->b0 = (int)((int64_t)g->B * i / n);
-        q->b1 = (int)((int64_t)g->B * (i + 1) / n);
-        size_t nb = (size_t)(q->b1 - q->b0);
-        q->st = wn__alloc(nb * ((size_t)g->W + 3 * D + 2 * S + 2 * Q) + 64, sizeof(float));
-        q->cand = wn__alloc(nb * Q, sizeof(wn__cand));
-        if (!q->st || !q->cand) {
+    for (int i = 0; i < n; i++)
+        if (part_alloc(g, &pt[i], (int)((int64_t)g->B * i / n),
+                       (int)((int64_t)g->B * (i + 1) / n)) != WN_OK) {
             free_parts(pt, n);
             return WN_ERR_NOMEM;
         }
-        q->a = q->st + nb * g->W;
-        q->z = q->a + nb * 2 * D;
-        q->r = q->z + nb * D;
-        q->u = q->r + nb * S;
-        q->logits = q->u + nb * S;
-        q->wq = q->logits + nb * Q;
-    }
     free_parts(g->pt, g->threads);
     g->pt = pt;
     g->threads = n;
@@ -141,20 +165,29 @@ static int set_parts(wn_gen *g, int n)
 }
 
 
+/* Every packed weight array of a generator, in one place for pack() and
+ * free: f32 (wt_*), f16 (ht_*), int8 (qt_*) with scales (qs_*). */
+#define N_ARRAYS 12
+static void **arrays(wn_gen *g, int i)
+{
+    void **a[N_ARRAYS] = {(void **)&g->wt_dil, (void **)&g->wt_rs, (void **)&g->wt_h0,
+                          (void **)&g->wt_h1,  (void **)&g->ht_dil, (void **)&g->ht_rs,
+                          (void **)&g->ht_h0,  (void **)&g->ht_h1,  (void **)&g->qt_dil,
+                          (void **)&g->qt_rs,  (void **)&g->qt_h0,  (void **)&g->qt_h1};
+    return a[i];
+}
+
 void wn_gen_free(wn_gen *g)
 {
     if (!g) return;
-    wn__free(g->wt_dil);
-    wn__free(g->wt_rs);
+    for (int i = 0; i < N_ARRAYS; i++) wn__free(*arrays(g, i));
+    wn__free(g->qs_dil);
+    wn__free(g->qs_rs);
+    wn__free(g->qs_h0);
+    wn__free(g->qs_h1);
     wn__free(g->c_h);
     wn__free(g->b_dil);
     wn__free(g->b_skip);
-    wn__free(g->wt_h0);
-    wn__free(g->wt_h1);
-    wn__free(g->ht_dil);
-    wn__free(g->ht_rs);
-    wn__free(g->ht_h0);
-    wn__free(g->ht_h1);
     wn__free(g->ring);
     wn__free(g->past);
     free_parts(g->pt, g->threads);
@@ -170,75 +203,96 @@ static int pack(wn_gen *g, wn_precision p)
     const wn_model *m = g->m;
     const wn_config *c = &m->cfg;
     const int L = c->layers, R = c->residual, D = c->dilation, S = c->skip, Q = c->bins;
-    const size_t n_dil = (size_t)2 * R * 2 * D, n_rs = (size_t)D * (R + S);
-    const int half = p == WN_PRECISION_F16;
-    const size_t el = half ? sizeof(uint16_t) : sizeof(float);
-    void *dil = wn__alloc((size_t)L * n_dil, el), *rs = wn__alloc((size_t)L * n_rs, el);
-    void *h0 = wn__alloc((size_t)S * S, el), *h1 = wn__alloc((size_t)S * Q, el);
+    const int half = p == WN_PRECISION_F16, i8 = p == WN_PRECISION_I8;
+    /* weights per matrix (int8: padded, kernels.h) and scales per matrix */
+    const size_t n_tap = i8 ? (size_t)wn__round8(2 * D) * wn__round4(R) : (size_t)2 * D * R;
+    const size_t n_rs = i8 ? (size_t)wn__round8(R + S) * wn__round4(D) : (size_t)D * (R + S);
+    const size_t n_h0 = i8 ? (size_t)wn__round8(S) * wn__round4(S) : (size_t)S * S;
+    const size_t n_h1 = i8 ? (size_t)wn__round8(Q) * wn__round4(S) : (size_t)S * Q;
+    const size_t s_tap = (size_t)wn__round8(2 * D), s_rs = (size_t)wn__round8(R + S);
+    const size_t el = half ? sizeof(uint16_t) : i8 ? 1 : sizeof(float);
+    void *w[4] = {wn__alloc((size_t)L * 2 * n_tap, el), wn__alloc((size_t)L * n_rs, el),
+                  wn__alloc(n_h0, el), wn__alloc(n_h1, el)};
+    float *sc[4] = {NULL, NULL, NULL, NULL};
+    if (i8) {
+        sc[0] = wn__alloc((size_t)L * 2 * s_tap, sizeof(float));
+        sc[1] = wn__alloc((size_t)L * s_rs, sizeof(float));
+        sc[2] = wn__alloc((size_t)wn__round8(S), sizeof(float));
+        sc[3] = wn__alloc((size_t)wn__round8(Q), sizeof(float));
+    }
     float *bd = wn__alloc((size_t)L * 2 * D, sizeof(float));
     /* a (rows, cols) staging matrix for the fused weights */
-    float *tmp = malloc(sizeof(float) * n_rs);
-    if (!dil || !rs || !h0 || !h1 || !bd || !tmp) {
+    float *tmp = malloc(sizeof(float) * (size_t)D * (R + S));
+    int ok = bd && tmp;
+    for (int a = 0; a < 4; a++) ok = ok && w[a] && (!i8 || sc[a]);
+    if (!ok) {
+        for (int a = 0; a < 4; a++) {
+            wn__free(w[a]);
+            wn__free(sc[a]);
+        }
         wn__free(bd);
-        wn__free(dil);
-        wn__free(rs);
-        wn__free(h0);
-        wn__free(h1);
         free(tmp);
         return WN_ERR_NOMEM;
     }
-#define PACK(dst, k, w, nin, nout)                                                  \
-    (half ? wn__panel_pack16((uint16_t *)(dst) + (k), (w), (nin), (nout))            \
-          : wn__panel_pack((float *)(dst) + (k), (w), (nin), (nout)))
+    /* matrix k of array a (equal-sized matrices of n weights, ns scales) */
+#define PACK(a, k, n, ns, src, nin, nout)                                               \
+    (i8 ? wn__pack_q8((int8_t *)w[a] + (k) * (n), sc[a] + (k) * (ns), (src), (nin), (nout)) \
+     : half ? wn__panel_pack16((uint16_t *)w[a] + (k) * (n), (src), (nin), (nout))      \
+            : wn__panel_pack((float *)w[a] + (k) * (n), (src), (nin), (nout)))
     for (int j = 0; j < L; j++) {
         const wn_layer_view *lw = &m->pk.layer[j];
         /* packed w_dil is (2, 2D, R): tap 0 (past) then tap 1 (now) */
-        const size_t n_tap = (size_t)2 * D * R;
-        PACK(dil, (size_t)j * n_dil, lw->w_dil, R, 2 * D);
-        PACK(dil, (size_t)j * n_dil + n_tap, lw->w_dil + n_tap, R, 2 * D);
+        const size_t t_in = (size_t)2 * D * R; /* one tap in the model's layout */
+        for (int tap = 0; tap < 2; tap++)
+            PACK(0, (size_t)2 * j + tap, n_tap, s_tap, lw->w_dil + tap * t_in, R, 2 * D);
         /* b_dil + (W0 + W1) c_j with the weights this precision holds */
         const float *cj = g->c_h + (size_t)j * R;
         for (int o = 0; o < 2 * D; o++) {
             double sum = lw->b_dil[o];
             for (int tap = 0; tap < 2; tap++)
                 for (int i = 0; i < R; i++) {
-                    float wv = lw->w_dil[(size_t)tap * n_tap + (size_t)o * R + i];
+                    float wv = lw->w_dil[(size_t)tap * t_in + (size_t)o * R + i];
                     if (half) wv = wn__f16_to_f32(wn__f32_to_f16(wv));
+                    if (i8) {
+                        const size_t k = (size_t)2 * j + tap;
+                        wv = sc[0][k * s_tap + o] *
+                             ((const int8_t *)w[0])[k * n_tap + wn__q8_at(i, o, wn__round4(R))];
+                    }
                     sum += (double)wv * cj[i];
                 }
             bd[(size_t)j * 2 * D + o] = (float)sum;
         }
         memcpy(tmp, lw->w_res, sizeof(float) * (size_t)R * D);
         memcpy(tmp + (size_t)R * D, lw->w_skip, sizeof(float) * (size_t)S * D);
-        PACK(rs, (size_t)j * n_rs, tmp, D, R + S);
+        PACK(1, (size_t)j, n_rs, s_rs, tmp, D, R + S);
     }
-    PACK(h0, 0, m->pk.head0_w, S, S);
-    PACK(h1, 0, m->pk.head1_w, S, Q);
+    PACK(2, 0, 0, 0, m->pk.head0_w, S, S);
+    PACK(3, 0, 0, 0, m->pk.head1_w, S, Q);
 #undef PACK
     free(tmp);
     if (half) { /* a weight beyond half range would become infinite */
-        const uint16_t *hs[4] = {dil, rs, h0, h1};
-        const size_t hn[4] = {(size_t)L * n_dil, (size_t)L * n_rs, (size_t)S * S, (size_t)S * Q};
+        const size_t hn[4] = {(size_t)L * 2 * n_tap, (size_t)L * n_rs, n_h0, n_h1};
         for (int a = 0; a < 4; a++)
             for (size_t i = 0; i < hn[a]; i++)
-                if ((hs[a][i] & 0x7c00) == 0x7c00) {
+                if ((((const uint16_t *)w[a])[i] & 0x7c00) == 0x7c00) {
+                    for (int b = 0; b < 4; b++) wn__free(w[b]);
                     wn__free(bd);
-                    wn__free(dil);
-                    wn__free(rs);
-                    wn__free(h0);
-                    wn__free(h1);
                     return WN_ERR_RANGE;
                 }
     }
-    void *old[8] = {g->wt_dil, g->wt_rs, g->wt_h0, g->wt_h1,
-                    g->ht_dil, g->ht_rs, g->ht_h0, g->ht_h1};
-    for (int i = 0; i < 8; i++) wn__free(old[i]);
+    for (int i = 0; i < N_ARRAYS; i++) {
+        void **old = arrays(g, i);
+        wn__free(*old);
+        *old = NULL;
+    }
+    float **scales[4] = {&g->qs_dil, &g->qs_rs, &g->qs_h0, &g->qs_h1};
+    for (int a = 0; a < 4; a++) {
+        wn__free(*scales[a]);
+        *scales[a] = sc[a];
+        *arrays(g, a + (half ? 4 : i8 ? 8 : 0)) = w[a];
+    }
     wn__free(g->b_dil);
     g->b_dil = bd;
-    g->wt_dil = g->wt_rs = g->wt_h0 = g->wt_h1 = NULL;
-    g->ht_dil = g->ht_rs = g->ht_h0 = g->ht_h1 = NULL;
-    if (half) g->ht_dil = dil, g->ht_rs = rs, g->ht_h0 = h0, g->ht_h1 = h1;
-    else g->wt_dil = dil, g->wt_rs = rs, g->wt_h0 = h0, g->wt_h1 = h1;
     g->prec = p;
     return WN_OK;
 }
@@ -316,7 +370,7 @@ nomem:
 
 int wn_gen_set_precision(wn_gen *g, wn_precision p, wn_error *err)
 {
-    if (p != WN_PRECISION_F32 && p != WN_PRECISION_F16)
+    if (p != WN_PRECISION_F32 && p != WN_PRECISION_F16 && p != WN_PRECISION_I8)
         return wn__err(err, WN_ERR_ARG, "unknown precision %d", (int)p);
     if (p == g->prec) return WN_OK;
     int rc = pack(g, p);
@@ -337,6 +391,53 @@ void wn_gen_set_threads(wn_gen *g, int threads)
     if (threads != g->threads) (void)set_parts(g, threads);
 }
 
+static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, int64_t t);
+
+/* Priming at int8, whose numbers the teacher-forced pass cannot make: run
+ * the last RF - 1 inputs of [silence x RF, prime] through the steps of one
+ * stream (every queue entry then depends on those inputs only: the queues
+ * reach back sum(d) = RF - 2 steps at most), then copy its queues to the
+ * other streams. */
+static int prime_steps(wn_gen *g, const int *codes, size_t n, wn_error *err)
+{
+    const wn_model *m = g->m;
+    const int Q = m->cfg.bins, rf = m->rf, L = m->cfg.layers, R = m->cfg.residual, B = g->B;
+    const int N = rf - 1, sil = wn_mulaw_silence(Q);
+    const size_t len = (size_t)rf + n;
+    part one;
+    memset(&one, 0, sizeof one);
+    if (!g->past && !(g->past = wn__calloc(g->past_floats, sizeof(float))))
+        return wn__err(err, WN_ERR_NOMEM, "out of memory priming generation");
+    g->t = 0;
+    if (part_alloc(g, &one, 0, 1) != WN_OK) {
+        part_free(&one);
+        return wn__err(err, WN_ERR_NOMEM, "out of memory priming generation");
+    }
+    memset(g->ring, 0, sizeof(float) * (size_t)B * g->ring_floats);
+    /* s[p] for the inputs fed: p = len - 1 - N + i; the one before them */
+#define S_AT(p) ((p) < (size_t)rf ? sil : codes[(p) - (size_t)rf])
+    g->ss[0].prev = n ? S_AT(len - 2 - (size_t)N) : sil;
+    for (int i = 0; i < N; i++) {
+        const int x = S_AT(len - 1 - (size_t)N + (size_t)i);
+        step_rows(g, &one, &x, 0, i);
+    }
+#undef S_AT
+    part_free(&one);
+    for (int j = 0; j < L; j++)
+        for (int k = 0; k < m->dil[j]; k++) {
+            float *slot = g->ring + g->ring_off[j] + (size_t)k * B * R;
+            for (int b = 1; b < B; b++) memcpy(slot + (size_t)b * R, slot, sizeof(float) * (size_t)R);
+        }
+    const int last = n ? codes[n - 1] : sil;
+    for (int b = 0; b < B; b++) {
+        g->ss[b].prev = g->ss[0].prev;
+        g->ss[b].pending = last;
+    }
+    g->t = N;
+    for (int p = 0; p < g->threads; p++) g->pt[p].t0 = N; /* the queues are new */
+    return WN_OK;
+}
+
 int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err)
 {
     const wn_model *m = g->m;
@@ -348,6 +449,7 @@ int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err)
     /* s = [silence x RF, prime]; the ring state after s[..len-1) depends only
      * on its last RF-1 inputs, and s[len-1] is the next step's input. */
     const int N = rf - 1, sil = wn_mulaw_silence(Q);
+    if (g->prec == WN_PRECISION_I8) return prime_steps(g, codes, n, err);
     /* at half precision the queues must hold what the rounded model
      * computes, as every later step will */
     wn_model *mr = NULL;
@@ -400,13 +502,57 @@ int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err)
     return WN_OK;
 }
 
-/* Y += X W for nb rows, W the packed weights at offset `off` (in weights)
- * of whichever precision the generator holds. */
-static inline void product(const wn_gen *g, float *Y, int ldy, const float *X, int ldx, int nb,
-                           const float *w32, const uint16_t *w16, size_t off, int nin, int nout)
+/* One weight matrix (nin -> nout) in whichever precision the generator
+ * holds: f, h or q (with its scales s) is set. */
+typedef struct mat {
+    const float *f;
+    const uint16_t *h;
+    const int8_t *q;
+    const float *s;
+    int nin, nout;
+} mat;
+
+/* Matrix k of an array of equal-sized ones */
+static inline mat mat_of(const float *f, const uint16_t *h, const int8_t *q, const float *s,
+                         size_t k, int nin, int nout)
 {
-    if (w16) g->k->gemm_t16(Y, ldy, X, ldx, nb, w16 + off, nin, nout);
-    else g->k->gemm_t(Y, ldy, X, ldx, nb, w32 + off, nin, nout);
+    const size_t n = (size_t)nin * nout, n8 = (size_t)wn__round8(nout);
+    mat w = {f ? f + k * n : NULL, h ? h + k * n : NULL,
+             q ? q + k * n8 * (size_t)wn__round4(nin) : NULL, q ? s + k * n8 : NULL, nin, nout};
+    return w;
+}
+/* layer j's tap (0: h[t-d], 1: h[t]), its fused res|skip, the head */
+static inline mat mat_dil(const wn_gen *g, int j, int tap)
+{
+    const wn_config *c = &g->m->cfg;
+    return mat_of(g->wt_dil, g->ht_dil, g->qt_dil, g->qs_dil, (size_t)2 * j + tap, c->residual,
+                  2 * c->dilation);
+}
+static inline mat mat_rs(const wn_gen *g, int j)
+{
+    const wn_config *c = &g->m->cfg;
+    return mat_of(g->wt_rs, g->ht_rs, g->qt_rs, g->qs_rs, (size_t)j, c->dilation,
+                  c->residual + c->skip);
+}
+static inline mat mat_head(const wn_gen *g, int i)
+{
+    const wn_config *c = &g->m->cfg;
+    return i ? mat_of(g->wt_h1, g->ht_h1, g->qt_h1, g->qs_h1, 0, c->skip, c->bins)
+             : mat_of(g->wt_h0, g->ht_h0, g->qt_h0, g->qs_h0, 0, c->skip, c->skip);
+}
+
+/* Y += X W for nb rows; at int8 each row of X is quantised first (into
+ * the part's scratch). */
+static inline void product(const wn_gen *g, const part *q, float *Y, int ldy, const float *X,
+                           int ldx, int nb, mat w)
+{
+    if (w.q) {
+        const int n4 = wn__round4(w.nin);
+        for (int b = 0; b < nb; b++)
+            q->xs[b] = g->k->quant8(q->xq + (size_t)b * n4, X + (size_t)b * ldx, w.nin);
+        g->k->gemm_q8(Y, ldy, q->xq, n4, q->xs, nb, w.q, w.s, w.nin, w.nout);
+    } else if (w.h) g->k->gemm_t16(Y, ldy, X, ldx, nb, w.h, w.nin, w.nout);
+    else g->k->gemm_t(Y, ldy, X, ldx, nb, w.f, w.nin, w.nout);
 }
 
 /* Copy n floats: inline in 32-byte pieces when n is a multiple of 8 (R, S
@@ -441,7 +587,6 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
     const wn_config *cf = &m->cfg;
     const int L = cf->layers, R = cf->residual, D = cf->dilation, S = cf->skip, Q = cf->bins;
     const int W = g->W, B = g->B, b0 = q->b0, b1 = q->b1, nb = b1 - b0;
-    const size_t n_tap = (size_t)R * 2 * D;
     const wn_view *w = &m->pk;
     float *st = q->st, *a = q->a, *z = q->z, *r = q->r, *u = q->u, *logits = q->logits;
     for (int b = b0; b < b1; b++) {
@@ -456,7 +601,6 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
     for (int j = 0; j < L; j++) {
         const int d = m->dil[j];
         const size_t slot = (size_t)(t & (d - 1)) * B;
-        const size_t wo = (size_t)j * 2 * n_tap; /* layer j's two tap panels */
         float *ring = g->ring + g->ring_off[j];
         /* the slots of the layers ahead were last touched d steps ago and
          * the weights streamed through the caches since */
@@ -474,12 +618,12 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
                 for (int s2 = 0; s2 < d; s2++)
                     copy_f(past + ((size_t)s2 * B + b0) * 2 * D, g->b_dil + (size_t)j * 2 * D,
                            2 * D);
-                product(g, past + (size_t)b0 * 2 * D, B * 2 * D, ring + (size_t)b0 * R, B * R, d,
-                        g->wt_dil, g->ht_dil, wo, R, 2 * D);
+                product(g, q, past + (size_t)b0 * 2 * D, B * 2 * D, ring + (size_t)b0 * R, B * R,
+                        d, mat_dil(g, j, 0));
             }
             ab = past + (slot + b0) * 2 * D; /* spent by this step */
             copy_f(ring + (slot + b0) * R, st + R, R); /* becomes h[t] */
-            product(g, ab, 2 * D, st + R, W, 1, g->wt_dil, g->ht_dil, wo + n_tap, R, 2 * D);
+            product(g, q, ab, 2 * D, st + R, W, 1, mat_dil(g, j, 1));
         } else {
             for (int b = b0; b < b1; b++) {
                 float *row = st + (size_t)(b - b0) * W, *rs = ring + (slot + b) * R;
@@ -487,13 +631,13 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
                 copy_f(rs, row + R, R); /* becomes h[t] */
                 copy_f(a + (size_t)(b - b0) * 2 * D, g->b_dil + (size_t)j * 2 * D, 2 * D);
             }
-            product(g, a, 2 * D, st, W, nb, g->wt_dil, g->ht_dil, wo, R, 2 * D);
-            product(g, a, 2 * D, st + R, W, nb, g->wt_dil, g->ht_dil, wo + n_tap, R, 2 * D);
+            product(g, q, a, 2 * D, st, W, nb, mat_dil(g, j, 0));
+            product(g, q, a, 2 * D, st + R, W, nb, mat_dil(g, j, 1));
         }
         for (int b = 0; b < nb; b++) k->gate(z + (size_t)b * D, ab + (size_t)b * 2 * D, D);
         /* h += res(z), skip += skip(z) in one product (the last layer's h
          * update is unused but costs little) */
-        product(g, st + R, W, z, D, nb, g->wt_rs, g->ht_rs, (size_t)j * D * (R + S), D, R + S);
+        product(g, q, st + R, W, z, D, nb, mat_rs(g, j));
     }
     for (int b = 0; b < nb; b++) {
         const float *skip = st + (size_t)b * W + 2 * R;
@@ -501,13 +645,13 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
         for (int i = 0; i < S; i++) rb[i] = skip[i] > 0 ? skip[i] : 0;
         memcpy(ub, w->head0_b, sizeof(float) * (size_t)S);
     }
-    product(g, u, S, r, S, nb, g->wt_h0, g->ht_h0, 0, S, S);
+    product(g, q, u, S, r, S, nb, mat_head(g, 0));
     for (int b = 0; b < nb; b++) {
         float *ub = u + (size_t)b * S;
         for (int i = 0; i < S; i++) ub[i] = ub[i] > 0 ? ub[i] : 0;
         memcpy(logits + (size_t)b * Q, w->head1_b, sizeof(float) * (size_t)Q);
     }
-    product(g, logits, Q, u, S, nb, g->wt_h1, g->ht_h1, 0, S, Q);
+    product(g, q, logits, Q, u, S, nb, mat_head(g, 1));
 }
 
 int wn_gen_feed(wn_gen *g, const int *inputs, float *logits)

@@ -93,11 +93,25 @@ int main(void)
     double sc32 = json_num(out, "nll_nats");
     CHECKF(sc32 != sc16 && fabs(sc32 - sc16) < 1e-3 * fabs(sc16), "f16 %.6f vs f32 %.6f", sc16,
            sc32);
+    /* --precision int8: score scores through the same int8 steps that
+     * generate samples with */
+    snprintf(args, sizeof args, "generate -m %s --samples 5000 --seed 7 --precision int8 -o %s "
+             "--json", model, tu_path("q.wav"));
+    REQUIRE(wn(args) == 0);
+    double gen8 = json_num(out, "nll_nats");
+    snprintf(args, sizeof args, "score -m %s --json --precision int8 %s", model, tu_path("q.wav"));
+    REQUIRE(wn(args) == 0);
+    double sc8 = json_num(out, "nll_nats");
+    CHECKF(fabs(gen8 - sc8) < 1e-5 * fabs(sc8), "int8: generate %.6f vs score %.6f", gen8, sc8);
+    snprintf(args, sizeof args, "score -m %s --json %s", model, tu_path("q.wav"));
+    REQUIRE(wn(args) == 0);
+    sc32 = json_num(out, "nll_nats");
+    CHECKF(sc32 != sc8 && fabs(sc32 - sc8) < 1e-2 * fabs(sc8), "int8 %.6f vs f32 %.6f", sc8, sc32);
     snprintf(args, sizeof args, "generate -m %s --samples 10 --precision f8 -o %s", model,
              tu_path("never.wav"));
-    bad(args, "expected f32 or f16");
+    bad(args, "expected f32, f16 or int8");
     snprintf(args, sizeof args, "score -m %s --precision %s", model, g1);
-    bad(args, "expected f32 or f16");
+    bad(args, "expected f32, f16 or int8");
 
     /* determinism: same seed, same bytes; another seed, other bytes;
      * threads do not change streams */

@@ -287,9 +287,114 @@ static void rows_check(void)
     }
 }
 
+/* The int8 products (WN_PRECISION_I8): pack and quant8 round as
+ * documented; every table gives the scalar table's bits (the sums are
+ * exact integers), whatever the rows beside a row; the worst case of the
+ * sums (every |x|, |w| = 127) is still exact (no 16-bit saturation); and
+ * the result is the float product to within the rounding of x and w. */
+static void q8_check(void)
+{
+    const wn__kern *ref = wn__kernels_named("scalar");
+    const char *names[] = {"scalar", "avx2", "avx512"};
+    uint64_t s = 11;
+    /* pack: a row's largest |w| becomes +-127, the rest round to even */
+    {
+        float w[2 * 5] = {0.5f, -1.0f, 0.25f, 0.0f, 1.0f / 254, 0, 0, 0, 0, 0};
+        int8_t q[8 * 8];
+        float sc[8];
+        wn__pack_q8(q, sc, w, 5, 2);
+        CHECK(sc[0] == 1.0f / 127 && sc[1] == 0 && sc[2] == 0 && sc[7] == 0);
+        CHECK(q[wn__q8_at(0, 0, 8)] == 64 && q[wn__q8_at(1, 0, 8)] == -127);
+        CHECK(q[wn__q8_at(2, 0, 8)] == 32 && q[wn__q8_at(4, 0, 8)] == 0); /* 0.5 to even */
+        for (int i = 5; i < 8; i++) CHECK(q[wn__q8_at(i, 0, 8)] == 0);   /* padding */
+        for (int i = 0; i < 8; i++) CHECK(q[wn__q8_at(i, 1, 8)] == 0);   /* an all-zero row */
+    }
+    for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
+        const wn__kern *k = wn__kernels_named(names[n]);
+        if (!k) continue;
+        /* quant8 against the scalar table, on every length up to 130 */
+        int8_t q0[136], q1[136];
+        float x[136];
+        for (int len = 1; len <= 130; len++)
+            for (int t = 0; t < 4; t++) {
+                for (int i = 0; i < len; i++) x[i] = rnd(&s) * (t == 1 ? 1e-3f : 3.0f);
+                if (t == 2) x[len / 2] = 200.0f; /* one large value */
+                if (t == 3) memset(x, 0, sizeof(float) * (size_t)len);
+                memset(q0, 0x55, sizeof q0);
+                memset(q1, 0x55, sizeof q1);
+                float s0 = ref->quant8(q0, x, len), s1 = k->quant8(q1, x, len);
+                CHECKF(s0 == s1 && !memcmp(q0, q1, (size_t)wn__round4(len)),
+                       "%s quant8 differs from scalar, n=%d", k->name, len);
+                CHECK(q1[wn__round4(len)] == 0x55); /* nothing written beyond */
+                for (int i = 0; i < len; i++)
+                    CHECKF(fabsf(q1[i] * s1 - x[i]) <= 0.5f * s1 * 1.0001f, "quant8 n=%d", len);
+                if (t == 3) CHECK(s1 == 0);
+            }
+        double worst = 0;
+        for (int z = 0; z < NSHAPES; z++) {
+            const int nin = shapes[z][0], nout = shapes[z][1], n4 = wn__round4(nin);
+            const int n8 = wn__round8(nout);
+            for (int B = 1; B <= 9; B += 4) {
+                const int ldy = nout + 3;
+                float *w = malloc(sizeof(float) * (size_t)nin * nout);
+                float *xs = malloc(sizeof(float) * (size_t)B * nin), *sx = malloc(sizeof(float) * B);
+                int8_t *wq = malloc((size_t)n8 * n4), *xq = malloc((size_t)B * n4);
+                float *sw = malloc(sizeof(float) * n8);
+                float *y0 = malloc(sizeof(float) * (size_t)B * ldy), *y1 = malloc(sizeof(float) * (size_t)B * ldy);
+                float *y2 = malloc(sizeof(float) * (size_t)B * ldy);
+                REQUIRE(w && xs && sx && wq && xq && sw && y0 && y1 && y2);
+                const int extreme = z % 5 == 0;
+                for (int i = 0; i < nin * nout; i++) w[i] = extreme ? (i % 3 ? 1.0f : -1.0f) : rnd(&s);
+                for (int i = 0; i < B * nin; i++) xs[i] = extreme ? (i % 2 ? -2.0f : 2.0f) : rnd(&s);
+                for (int i = 0; i < B * ldy; i++) y0[i] = y1[i] = y2[i] = rnd(&s);
+                wn__pack_q8(wq, sw, w, nin, nout);
+                for (int b = 0; b < B; b++)
+                    sx[b] = k->quant8(xq + (size_t)b * n4, xs + (size_t)b * nin, nin);
+                k->gemm_q8(y1, ldy, xq, n4, sx, B, wq, sw, nin, nout);
+                ref->gemm_q8(y2, ldy, xq, n4, sx, B, wq, sw, nin, nout);
+                CHECKF(!memcmp(y1, y2, sizeof(float) * (size_t)B * ldy),
+                       "%s gemm_q8 differs from scalar (%dx%d, B=%d)", k->name, nin, nout, B);
+                for (int b = 0; b < B; b++) { /* each row as if alone */
+                    float *yr = malloc(sizeof(float) * ldy);
+                    REQUIRE(yr);
+                    memcpy(yr, y0 + (size_t)b * ldy, sizeof(float) * ldy);
+                    k->gemm_q8(yr, ldy, xq + (size_t)b * n4, n4, sx + b, 1, wq, sw, nin, nout);
+                    CHECKF(!memcmp(yr, y1 + (size_t)b * ldy, sizeof(float) * ldy),
+                           "%s gemm_q8 row %d of %d differs from the row alone (%dx%d)", k->name, b,
+                           B, nin, nout);
+                    free(yr);
+                    for (int o = 0; o < nout; o++) {
+                        /* the exact sum of the rounded values, then the float one */
+                        double exact = y0[(size_t)b * ldy + o], want = exact, bound = 0;
+                        for (int i = 0; i < nin; i++) {
+                            const double xi = xs[(size_t)b * nin + i], wi = w[(size_t)o * nin + i];
+                            exact += (double)xq[(size_t)b * n4 + i] * sx[b] *
+                                     (double)wq[wn__q8_at(i, o, n4)] * sw[o];
+                            want += xi * wi;
+                            bound += 0.5 * sx[b] * fabs(wi) + 0.5 * sw[o] * fabs(xi) + 0.25 * sx[b] * sw[o];
+                        }
+                        const double got = y1[(size_t)b * ldy + o];
+                        CHECKF(fabs(got - exact) <= 1e-6 * (1 + fabs(exact)),
+                               "%s gemm_q8 (%dx%d) output %d: %g, exact %g", k->name, nin, nout, o,
+                               got, exact);
+                        CHECKF(fabs(got - want) <= bound * 1.01 + 1e-6 * (1 + fabs(want)),
+                               "%s gemm_q8 (%dx%d): %g vs float %g beyond the rounding bound %g",
+                               k->name, nin, nout, got, want, bound);
+                        worst = fmax(worst, fabs(got - want) / (1 + fabs(want)));
+                    }
+                    CHECK(y1[(size_t)b * ldy + nout] == y0[(size_t)b * ldy + nout]); /* untouched */
+                }
+                free(w), free(xs), free(sx), free(wq), free(xq), free(sw), free(y0), free(y1), free(y2);
+            }
+        }
+        fprintf(stderr, "%s: gemm_q8 vs float %.2g (relative to 1 + |y|)\n", k->name, worst);
+    }
+}
+
 int main(void)
 {
     pack_check();
+    q8_check();
     f16_to_f32_check();
     f32_to_f16_check();
     gemm16_check();

@@ -118,8 +118,9 @@ static void split_checks(const int *x)
     enum { BINS = 256, LAYERS = 12, STACK = 6, R = 16, D = 24, S = 40 };
     wn_model *m = tu_small_model(BINS, LAYERS, STACK, R, D, S, 77);
     const size_t N = (size_t)wn_model_receptive_field(m) + 150; /* every d wraps */
-    for (int prec = 0; prec < 2; prec++) {
-        const wn_precision p = prec ? WN_PRECISION_F16 : WN_PRECISION_F32;
+    const wn_precision precs[3] = {WN_PRECISION_F32, WN_PRECISION_F16, WN_PRECISION_I8};
+    for (int prec = 0; prec < 3; prec++) {
+        const wn_precision p = precs[prec];
         gen_out one = gen_numbers(m, p, 4, 1, x + 200, 40, x, N);  /* a part of 4 */
         gen_out four = gen_numbers(m, p, 4, 4, x + 200, 40, x, N); /* 4 parts of 1 */
         gen_out mixed = gen_numbers(m, p, 4, 3, x + 200, 40, x, N); /* 1, 1, 2 */
@@ -337,6 +338,105 @@ static void precision_checks(const int *x)
     wn_model_free(m);
 }
 
+/* -log p of each fed code, in bits, summed: a generator at precision p
+ * after prime(NULL), fed x[0 .. n) (the first input silence) */
+static double fed_bits(const wn_model *m, wn_precision p, const int *x, size_t n, float *lg_out)
+{
+    wn_error err;
+    wn_gen *g = wn_gen_create(m, 1, NULL, &err);
+    REQUIRE(g);
+    REQUIRE_OK(wn_gen_set_precision(g, p, &err), &err);
+    const int Q = wn_model_config(m).bins;
+    float *lg = malloc(sizeof(float) * Q);
+    REQUIRE(lg);
+    double bits = 0;
+    int in = wn_mulaw_silence(Q);
+    for (size_t t = 0; t < n; t++) {
+        REQUIRE(wn_gen_feed(g, &in, lg) == WN_OK);
+        double mx = lg[0], z = 0;
+        for (int q = 1; q < Q; q++) mx = lg[q] > mx ? lg[q] : mx;
+        for (int q = 0; q < Q; q++) z += exp(lg[q] - mx);
+        bits += (log(z) + mx - lg[x[t]]) / log(2.0);
+        if (lg_out) memcpy(lg_out + t * Q, lg, sizeof(float) * Q);
+        in = x[t];
+    }
+    free(lg);
+    wn_gen_free(g);
+    return bits;
+}
+
+/* int8 products: its own numbers, so no bitwise reference but itself.
+ * Priming (run through the int8 steps) leaves exactly the state that
+ * feeding the same codes after silence does; the numbers stay within the
+ * rounding of 8 bits of the float32 ones; rounding a model to int8 is
+ * refused with a reason. */
+static void int8_checks(const int *x)
+{
+    enum { BINS = 256 };
+    wn_model *m = tu_small_model(BINS, 12, 6, 16, 24, 40, 78);
+    const int rf = wn_model_receptive_field(m), np = 90, n = 300;
+    wn_error err;
+    wn_gen *a = wn_gen_create(m, 2, NULL, &err), *b = wn_gen_create(m, 2, NULL, &err);
+    REQUIRE(a && b);
+    REQUIRE_OK(wn_gen_set_precision(a, WN_PRECISION_I8, &err), &err);
+    REQUIRE_OK(wn_gen_set_precision(b, WN_PRECISION_I8, &err), &err);
+    CHECK(wn_gen_precision(a) == WN_PRECISION_I8);
+    /* a: primed with p; b: from silence, fed silence then p but its last */
+    const int *p = x + 400;
+    REQUIRE_OK(wn_gen_prime(a, p, (size_t)np, &err), &err);
+    float *la = malloc(sizeof(float) * 2 * BINS), *lb = malloc(sizeof(float) * 2 * BINS);
+    REQUIRE(la && lb);
+    int in[2] = {wn_mulaw_silence(BINS), wn_mulaw_silence(BINS)};
+    REQUIRE(wn_gen_feed(b, in, lb) == WN_OK);
+    for (int t = 0; t + 1 < np; t++) {
+        in[0] = in[1] = p[t];
+        REQUIRE(wn_gen_feed(b, in, lb) == WN_OK);
+    }
+    int same = 1;
+    for (int t = 0; t < n; t++) {
+        in[0] = in[1] = t ? x[t - 1] : p[np - 1];
+        REQUIRE(wn_gen_feed(a, in, la) == WN_OK);
+        REQUIRE(wn_gen_feed(b, in, lb) == WN_OK);
+        same &= !memcmp(la, lb, sizeof(float) * 2 * BINS);
+        same &= !memcmp(la, la + BINS, sizeof(float) * BINS); /* the streams alike */
+    }
+    CHECKF(same, "int8: prime of %d codes differs from feeding them (receptive field %d)", np,
+           rf);
+    /* a prime longer than the receptive field, and again after sampling */
+    int *codes = malloc(sizeof(int) * 2 * 50);
+    REQUIRE(codes);
+    REQUIRE(wn_gen_run(a, 50, codes, NULL) == WN_OK);
+    REQUIRE_OK(wn_gen_prime(a, x, (size_t)rf + 100, &err), &err);
+    REQUIRE_OK(wn_gen_prime(b, x + 100, (size_t)rf, &err), &err); /* the same last RF codes */
+    in[0] = in[1] = 17;
+    REQUIRE(wn_gen_feed(a, in, la) == WN_OK);
+    REQUIRE(wn_gen_feed(b, in, lb) == WN_OK);
+    CHECK(!memcmp(la, lb, sizeof(float) * 2 * BINS));
+    free(codes);
+    wn_gen_free(a);
+    wn_gen_free(b);
+    /* close to float32: logits and the likelihood of a signal */
+    float *l32 = malloc(sizeof(float) * (size_t)n * BINS), *l8 = malloc(sizeof(float) * (size_t)n * BINS);
+    REQUIRE(l32 && l8);
+    const double b32 = fed_bits(m, WN_PRECISION_F32, x, (size_t)n, l32) / n;
+    const double b8 = fed_bits(m, WN_PRECISION_I8, x, (size_t)n, l8) / n;
+    double worst = 0, spread = 0;
+    for (size_t i = 0; i < (size_t)n * BINS; i++) {
+        worst = fmax(worst, fabs(l32[i] - l8[i]));
+        spread = fmax(spread, fabs(l32[i]));
+    }
+    fprintf(stderr, "int8: %.4f bits/sample vs %.4f at f32; logits within %.3g (of %.3g)\n", b8,
+            b32, worst, spread);
+    CHECKF(fabs(b8 - b32) < 0.02, "int8 costs %.4f bits/sample", b8 - b32);
+    CHECKF(worst < 0.05 * spread && worst > 0, "int8 logits differ by %g", worst);
+    free(l32);
+    free(l8);
+    /* not a rounding of the weights */
+    wn_error e2;
+    CHECK(wn_model_round(m, WN_PRECISION_I8, &e2) == WN_ERR_ARG && strstr(e2.message, "int8"));
+    wn_model_free(m);
+}
+
 int main(void)
 {
     /* a walk over codes so that the inputs look like a signal */
@@ -444,5 +544,6 @@ int main(void)
 
     split_checks(x);
     precision_checks(x);
+    int8_checks(x);
     return tu_finish("stream", 0);
 }

@@ -138,6 +138,7 @@ int cli_precision(const char *flag, const char *s, wn_precision *out)
 {
     if (!strcmp(s, "f32")) *out = WN_PRECISION_F32;
     else if (!strcmp(s, "f16")) *out = WN_PRECISION_F16;
-    else return cli_fail("%s: expected f32 or f16, got '%s'", flag, s), 2;
+    else if (!strcmp(s, "int8")) *out = WN_PRECISION_I8;
+    else return cli_fail("%s: expected f32, f16 or int8, got '%s'", flag, s), 2;
     return 0;
 }
