@@ -358,7 +358,40 @@ AVX2 static inline void q8_1x8(float *const *y, const int8_t *const *x, const fl
 Q8_BLOCK(q8_1x4, 1, 4)
 Q8_BLOCK(q8_1x2, 1, 2)
 Q8_BLOCK(q8_1x1, 1, 1)
-Q8_BLOCK(q8_4x2, 4, 2)
+/* Four rows, 2 blocks: named accumulators again, each weight load shared
+ * by the four rows */
+AVX2 static inline void q8_4x2(float *const *y, const int8_t *const *x, const float *sx,
+                               const int8_t *wq, const float *sw, int ob, int n4)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00,
+            a30 = a00, a31 = a00;
+    const int8_t *w = wq + (size_t)ob * 8 * n4;
+    const size_t bs = (size_t)8 * n4;
+    const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
+    for (int g = 0; g < n4; g += 4, w += 32) {
+        const __m256i w0 = _mm256_loadu_si256((const __m256i *)w),
+                      w1 = _mm256_loadu_si256((const __m256i *)(w + bs));
+#define Q8_R(r)                                                                  \
+    {                                                                            \
+        const __m256i xb = bcast4(x##r + g), xa = _mm256_abs_epi8(xb);            \
+        a##r##0 = dot4(a##r##0, xa, xb, w0, ones);                               \
+        a##r##1 = dot4(a##r##1, xa, xb, w1, ones);                               \
+    }
+        Q8_R(0) Q8_R(1) Q8_R(2) Q8_R(3)
+#undef Q8_R
+    }
+    const __m256 s0 = _mm256_loadu_ps(sw + ob * 8), s1 = _mm256_loadu_ps(sw + ob * 8 + 8);
+#define Q8_O(r, v)                                                                \
+    {                                                                            \
+        float *yo = y[r] + (ob + v) * 8;                                         \
+        _mm256_storeu_ps(yo, _mm256_fmadd_ps(_mm256_cvtepi32_ps(a##r##v),          \
+                                             _mm256_mul_ps(_mm256_set1_ps(sx[r]), s##v), \
+                                             _mm256_loadu_ps(yo)));              \
+    }
+    Q8_O(0, 0) Q8_O(0, 1) Q8_O(1, 0) Q8_O(1, 1) Q8_O(2, 0) Q8_O(2, 1) Q8_O(3, 0) Q8_O(3, 1)
+#undef Q8_O
+}
 Q8_BLOCK(q8_4x1, 4, 1)
 
 /* one row, the last block of n < 8 outputs */

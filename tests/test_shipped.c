@@ -32,32 +32,6 @@ static char *slurp(const char *path)
     return b;
 }
 
-/* -log p of codes through a one-stream generator at WN_PRECISION_I8, in
- * nats, as `wavenet score --precision int8` computes it */
-static double int8_nll(const wn_model *m, const int *codes, size_t n)
-{
-    wn_error err;
-    const int Q = wn_model_config(m).bins;
-    wn_gen *g = wn_gen_create(m, 1, NULL, &err);
-    REQUIRE(g);
-    REQUIRE_OK(wn_gen_set_precision(g, WN_PRECISION_I8, &err), &err);
-    float *lg = malloc(sizeof(float) * (size_t)Q);
-    REQUIRE(lg);
-    double nll = 0;
-    int in = wn_mulaw_silence(Q);
-    for (size_t t = 0; t < n; t++) {
-        REQUIRE(wn_gen_feed(g, &in, lg) == WN_OK);
-        double mx = lg[0], z = 0;
-        for (int q = 1; q < Q; q++) mx = lg[q] > mx ? lg[q] : mx;
-        for (int q = 0; q < Q; q++) z += exp(lg[q] - mx);
-        nll += log(z) + mx - lg[codes[t]];
-        in = codes[t];
-    }
-    free(lg);
-    wn_gen_free(g);
-    return nll;
-}
-
 int main(void)
 {
     char path[1024];
@@ -105,7 +79,7 @@ int main(void)
         REQUIRE_OK(wn_score_codes(m, codes, n, NULL, &x, NULL, &err), &err);
         fprintf(stderr, "%s: %zu samples, %.4f bits/sample\n", line, n, x / n / log(2));
         if (total == 0) { /* the first clip again through the int8 generator */
-            double x8 = int8_nll(m, codes, n);
+            double x8 = tu_fed_nll(m, WN_PRECISION_I8, codes, n, NULL);
             fprintf(stderr, "%s at int8: %.4f bits/sample (%+.4f)\n", line, x8 / n / log(2),
                     (x8 - x) / n / log(2));
             CHECKF(fabs(x8 - x) / n / log(2) < 0.01, "int8 costs %.4f bits/sample",

@@ -338,33 +338,6 @@ static void precision_checks(const int *x)
     wn_model_free(m);
 }
 
-/* -log p of each fed code, in bits, summed: a generator at precision p
- * after prime(NULL), fed x[0 .. n) (the first input silence) */
-static double fed_bits(const wn_model *m, wn_precision p, const int *x, size_t n, float *lg_out)
-{
-    wn_error err;
-    wn_gen *g = wn_gen_create(m, 1, NULL, &err);
-    REQUIRE(g);
-    REQUIRE_OK(wn_gen_set_precision(g, p, &err), &err);
-    const int Q = wn_model_config(m).bins;
-    float *lg = malloc(sizeof(float) * Q);
-    REQUIRE(lg);
-    double bits = 0;
-    int in = wn_mulaw_silence(Q);
-    for (size_t t = 0; t < n; t++) {
-        REQUIRE(wn_gen_feed(g, &in, lg) == WN_OK);
-        double mx = lg[0], z = 0;
-        for (int q = 1; q < Q; q++) mx = lg[q] > mx ? lg[q] : mx;
-        for (int q = 0; q < Q; q++) z += exp(lg[q] - mx);
-        bits += (log(z) + mx - lg[x[t]]) / log(2.0);
-        if (lg_out) memcpy(lg_out + t * Q, lg, sizeof(float) * Q);
-        in = x[t];
-    }
-    free(lg);
-    wn_gen_free(g);
-    return bits;
-}
-
 /* int8 products: its own numbers, so no bitwise reference but itself.
  * Priming (run through the int8 steps) leaves exactly the state that
  * feeding the same codes after silence does; the numbers stay within the
@@ -413,13 +386,15 @@ static void int8_checks(const int *x)
     REQUIRE(wn_gen_feed(b, in, lb) == WN_OK);
     CHECK(!memcmp(la, lb, sizeof(float) * 2 * BINS));
     free(codes);
+    free(la);
+    free(lb);
     wn_gen_free(a);
     wn_gen_free(b);
     /* close to float32: logits and the likelihood of a signal */
     float *l32 = malloc(sizeof(float) * (size_t)n * BINS), *l8 = malloc(sizeof(float) * (size_t)n * BINS);
     REQUIRE(l32 && l8);
-    const double b32 = fed_bits(m, WN_PRECISION_F32, x, (size_t)n, l32) / n;
-    const double b8 = fed_bits(m, WN_PRECISION_I8, x, (size_t)n, l8) / n;
+    const double b32 = tu_fed_nll(m, WN_PRECISION_F32, x, (size_t)n, l32) / n / log(2);
+    const double b8 = tu_fed_nll(m, WN_PRECISION_I8, x, (size_t)n, l8) / n / log(2);
     double worst = 0, spread = 0;
     for (size_t i = 0; i < (size_t)n * BINS; i++) {
         worst = fmax(worst, fabs(l32[i] - l8[i]));

@@ -120,3 +120,28 @@ double wn__uniform_for_tests(uint64_t *state)
     z ^= z >> 31;
     return (double)(z >> 11) * (1.0 / 9007199254740992.0);
 }
+
+double tu_fed_nll(const wn_model *m, wn_precision p, const int *codes, size_t n, float *logits)
+{
+    wn_error err;
+    const int Q = wn_model_config(m).bins;
+    wn_gen *g = wn_gen_create(m, 1, NULL, &err);
+    REQUIRE(g);
+    REQUIRE_OK(wn_gen_set_precision(g, p, &err), &err);
+    float *lg = malloc(sizeof(float) * (size_t)Q);
+    REQUIRE(lg);
+    double nll = 0;
+    int in = wn_mulaw_silence(Q);
+    for (size_t t = 0; t < n; t++) {
+        REQUIRE(wn_gen_feed(g, &in, lg) == WN_OK);
+        double mx = lg[0], z = 0;
+        for (int q = 1; q < Q; q++) mx = lg[q] > mx ? lg[q] : mx;
+        for (int q = 0; q < Q; q++) z += exp(lg[q] - mx);
+        nll += log(z) + mx - lg[codes[t]];
+        if (logits) memcpy(logits + t * (size_t)Q, lg, sizeof(float) * (size_t)Q);
+        in = codes[t];
+    }
+    free(lg);
+    wn_gen_free(g);
+    return nll;
+}

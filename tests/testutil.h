@@ -46,5 +46,9 @@ wn_model *tu_small_model(int bins, int layers, int stack, int r, int d, int s,
 double wn__uniform_for_tests(uint64_t *state);
 /* Max |a-b| / (1 + |b|) over n. */
 double tu_maxrel(const float *a, const float *b, size_t n);
+/* -log p(codes) in nats through a one-stream generator at precision p,
+ * fed one code a step from silence (as `wavenet score --precision int8`
+ * scores); logits (optional, n x bins) receives each step's logits. */
+double tu_fed_nll(const wn_model *m, wn_precision p, const int *codes, size_t n, float *logits);
 
 #endif
