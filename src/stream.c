@@ -9,8 +9,10 @@
  * stream from products made d steps at a time), z = gate(a), then one
  * product adds res(z) to h and skip(z) to the skip sum; the head; then
  * sampling. The rows hold h minus the sum of the biases before each layer,
- * so no bias is added inside the loop (struct wn_gen says how). Speed is
- * measured in bench/ (bench/RESULTS.md). */
+ * so no bias is added inside the loop (struct wn_gen says how). At
+ * WN_PRECISION_I8 every product quantises its input rows first (product())
+ * and a prime runs through the steps (prime_steps()). Speed is measured in
+ * bench/ (bench/RESULTS.md). */
 #include "kernels.h"
 #include "net.h"
 #include "sample.h"
