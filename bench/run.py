@@ -33,14 +33,18 @@ CONFIGS = {
     "small": dict(L=20, K=10, R=32, D=32, S=128, Q=256),
     "large": dict(L=30, K=10, R=64, D=64, S=256, Q=256),
 }
-JOBS = ["gen1", "gen8", "gen1h", "gen8h", "score", "train"]
+JOBS = ["gen1", "gen8", "gen1h", "gen8h", "gen1q", "gen8q", "score", "train"]
 JOB_TITLE = {"gen1": "generation, 1 stream", "gen8": "generation, 8 streams",
              "gen1h": "generation, 1 stream, f16 weights",
              "gen8h": "generation, 8 streams, f16 weights",
+             "gen1q": "generation, 1 stream, int8 products",
+             "gen8q": "generation, 8 streams, int8 products",
              "score": "scoring", "train": "training"}
-# the f16 jobs run our side only and reuse the peer's float32 runs of the
-# same cell (PyTorch has no faster half-precision path on these CPUs)
-F16_OF = {"gen1h": "gen1", "gen8h": "gen8"}
+# the reduced-precision jobs (f16, int8) run our side only and reuse the
+# peer's float32 runs of the same cell (PyTorch has no faster half-precision
+# or int8 path for this model on these CPUs)
+REDUCED_OF = {"gen1h": "gen1", "gen8h": "gen8", "gen1q": "gen1", "gen8q": "gen8"}
+PRECISION_OF = {"gen1h": "f16", "gen8h": "f16", "gen1q": "int8", "gen8q": "int8"}
 HOUR = 3600 * 8000  # samples in an hour at 8 kHz
 GIB = 1 << 30
 
@@ -252,11 +256,11 @@ def main():
         m = models[config]["path"]
         sec = str(a.seconds)
         common = ["-m", m, "--threads", str(t), "--seconds", sec]
-        if job in ("gen1", "gen8", "gen1h", "gen8h"):
+        if job == "gen1" or job == "gen8" or job in REDUCED_OF:
             streams = "1" if job.startswith("gen1") else "8"
             ours = ["gen", "--streams", streams, "--min-steps", "300" if a.quick else "2000"]
-            if job in F16_OF:
-                ours += ["--precision", "f16"]
+            if job in REDUCED_OF:
+                ours += ["--precision", PRECISION_OF[job]]
             peer = ["gen", "--streams", streams, "--min-steps", "50" if a.quick else "200"]
         elif job == "score":
             ours = ["score", "--codes", codes, "-n", str(clip_n)]
@@ -276,7 +280,7 @@ def main():
     # OpenBLAS thread count asked for and is credited with its best median.
     for i, (c, j, t) in enumerate(cells):
         r = results.setdefault((c, j, t), {"ours": [], "peer": [], "peer_variants": {}})
-        sides = ["ours"] + ([] if a.no_peer or j in F16_OF
+        sides = ["ours"] + ([] if a.no_peer or j in REDUCED_OF
                             else [f"peer{b}" for b in blas_variants(t)])
         for rep in range(a.reps):
             for side in (sides if rep % 2 == 0 else sides[::-1]):
@@ -295,8 +299,8 @@ def main():
                 who = "ours" if side == "ours" else f"peer (OpenBLAS threads {b})"
                 log(f"[{i + 1}/{len(cells)}] {c} {j} threads={t} rep {rep + 1}/{a.reps} "
                     f"{who}: {msg}")
-        if j in F16_OF and (c, F16_OF[j], t) in results:
-            r["peer_variants"] = results[(c, F16_OF[j], t)]["peer_variants"]
+        if j in REDUCED_OF and (c, REDUCED_OF[j], t) in results:
+            r["peer_variants"] = results[(c, REDUCED_OF[j], t)]["peer_variants"]
         # the peer's best OpenBLAS setting
         best = None
         for b, runs in r["peer_variants"].items():
@@ -318,26 +322,31 @@ def main():
             d = hour[c]
             log(f"  {d.get('error') or fmib(d['max_rss']) + ' peak, ' + fnum(d['samples_per_s']) + ' samples/s'}")
 
-    # what f16 weights cost: the shipped model on its validation clips,
-    # scored at both precisions (`score --precision f16` scores exactly the
-    # model that f16 generation samples from)
+    # what f16 weights and int8 products cost: the shipped model on its
+    # validation clips, scored at each precision (`score --precision f16` /
+    # `int8` scores exactly what f16 / int8 generation samples from). The
+    # results.json key stays "f16_cost" (it holds "f32", "f16", "int8" and
+    # "samples"); the int8 figure is also under "int8_cost".
     f16cost = {}
-    if any(j in F16_OF for j in a.jobs):
+    if any(j in REDUCED_OF for j in a.jobs):
         wn = os.path.join(a.build_dir, "wavenet")
         shipped = os.path.join(ROOT, "models", "wavenet-speech.safetensors")
         with open(os.path.join(ROOT, "models", "valid.txt")) as f:
             clips = [l.strip() for l in f if l.strip() and not l.startswith("#")]
         if os.access(wn, os.X_OK) and clips and all(os.path.exists(p) for p in clips):
-            for prec in ("f32", "f16"):
+            for prec in ("f32", "f16", "int8"):
                 out = subprocess.run([wn, "score", "-m", shipped, "--json", "--threads", "2",
                                       "--precision", prec] + clips,
                                      capture_output=True, text=True)
-                if out.returncode == 0:
+                if out.returncode != 0:
+                    log(f"score --precision {prec}: exit {out.returncode}: "
+                        + ((out.stderr.strip().splitlines() or ["?"])[-1]))
+                else:
                     rows_ = [json.loads(l) for l in out.stdout.splitlines() if l.strip()]
                     n_ = sum(r_["samples"] for r_ in rows_)
                     f16cost[prec] = sum(r_["nll_nats"] for r_ in rows_) / n_ / math.log(2)
                     f16cost["samples"] = n_
-            log(f"f16 cost on the shipped model: {f16cost}")
+            log(f"f16 / int8 cost on the shipped model: {f16cost}")
 
     finished = datetime.datetime.now(datetime.timezone.utc)
     load_end = loadavg()
@@ -408,9 +417,22 @@ def main():
     o = med("small", "gen8h", 2, "ours")
     tgt("generation, small, 8 streams, 2 threads, f16 weights", "≥ 350,000 samples/s in total",
         fnum(o) if o else "—", o is not None and o >= 350000 if o else None)
+    o = med("small", "gen1q", 1, "ours")
+    tgt("generation, small, 1 stream, 1 thread, int8 products", "≥ 100,000 samples/s",
+        fnum(o) if o else "—", o is not None and o >= 100000 if o else None)
+    r = o / p2 if o and p2 else None
+    tgt("… int8 products, against the peer (small, 1 stream, 2 threads)", "≥ 50× the peer",
+        fratio(r) if r else "—", r is not None and r >= 50 if r else None)
+    o = med("small", "gen8q", 2, "ours")
+    tgt("generation, small, 8 streams, 2 threads, int8 products", "≥ 350,000 samples/s in total",
+        fnum(o) if o else "—", o is not None and o >= 350000 if o else None)
     o = med("large", "gen1", 1, "ours")
     tgt("generation, large, 1 stream, 1 thread", "≥ 16,000 samples/s",
         fnum(o) if o else "—", o is not None and o >= 16000)
+    for j, what in (("gen1h", "f16 weights"), ("gen1q", "int8 products")):
+        o = med("large", j, 1, "ours")
+        tgt(f"generation, large, 1 stream, 1 thread, {what}", "≥ 16,000 samples/s",
+            fnum(o) if o else "—", o is not None and o >= 16000 if o else None)
     for c in ("small", "large"):
         o, p = med(c, "score", 2, "ours"), med(c, "score", 2, "peer")
         r = o / p if o and p else None
@@ -546,6 +568,15 @@ def main():
                   f"samples from): a cost of {f16cost['f16'] - f16cost['f32']:+.6f} "
                   f"bits/sample. Scoring and training always use float32.")
         md.append("")
+    if f16cost.get("int8") is not None and f16cost.get("f32") is not None:
+        md.append(f"int8 products (`wavenet generate --precision int8`, opt-in: 8-bit "
+                  f"weights with a scale per output, each product's input quantised to 8 "
+                  f"bits, exact integer sums): the shipped model scores "
+                  f"{f16cost['int8']:.6f} bits/sample on its {f16cost['samples']:,} "
+                  f"validation samples (`wavenet score --precision int8` scores exactly "
+                  f"what int8 generation samples), against {f16cost['f32']:.6f} in "
+                  f"float32: a cost of {f16cost['int8'] - f16cost['f32']:+.6f} bits/sample.")
+        md.append("")
     if genmem:
         md.append("Generation state: what `wn_gen_create` (+ prime) allocates, from "
                   "glibc's mallinfo2 (bytes in use before and after; exact, whether touched "
@@ -610,6 +641,8 @@ def main():
     raw = {"started": started.isoformat(), "finished": finished.isoformat(),
            "args": vars(a), "lscpu": cpu, "info": info, "peer_info": peer_info,
            "peak": peak, "checks": checks, "hour": hour, "f16_cost": f16cost,
+           "int8_cost": ({k: f16cost[k] for k in ("f32", "int8", "samples") if k in f16cost}
+                         if "int8" in f16cost else {}),
            "results": [{"config": c, "job": j, "threads": t,
                         **{k: v for k, v in r.items() if k != "peer_variants"},
                         "peer_variants": {str(b): v for b, v in r["peer_variants"].items()}}
