@@ -36,6 +36,7 @@ typedef struct stream_state {
  * b0 + i, so one product writes h and skip. */
 typedef struct part {
     int b0, b1;
+    int lone;   /* one stream: tap 0's products d steps at a time (past) */
     int64_t t0; /* tap 0's products of a one-stream part are due at t0 + k d */
     float *st, *a, *z, *r, *u, *logits;
     float *wq;      /* per stream Q sampling weights */
@@ -119,6 +120,7 @@ static int part_alloc(const wn_gen *g, part *q, int b0, int b1)
     q->b0 = b0;
     q->b1 = b1;
     size_t nb = (size_t)(b1 - b0);
+    q->lone = nb == 1;
     /* the most rows one product quantises: every stream, or a lone
      * stream's tap-0 products for the longest dilation */
     size_t rows = nb, in4 = (size_t)wn__round4(c->residual > c->skip ? c->residual : c->skip);
@@ -408,20 +410,20 @@ static int prime_steps(wn_gen *g, const int *codes, size_t n, wn_error *err)
     const size_t len = (size_t)rf + n;
     part one;
     memset(&one, 0, sizeof one);
-    if (!g->past && !(g->past = wn__calloc(g->past_floats, sizeof(float))))
-        return wn__err(err, WN_ERR_NOMEM, "out of memory priming generation");
-    g->t = 0;
     if (part_alloc(g, &one, 0, 1) != WN_OK) {
         part_free(&one);
         return wn__err(err, WN_ERR_NOMEM, "out of memory priming generation");
     }
+    /* both taps every step, which needs no queue of tap-0 products (for
+     * many streams that queue would be large) and gives the same bits */
+    one.lone = 0;
     memset(g->ring, 0, sizeof(float) * (size_t)B * g->ring_floats);
     /* s[p] for the inputs fed: p = len - 1 - N + i; the one before them */
 #define S_AT(p) ((p) < (size_t)rf ? sil : codes[(p) - (size_t)rf])
     g->ss[0].prev = n ? S_AT(len - 2 - (size_t)N) : sil;
     for (int i = 0; i < N; i++) {
         const int x = S_AT(len - 1 - (size_t)N + (size_t)i);
-        step_rows(g, &one, &x, 0, i);
+        step_rows(g, &one, &x, 0, i); /* t = 0, 1, ...: any start gives the same */
     }
 #undef S_AT
     part_free(&one);
@@ -609,12 +611,12 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
         if (j + PREFETCH_AHEAD < L) {
             const int ja = j + PREFETCH_AHEAD;
             const size_t sa = (size_t)(t & (m->dil[ja] - 1)) * B + b0;
-            if (nb == 1)
+            if (q->lone)
                 prefetch_lines(past_of(g, ja) + sa * 2 * D, sizeof(float) * 2 * D);
             prefetch_lines(g->ring + g->ring_off[ja] + sa * R, sizeof(float) * R * nb);
         }
         float *ab = a; /* the filter and gate pre-activations, 2D per stream */
-        if (nb == 1) {
+        if (q->lone) {
             float *past = past_of(g, j);
             if ((t - q->t0) % d == 0) { /* tap 0 for steps t .. t+d-1: the whole queue */
                 for (int s2 = 0; s2 < d; s2++)
