@@ -570,7 +570,7 @@ def main():
         md.append("")
     if f16cost.get("int8") is not None and f16cost.get("f32") is not None:
         md.append(f"int8 products (`wavenet generate --precision int8`, opt-in: 8-bit "
-                  f"weights with a scale per output, each product's input quantised to 8 "
+                  f"weights with a scale per output, each product's input quantised to 7 "
                   f"bits, exact integer sums): the shipped model scores "
                   f"{f16cost['int8']:.6f} bits/sample on its {f16cost['samples']:,} "
                   f"validation samples (`wavenet score --precision int8` scores exactly "

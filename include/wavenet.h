@@ -139,9 +139,10 @@ WN_API int wn_model_set_tensor(wn_model *m, const char *name, const float *data,
  * IEEE half floats, arithmetic in float32: half the bytes that generation
  * streams through the cache for every sample. WN_PRECISION_I8 stores them
  * as int8 with a float scale per output and quantises each product's
- * input vector to int8 (a scale per vector) on the fly: the sums are exact
- * integers, a quarter of the bytes and ~3x the multiply rate. The residual
- * and skip sums, the gate and the softmax stay float32 in both. */
+ * input vector to 7 bits, [-63, 63] (a scale per vector), on the fly: the
+ * sums are exact integers, a quarter of the bytes and twice the multiply
+ * rate. The residual and skip sums, the gate and the softmax stay float32
+ * in both. */
 typedef enum {
     WN_PRECISION_F32 = 0,
     WN_PRECISION_F16 = 1,

@@ -175,44 +175,51 @@ static float maxf_scalar(const float *l, int n)
 void wn__pack_q8(int8_t *dst, float *scale, const float *w, int nin, int nout)
 {
     const int n4 = wn__round4(nin), n8 = wn__round8(nout);
-    memset(dst, 0, (size_t)n8 * (size_t)n4);
+    memset(dst, 0, wn__q8_bytes(nin, nout));
+    int32_t *share = (int32_t *)(void *)(dst + (size_t)n8 * n4);
     for (int o = 0; o < n8; o++) {
         float m = 0;
         for (int i = 0; o < nout && i < nin; i++) m = fmaxf(m, fabsf(w[(size_t)o * nin + i]));
         scale[o] = m >= 1e-30f ? m / 127.0f : 0; /* 127 / m must be finite */
         if (!(m >= 1e-30f)) continue;
         const float inv = 127.0f / m;
-        for (int i = 0; i < nin; i++)
-            dst[wn__q8_at(i, o, n4)] = (int8_t)lrintf(w[(size_t)o * nin + i] * inv);
+        int32_t sum = 0;
+        for (int i = 0; i < nin; i++) {
+            const int8_t q = (int8_t)lrintf(w[(size_t)o * nin + i] * inv);
+            dst[wn__q8_at(i, o, n4)] = q;
+            sum += q;
+        }
+        share[o] = WN_Q8_OFFSET * sum;
     }
 }
 
-static float quant8_scalar(int8_t *q, const float *x, int n)
+static float quant8_scalar(uint8_t *u, const float *x, int n)
 {
     float m = 0;
     for (int i = 0; i < n; i++) m = fmaxf(m, fabsf(x[i]));
     const int n4 = wn__round4(n);
-    if (!(m >= 1e-30f && m <= 3.4e38f)) { /* zero, NaN or infinite */
-        memset(q, 0, (size_t)n4);
+    if (!(m >= 1e-30f && m <= 3.4e38f)) { /* zero or infinite */
+        memset(u, WN_Q8_OFFSET, (size_t)n4);
         return 0;
     }
-    const float inv = 127.0f / m;
-    for (int i = 0; i < n; i++) q[i] = (int8_t)lrintf(x[i] * inv);
-    for (int i = n; i < n4; i++) q[i] = 0;
-    return m / 127.0f;
+    const float inv = (float)WN_Q8_XMAX / m;
+    for (int i = 0; i < n; i++) u[i] = (uint8_t)(WN_Q8_OFFSET + lrintf(x[i] * inv));
+    for (int i = n; i < n4; i++) u[i] = WN_Q8_OFFSET;
+    return m / (float)WN_Q8_XMAX;
 }
 
-static void gemm_q8_scalar(float *Y, int ldy, const int8_t *Xq, int ldq, const float *sx, int B,
+static void gemm_q8_scalar(float *Y, int ldy, const uint8_t *U, int ldq, const float *sx, int B,
                            const int8_t *wq, const float *sw, int nin, int nout)
 {
     const int n4 = wn__round4(nin);
+    const int32_t *share = wn__q8_shares(wq, nin, nout);
     for (int b = 0; b < B; b++) {
-        const int8_t *x = Xq + (size_t)b * ldq;
+        const uint8_t *u = U + (size_t)b * ldq;
         float *y = Y + (size_t)b * ldy;
         for (int o = 0; o < nout; o++) {
             int32_t acc = 0;
-            for (int i = 0; i < n4; i++) acc += (int32_t)x[i] * wq[wn__q8_at(i, o, n4)];
-            y[o] = fmaf((float)acc, sx[b] * sw[o], y[o]);
+            for (int i = 0; i < n4; i++) acc += (int32_t)u[i] * wq[wn__q8_at(i, o, n4)];
+            y[o] = fmaf((float)(acc - share[o]), sx[b] * sw[o], y[o]);
         }
     }
 }

@@ -236,7 +236,7 @@ AVX2 static float maxf_avx2(const float *l, int n)
 
 /* ---- 8-bit products (kernels.h) */
 
-AVX2 static float quant8_avx2(int8_t *q, const float *x, int n)
+AVX2 static float quant8_avx2(uint8_t *u, const float *x, int n)
 {
     const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     __m256 mv = _mm256_setzero_ps();
@@ -250,191 +250,138 @@ AVX2 static float quant8_avx2(int8_t *q, const float *x, int n)
     for (int k = i; k < n; k++) m = fabsf(x[k]) > m ? fabsf(x[k]) : m;
     const int n4 = wn__round4(n);
     if (!(m >= 1e-30f && m <= 3.4e38f)) {
-        for (int k = 0; k < n4; k++) q[k] = 0;
+        memset(u, WN_Q8_OFFSET, (size_t)n4);
         return 0;
     }
-    const __m256 inv = _mm256_set1_ps(127.0f / m);
+    const float inv1 = (float)WN_Q8_XMAX / m;
+    const __m256 inv = _mm256_set1_ps(inv1);
+    const __m256i off = _mm256_set1_epi32(WN_Q8_OFFSET);
     /* cvtps2dq rounds to nearest even (MXCSR's default), as lrintf does */
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     for (i = 0; i + 32 <= n; i += 32) {
-        __m256i a = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
-        __m256i b = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8), inv));
-        __m256i c = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 16), inv));
-        __m256i d = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 24), inv));
+#define Q8_CVT(k) _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * (k)), inv)), off)
         /* the packs work within 128-bit lanes: put the dwords back in order */
-        __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
-        _mm256_storeu_si256((__m256i *)(q + i), _mm256_permutevar8x32_epi32(p, order));
+        __m256i p = _mm256_packus_epi16(_mm256_packs_epi32(Q8_CVT(0), Q8_CVT(1)),
+                                        _mm256_packs_epi32(Q8_CVT(2), Q8_CVT(3)));
+#undef Q8_CVT
+        _mm256_storeu_si256((__m256i *)(u + i), _mm256_permutevar8x32_epi32(p, order));
     }
-    for (; i < n; i++) q[i] = (int8_t)_mm_cvtss_si32(_mm_set_ss(x[i] * (127.0f / m)));
-    for (; i < n4; i++) q[i] = 0;
-    return m / 127.0f;
+    for (; i < n; i++) u[i] = (uint8_t)(WN_Q8_OFFSET + _mm_cvtss_si32(_mm_set_ss(x[i] * inv1)));
+    for (; i < n4; i++) u[i] = WN_Q8_OFFSET;
+    return m / (float)WN_Q8_XMAX;
 }
 
-/* Four inputs of a row, broadcast: their int8 values in every dword. */
-AVX2 static inline __m256i bcast4(const int8_t *x)
+/* Four inputs of a row, broadcast: their bytes in every dword. */
+AVX2 static inline __m256i bcast4(const uint8_t *u)
 {
     int32_t v;
-    memcpy(&v, x, 4);
+    memcpy(&v, u, 4);
     return _mm256_set1_epi32(v);
 }
 
 /* acc += the dot products of the 8 outputs of weight group w with the 4
- * inputs in xb (|x| in xa): vpmaddubsw takes unsigned times signed bytes,
- * so x's sign moves onto the weights. |x|, |w| <= 127, so a pair's sum
- * (<= 32258) never saturates the 16 bits: the sum is exact. */
-AVX2 static inline __m256i dot4(__m256i acc, __m256i xa, __m256i xb, __m256i w, __m256i ones)
+ * offset inputs in ub: pairs in 16 bits (exact: kernels.h), then in 32. */
+AVX2 static inline __m256i dot4(__m256i acc, __m256i ub, __m256i w, __m256i ones)
 {
-    __m256i p = _mm256_maddubs_epi16(xa, _mm256_sign_epi8(w, xb));
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(ub, w), ones));
 }
 
-/* y[0..n) = fma(acc, sx * sw, y) for a last block of n < 8 outputs */
-AVX2 static void q8_out_part(float *y, __m256i acc, float sx, const float *sw, int n)
+/* y[0..8) = fma(acc - share, s, y) */
+AVX2 static inline void q8_out(float *y, __m256i acc, const int32_t *share, __m256 s)
 {
-    float t[8], yt[8] = {0};
-    memcpy(yt, y, sizeof(float) * (size_t)n);
-    __m256 s = _mm256_mul_ps(_mm256_set1_ps(sx), _mm256_loadu_ps(sw));
-    _mm256_storeu_ps(t, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), s, _mm256_loadu_ps(yt)));
-    memcpy(y, t, sizeof(float) * (size_t)n);
+    acc = _mm256_sub_epi32(acc, _mm256_loadu_si256((const __m256i *)share));
+    _mm256_storeu_ps(y, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), s, _mm256_loadu_ps(y)));
 }
 
-/* NR rows x NB whole blocks of 8 outputs, from block ob (a last block of
- * fewer outputs goes through q8_last) */
-#define Q8_BLOCK(NAME, NR, NB)                                                 \
-    AVX2 static inline void NAME(float *const *y, const int8_t *const *x, const float *sx, \
-                                 const int8_t *wq, const float *sw, int ob, int n4) \
-    {                                                                          \
-        const __m256i ones = _mm256_set1_epi16(1);                             \
-        __m256i acc[NR][NB];                                                   \
-        _Pragma("GCC unroll 8") for (int r = 0; r < NR; r++)                   \
-            _Pragma("GCC unroll 8") for (int v = 0; v < NB; v++) acc[r][v] = _mm256_setzero_si256(); \
-        const int8_t *w = wq + (size_t)ob * 8 * n4;                            \
-        for (int g = 0; g < n4; g += 4) {                                      \
-            _Pragma("GCC unroll 8") for (int r = 0; r < NR; r++) {             \
-                const __m256i xb = bcast4(x[r] + g), xa = _mm256_abs_epi8(xb);  \
-                _Pragma("GCC unroll 8") for (int v = 0; v < NB; v++) {         \
-                    const __m256i wv = _mm256_loadu_si256(                     \
-                        (const __m256i *)(w + (size_t)v * 8 * n4 + (size_t)g * 8)); \
-                    acc[r][v] = dot4(acc[r][v], xa, xb, wv, ones);             \
-                }                                                              \
-            }                                                                  \
-        }                                                                      \
-        _Pragma("GCC unroll 8") for (int r = 0; r < NR; r++) {                 \
-            const __m256 vs = _mm256_set1_ps(sx[r]);                           \
-            _Pragma("GCC unroll 8") for (int v = 0; v < NB; v++) {             \
-                float *yo = y[r] + (ob + v) * 8;                               \
-                const __m256 s = _mm256_mul_ps(vs, _mm256_loadu_ps(sw + (ob + v) * 8)); \
-                _mm256_storeu_ps(yo, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r][v]), s, \
-                                                     _mm256_loadu_ps(yo)));    \
-            }                                                                  \
-        }                                                                      \
-    }
-/* One row, 8 blocks (64 outputs): the accumulators as named variables,
- * which GCC keeps in registers (as an array it spilled two to the stack) */
-AVX2 static inline void q8_1x8(float *const *y, const int8_t *const *x, const float *sx,
-                               const int8_t *wq, const float *sw, int ob, int n4)
-{
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
-            a7 = a0;
-    const int8_t *w = wq + (size_t)ob * 8 * n4;
-    const size_t bs = (size_t)8 * n4; /* one block's bytes */
-    for (int g = 0; g < n4; g += 4, w += 32) {
-        const __m256i xb = bcast4(x[0] + g), xa = _mm256_abs_epi8(xb);
-#define Q8_V(v) a##v = dot4(a##v, xa, xb, _mm256_loadu_si256((const __m256i *)(w + (v) * bs)), ones);
-        Q8_V(0) Q8_V(1) Q8_V(2) Q8_V(3) Q8_V(4) Q8_V(5) Q8_V(6) Q8_V(7)
-#undef Q8_V
-    }
-    const __m256 vs = _mm256_set1_ps(sx[0]);
-    float *yo = y[0] + ob * 8;
-    sw += ob * 8;
-#define Q8_O(v)                                                                  \
-    _mm256_storeu_ps(yo + 8 * (v), _mm256_fmadd_ps(_mm256_cvtepi32_ps(a##v),       \
-                                                   _mm256_mul_ps(vs, _mm256_loadu_ps(sw + 8 * (v))), \
-                                                   _mm256_loadu_ps(yo + 8 * (v))));
-    Q8_O(0) Q8_O(1) Q8_O(2) Q8_O(3) Q8_O(4) Q8_O(5) Q8_O(6) Q8_O(7)
-#undef Q8_O
-}
-Q8_BLOCK(q8_1x4, 1, 4)
-Q8_BLOCK(q8_1x2, 1, 2)
-Q8_BLOCK(q8_1x1, 1, 1)
-/* Four rows, 2 blocks: named accumulators again, each weight load shared
- * by the four rows */
-AVX2 static inline void q8_4x2(float *const *y, const int8_t *const *x, const float *sx,
-                               const int8_t *wq, const float *sw, int ob, int n4)
-{
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00,
-            a30 = a00, a31 = a00;
-    const int8_t *w = wq + (size_t)ob * 8 * n4;
-    const size_t bs = (size_t)8 * n4;
-    const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
-    for (int g = 0; g < n4; g += 4, w += 32) {
-        const __m256i w0 = _mm256_loadu_si256((const __m256i *)w),
-                      w1 = _mm256_loadu_si256((const __m256i *)(w + bs));
-#define Q8_R(r)                                                                  \
+/* NR rows x NB whole blocks of 8 outputs from block ob; the accumulators
+ * are named variables, which GCC keeps in registers (as an array it
+ * spilled some). Each weight load serves the NR rows. */
+#define Q8_DECL(r, v) __m256i a##r##v = _mm256_setzero_si256();
+#define Q8_LOAD(v) const __m256i w##v = _mm256_loadu_si256((const __m256i *)(w + (v) * bs));
+#define Q8_DOT(r, v) a##r##v = dot4(a##r##v, u##r, w##v, ones);
+#define Q8_OUT(r, v) q8_out(y[r] + (ob + (v)) * 8, a##r##v, share + (ob + (v)) * 8, \
+                            _mm256_mul_ps(_mm256_set1_ps(sx[r]), _mm256_loadu_ps(sw + (ob + (v)) * 8)));
+#define Q8_KERNEL(NAME, EACH, BLOCKS, ROWS_U)                                  \
+    AVX2 static inline void NAME(float *const *y, const uint8_t *const *x, const float *sx, \
+                                 const int8_t *wq, const float *sw, const int32_t *share, int ob, \
+                                 int n4)                                         \
     {                                                                            \
-        const __m256i xb = bcast4(x##r + g), xa = _mm256_abs_epi8(xb);            \
-        a##r##0 = dot4(a##r##0, xa, xb, w0, ones);                               \
-        a##r##1 = dot4(a##r##1, xa, xb, w1, ones);                               \
+        const __m256i ones = _mm256_set1_epi16(1);                               \
+        const size_t bs = (size_t)8 * n4; /* one block's bytes */                \
+        const int8_t *w = wq + (size_t)ob * bs;                                  \
+        EACH(Q8_DECL)                                                            \
+        for (int g = 0; g < n4; g += 4, w += 32) {                               \
+            BLOCKS(Q8_LOAD)                                                      \
+            ROWS_U(g)                                                            \
+            EACH(Q8_DOT)                                                         \
+        }                                                                        \
+        EACH(Q8_OUT)                                                             \
     }
-        Q8_R(0) Q8_R(1) Q8_R(2) Q8_R(3)
-#undef Q8_R
-    }
-    const __m256 s0 = _mm256_loadu_ps(sw + ob * 8), s1 = _mm256_loadu_ps(sw + ob * 8 + 8);
-#define Q8_O(r, v)                                                                \
-    {                                                                            \
-        float *yo = y[r] + (ob + v) * 8;                                         \
-        _mm256_storeu_ps(yo, _mm256_fmadd_ps(_mm256_cvtepi32_ps(a##r##v),          \
-                                             _mm256_mul_ps(_mm256_set1_ps(sx[r]), s##v), \
-                                             _mm256_loadu_ps(yo)));              \
-    }
-    Q8_O(0, 0) Q8_O(0, 1) Q8_O(1, 0) Q8_O(1, 1) Q8_O(2, 0) Q8_O(2, 1) Q8_O(3, 0) Q8_O(3, 1)
-#undef Q8_O
-}
-Q8_BLOCK(q8_4x1, 4, 1)
+/* the (row, block) pairs of each shape, its blocks, its rows' inputs */
+#define E1x8(F) F(0, 0) F(0, 1) F(0, 2) F(0, 3) F(0, 4) F(0, 5) F(0, 6) F(0, 7)
+#define E1x4(F) F(0, 0) F(0, 1) F(0, 2) F(0, 3)
+#define E1x2(F) F(0, 0) F(0, 1)
+#define E1x1(F) F(0, 0)
+#define E4x2(F) F(0, 0) F(0, 1) F(1, 0) F(1, 1) F(2, 0) F(2, 1) F(3, 0) F(3, 1)
+#define E4x1(F) F(0, 0) F(1, 0) F(2, 0) F(3, 0)
+#define B8(F) F(0) F(1) F(2) F(3) F(4) F(5) F(6) F(7)
+#define B4(F) F(0) F(1) F(2) F(3)
+#define B2(F) F(0) F(1)
+#define B1(F) F(0)
+#define U1(g) const __m256i u0 = bcast4(x[0] + (g));
+#define U4(g)                                                                    \
+    const __m256i u0 = bcast4(x[0] + (g)), u1 = bcast4(x[1] + (g)), u2 = bcast4(x[2] + (g)), \
+                  u3 = bcast4(x[3] + (g));
+Q8_KERNEL(q8_1x8, E1x8, B8, U1)
+Q8_KERNEL(q8_1x4, E1x4, B4, U1)
+Q8_KERNEL(q8_1x2, E1x2, B2, U1)
+Q8_KERNEL(q8_1x1, E1x1, B1, U1)
+Q8_KERNEL(q8_4x2, E4x2, B2, U4)
+Q8_KERNEL(q8_4x1, E4x1, B1, U4)
 
 /* one row, the last block of n < 8 outputs */
-AVX2 static void q8_last(float *y, const int8_t *x, float sx, const int8_t *wq, const float *sw,
-                         int ob, int n4, int n)
+AVX2 static void q8_last(float *y, const uint8_t *x, float sx, const int8_t *wq, const float *sw,
+                         const int32_t *share, int ob, int n4, int n)
 {
     const __m256i ones = _mm256_set1_epi16(1);
     __m256i acc = _mm256_setzero_si256();
     const int8_t *w = wq + (size_t)ob * 8 * n4;
-    for (int g = 0; g < n4; g += 4) {
-        const __m256i xb = bcast4(x + g);
-        acc = dot4(acc, _mm256_abs_epi8(xb), xb,
-                   _mm256_loadu_si256((const __m256i *)(w + (size_t)g * 8)), ones);
-    }
-    q8_out_part(y + ob * 8, acc, sx, sw + ob * 8, n);
+    for (int g = 0; g < n4; g += 4)
+        acc = dot4(acc, bcast4(x + g), _mm256_loadu_si256((const __m256i *)(w + (size_t)g * 8)), ones);
+    float t[8] = {0};
+    memcpy(t, y + ob * 8, sizeof(float) * (size_t)n);
+    q8_out(t, acc, share + ob * 8, _mm256_mul_ps(_mm256_set1_ps(sx), _mm256_loadu_ps(sw + ob * 8)));
+    memcpy(y + ob * 8, t, sizeof(float) * (size_t)n);
 }
 
-AVX2 static void gemm_q8_avx2(float *Y, int ldy, const int8_t *Xq, int ldq, const float *sx,
+AVX2 static void gemm_q8_avx2(float *Y, int ldy, const uint8_t *U, int ldq, const float *sx,
                               int B, const int8_t *wq, const float *sw, int nin, int nout)
 {
     const int n4 = wn__round4(nin), nfull = nout / 8, rest = nout % 8;
+    const int32_t *share = wn__q8_shares(wq, nin, nout);
     int b = 0;
     for (; b + 4 <= B; b += 4) {
         float *y[4];
-        const int8_t *x[4];
+        const uint8_t *x[4];
         for (int r = 0; r < 4; r++) {
             y[r] = Y + (size_t)(b + r) * ldy;
-            x[r] = Xq + (size_t)(b + r) * ldq;
+            x[r] = U + (size_t)(b + r) * ldq;
         }
         int ob = 0;
-        for (; ob + 2 <= nfull; ob += 2) q8_4x2(y, x, sx + b, wq, sw, ob, n4);
-        if (ob < nfull) q8_4x1(y, x, sx + b, wq, sw, ob, n4);
-        for (int r = 0; rest && r < 4; r++) q8_last(y[r], x[r], sx[b + r], wq, sw, nfull, n4, rest);
+        for (; ob + 2 <= nfull; ob += 2) q8_4x2(y, x, sx + b, wq, sw, share, ob, n4);
+        if (ob < nfull) q8_4x1(y, x, sx + b, wq, sw, share, ob, n4);
+        for (int r = 0; rest && r < 4; r++)
+            q8_last(y[r], x[r], sx[b + r], wq, sw, share, nfull, n4, rest);
     }
     for (; b < B; b++) {
         float *y = Y + (size_t)b * ldy;
-        const int8_t *x = Xq + (size_t)b * ldq;
+        const uint8_t *x = U + (size_t)b * ldq;
         int ob = 0;
-        for (; ob + 8 <= nfull; ob += 8) q8_1x8(&y, &x, sx + b, wq, sw, ob, n4);
-        if (ob + 4 <= nfull) q8_1x4(&y, &x, sx + b, wq, sw, ob, n4), ob += 4;
-        if (ob + 2 <= nfull) q8_1x2(&y, &x, sx + b, wq, sw, ob, n4), ob += 2;
-        if (ob < nfull) q8_1x1(&y, &x, sx + b, wq, sw, ob, n4);
-        if (rest) q8_last(y, x, sx[b], wq, sw, nfull, n4, rest);
+        for (; ob + 8 <= nfull; ob += 8) q8_1x8(&y, &x, sx + b, wq, sw, share, ob, n4);
+        if (ob + 4 <= nfull) q8_1x4(&y, &x, sx + b, wq, sw, share, ob, n4), ob += 4;
+        if (ob + 2 <= nfull) q8_1x2(&y, &x, sx + b, wq, sw, share, ob, n4), ob += 2;
+        if (ob < nfull) q8_1x1(&y, &x, sx + b, wq, sw, share, ob, n4);
+        if (rest) q8_last(y, x, sx[b], wq, sw, share, nfull, n4, rest);
     }
 }
 

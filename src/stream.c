@@ -32,7 +32,7 @@ typedef struct stream_state {
 
 /* The scratch of one step for the streams [b0, b1) that one thread runs,
  * in an allocation of its own (threads sharing one block measured ~10%
- * slower): row i of st is [h[t-d] (R) | h[t] (R) | skip (S)] of stream
+ * slower): row i of st is [h[t] (R) | skip (S)] of stream
  * b0 + i, so one product writes h and skip. */
 typedef struct part {
     int b0, b1;
@@ -41,7 +41,7 @@ typedef struct part {
     float *st, *a, *z, *r, *u, *logits;
     float *wq;      /* per stream Q sampling weights */
     wn__cand *cand; /* per stream Q candidates */
-    int8_t *xq;     /* at WN_PRECISION_I8: a product's input rows, quantised */
+    uint8_t *xq;    /* at WN_PRECISION_I8: a product's input rows, quantised */
     float *xs;      /* and their scales */
 } part;
 
@@ -95,7 +95,7 @@ struct wn_gen {
     int64_t t;       /* position of the next input (same for all streams) */
     stream_state *ss; /* per stream */
     part *pt;        /* `threads` parts, the streams split in fixed blocks */
-    int W;           /* 2R + S, the row width of st */
+    int W;           /* R + S, the row width of st */
 };
 
 static void part_free(part *q)
@@ -209,10 +209,10 @@ static int pack(wn_gen *g, wn_precision p)
     const int L = c->layers, R = c->residual, D = c->dilation, S = c->skip, Q = c->bins;
     const int half = p == WN_PRECISION_F16, i8 = p == WN_PRECISION_I8;
     /* weights per matrix (int8: padded, kernels.h) and scales per matrix */
-    const size_t n_tap = i8 ? (size_t)wn__round8(2 * D) * wn__round4(R) : (size_t)2 * D * R;
-    const size_t n_rs = i8 ? (size_t)wn__round8(R + S) * wn__round4(D) : (size_t)D * (R + S);
-    const size_t n_h0 = i8 ? (size_t)wn__round8(S) * wn__round4(S) : (size_t)S * S;
-    const size_t n_h1 = i8 ? (size_t)wn__round8(Q) * wn__round4(S) : (size_t)S * Q;
+    const size_t n_tap = i8 ? wn__q8_bytes(R, 2 * D) : (size_t)2 * D * R;
+    const size_t n_rs = i8 ? wn__q8_bytes(D, R + S) : (size_t)D * (R + S);
+    const size_t n_h0 = i8 ? wn__q8_bytes(S, S) : (size_t)S * S;
+    const size_t n_h1 = i8 ? wn__q8_bytes(S, Q) : (size_t)S * Q;
     const size_t s_tap = (size_t)wn__round8(2 * D), s_rs = (size_t)wn__round8(R + S);
     const size_t el = half ? sizeof(uint16_t) : i8 ? 1 : sizeof(float);
     void *w[4] = {wn__alloc((size_t)L * 2 * n_tap, el), wn__alloc((size_t)L * n_rs, el),
@@ -324,7 +324,7 @@ wn_gen *wn_gen_create(const wn_model *m, int streams, const wn_sample_params *p,
     g->k = wn__kernels();
     g->B = streams;
     g->sp = *p;
-    g->W = 2 * R + S;
+    g->W = R + S;
     g->c_h = wn__alloc((size_t)L * R, sizeof(float));
     g->b_skip = wn__alloc((size_t)S, sizeof(float));
     g->ring_off = malloc(sizeof(size_t) * (size_t)L);
@@ -521,8 +521,8 @@ static inline mat mat_of(const float *f, const uint16_t *h, const int8_t *q, con
                          size_t k, int nin, int nout)
 {
     const size_t n = (size_t)nin * nout, n8 = (size_t)wn__round8(nout);
-    mat w = {f ? f + k * n : NULL, h ? h + k * n : NULL,
-             q ? q + k * n8 * (size_t)wn__round4(nin) : NULL, q ? s + k * n8 : NULL, nin, nout};
+    mat w = {f ? f + k * n : NULL, h ? h + k * n : NULL, q ? q + k * wn__q8_bytes(nin, nout) : NULL,
+             q ? s + k * n8 : NULL, nin, nout};
     return w;
 }
 /* layer j's tap (0: h[t-d], 1: h[t]), its fused res|skip, the head */
@@ -594,7 +594,7 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
     const wn_view *w = &m->pk;
     float *st = q->st, *a = q->a, *z = q->z, *r = q->r, *u = q->u, *logits = q->logits;
     for (int b = b0; b < b1; b++) {
-        float *h = st + (size_t)(b - b0) * W + R, *skip = h + R;
+        float *h = st + (size_t)(b - b0) * W, *skip = h + R;
         const int x = in[(size_t)b * stride];
         const float *e1 = w->causal_w + (size_t)Q * R + (size_t)x * R;
         const float *e0 = w->causal_w + (size_t)g->ss[b].prev * R;
@@ -626,25 +626,25 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
                         d, mat_dil(g, j, 0));
             }
             ab = past + (slot + b0) * 2 * D; /* spent by this step */
-            copy_f(ring + (slot + b0) * R, st + R, R); /* becomes h[t] */
-            product(g, q, ab, 2 * D, st + R, W, 1, mat_dil(g, j, 1));
+            copy_f(ring + (slot + b0) * R, st, R); /* becomes h[t] */
+            product(g, q, ab, 2 * D, st, W, 1, mat_dil(g, j, 1));
         } else {
-            for (int b = b0; b < b1; b++) {
-                float *row = st + (size_t)(b - b0) * W, *rs = ring + (slot + b) * R;
-                copy_f(row, rs, R);     /* h[t-d] */
-                copy_f(rs, row + R, R); /* becomes h[t] */
-                copy_f(a + (size_t)(b - b0) * 2 * D, g->b_dil + (size_t)j * 2 * D, 2 * D);
-            }
-            product(g, q, a, 2 * D, st, W, nb, mat_dil(g, j, 0));
-            product(g, q, a, 2 * D, st + R, W, nb, mat_dil(g, j, 1));
+            for (int b = 0; b < nb; b++)
+                copy_f(a + (size_t)b * 2 * D, g->b_dil + (size_t)j * 2 * D, 2 * D);
+            /* tap 0 reads h[t-d] straight from the queue (the part's
+             * streams are side by side there), then h[t] takes its slot */
+            float *slot_b0 = ring + (slot + b0) * R;
+            product(g, q, a, 2 * D, slot_b0, R, nb, mat_dil(g, j, 0));
+            for (int b = 0; b < nb; b++) copy_f(slot_b0 + (size_t)b * R, st + (size_t)b * W, R);
+            product(g, q, a, 2 * D, st, W, nb, mat_dil(g, j, 1));
         }
         for (int b = 0; b < nb; b++) k->gate(z + (size_t)b * D, ab + (size_t)b * 2 * D, D);
         /* h += res(z), skip += skip(z) in one product (the last layer's h
          * update is unused but costs little) */
-        product(g, q, st + R, W, z, D, nb, mat_rs(g, j));
+        product(g, q, st, W, z, D, nb, mat_rs(g, j));
     }
     for (int b = 0; b < nb; b++) {
-        const float *skip = st + (size_t)b * W + 2 * R;
+        const float *skip = st + (size_t)b * W + R;
         float *rb = r + (size_t)b * S, *ub = u + (size_t)b * S;
         for (int i = 0; i < S; i++) rb[i] = skip[i] > 0 ? skip[i] : 0;
         memcpy(ub, w->head0_b, sizeof(float) * (size_t)S);

@@ -290,8 +290,11 @@ static void rows_check(void)
 /* The int8 products (WN_PRECISION_I8): pack and quant8 round as
  * documented; every table gives the scalar table's bits (the sums are
  * exact integers), whatever the rows beside a row; the worst case of the
- * sums (every |x|, |w| = 127) is still exact (no 16-bit saturation); and
- * the result is the float product to within the rounding of x and w. */
+ * sums (every input and weight at its largest, of either sign) is still
+ * exact (no 16-bit saturation); and the result is the float product to
+ * within the rounding of x and w. */
+static float b_sign(int b) { return b % 3 == 1 ? -1.0f : 1.0f; }
+
 static void q8_check(void)
 {
     const wn__kern *ref = wn__kernels_named("scalar");
@@ -300,10 +303,13 @@ static void q8_check(void)
     /* pack: a row's largest |w| becomes +-127, the rest round to even */
     {
         float w[2 * 5] = {0.5f, -1.0f, 0.25f, 0.0f, 1.0f / 254, 0, 0, 0, 0, 0};
-        int8_t q[8 * 8];
+        _Alignas(4) int8_t q[8 * (8 + 4)];
         float sc[8];
+        REQUIRE(wn__q8_bytes(5, 2) == sizeof q);
         wn__pack_q8(q, sc, w, 5, 2);
         CHECK(sc[0] == 1.0f / 127 && sc[1] == 0 && sc[2] == 0 && sc[7] == 0);
+        const int32_t *share = wn__q8_shares(q, 5, 2); /* 64 x each output's sum */
+        CHECK(share[0] == 64 * (64 - 127 + 32 + 0 + 0) && share[1] == 0 && share[7] == 0);
         CHECK(q[wn__q8_at(0, 0, 8)] == 64 && q[wn__q8_at(1, 0, 8)] == -127);
         CHECK(q[wn__q8_at(2, 0, 8)] == 32 && q[wn__q8_at(4, 0, 8)] == 0); /* 0.5 to even */
         for (int i = 5; i < 8; i++) CHECK(q[wn__q8_at(i, 0, 8)] == 0);   /* padding */
@@ -313,7 +319,7 @@ static void q8_check(void)
         const wn__kern *k = wn__kernels_named(names[n]);
         if (!k) continue;
         /* quant8 against the scalar table, on every length up to 130 */
-        int8_t q0[136], q1[136];
+        uint8_t q0[136], q1[136];
         float x[136];
         for (int len = 1; len <= 130; len++)
             for (int t = 0; t < 4; t++) {
@@ -327,7 +333,10 @@ static void q8_check(void)
                        "%s quant8 differs from scalar, n=%d", k->name, len);
                 CHECK(q1[wn__round4(len)] == 0x55); /* nothing written beyond */
                 for (int i = 0; i < len; i++)
-                    CHECKF(fabsf(q1[i] * s1 - x[i]) <= 0.5f * s1 * 1.0001f, "quant8 n=%d", len);
+                    CHECKF(q1[i] >= 1 && q1[i] <= 127 &&
+                               fabsf((q1[i] - 64) * s1 - x[i]) <= 0.5f * s1 * 1.0001f,
+                           "quant8 n=%d", len);
+                for (int i = len; i < wn__round4(len); i++) CHECK(q1[i] == 64);
                 if (t == 3) CHECK(s1 == 0);
             }
         double worst = 0;
@@ -338,14 +347,18 @@ static void q8_check(void)
                 const int ldy = nout + 3;
                 float *w = malloc(sizeof(float) * (size_t)nin * nout);
                 float *xs = malloc(sizeof(float) * (size_t)B * nin), *sx = malloc(sizeof(float) * B);
-                int8_t *wq = malloc((size_t)n8 * n4), *xq = malloc((size_t)B * n4);
+                int8_t *wq = malloc(wn__q8_bytes(nin, nout));
+                uint8_t *xq = malloc((size_t)B * n4);
                 float *sw = malloc(sizeof(float) * n8);
                 float *y0 = malloc(sizeof(float) * (size_t)B * ldy), *y1 = malloc(sizeof(float) * (size_t)B * ldy);
                 float *y2 = malloc(sizeof(float) * (size_t)B * ldy);
                 REQUIRE(w && xs && sx && wq && xq && sw && y0 && y1 && y2);
                 const int extreme = z % 5 == 0;
-                for (int i = 0; i < nin * nout; i++) w[i] = extreme ? (i % 3 ? 1.0f : -1.0f) : rnd(&s);
-                for (int i = 0; i < B * nin; i++) xs[i] = extreme ? (i % 2 ? -2.0f : 2.0f) : rnd(&s);
+                /* extreme: every product at +-127 x 63 with the same sign, so
+                 * each 16-bit pair sum is as large as it gets */
+                for (int i = 0; i < nin * nout; i++)
+                    w[i] = extreme ? ((i / nin) % 2 ? 1.0f : -1.0f) : rnd(&s);
+                for (int i = 0; i < B * nin; i++) xs[i] = extreme ? (b_sign(i / nin) * 2.0f) : rnd(&s);
                 for (int i = 0; i < B * ldy; i++) y0[i] = y1[i] = y2[i] = rnd(&s);
                 wn__pack_q8(wq, sw, w, nin, nout);
                 for (int b = 0; b < B; b++)
@@ -368,7 +381,7 @@ static void q8_check(void)
                         double exact = y0[(size_t)b * ldy + o], want = exact, bound = 0;
                         for (int i = 0; i < nin; i++) {
                             const double xi = xs[(size_t)b * nin + i], wi = w[(size_t)o * nin + i];
-                            exact += (double)xq[(size_t)b * n4 + i] * sx[b] *
+                            exact += (double)(xq[(size_t)b * n4 + i] - 64) * sx[b] *
                                      (double)wq[wn__q8_at(i, o, n4)] * sw[o];
                             want += xi * wi;
                             bound += 0.5 * sx[b] * fabs(wi) + 0.5 * sw[o] * fabs(xi) + 0.25 * sx[b] * sw[o];
