@@ -97,8 +97,9 @@ typedef struct wn__kern {
      * weights that are exact halves). */
     void (*gemm_t16)(float *Y, int ldy, const float *X, int ldx, int B, const uint16_t *wt,
                      int nin, int nout);
-    /* z[i] = tanh(a[i]) * sigmoid(a[D + i]) */
-    void (*gate)(float *z, const float *a, int D);
+    /* z[r*D + i] = tanh(a[r*2D + i]) * sigmoid(a[r*2D + D + i]) for `rows`
+     * rows (all streams of a step in one call: their exps overlap) */
+    void (*gate)(float *z, const float *a, int D, int rows);
     /* The same, also replacing a by [tanh(a[:D]) | sigmoid(a[D:])], which is
      * all the backward pass needs. */
     void (*gate_ts)(float *z, float *a, int D);

@@ -162,20 +162,40 @@ AVX2 static inline void tanh_sigmoid256(__m256 f, __m256 g, __m256 *t, __m256 *s
 /* tanh(f) sigmoid(g) = (e - 1) / ((e + 1)(1 + q)), e = exp(2f), q = exp(-g):
  * one division instead of two. f is clamped to +-10 (tanh is 1 to 4e-9
  * there) and g from below at -60, so the denominator stays below 1e35. */
-AVX2 static void gate_avx2(float *z, const float *a, int D)
+AVX2 static inline __m256 gate8(const float *a, int D)
 {
     const __m256 one = _mm256_set1_ps(1.0f), lo = _mm256_set1_ps(-10.0f),
                  hi = _mm256_set1_ps(10.0f), gmin = _mm256_set1_ps(-60.0f);
-    int i = 0;
-    for (; i + 8 <= D; i += 8) {
-        __m256 f = _mm256_min_ps(_mm256_max_ps(_mm256_loadu_ps(a + i), lo), hi);
-        __m256 g = _mm256_max_ps(_mm256_loadu_ps(a + D + i), gmin);
-        __m256 e = exp256(_mm256_add_ps(f, f));
-        __m256 q = exp256(_mm256_sub_ps(_mm256_setzero_ps(), g));
-        __m256 den = _mm256_mul_ps(_mm256_add_ps(e, one), _mm256_add_ps(q, one));
-        _mm256_storeu_ps(z + i, _mm256_div_ps(_mm256_sub_ps(e, one), den));
+    __m256 f = _mm256_min_ps(_mm256_max_ps(_mm256_loadu_ps(a), lo), hi);
+    __m256 g = _mm256_max_ps(_mm256_loadu_ps(a + D), gmin);
+    __m256 e = exp256(_mm256_add_ps(f, f));
+    __m256 q = exp256(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    __m256 den = _mm256_mul_ps(_mm256_add_ps(e, one), _mm256_add_ps(q, one));
+    return _mm256_div_ps(_mm256_sub_ps(e, one), den);
+}
+
+AVX2 static void gate_avx2(float *z, const float *a, int D, int rows)
+{
+    if (D % 8 == 0) { /* every row's vectors in one loop, two at a time */
+        const int per = D / 8, n = per * rows;
+        int v = 0;
+        for (; v + 2 <= n; v += 2) {
+            const int r0 = v / per, i0 = v % per * 8, r1 = (v + 1) / per, i1 = (v + 1) % per * 8;
+            const __m256 z0 = gate8(a + (size_t)r0 * 2 * D + i0, D);
+            const __m256 z1 = gate8(a + (size_t)r1 * 2 * D + i1, D);
+            _mm256_storeu_ps(z + (size_t)r0 * D + i0, z0);
+            _mm256_storeu_ps(z + (size_t)r1 * D + i1, z1);
+        }
+        if (v < n)
+            _mm256_storeu_ps(z + (size_t)(v / per) * D + v % per * 8,
+                             gate8(a + (size_t)(v / per) * 2 * D + v % per * 8, D));
+        return;
     }
-    for (; i < D; i++) z[i] = tanhf(a[i]) / (1.0f + expf(-a[D + i]));
+    for (int r = 0; r < rows; r++, z += D, a += 2 * D) {
+        int i = 0;
+        for (; i + 8 <= D; i += 8) _mm256_storeu_ps(z + i, gate8(a + i, D));
+        for (; i < D; i++) z[i] = tanhf(a[i]) / (1.0f + expf(-a[D + i]));
+    }
 }
 
 AVX2 static void gate_ts_avx2(float *z, float *a, int D)

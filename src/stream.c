@@ -92,6 +92,13 @@ struct wn_gen {
      * next use. */
     size_t past_floats; /* B * (sum of d) * 2D */
     float *past;
+    /* At WN_PRECISION_I8 the queues hold the quantised rows instead (in
+     * place of ring, same slots): an input is quantised once, as tap 1's
+     * input, and tap 0 reads it d steps later as it is. R rounded up to 4
+     * bytes a row and a scale each; layer j's block starts at row
+     * ring_off[j] / R. */
+    uint8_t *qring;
+    float *qring_s;
     int64_t t;       /* position of the next input (same for all streams) */
     stream_state *ss; /* per stream */
     part *pt;        /* `threads` parts, the streams split in fixed blocks */
@@ -194,6 +201,8 @@ void wn_gen_free(wn_gen *g)
     wn__free(g->b_skip);
     wn__free(g->ring);
     wn__free(g->past);
+    wn__free(g->qring);
+    wn__free(g->qring_s);
     free_parts(g->pt, g->threads);
     free(g->ring_off);
     wn__free(g->ss);
@@ -377,7 +386,25 @@ int wn_gen_set_precision(wn_gen *g, wn_precision p, wn_error *err)
     if (p != WN_PRECISION_F32 && p != WN_PRECISION_F16 && p != WN_PRECISION_I8)
         return wn__err(err, WN_ERR_ARG, "unknown precision %d", (int)p);
     if (p == g->prec) return WN_OK;
+    const size_t rows = g->ring_floats / (size_t)g->m->cfg.residual * (size_t)g->B;
+    uint8_t *qr = NULL;
+    float *qs = NULL;
+    if (p == WN_PRECISION_I8 &&
+        (!(qr = wn__calloc(rows * (size_t)wn__round4(g->m->cfg.residual), 1)) ||
+         !(qs = wn__calloc(rows, sizeof(float))))) {
+        wn__free(qr);
+        return wn__err(err, WN_ERR_NOMEM, "out of memory for the int8 queues");
+    }
     int rc = pack(g, p);
+    if (rc != WN_OK) {
+        wn__free(qr);
+        wn__free(qs);
+    } else {
+        wn__free(g->qring);
+        wn__free(g->qring_s);
+        g->qring = qr;
+        g->qring_s = qs;
+    }
     if (rc == WN_ERR_RANGE)
         return wn__err(err, rc, "a weight is beyond half precision (|w| >= 65520)");
     if (rc != WN_OK)
@@ -417,7 +444,9 @@ static int prime_steps(wn_gen *g, const int *codes, size_t n, wn_error *err)
     /* both taps every step, which needs no queue of tap-0 products (for
      * many streams that queue would be large) and gives the same bits */
     one.lone = 0;
-    memset(g->ring, 0, sizeof(float) * (size_t)B * g->ring_floats);
+    const size_t R4 = (size_t)wn__round4(R), rows = g->ring_floats / (size_t)R * (size_t)B;
+    memset(g->qring, WN_Q8_OFFSET, rows * R4);
+    memset(g->qring_s, 0, rows * sizeof(float));
     /* s[p] for the inputs fed: p = len - 1 - N + i; the one before them */
 #define S_AT(p) ((p) < (size_t)rf ? sil : codes[(p) - (size_t)rf])
     g->ss[0].prev = n ? S_AT(len - 2 - (size_t)N) : sil;
@@ -429,8 +458,11 @@ static int prime_steps(wn_gen *g, const int *codes, size_t n, wn_error *err)
     part_free(&one);
     for (int j = 0; j < L; j++)
         for (int k = 0; k < m->dil[j]; k++) {
-            float *slot = g->ring + g->ring_off[j] + (size_t)k * B * R;
-            for (int b = 1; b < B; b++) memcpy(slot + (size_t)b * R, slot, sizeof(float) * (size_t)R);
+            const size_t row = g->ring_off[j] / (size_t)R + (size_t)k * B; /* stream 0's */
+            for (int b = 1; b < B; b++) {
+                memcpy(g->qring + (row + (size_t)b) * R4, g->qring + row * R4, R4);
+                g->qring_s[row + (size_t)b] = g->qring_s[row];
+            }
         }
     const int last = n ? codes[n - 1] : sil;
     for (int b = 0; b < B; b++) {
@@ -545,6 +577,13 @@ static inline mat mat_head(const wn_gen *g, int i)
              : mat_of(g->wt_h0, g->ht_h0, g->qt_h0, g->qs_h0, 0, c->skip, c->skip);
 }
 
+/* Y += X W for nb int8 rows U (from quant8) with scales sx */
+static inline void product_q(const wn_gen *g, float *Y, int ldy, const uint8_t *U, size_t ldq,
+                             const float *sx, int nb, mat w)
+{
+    g->k->gemm_q8(Y, ldy, U, (int)ldq, sx, nb, w.q, w.s, w.nin, w.nout);
+}
+
 /* Y += X W for nb rows; at int8 each row of X is quantised first (into
  * the part's scratch). */
 static inline void product(const wn_gen *g, const part *q, float *Y, int ldy, const float *X,
@@ -592,6 +631,7 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
     const int L = cf->layers, R = cf->residual, D = cf->dilation, S = cf->skip, Q = cf->bins;
     const int W = g->W, B = g->B, b0 = q->b0, b1 = q->b1, nb = b1 - b0;
     const wn_view *w = &m->pk;
+    const size_t R4 = (size_t)wn__round4(R);
     float *st = q->st, *a = q->a, *z = q->z, *r = q->r, *u = q->u, *logits = q->logits;
     for (int b = b0; b < b1; b++) {
         float *h = st + (size_t)(b - b0) * W, *skip = h + R;
@@ -606,6 +646,9 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
         const int d = m->dil[j];
         const size_t slot = (size_t)(t & (d - 1)) * B;
         float *ring = g->ring + g->ring_off[j];
+        /* int8: layer j's quantised queue and scales (NULL otherwise) */
+        uint8_t *qr = g->qring ? g->qring + g->ring_off[j] / (size_t)R * R4 : NULL;
+        float *qs = g->qring ? g->qring_s + g->ring_off[j] / (size_t)R : NULL;
         /* the slots of the layers ahead were last touched d steps ago and
          * the weights streamed through the caches since */
         if (j + PREFETCH_AHEAD < L) {
@@ -613,7 +656,10 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
             const size_t sa = (size_t)(t & (m->dil[ja] - 1)) * B + b0;
             if (q->lone)
                 prefetch_lines(past_of(g, ja) + sa * 2 * D, sizeof(float) * 2 * D);
-            prefetch_lines(g->ring + g->ring_off[ja] + sa * R, sizeof(float) * R * nb);
+            if (g->qring)
+                prefetch_lines(g->qring + g->ring_off[ja] / (size_t)R * R4 + sa * R4, R4 * nb);
+            else
+                prefetch_lines(g->ring + g->ring_off[ja] + sa * R, sizeof(float) * R * nb);
         }
         float *ab = a; /* the filter and gate pre-activations, 2D per stream */
         if (q->lone) {
@@ -622,12 +668,32 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
                 for (int s2 = 0; s2 < d; s2++)
                     copy_f(past + ((size_t)s2 * B + b0) * 2 * D, g->b_dil + (size_t)j * 2 * D,
                            2 * D);
-                product(g, q, past + (size_t)b0 * 2 * D, B * 2 * D, ring + (size_t)b0 * R, B * R,
-                        d, mat_dil(g, j, 0));
+                if (qr) { /* the queue's rows are quantised already */
+                    for (int s2 = 0; s2 < d; s2++) q->xs[s2] = qs[(size_t)s2 * B + b0];
+                    product_q(g, past + (size_t)b0 * 2 * D, B * 2 * D, qr + (size_t)b0 * R4,
+                              B * R4, q->xs, d, mat_dil(g, j, 0));
+                } else
+                    product(g, q, past + (size_t)b0 * 2 * D, B * 2 * D, ring + (size_t)b0 * R,
+                            B * R, d, mat_dil(g, j, 0));
             }
             ab = past + (slot + b0) * 2 * D; /* spent by this step */
-            copy_f(ring + (slot + b0) * R, st, R); /* becomes h[t] */
-            product(g, q, ab, 2 * D, st, W, 1, mat_dil(g, j, 1));
+            if (qr) { /* h[t] quantised into its slot, for both taps */
+                uint8_t *row = qr + (slot + b0) * R4;
+                qs[slot + b0] = k->quant8(row, st, R);
+                product_q(g, ab, 2 * D, row, R4, qs + slot + b0, 1, mat_dil(g, j, 1));
+            } else {
+                copy_f(ring + (slot + b0) * R, st, R); /* becomes h[t] */
+                product(g, q, ab, 2 * D, st, W, 1, mat_dil(g, j, 1));
+            }
+        } else if (qr) {
+            for (int b = 0; b < nb; b++)
+                copy_f(a + (size_t)b * 2 * D, g->b_dil + (size_t)j * 2 * D, 2 * D);
+            uint8_t *rows = qr + (slot + b0) * R4;
+            float *sc = qs + slot + b0;
+            product_q(g, a, 2 * D, rows, R4, sc, nb, mat_dil(g, j, 0)); /* h[t-d] */
+            for (int b = 0; b < nb; b++) /* h[t] takes the slot */
+                sc[b] = k->quant8(rows + (size_t)b * R4, st + (size_t)b * W, R);
+            product_q(g, a, 2 * D, rows, R4, sc, nb, mat_dil(g, j, 1));
         } else {
             for (int b = 0; b < nb; b++)
                 copy_f(a + (size_t)b * 2 * D, g->b_dil + (size_t)j * 2 * D, 2 * D);
@@ -638,7 +704,7 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
             for (int b = 0; b < nb; b++) copy_f(slot_b0 + (size_t)b * R, st + (size_t)b * W, R);
             product(g, q, a, 2 * D, st, W, nb, mat_dil(g, j, 1));
         }
-        for (int b = 0; b < nb; b++) k->gate(z + (size_t)b * D, ab + (size_t)b * 2 * D, D);
+        k->gate(z, ab, D, nb);
         /* h += res(z), skip += skip(z) in one product (the last layer's h
          * update is unused but costs little) */
         product(g, q, st, W, z, D, nb, mat_rs(g, j));

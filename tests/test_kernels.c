@@ -463,14 +463,29 @@ int main(void)
         double gw = 0;
         for (int t = 0; t < 200; t++) {
             for (int i = 0; i < 74; i++) a[i] = rnd(&s) * (t < 100 ? 4 : 40);
-            k->gate(z, a, 37);
-            ref->gate(zr, a, 37);
+            k->gate(z, a, 37, 1);
+            ref->gate(zr, a, 37, 1);
             for (int i = 0; i < 37; i++) {
                 double want = tanh(a[i]) / (1 + exp(-(double)a[37 + i]));
                 gw = fmax(gw, fabs(z[i] - want));
             }
         }
         CHECKF(gw < 2e-6, "%s gate: %g", k->name, gw);
+        /* several rows in one call: each row as if alone, bit for bit */
+        const int Ds[3] = {24, 32, 37};
+        for (int di = 0; di < 3; di++)
+            for (int rows = 1; rows <= 5; rows++) {
+                const int Dg = Ds[di];
+                float ag[5 * 2 * 37], zg[5 * 37], z1[37];
+                for (int i = 0; i < rows * 2 * Dg; i++) ag[i] = rnd(&s) * 6;
+                k->gate(zg, ag, Dg, rows);
+                for (int r = 0; r < rows; r++) {
+                    k->gate(z1, ag + (size_t)r * 2 * Dg, Dg, 1);
+                    CHECKF(!memcmp(z1, zg + (size_t)r * Dg, sizeof(float) * (size_t)Dg),
+                           "%s gate row %d of %d (D=%d) differs from the row alone", k->name, r,
+                           rows, Dg);
+                }
+            }
         float l[300], wq[300];
         double ew = 0;
         for (int t = 0; t < 50; t++) {
