@@ -306,20 +306,24 @@ AVX2 static inline __m256i dot4(__m256i acc, __m256i ub, __m256i w, __m256i ones
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(ub, w), ones));
 }
 
-/* y[0..8) = fma(acc - share, s, y) */
-AVX2 static inline void q8_out(float *y, __m256i acc, const int32_t *share, __m256 s)
+/* y[0..8) = fma(acc, s, y), acc having started from -share */
+AVX2 static inline void q8_out(float *y, __m256i acc, __m256 s)
 {
-    acc = _mm256_sub_epi32(acc, _mm256_loadu_si256((const __m256i *)share));
     _mm256_storeu_ps(y, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), s, _mm256_loadu_ps(y)));
+}
+/* an accumulator's start: minus the offset's share of its 8 outputs */
+AVX2 static inline __m256i q8_start(const int32_t *share)
+{
+    return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_loadu_si256((const __m256i *)share));
 }
 
 /* NR rows x NB whole blocks of 8 outputs from block ob; the accumulators
  * are named variables, which GCC keeps in registers (as an array it
  * spilled some). Each weight load serves the NR rows. */
-#define Q8_DECL(r, v) __m256i a##r##v = _mm256_setzero_si256();
+#define Q8_DECL(r, v) __m256i a##r##v = q8_start(share + (ob + (v)) * 8);
 #define Q8_LOAD(v) const __m256i w##v = _mm256_loadu_si256((const __m256i *)(w + (v) * bs));
 #define Q8_DOT(r, v) a##r##v = dot4(a##r##v, u##r, w##v, ones);
-#define Q8_OUT(r, v) q8_out(y[r] + (ob + (v)) * 8, a##r##v, share + (ob + (v)) * 8, \
+#define Q8_OUT(r, v) q8_out(y[r] + (ob + (v)) * 8, a##r##v,                     \
                             _mm256_mul_ps(_mm256_set1_ps(sx[r]), _mm256_loadu_ps(sw + (ob + (v)) * 8)));
 #define Q8_KERNEL(NAME, EACH, BLOCKS, ROWS_U)                                  \
     AVX2 static inline void NAME(float *const *y, const uint8_t *const *x, const float *sx, \
@@ -364,13 +368,13 @@ AVX2 static void q8_last(float *y, const uint8_t *x, float sx, const int8_t *wq,
                          const int32_t *share, int ob, int n4, int n)
 {
     const __m256i ones = _mm256_set1_epi16(1);
-    __m256i acc = _mm256_setzero_si256();
+    __m256i acc = q8_start(share + ob * 8);
     const int8_t *w = wq + (size_t)ob * 8 * n4;
     for (int g = 0; g < n4; g += 4)
         acc = dot4(acc, bcast4(x + g), _mm256_loadu_si256((const __m256i *)(w + (size_t)g * 8)), ones);
     float t[8] = {0};
     memcpy(t, y + ob * 8, sizeof(float) * (size_t)n);
-    q8_out(t, acc, share + ob * 8, _mm256_mul_ps(_mm256_set1_ps(sx), _mm256_loadu_ps(sw + ob * 8)));
+    q8_out(t, acc, _mm256_mul_ps(_mm256_set1_ps(sx), _mm256_loadu_ps(sw + ob * 8)));
     memcpy(y + ob * 8, t, sizeof(float) * (size_t)n);
 }
 
