@@ -386,24 +386,34 @@ int wn_gen_set_precision(wn_gen *g, wn_precision p, wn_error *err)
     if (p != WN_PRECISION_F32 && p != WN_PRECISION_F16 && p != WN_PRECISION_I8)
         return wn__err(err, WN_ERR_ARG, "unknown precision %d", (int)p);
     if (p == g->prec) return WN_OK;
+    /* int8 keeps quantised queues, the others float ones: the new kind
+     * is allocated first, the old freed once the weights are packed */
     const size_t rows = g->ring_floats / (size_t)g->m->cfg.residual * (size_t)g->B;
     uint8_t *qr = NULL;
-    float *qs = NULL;
-    if (p == WN_PRECISION_I8 &&
-        (!(qr = wn__calloc(rows * (size_t)wn__round4(g->m->cfg.residual), 1)) ||
-         !(qs = wn__calloc(rows, sizeof(float))))) {
+    float *qs = NULL, *ring = NULL;
+    if (p == WN_PRECISION_I8 ? !(qr = wn__calloc(rows * (size_t)wn__round4(g->m->cfg.residual), 1)) ||
+                                   !(qs = wn__calloc(rows, sizeof(float)))
+                             : !g->ring && !(ring = wn__calloc((size_t)g->B * g->ring_floats,
+                                                               sizeof(float)))) {
         wn__free(qr);
-        return wn__err(err, WN_ERR_NOMEM, "out of memory for the int8 queues");
+        return wn__err(err, WN_ERR_NOMEM, "out of memory for the generation queues");
     }
     int rc = pack(g, p);
     if (rc != WN_OK) {
         wn__free(qr);
         wn__free(qs);
-    } else {
-        wn__free(g->qring);
-        wn__free(g->qring_s);
+        wn__free(ring);
+    } else if (p == WN_PRECISION_I8) {
+        wn__free(g->ring);
+        g->ring = NULL;
         g->qring = qr;
         g->qring_s = qs;
+    } else {
+        if (ring) g->ring = ring;
+        wn__free(g->qring);
+        wn__free(g->qring_s);
+        g->qring = NULL;
+        g->qring_s = NULL;
     }
     if (rc == WN_ERR_RANGE)
         return wn__err(err, rc, "a weight is beyond half precision (|w| >= 65520)");
@@ -645,7 +655,7 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
     for (int j = 0; j < L; j++) {
         const int d = m->dil[j];
         const size_t slot = (size_t)(t & (d - 1)) * B;
-        float *ring = g->ring + g->ring_off[j];
+        float *ring = g->ring ? g->ring + g->ring_off[j] : NULL; /* NULL at int8 */
         /* int8: layer j's quantised queue and scales (NULL otherwise) */
         uint8_t *qr = g->qring ? g->qring + g->ring_off[j] / (size_t)R * R4 : NULL;
         float *qs = g->qring ? g->qring_s + g->ring_off[j] / (size_t)R : NULL;

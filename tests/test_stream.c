@@ -385,6 +385,27 @@ static void int8_checks(const int *x)
     REQUIRE(wn_gen_feed(a, in, la) == WN_OK);
     REQUIRE(wn_gen_feed(b, in, lb) == WN_OK);
     CHECK(!memcmp(la, lb, sizeof(float) * 2 * BINS));
+    /* int8 -> f32 -> int8 (the queues change kind each time): each feeds
+     * like a fresh generator of that precision */
+    for (int rep = 0; rep < 2; rep++) {
+        const wn_precision p2 = rep ? WN_PRECISION_I8 : WN_PRECISION_F32;
+        wn_gen *fresh = wn_gen_create(m, 2, NULL, &err);
+        REQUIRE(fresh);
+        REQUIRE_OK(wn_gen_set_precision(fresh, p2, &err), &err);
+        REQUIRE_OK(wn_gen_set_precision(a, p2, &err), &err);
+        REQUIRE_OK(wn_gen_prime(a, p, (size_t)np, &err), &err);
+        REQUIRE_OK(wn_gen_prime(fresh, p, (size_t)np, &err), &err);
+        int sw = 1;
+        for (int t = 0; t < 40; t++) {
+            in[0] = in[1] = x[t];
+            REQUIRE(wn_gen_feed(a, in, la) == WN_OK);
+            REQUIRE(wn_gen_feed(fresh, in, lb) == WN_OK);
+            sw &= !memcmp(la, lb, sizeof(float) * 2 * BINS);
+        }
+        CHECKF(sw, "after switching to precision %d the numbers differ from a fresh generator",
+               (int)p2);
+        wn_gen_free(fresh);
+    }
     free(codes);
     free(la);
     free(lb);
