@@ -74,8 +74,7 @@ static int score_steps(const wn_model *m, wn_precision p, const int *codes, size
         in = codes[t];
         if (tty && n > 100000 && t % 65536 == 0) progress((void *)name, (double)t, (double)n);
     }
-    if (tty && n > 100000) fputc('\n', stderr);
-    *nll = sum;
+    *nll = sum; /* the caller ends the progress line */
     free(lg);
     wn_gen_free(g);
     return rc;
