@@ -408,24 +408,16 @@ def main():
     o = med("small", "gen8", 2, "ours")
     tgt("generation, small, 8 streams, 2 threads", "≥ 350,000 samples/s in total",
         fnum(o) if o else "—", o is not None and o >= 350000)
-    o = med("small", "gen1h", 1, "ours")
-    tgt("generation, small, 1 stream, 1 thread, f16 weights", "≥ 100,000 samples/s",
-        fnum(o) if o else "—", o is not None and o >= 100000 if o else None)
-    r = o / p2 if o and p2 else None
-    tgt("… f16 weights, against the peer (small, 1 stream, 2 threads)", "≥ 50× the peer",
-        fratio(r) if r else "—", r is not None and r >= 50 if r else None)
-    o = med("small", "gen8h", 2, "ours")
-    tgt("generation, small, 8 streams, 2 threads, f16 weights", "≥ 350,000 samples/s in total",
-        fnum(o) if o else "—", o is not None and o >= 350000 if o else None)
-    o = med("small", "gen1q", 1, "ours")
-    tgt("generation, small, 1 stream, 1 thread, int8 products", "≥ 100,000 samples/s",
-        fnum(o) if o else "—", o is not None and o >= 100000 if o else None)
-    r = o / p2 if o and p2 else None
-    tgt("… int8 products, against the peer (small, 1 stream, 2 threads)", "≥ 50× the peer",
-        fratio(r) if r else "—", r is not None and r >= 50 if r else None)
-    o = med("small", "gen8q", 2, "ours")
-    tgt("generation, small, 8 streams, 2 threads, int8 products", "≥ 350,000 samples/s in total",
-        fnum(o) if o else "—", o is not None and o >= 350000 if o else None)
+    for j1, j8, what in (("gen1h", "gen8h", "f16 weights"), ("gen1q", "gen8q", "int8 products")):
+        o = med("small", j1, 1, "ours")
+        tgt(f"generation, small, 1 stream, 1 thread, {what}", "≥ 100,000 samples/s",
+            fnum(o) if o else "—", o is not None and o >= 100000 if o else None)
+        r = o / p2 if o and p2 else None
+        tgt(f"… {what}, against the peer (small, 1 stream, 2 threads)", "≥ 50× the peer",
+            fratio(r) if r else "—", r is not None and r >= 50 if r else None)
+        o = med("small", j8, 2, "ours")
+        tgt(f"generation, small, 8 streams, 2 threads, {what}", "≥ 350,000 samples/s in total",
+            fnum(o) if o else "—", o is not None and o >= 350000 if o else None)
     o = med("large", "gen1", 1, "ours")
     tgt("generation, large, 1 stream, 1 thread", "≥ 16,000 samples/s",
         fnum(o) if o else "—", o is not None and o >= 16000)
