@@ -10,9 +10,10 @@
  * product adds res(z) to h and skip(z) to the skip sum; the head; then
  * sampling. The rows hold h minus the sum of the biases before each layer,
  * so no bias is added inside the loop (struct wn_gen says how). At
- * WN_PRECISION_I8 every product quantises its input rows first (product())
- * and a prime runs through the steps (prime_steps()). Speed is measured in
- * bench/ (bench/RESULTS.md). */
+ * WN_PRECISION_I8 the queues hold quantised rows (qring), the other
+ * products quantise their inputs first (product()), and a prime runs
+ * through the steps (prime_steps()). Speed is measured in bench/
+ * (bench/RESULTS.md). */
 #include "kernels.h"
 #include "net.h"
 #include "sample.h"
@@ -51,17 +52,14 @@ struct wn_gen {
     int B, threads;
     wn_sample_params sp;
     wn_precision prec;
-    /* weights in the kernels' panel layout (kernels.h), float32 (wt_*) or,
-     * at WN_PRECISION_F16, half floats (ht_*; then wt_* are freed) */
-    float *wt_dil;   /* per layer two panels R -> 2D: tap 0 (h[t-d]), then tap 1 (h[t]) */
-    float *wt_rs;    /* per layer D -> R+S: res and skip fused, outputs [h | skip] */
-    float *wt_h0;    /* (S, S) */
-    float *wt_h1;    /* (S, Q) */
-    uint16_t *ht_dil, *ht_rs, *ht_h0, *ht_h1;
-    /* at WN_PRECISION_I8: int8 weights (qt_*, kernels.h's blocks) and a
-     * scale per output (qs_*), in the same order as wt_* */
-    int8_t *qt_dil, *qt_rs, *qt_h0, *qt_h1;
-    float *qs_dil, *qs_rs, *qs_h0, *qs_h1;
+    /* The weights of the four products packed for the kernels (kernels.h)
+     * at precision prec: float, uint16_t (half) or int8_t with a scale per
+     * output (ws; NULL at the other precisions). wp[P_DIL]: per layer two
+     * matrices R -> 2D, tap 0 (h[t-d]) then tap 1 (h[t]); wp[P_RS]: per
+     * layer D -> R+S, res and skip fused, outputs [h | skip]; wp[P_H0]:
+     * (S, S); wp[P_H1]: (S, Q). */
+    void *wp[4];
+    float *ws[4];
     /* The biases are folded so that no step adds one per layer: the rows
      * and rings hold h'_j = h_j - c_j, c_j = causal.bias + the residual
      * biases of the layers before j, and the dilated product starts from
@@ -76,7 +74,7 @@ struct wn_gen {
      * slower: each slot a cold line on a page of its own). */
     size_t *ring_off;
     size_t ring_floats; /* per stream */
-    float *ring;     /* B * ring_floats */
+    float *ring;     /* B * ring_floats; NULL at WN_PRECISION_I8 (qring below) */
     /* Tap 0 of layer j only sees inputs d steps old, all in the queue: a
      * part with one stream makes its products for the next d steps at once
      * every d steps (from the part's t0), a d-row product that reads those
@@ -176,26 +174,15 @@ static int set_parts(wn_gen *g, int n)
 }
 
 
-/* Every packed weight array of a generator, in one place for pack() and
- * free: f32 (wt_*), f16 (ht_*), int8 (qt_*) with scales (qs_*). */
-#define N_ARRAYS 12
-static void **arrays(wn_gen *g, int i)
-{
-    void **a[N_ARRAYS] = {(void **)&g->wt_dil, (void **)&g->wt_rs, (void **)&g->wt_h0,
-                          (void **)&g->wt_h1,  (void **)&g->ht_dil, (void **)&g->ht_rs,
-                          (void **)&g->ht_h0,  (void **)&g->ht_h1,  (void **)&g->qt_dil,
-                          (void **)&g->qt_rs,  (void **)&g->qt_h0,  (void **)&g->qt_h1};
-    return a[i];
-}
+enum { P_DIL, P_RS, P_H0, P_H1 }; /* wn_gen.wp */
 
 void wn_gen_free(wn_gen *g)
 {
     if (!g) return;
-    for (int i = 0; i < N_ARRAYS; i++) wn__free(*arrays(g, i));
-    wn__free(g->qs_dil);
-    wn__free(g->qs_rs);
-    wn__free(g->qs_h0);
-    wn__free(g->qs_h1);
+    for (int a = 0; a < 4; a++) {
+        wn__free(g->wp[a]);
+        wn__free(g->ws[a]);
+    }
     wn__free(g->c_h);
     wn__free(g->b_dil);
     wn__free(g->b_skip);
@@ -293,16 +280,11 @@ static int pack(wn_gen *g, wn_precision p)
                     return WN_ERR_RANGE;
                 }
     }
-    for (int i = 0; i < N_ARRAYS; i++) {
-        void **old = arrays(g, i);
-        wn__free(*old);
-        *old = NULL;
-    }
-    float **scales[4] = {&g->qs_dil, &g->qs_rs, &g->qs_h0, &g->qs_h1};
     for (int a = 0; a < 4; a++) {
-        wn__free(*scales[a]);
-        *scales[a] = sc[a];
-        *arrays(g, a + (half ? 4 : i8 ? 8 : 0)) = w[a];
+        wn__free(g->wp[a]);
+        wn__free(g->ws[a]);
+        g->wp[a] = w[a];
+        g->ws[a] = sc[a];
     }
     wn__free(g->b_dil);
     g->b_dil = bd;
@@ -558,33 +540,34 @@ typedef struct mat {
     int nin, nout;
 } mat;
 
-/* Matrix k of an array of equal-sized ones */
-static inline mat mat_of(const float *f, const uint16_t *h, const int8_t *q, const float *s,
-                         size_t k, int nin, int nout)
+/* Matrix k of the equal-sized ones in g->wp[a] */
+static inline mat mat_of(const wn_gen *g, int a, size_t k, int nin, int nout)
 {
-    const size_t n = (size_t)nin * nout, n8 = (size_t)wn__round8(nout);
-    mat w = {f ? f + k * n : NULL, h ? h + k * n : NULL, q ? q + k * wn__q8_bytes(nin, nout) : NULL,
-             q ? s + k * n8 : NULL, nin, nout};
+    mat w = {NULL, NULL, NULL, NULL, nin, nout};
+    if (g->prec == WN_PRECISION_I8) {
+        w.q = (const int8_t *)g->wp[a] + k * wn__q8_bytes(nin, nout);
+        w.s = g->ws[a] + k * (size_t)wn__round8(nout);
+    } else if (g->prec == WN_PRECISION_F16)
+        w.h = (const uint16_t *)g->wp[a] + k * (size_t)nin * nout;
+    else
+        w.f = (const float *)g->wp[a] + k * (size_t)nin * nout;
     return w;
 }
 /* layer j's tap (0: h[t-d], 1: h[t]), its fused res|skip, the head */
 static inline mat mat_dil(const wn_gen *g, int j, int tap)
 {
     const wn_config *c = &g->m->cfg;
-    return mat_of(g->wt_dil, g->ht_dil, g->qt_dil, g->qs_dil, (size_t)2 * j + tap, c->residual,
-                  2 * c->dilation);
+    return mat_of(g, P_DIL, (size_t)2 * j + tap, c->residual, 2 * c->dilation);
 }
 static inline mat mat_rs(const wn_gen *g, int j)
 {
     const wn_config *c = &g->m->cfg;
-    return mat_of(g->wt_rs, g->ht_rs, g->qt_rs, g->qs_rs, (size_t)j, c->dilation,
-                  c->residual + c->skip);
+    return mat_of(g, P_RS, (size_t)j, c->dilation, c->residual + c->skip);
 }
 static inline mat mat_head(const wn_gen *g, int i)
 {
     const wn_config *c = &g->m->cfg;
-    return i ? mat_of(g->wt_h1, g->ht_h1, g->qt_h1, g->qs_h1, 0, c->skip, c->bins)
-             : mat_of(g->wt_h0, g->ht_h0, g->qt_h0, g->qs_h0, 0, c->skip, c->skip);
+    return i ? mat_of(g, P_H1, 0, c->skip, c->bins) : mat_of(g, P_H0, 0, c->skip, c->skip);
 }
 
 /* Y += X W for nb int8 rows U (from quant8) with scales sx */
@@ -695,24 +678,24 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
                 copy_f(ring + (slot + b0) * R, st, R); /* becomes h[t] */
                 product(g, q, ab, 2 * D, st, W, 1, mat_dil(g, j, 1));
             }
-        } else if (qr) {
-            for (int b = 0; b < nb; b++)
-                copy_f(a + (size_t)b * 2 * D, g->b_dil + (size_t)j * 2 * D, 2 * D);
-            uint8_t *rows = qr + (slot + b0) * R4;
-            float *sc = qs + slot + b0;
-            product_q(g, a, 2 * D, rows, R4, sc, nb, mat_dil(g, j, 0)); /* h[t-d] */
-            for (int b = 0; b < nb; b++) /* h[t] takes the slot */
-                sc[b] = k->quant8(rows + (size_t)b * R4, st + (size_t)b * W, R);
-            product_q(g, a, 2 * D, rows, R4, sc, nb, mat_dil(g, j, 1));
         } else {
             for (int b = 0; b < nb; b++)
                 copy_f(a + (size_t)b * 2 * D, g->b_dil + (size_t)j * 2 * D, 2 * D);
             /* tap 0 reads h[t-d] straight from the queue (the part's
              * streams are side by side there), then h[t] takes its slot */
-            float *slot_b0 = ring + (slot + b0) * R;
-            product(g, q, a, 2 * D, slot_b0, R, nb, mat_dil(g, j, 0));
-            for (int b = 0; b < nb; b++) copy_f(slot_b0 + (size_t)b * R, st + (size_t)b * W, R);
-            product(g, q, a, 2 * D, st, W, nb, mat_dil(g, j, 1));
+            if (qr) {
+                uint8_t *rows = qr + (slot + b0) * R4;
+                float *sc = qs + slot + b0;
+                product_q(g, a, 2 * D, rows, R4, sc, nb, mat_dil(g, j, 0));
+                for (int b = 0; b < nb; b++)
+                    sc[b] = k->quant8(rows + (size_t)b * R4, st + (size_t)b * W, R);
+                product_q(g, a, 2 * D, rows, R4, sc, nb, mat_dil(g, j, 1));
+            } else {
+                float *slot_b0 = ring + (slot + b0) * R;
+                product(g, q, a, 2 * D, slot_b0, R, nb, mat_dil(g, j, 0));
+                for (int b = 0; b < nb; b++) copy_f(slot_b0 + (size_t)b * R, st + (size_t)b * W, R);
+                product(g, q, a, 2 * D, st, W, nb, mat_dil(g, j, 1));
+            }
         }
         k->gate(z, ab, D, nb);
         /* h += res(z), skip += skip(z) in one product (the last layer's h
