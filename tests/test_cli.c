@@ -146,25 +146,30 @@ int main(void)
     REQUIRE(wn(args) == 0);
     CHECK(json_num(out, "samples") == 800);
 
-    /* --per-sample CSV: a header and one row per sample summing to the NLL */
-    snprintf(args, sizeof args, "score -m %s --per-sample %s %s", model, tu_path("ps.csv"), g1);
-    REQUIRE(wn(args) == 0);
-    FILE *f = fopen(tu_path("ps.csv"), "r");
-    REQUIRE(f);
-    char line[512];
-    int rows = 0;
-    double sum = 0;
-    REQUIRE(fgets(line, sizeof line, f) && !strncmp(line, "file,sample,code,logp_nats", 26));
-    while (fgets(line, sizeof line, f)) {
-        char *c = strrchr(line, ',');
-        sum -= atof(c + 1);
-        rows++;
+    /* --per-sample CSV: a header and one row per sample summing to the NLL,
+     * also at int8 (scored through the generator) */
+    for (int pi = 0; pi < 2; pi++) {
+        const char *pr = pi ? "int8" : "f32";
+        snprintf(args, sizeof args, "score -m %s --precision %s --per-sample %s %s", model, pr,
+                 tu_path("ps.csv"), g1);
+        REQUIRE(wn(args) == 0);
+        FILE *f = fopen(tu_path("ps.csv"), "r");
+        REQUIRE(f);
+        char line[512];
+        int rows = 0;
+        double sum = 0;
+        REQUIRE(fgets(line, sizeof line, f) && !strncmp(line, "file,sample,code,logp_nats", 26));
+        while (fgets(line, sizeof line, f)) {
+            char *c = strrchr(line, ',');
+            sum -= atof(c + 1);
+            rows++;
+        }
+        fclose(f);
+        CHECKF(rows == 2000, "%s: %d rows in the --per-sample CSV, expected 2000", pr, rows);
+        snprintf(args, sizeof args, "score -m %s --precision %s --json %s", model, pr, g1);
+        wn(args);
+        CHECKF(fabs(sum - json_num(out, "nll_nats")) < 1e-3, "%s: CSV sums to %f", pr, sum);
     }
-    fclose(f);
-    CHECKF(rows == 2000, "%d rows in the --per-sample CSV, expected 2000", rows);
-    snprintf(args, sizeof args, "score -m %s --json %s", model, g1);
-    wn(args);
-    CHECK(fabs(sum - json_num(out, "nll_nats")) < 1e-3);
 
     /* stereo 48 kHz input is mixed and resampled, with a note */
     snprintf(cmd, sizeof cmd, "sox -n -r 48000 -c 2 -b 16 %s synth 0.5 sine 440 2>/dev/null",
