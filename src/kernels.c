@@ -173,20 +173,43 @@ static float maxf_scalar(const float *l, int n)
     return mx;
 }
 
+/* |w| summed over each set of inputs whose products one 16-bit lane of a
+ * kernel sums (kernels.h): of each 8 inputs {0,1,4,5} and {2,3,6,7}, and
+ * in an odd last group of 4 each pair; the largest such sum. */
+static float q8_lane_max(const float *row, int nin)
+{
+    const int n4 = wn__round4(nin), n8 = n4 & ~7;
+#define AT(i) ((i) < nin ? fabsf(row[i]) : 0.0f)
+    float mx = 0;
+    for (int g = 0; g < n8; g += 8)
+        for (int h = 0; h < 4; h += 2)
+            mx = fmaxf(mx, AT(g + h) + AT(g + h + 1) + AT(g + h + 4) + AT(g + h + 5));
+    for (int i = n8; i < n4; i += 2) mx = fmaxf(mx, AT(i) + AT(i + 1));
+#undef AT
+    return mx;
+}
+
 void wn__pack_q8(int8_t *dst, float *scale, const float *w, int nin, int nout)
 {
     const int n4 = wn__round4(nin), n8 = wn__round8(nout);
     memset(dst, 0, wn__q8_bytes(nin, nout));
     int32_t *share = (int32_t *)(void *)(dst + (size_t)n8 * n4);
     for (int o = 0; o < n8; o++) {
-        float m = 0;
-        for (int i = 0; o < nout && i < nin; i++) m = fmaxf(m, fabsf(w[(size_t)o * nin + i]));
-        scale[o] = m >= 1e-30f ? m / 127.0f : 0; /* 127 / m must be finite */
-        if (!(m >= 1e-30f)) continue;
-        const float inv = 127.0f / m;
+        const float *row = o < nout ? w + (size_t)o * nin : w;
+        /* the scale: the largest |w| at 127, unless a lane's |w| would
+         * then sum beyond WN_Q8_LANE - 2 (rounding adds up to 2 more) */
+        float m = 0, lane = 0;
+        if (o < nout) {
+            for (int i = 0; i < nin; i++) m = fmaxf(m, fabsf(row[i]));
+            lane = q8_lane_max(row, nin);
+        }
+        float sc = fmaxf(m / 127.0f, lane / (float)(WN_Q8_LANE - 2));
+        scale[o] = sc >= 1e-30f / 127.0f ? sc : 0; /* 1 / sc must be finite */
+        if (!(scale[o] > 0)) continue;
+        const float inv = 1.0f / sc;
         int32_t sum = 0;
         for (int i = 0; i < nin; i++) {
-            const int8_t q = (int8_t)lrintf(w[(size_t)o * nin + i] * inv);
+            const int8_t q = (int8_t)lrintf(row[i] * inv);
             dst[wn__q8_at(i, o, n4)] = q;
             sum += q;
         }

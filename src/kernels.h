@@ -46,24 +46,31 @@ float wn__f16_to_f32(uint16_t h);
 void wn__panel_pack16(uint16_t *dst, const float *w, int nin, int nout);
 
 /* 8-bit products (WN_PRECISION_I8). A weight matrix (nout, nin) becomes
- * int8 in [-127, 127] with one float scale per output (its largest |w| /
- * 127), and each input row is quantised just before the product to
- * [-63, 63] with a scale of its own (its largest |x| / 63), stored offset
- * by 64 as bytes in [1, 127]. vpmaddubsw multiplies unsigned by signed
- * bytes and adds pairs in 16 bits: with u <= 127 and |w| <= 127 a pair is
- * at most 32258, so nothing saturates, and no sign or absolute value is
- * needed per product (7 bits for the inputs cost +0.003 bits/sample on the
- * shipped model against 8, and halve the vector operations). The sum of
- * u w is exact in 32 bits; the offset's share, 64 times each output's sum
- * of weights, is stored with the weights and subtracted; the one rounding
- * step per output (y += sum * (sx * sw)) is the same on every table, so
- * all give the same bits. Weights are stored in blocks of 8 outputs, each
- * block nin4 / 4 groups of 32 bytes: the 4 inputs of a group for output 0,
- * then for output 1, ... (the shape vpmaddubsw and vpmaddwd sum in); then
- * nout8 int32 offset shares. nin4 = nin rounded up to 4, nout8 = nout up
- * to 8; the padding holds zeros. */
+ * int8 in [-127, 127] with one float scale per output, and each input row
+ * is quantised just before the product to [-63, 63] with a scale of its
+ * own (its largest |x| / 63), stored offset by 64 as bytes in [1, 127].
+ * vpmaddubsw multiplies unsigned by signed bytes and adds pairs in 16
+ * bits: with u <= 127 and |w| <= 127 a pair is at most 32258, so nothing
+ * saturates, and no sign or absolute value is needed per product (7 bits
+ * for the inputs cost +0.003 bits/sample on the shipped model against 8,
+ * and halve the vector operations). The AVX2 kernels then add two groups'
+ * pair sums in 16 bits before widening (a quarter fewer multiplies), so
+ * the four weights of each 16-bit lane - inputs {0,1,4,5} and {2,3,6,7} of
+ * every 8, or a pair of an odd last group of 4 - must have |w| summing to
+ * at most WN_Q8_LANE (127 x 258 = 32766): an output's scale is its
+ * largest |w| / 127, or its largest lane sum / (WN_Q8_LANE - 2) where that
+ * is larger (rounding adds at most 2). The sum of u w is exact in 32 bits;
+ * the offset's share, 64 times each output's sum of weights, is stored
+ * with the weights and subtracted; the one rounding step per output (y +=
+ * sum * (sx * sw)) is the same on every table, so all give the same bits.
+ * Weights are stored in blocks of 8 outputs, each block nin4 / 4 groups of
+ * 32 bytes: the 4 inputs of a group for output 0, then for output 1, ...
+ * (the shape vpmaddubsw and vpmaddwd sum in); then nout8 int32 offset
+ * shares. nin4 = nin rounded up to 4, nout8 = nout up to 8; the padding
+ * holds zeros. */
 #define WN_Q8_OFFSET 64
 #define WN_Q8_XMAX 63
+#define WN_Q8_LANE 258
 static inline int wn__round4(int n) { return (n + 3) & ~3; }
 static inline int wn__round8(int n) { return (n + 7) & ~7; }
 static inline size_t wn__q8_at(int i, int o, int nin4)

@@ -315,6 +315,62 @@ static void q8_check(void)
         for (int i = 5; i < 8; i++) CHECK(q[wn__q8_at(i, 0, 8)] == 0);   /* padding */
         for (int i = 0; i < 8; i++) CHECK(q[wn__q8_at(i, 1, 8)] == 0);   /* an all-zero row */
     }
+    /* pack: the four |w| a 16-bit lane sums stay within WN_Q8_LANE even
+     * when rounding adds to each. {127,127,127,131}/128 at inputs 0,1,4,5:
+     * the lane sums 4, so the scale is 4/256 and the quotients 63.5, 63.5,
+     * 63.5 and 65.5 round (to even) to 64, 64, 64 and 66: 258. With every
+     * input at 127 that lane is 32766, the most a 16-bit sum can hold
+     * below saturation; every table must still agree with the scalar one. */
+    {
+        float w[8 * 8] = {0};
+        const float v[4] = {127.0f / 128, 127.0f / 128, 127.0f / 128, 131.0f / 128};
+        const int at[4] = {0, 1, 4, 5};
+        for (int o = 0; o < 8; o++)
+            for (int k = 0; k < 4; k++) w[o * 8 + at[k]] = o % 2 ? -v[k] : v[k];
+        _Alignas(4) int8_t q[8 * (8 + 4)];
+        float sc[8], x[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+        wn__pack_q8(q, sc, w, 8, 8);
+        CHECK(sc[0] == 1.0f / 64);
+        int lane = 0;
+        for (int k = 0; k < 4; k++) lane += abs(q[wn__q8_at(at[k], 0, 8)]);
+        CHECKF(lane == WN_Q8_LANE, "lane sum %d, expected %d", lane, WN_Q8_LANE);
+        for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
+            const wn__kern *k = wn__kernels_named(names[n]);
+            if (!k) continue;
+            uint8_t u[8];
+            const float su = k->quant8(u, x, 8);
+            CHECK(u[0] == 127 && u[7] == 127);
+            float y[8] = {0};
+            k->gemm_q8(y, 8, u, 8, &su, 1, q, sc, 8, 8);
+            for (int o = 0; o < 8; o++) /* 258 x 63 x (1/63) x (1/64), exactly */
+                CHECKF(y[o] == (o % 2 ? -258.0f / 64 : 258.0f / 64), "%s gemm_q8 lane bound: %g",
+                       k->name, (double)y[o]);
+        }
+    }
+    /* pack: random rows of every shape keep each |q| <= 127 and each
+     * lane's sum <= WN_Q8_LANE */
+    for (int z = 0; z < NSHAPES; z++) {
+        const int nin = shapes[z][0], nout = shapes[z][1], n4 = wn__round4(nin);
+        float *w = malloc(sizeof(float) * (size_t)nin * nout), *sc = malloc(sizeof(float) * 8 * (size_t)nout);
+        int8_t *q = malloc(wn__q8_bytes(nin, nout));
+        REQUIRE(w && sc && q);
+        for (int i = 0; i < nin * nout; i++) w[i] = rnd(&s) * (i % 7 == 0 ? 4.0f : 1.0f);
+        wn__pack_q8(q, sc, w, nin, nout);
+        for (int o = 0; o < nout; o++)
+            for (int g = 0; g < n4; g += 8)
+                for (int h = 0; h < 4; h += 2) {
+                    const int odd = g + 8 > n4; /* an odd last group: pairs */
+                    const int lane_in[4] = {g + h, g + h + 1, g + h + 4, g + h + 5};
+                    int sum = 0;
+                    for (int k = 0; k < (odd ? 2 : 4); k++) {
+                        const int qi = q[wn__q8_at(lane_in[k], o, n4)];
+                        CHECK(qi >= -127 && qi <= 127);
+                        sum += abs(qi);
+                    }
+                    CHECKF(sum <= WN_Q8_LANE, "lane sum %d (%dx%d)", sum, nin, nout);
+                }
+        free(w), free(sc), free(q);
+    }
     for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
         const wn__kern *k = wn__kernels_named(names[n]);
         if (!k) continue;
