@@ -340,7 +340,7 @@ AVX2 static inline __m256i q8_start(const int32_t *share)
 #define Q8_DOT2(r, v) a##r##v = dot8(a##r##v, u##r, w##v, t##r, wb##v, ones);
 #define Q8_OUT(r, v) q8_out(y[r] + (ob + (v)) * 8, a##r##v,                     \
                             _mm256_mul_ps(_mm256_set1_ps(sx[r]), _mm256_loadu_ps(sw + (ob + (v)) * 8)));
-#define Q8_KERNEL(NAME, EACH, BLOCKS, ROWS_U)                                  \
+#define Q8_KERNEL(NAME, EACH, BLOCKS, ROWS_U, ODD)                             \
     AVX2 static inline void NAME(float *const *y, const uint8_t *const *x, const float *sx, \
                                  const int8_t *wq, const float *sw, const int32_t *share, int ob, \
                                  int n4)                                         \
@@ -349,16 +349,15 @@ AVX2 static inline __m256i q8_start(const int32_t *share)
         const size_t bs = (size_t)8 * n4; /* one block's bytes */                \
         const int8_t *w = wq + (size_t)ob * bs;                                  \
         EACH(Q8_DECL)                                                            \
-        int g = 0;                                                               \
-        for (; g + 8 <= n4; g += 8, w += 64) {                                   \
+        for (int g = 0; g + 8 <= n4; g += 8, w += 64) {                          \
             BLOCKS(Q8_LOAD2)                                                     \
             ROWS_U(u, g)                                                         \
             ROWS_U(t, g + 4)                                                     \
             EACH(Q8_DOT2)                                                        \
         }                                                                        \
-        if (g < n4) {                                                            \
+        if (ODD) {                                                               \
             BLOCKS(Q8_LOAD)                                                      \
-            ROWS_U(u, g)                                                         \
+            ROWS_U(u, n4 - 4)                                                    \
             EACH(Q8_DOT)                                                         \
         }                                                                        \
         EACH(Q8_OUT)                                                             \
@@ -378,12 +377,24 @@ AVX2 static inline __m256i q8_start(const int32_t *share)
 #define U4(u, g)                                                                 \
     const __m256i u##0 = bcast4(x[0] + (g)), u##1 = bcast4(x[1] + (g)),          \
                   u##2 = bcast4(x[2] + (g)), u##3 = bcast4(x[3] + (g));
-Q8_KERNEL(q8_1x8, E1x8, B8, U1)
-Q8_KERNEL(q8_1x4, E1x4, B4, U1)
-Q8_KERNEL(q8_1x2, E1x2, B2, U1)
-Q8_KERNEL(q8_1x1, E1x1, B1, U1)
-Q8_KERNEL(q8_4x2, E4x2, B2, U4)
-Q8_KERNEL(q8_4x1, E4x1, B1, U4)
+/* each shape twice: for n4 a multiple of 8, and with an odd last group
+ * (the odd group in the same loop made GCC spill accumulators) */
+#define Q8_SHAPE(NAME, EACH, BLOCKS, ROWS_U)                                   \
+    Q8_KERNEL(NAME##_e, EACH, BLOCKS, ROWS_U, 0)                                \
+    Q8_KERNEL(NAME##_o, EACH, BLOCKS, ROWS_U, 1)                                \
+    AVX2 static inline void NAME(float *const *y, const uint8_t *const *x, const float *sx, \
+                                 const int8_t *wq, const float *sw, const int32_t *share, int ob, \
+                                 int n4)                                         \
+    {                                                                            \
+        if (n4 % 8) NAME##_o(y, x, sx, wq, sw, share, ob, n4);                  \
+        else NAME##_e(y, x, sx, wq, sw, share, ob, n4);                          \
+    }
+Q8_SHAPE(q8_1x8, E1x8, B8, U1)
+Q8_SHAPE(q8_1x4, E1x4, B4, U1)
+Q8_SHAPE(q8_1x2, E1x2, B2, U1)
+Q8_SHAPE(q8_1x1, E1x1, B1, U1)
+Q8_SHAPE(q8_4x2, E4x2, B2, U4)
+Q8_SHAPE(q8_4x1, E4x1, B1, U4)
 
 /* one row, the last block of n < 8 outputs */
 AVX2 static void q8_last(float *y, const uint8_t *x, float sx, const int8_t *wq, const float *sw,
