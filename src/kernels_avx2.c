@@ -177,18 +177,25 @@ AVX2 static inline __m256 gate8(const float *a, int D)
 AVX2 static void gate_avx2(float *z, const float *a, int D, int rows)
 {
     if (D % 8 == 0) { /* every row's vectors in one loop, two at a time */
+        /* the next vector's filter inputs: a row's D, then skip its gate
+         * inputs (no division per vector: idiv is slow) */
+        const float *p = a;
+        int k = 0;
         const int per = D / 8, n = per * rows;
+#define NEXT(q)                                                                \
+    const float *q = p;                                                        \
+    p += 8;                                                                    \
+    if (++k == per) k = 0, p += D;
         int v = 0;
-        for (; v + 2 <= n; v += 2) {
-            const int r0 = v / per, i0 = v % per * 8, r1 = (v + 1) / per, i1 = (v + 1) % per * 8;
-            const __m256 z0 = gate8(a + (size_t)r0 * 2 * D + i0, D);
-            const __m256 z1 = gate8(a + (size_t)r1 * 2 * D + i1, D);
-            _mm256_storeu_ps(z + (size_t)r0 * D + i0, z0);
-            _mm256_storeu_ps(z + (size_t)r1 * D + i1, z1);
+        for (; v + 2 <= n; v += 2, z += 16) {
+            NEXT(p0)
+            NEXT(p1)
+            const __m256 z0 = gate8(p0, D), z1 = gate8(p1, D);
+            _mm256_storeu_ps(z, z0);
+            _mm256_storeu_ps(z + 8, z1);
         }
-        if (v < n)
-            _mm256_storeu_ps(z + (size_t)(v / per) * D + v % per * 8,
-                             gate8(a + (size_t)(v / per) * 2 * D + v % per * 8, D));
+#undef NEXT
+        if (v < n) _mm256_storeu_ps(z, gate8(p, D));
         return;
     }
     for (int r = 0; r < rows; r++, z += D, a += 2 * D) {
