@@ -568,9 +568,9 @@ static int cmd_gen(const opts *o)
     sp.seed = o->seed;
     /* what wn_gen allocates (exact, from malloc's books) and what of it is
      * touched (RSS), measured around create + prime + warm-up */
-    /* wn_gen_run as the CLI uses it: blocks of samples, one thread
-     * synchronisation per block */
-    enum { GEN_BLOCK = 256 };
+    /* wn_gen_run as the CLI uses it: blocks of 4096 samples (BLOCK in
+     * cmd_generate.c), one thread synchronisation per block */
+    enum { GEN_BLOCK = 4096 };
     int *codes = malloc(sizeof(int) * (size_t)B * GEN_BLOCK);
     if (!codes) die("%s", "out of memory");
     long long h0 = heap_bytes(), r0 = rss_bytes();
