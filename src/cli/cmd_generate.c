@@ -27,7 +27,7 @@ static const char usage[] =
     "  --precision P  f32 (default: exactly the model); f16: weights kept as half\n"
     "                 floats, ~1.4x faster for one stream, samples exactly the model\n"
     "                 that `wavenet score --precision f16` scores; int8: 8-bit weights\n"
-    "                 and 7-bit inputs in every product, ~1.9x faster, samples exactly\n"
+    "                 and 7-bit inputs in every product, ~2x faster, samples exactly\n"
     "                 what `wavenet score --precision int8` scores\n"
     "  --json         one JSON object per stream: file, samples, nll_nats, ...\n";
 
