@@ -250,7 +250,7 @@ static void gemm_q8_scalar(float *Y, int ldy, const uint8_t *U, int ldq, const f
 
 static const wn__kern scalar = {"scalar",      gemv_t_scalar,  gemm_t_scalar, gemm_t16_scalar,
                                 gate_scalar,   gate_ts_scalar, expsum_scalar, maxf_scalar,
-                                quant8_scalar, gemm_q8_scalar};
+                                quant8_scalar, gemm_q8_scalar, gate_scalar};
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <cpuid.h>

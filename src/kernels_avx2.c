@@ -155,6 +155,22 @@ AVX2 static inline __m256 exp256(__m256 x)
     return exp256_in(_mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f)));
 }
 
+/* exp(x) for x in [-87, 88] to a relative 6e-6: 2^n 2^r, r = x log2(e) - n,
+ * 2^r a degree-4 polynomial on |r| <= 1/2 (for gate_lo) */
+AVX2 static inline __m256 exp256_lo(__m256 x)
+{
+    const __m256 t = _mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f));
+    const __m256 n = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m256 r = _mm256_sub_ps(t, n);
+    __m256 p = _mm256_set1_ps(0.009590240535f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.05587027326f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.2402367763f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.6931280484f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
 /* tanh f = 1 - 2 / (exp(2f) + 1); sigmoid g = 1 / (1 + exp(-g)) */
 AVX2 static inline void tanh_sigmoid256(__m256 f, __m256 g, __m256 *t, __m256 *s)
 {
@@ -168,49 +184,54 @@ AVX2 static inline void tanh_sigmoid256(__m256 f, __m256 g, __m256 *t, __m256 *s
  * there) and g from below at -60, so the denominator stays below 1e35,
  * and from above at 87, where exp's own clamp would stop it: the exps
  * then need no clamp of their own. */
-AVX2 static inline __m256 gate8(const float *a, int D)
-{
-    const __m256 one = _mm256_set1_ps(1.0f), lo = _mm256_set1_ps(-10.0f),
-                 hi = _mm256_set1_ps(10.0f), gmin = _mm256_set1_ps(-60.0f),
-                 gmax = _mm256_set1_ps(87.0f);
-    __m256 f = _mm256_min_ps(_mm256_max_ps(_mm256_loadu_ps(a), lo), hi);
-    __m256 g = _mm256_min_ps(_mm256_max_ps(_mm256_loadu_ps(a + D), gmin), gmax);
-    __m256 e = exp256_in(_mm256_add_ps(f, f));
-    __m256 q = exp256_in(_mm256_sub_ps(_mm256_setzero_ps(), g));
-    __m256 den = _mm256_mul_ps(_mm256_add_ps(e, one), _mm256_add_ps(q, one));
-    return _mm256_div_ps(_mm256_sub_ps(e, one), den);
-}
+#define GATE8(NAME, EXP)                                                       \
+    AVX2 static inline __m256 NAME(const float *a, int D)                      \
+    {                                                                          \
+        const __m256 one = _mm256_set1_ps(1.0f), lo = _mm256_set1_ps(-10.0f),  \
+                     hi = _mm256_set1_ps(10.0f), gmin = _mm256_set1_ps(-60.0f), \
+                     gmax = _mm256_set1_ps(87.0f);                             \
+        __m256 f = _mm256_min_ps(_mm256_max_ps(_mm256_loadu_ps(a), lo), hi);   \
+        __m256 g = _mm256_min_ps(_mm256_max_ps(_mm256_loadu_ps(a + D), gmin), gmax); \
+        __m256 e = EXP(_mm256_add_ps(f, f));                                    \
+        __m256 q = EXP(_mm256_sub_ps(_mm256_setzero_ps(), g));                  \
+        __m256 den = _mm256_mul_ps(_mm256_add_ps(e, one), _mm256_add_ps(q, one)); \
+        return _mm256_div_ps(_mm256_sub_ps(e, one), den);                      \
+    }
+GATE8(gate8, exp256_in)
+GATE8(gate8_lo, exp256_lo)
 
-AVX2 static void gate_avx2(float *z, const float *a, int D, int rows)
-{
-    if (D % 8 == 0) { /* every row's vectors in one loop, two at a time */
-        /* the next vector's filter inputs: a row's D, then skip its gate
-         * inputs (no division per vector: idiv is slow) */
-        const float *p = a;
-        int k = 0;
-        const int per = D / 8, n = per * rows;
-#define NEXT(q)                                                                \
+/* the filter inputs of the next vector of the rows: a row's D, then skip
+ * its gate inputs (no division per vector: idiv is slow) */
+#define GATE_NEXT(q)                                                           \
     const float *q = p;                                                        \
     p += 8;                                                                    \
     if (++k == per) k = 0, p += D;
-        int v = 0;
-        for (; v + 2 <= n; v += 2, z += 16) {
-            NEXT(p0)
-            NEXT(p1)
-            const __m256 z0 = gate8(p0, D), z1 = gate8(p1, D);
-            _mm256_storeu_ps(z, z0);
-            _mm256_storeu_ps(z + 8, z1);
-        }
-#undef NEXT
-        if (v < n) _mm256_storeu_ps(z, gate8(p, D));
-        return;
+#define GATE_ROWS(NAME, G8)                                                    \
+    AVX2 static void NAME(float *z, const float *a, int D, int rows)           \
+    {                                                                          \
+        if (D % 8 == 0) { /* every row's vectors in one loop, two at a time */ \
+            const float *p = a;                                                \
+            int k = 0;                                                         \
+            const int per = D / 8, n = per * rows;                             \
+            int v = 0;                                                         \
+            for (; v + 2 <= n; v += 2, z += 16) {                              \
+                GATE_NEXT(p0)                                                  \
+                GATE_NEXT(p1)                                                  \
+                const __m256 z0 = G8(p0, D), z1 = G8(p1, D);                   \
+                _mm256_storeu_ps(z, z0);                                       \
+                _mm256_storeu_ps(z + 8, z1);                                   \
+            }                                                                  \
+            if (v < n) _mm256_storeu_ps(z, G8(p, D));                          \
+            return;                                                            \
+        }                                                                      \
+        for (int r = 0; r < rows; r++, z += D, a += 2 * D) {                   \
+            int i = 0;                                                         \
+            for (; i + 8 <= D; i += 8) _mm256_storeu_ps(z + i, G8(a + i, D));  \
+            for (; i < D; i++) z[i] = tanhf(a[i]) / (1.0f + expf(-a[D + i]));  \
+        }                                                                      \
     }
-    for (int r = 0; r < rows; r++, z += D, a += 2 * D) {
-        int i = 0;
-        for (; i + 8 <= D; i += 8) _mm256_storeu_ps(z + i, gate8(a + i, D));
-        for (; i < D; i++) z[i] = tanhf(a[i]) / (1.0f + expf(-a[D + i]));
-    }
-}
+GATE_ROWS(gate_avx2, gate8)
+GATE_ROWS(gate_lo_avx2, gate8_lo)
 
 AVX2 static void gate_ts_avx2(float *z, float *a, int D)
 {
@@ -464,7 +485,7 @@ AVX2 static void gemm_q8_avx2(float *Y, int ldy, const uint8_t *U, int ldq, cons
 /* One row of the half-float product is the one-row gemm. */
 const wn__kern wn__kern_avx2 = {"avx2",      gemv_t_avx2,  gemm_t_avx2, gemm_t16_avx2,
                                  gate_avx2,   gate_ts_avx2, expsum_avx2, maxf_avx2,
-                                 quant8_avx2, gemm_q8_avx2};
+                                 quant8_avx2, gemm_q8_avx2, gate_lo_avx2};
 #else
 typedef int wn__no_avx2;
 #endif

@@ -697,7 +697,7 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
                 product(g, q, a, 2 * D, st, W, nb, mat_dil(g, j, 1));
             }
         }
-        k->gate(z, ab, D, nb);
+        (qr ? k->gate_lo : k->gate)(z, ab, D, nb); /* int8 quantises z after */
         /* h += res(z), skip += skip(z) in one product (the last layer's h
          * update is unused but costs little) */
         product(g, q, st, W, z, D, nb, mat_rs(g, j));

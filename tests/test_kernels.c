@@ -542,6 +542,29 @@ int main(void)
                            rows, Dg);
                 }
             }
+        /* gate_lo: within 1e-5 of the gate over the whole range, clamps
+         * included, and each row as if alone */
+        {
+            enum { DL = 40, RL = 6 };
+            float al[RL * 2 * DL], zl[RL * DL], z1[DL];
+            double lw = 0;
+            for (int t = 0; t < 200; t++) {
+                for (int i = 0; i < RL * 2 * DL; i++)
+                    al[i] = rnd(&s) * (t % 4 == 0 ? 100.0f : t % 4 == 1 ? 12.0f : 3.0f);
+                const int Dl = t % 2 ? DL : 32, rows = 1 + t % RL;
+                k->gate_lo(zl, al, Dl, rows);
+                for (int r = 0; r < rows; r++)
+                    for (int i = 0; i < Dl; i++) {
+                        const double f = al[(size_t)r * 2 * Dl + i], g = al[(size_t)r * 2 * Dl + Dl + i];
+                        lw = fmax(lw, fabs(zl[(size_t)r * Dl + i] - tanh(f) / (1 + exp(-g))));
+                    }
+                k->gate_lo(z1, al + (size_t)(rows - 1) * 2 * Dl, Dl, 1);
+                CHECKF(!memcmp(z1, zl + (size_t)(rows - 1) * Dl, sizeof(float) * (size_t)Dl),
+                       "%s gate_lo: the last of %d rows differs from the row alone", k->name, rows);
+            }
+            CHECKF(lw < 1e-5, "%s gate_lo: %g", k->name, lw);
+            fprintf(stderr, "%s: gate_lo %.2g\n", k->name, lw);
+        }
         float l[300], wq[300];
         double ew = 0;
         for (int t = 0; t < 50; t++) {
