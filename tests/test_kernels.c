@@ -351,7 +351,7 @@ static void q8_check(void)
      * lane's sum <= WN_Q8_LANE */
     for (int z = 0; z < NSHAPES; z++) {
         const int nin = shapes[z][0], nout = shapes[z][1], n4 = wn__round4(nin);
-        float *w = malloc(sizeof(float) * (size_t)nin * nout), *sc = malloc(sizeof(float) * 8 * (size_t)nout);
+        float *w = malloc(sizeof(float) * (size_t)nin * nout), *sc = malloc(sizeof(float) * (size_t)wn__round8(nout));
         int8_t *q = malloc(wn__q8_bytes(nin, nout));
         REQUIRE(w && sc && q);
         for (int i = 0; i < nin * nout; i++) w[i] = rnd(&s) * (i % 7 == 0 ? 4.0f : 1.0f);
