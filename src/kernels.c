@@ -213,7 +213,7 @@ void wn__pack_q8(int8_t *dst, float *scale, const float *w, int nin, int nout)
             dst[wn__q8_at(i, o, n4)] = q;
             sum += q;
         }
-        share[o] = WN_Q8_OFFSET * sum;
+        share[o] = -WN_Q8_OFFSET * sum;
     }
 }
 
@@ -241,9 +241,9 @@ static void gemm_q8_scalar(float *Y, int ldy, const uint8_t *U, int ldq, const f
         const uint8_t *u = U + (size_t)b * ldq;
         float *y = Y + (size_t)b * ldy;
         for (int o = 0; o < nout; o++) {
-            int32_t acc = 0;
+            int32_t acc = share[o];
             for (int i = 0; i < n4; i++) acc += (int32_t)u[i] * wq[wn__q8_at(i, o, n4)];
-            y[o] = fmaf((float)(acc - share[o]), sx[b] * sw[o], y[o]);
+            y[o] = fmaf((float)acc, sx[b] * sw[o], y[o]);
         }
     }
 }

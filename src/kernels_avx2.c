@@ -356,10 +356,11 @@ AVX2 static inline void q8_out(float *y, __m256i acc, __m256 s)
 {
     _mm256_storeu_ps(y, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), s, _mm256_loadu_ps(y)));
 }
-/* an accumulator's start: minus the offset's share of its 8 outputs */
+/* an accumulator's start: the offset's share of its 8 outputs, stored
+ * negated (a load instead of a load and a subtraction) */
 AVX2 static inline __m256i q8_start(const int32_t *share)
 {
-    return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_loadu_si256((const __m256i *)share));
+    return _mm256_loadu_si256((const __m256i *)share);
 }
 
 /* NR rows x NB whole blocks of 8 outputs from block ob; the accumulators

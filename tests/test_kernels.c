@@ -308,8 +308,8 @@ static void q8_check(void)
         REQUIRE(wn__q8_bytes(5, 2) == sizeof q);
         wn__pack_q8(q, sc, w, 5, 2);
         CHECK(sc[0] == 1.0f / 127 && sc[1] == 0 && sc[2] == 0 && sc[7] == 0);
-        const int32_t *share = wn__q8_shares(q, 5, 2); /* 64 x each output's sum */
-        CHECK(share[0] == 64 * (64 - 127 + 32 + 0 + 0) && share[1] == 0 && share[7] == 0);
+        const int32_t *share = wn__q8_shares(q, 5, 2); /* -64 x each output's sum */
+        CHECK(share[0] == -64 * (64 - 127 + 32 + 0 + 0) && share[1] == 0 && share[7] == 0);
         CHECK(q[wn__q8_at(0, 0, 8)] == 64 && q[wn__q8_at(1, 0, 8)] == -127);
         CHECK(q[wn__q8_at(2, 0, 8)] == 32 && q[wn__q8_at(4, 0, 8)] == 0); /* 0.5 to even */
         for (int i = 5; i < 8; i++) CHECK(q[wn__q8_at(i, 0, 8)] == 0);   /* padding */
