@@ -19,8 +19,12 @@
 #include "sample.h"
 
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* What each stream changes at every sample, one cache line per stream:
  * streams on different threads then never write to the same line. */
@@ -34,7 +38,8 @@ typedef struct stream_state {
 /* The scratch of one step for the streams [b0, b1) that one thread runs,
  * in an allocation of its own (threads sharing one block measured ~10%
  * slower): row i of st is [h[t] (R) | skip (S)] of stream
- * b0 + i, so one product writes h and skip. */
+ * b0 + i, so one product writes h and skip. Nothing in it outlives a step,
+ * so a balanced run (wn_gen_run) can point a part at other streams. */
 typedef struct part {
     int b0, b1;
     int lone;   /* one stream: tap 0's products d steps at a time (past) */
@@ -100,6 +105,14 @@ struct wn_gen {
     int64_t t;       /* position of the next input (same for all streams) */
     stream_state *ss; /* per stream */
     part *pt;        /* `threads` parts, the streams split in fixed blocks */
+    /* Balanced runs (threads > 1 and more streams than threads): the
+     * threads take runs of streams a chunk of steps at a time (wn_gen_run),
+     * each part's scratch sized for cap streams; no part is lone then. */
+    int balanced, cap;
+    int chunk;           /* steps a thread takes at a time (GEN_CHUNK) */
+    size_t *pos;         /* per stream: steps done in the current run */
+    unsigned char *busy; /* per stream: a thread holds it */
+    long takes, partial; /* runs of streams taken, those of fewer than cap */
     int W;           /* R + S, the row width of st */
 };
 
@@ -116,21 +129,22 @@ static void free_parts(part *pt, int n)
     free(pt);
 }
 
-/* The scratch of a part of streams [b0, b1); 0 or WN_ERR_NOMEM */
-static int part_alloc(const wn_gen *g, part *q, int b0, int b1)
+/* The scratch of a part of streams [b0, b1), room for cap >= b1 - b0 of
+ * them; 0 or WN_ERR_NOMEM */
+static int part_alloc(const wn_gen *g, part *q, int b0, int b1, int cap, int balanced)
 {
     const wn_config *c = &g->m->cfg;
     const size_t D = (size_t)c->dilation, S = (size_t)c->skip, Q = (size_t)c->bins;
     q->t0 = g->t; /* whatever the queue holds, make tap 0's products now */
     q->b0 = b0;
     q->b1 = b1;
-    size_t nb = (size_t)(b1 - b0);
-    q->lone = nb == 1;
+    size_t nb = (size_t)cap;
+    q->lone = b1 - b0 == 1 && !balanced;
     /* the most rows one product quantises: every stream, or a lone
      * stream's tap-0 products for the longest dilation */
     size_t rows = nb, in4 = (size_t)wn__round4(c->residual > c->skip ? c->residual : c->skip);
     if (in4 < (size_t)wn__round4(c->dilation)) in4 = (size_t)wn__round4(c->dilation);
-    for (int j = 0; nb == 1 && j < c->layers; j++)
+    for (int j = 0; q->lone && j < c->layers; j++)
         if ((size_t)g->m->dil[j] > rows) rows = (size_t)g->m->dil[j];
     q->st = wn__alloc(nb * ((size_t)g->W + 3 * D + 2 * S + 2 * Q) + rows + 64, sizeof(float));
     q->cand = wn__alloc(nb * Q, sizeof(wn__cand));
@@ -152,9 +166,10 @@ static int set_parts(wn_gen *g, int n)
 {
     part *pt = calloc((size_t)n, sizeof *pt);
     if (!pt) return WN_ERR_NOMEM;
+    const int balanced = n > 1 && g->B > n, cap = (g->B + n - 1) / n;
     int single = 0; /* a part of one stream */
     for (int i = 0; i < n; i++)
-        single |= (int64_t)g->B * (i + 1) / n - (int64_t)g->B * i / n == 1;
+        single |= (int64_t)g->B * (i + 1) / n - (int64_t)g->B * i / n == 1 && !balanced;
     if (single && !g->past) {
         if (!(g->past = wn__calloc(g->past_floats, sizeof(float)))) {
             free(pt);
@@ -163,16 +178,23 @@ static int set_parts(wn_gen *g, int n)
     }
     for (int i = 0; i < n; i++)
         if (part_alloc(g, &pt[i], (int)((int64_t)g->B * i / n),
-                       (int)((int64_t)g->B * (i + 1) / n)) != WN_OK) {
+                       (int)((int64_t)g->B * (i + 1) / n), cap, balanced) != WN_OK) {
             free_parts(pt, n);
             return WN_ERR_NOMEM;
         }
     free_parts(g->pt, g->threads);
     g->pt = pt;
     g->threads = n;
+    g->balanced = balanced;
+    g->cap = cap;
     return WN_OK;
 }
 
+
+/* Steps a thread takes at a time in a balanced run: ~1.5 ms of work for
+ * a part of 4 small streams, so a thread that runs out of streams waits
+ * at most about that long for the others to hand some over. */
+#define GEN_CHUNK 64
 
 enum { P_DIL, P_RS, P_H0, P_H1 }; /* wn_gen.wp */
 
@@ -193,6 +215,8 @@ void wn_gen_free(wn_gen *g)
     free_parts(g->pt, g->threads);
     free(g->ring_off);
     wn__free(g->ss);
+    free(g->pos);
+    free(g->busy);
     free(g);
 }
 
@@ -316,11 +340,14 @@ wn_gen *wn_gen_create(const wn_model *m, int streams, const wn_sample_params *p,
     g->B = streams;
     g->sp = *p;
     g->W = R + S;
+    g->chunk = GEN_CHUNK;
     g->c_h = wn__alloc((size_t)L * R, sizeof(float));
     g->b_skip = wn__alloc((size_t)S, sizeof(float));
     g->ring_off = malloc(sizeof(size_t) * (size_t)L);
     g->ss = wn__calloc((size_t)streams, sizeof(stream_state));
-    if (!g->c_h || !g->b_skip || !g->ring_off || !g->ss) goto nomem;
+    g->pos = calloc((size_t)streams, sizeof(size_t));
+    g->busy = calloc((size_t)streams, 1);
+    if (!g->c_h || !g->b_skip || !g->ring_off || !g->ss || !g->pos || !g->busy) goto nomem;
     double *sum = malloc(sizeof(double) * (size_t)(R + S)); /* c_j, then the skip biases */
     if (!sum) goto nomem;
     for (int i = 0; i < R; i++) sum[i] = m->pk.causal_b[i];
@@ -429,13 +456,13 @@ static int prime_steps(wn_gen *g, const int *codes, size_t n, wn_error *err)
     const size_t len = (size_t)rf + n;
     part one;
     memset(&one, 0, sizeof one);
-    if (part_alloc(g, &one, 0, 1) != WN_OK) {
+    if (part_alloc(g, &one, 0, 1, 1, 1) != WN_OK) {
         part_free(&one);
         return wn__err(err, WN_ERR_NOMEM, "out of memory priming generation");
     }
-    /* both taps every step, which needs no queue of tap-0 products (for
-     * many streams that queue would be large) and gives the same bits */
-    one.lone = 0;
+    /* both taps every step (not lone: balanced is set), which needs no
+     * queue of tap-0 products (for many streams that queue would be
+     * large) and gives the same bits */
     const size_t R4 = (size_t)wn__round4(R), rows = g->ring_floats / (size_t)R * (size_t)B;
     memset(g->qring, WN_Q8_OFFSET, rows * R4);
     memset(g->qring_s, 0, rows * sizeof(float));
@@ -733,34 +760,123 @@ int wn_gen_feed(wn_gen *g, const int *inputs, float *logits)
     return WN_OK;
 }
 
-/* Streams are split among threads in fixed blocks, and each thread runs its
- * streams for all n steps on its own: no synchronisation per sample. Each
- * stream's numbers do not depend on the split, so any thread count gives
- * the same bytes. */
+/* Steps [i0, i1) of this run for the streams of part q (from g->t + i0),
+ * sampling each stream's next input. */
+static void run_steps(wn_gen *g, const part *q, size_t i0, size_t i1, int *codes, double *logp)
+{
+    const int Q = g->m->cfg.bins, B = g->B, b0 = q->b0, b1 = q->b1;
+    for (size_t i = i0; i < i1 && b0 < b1; i++) {
+        step_rows(g, q, &g->ss[0].pending, IN_STRIDE, g->t + (int64_t)i);
+        for (int b = b0; b < b1; b++) {
+            const size_t o = (size_t)(b - b0) * Q;
+            double lp;
+            int c = wn__sample_k(g->k, q->logits + o, Q, &g->sp, &g->ss[b].rng, &lp, q->wq + o,
+                                 q->cand + o);
+            g->ss[b].pending = c;
+            /* the next step starts from this code's embedding row */
+            __builtin_prefetch(g->m->pk.causal_w + (size_t)(Q + c) * g->m->cfg.residual);
+            if (codes) codes[i * (size_t)B + (size_t)b] = c;
+            if (logp) logp[i * (size_t)B + (size_t)b] = lp;
+        }
+    }
+}
+
+/* A balanced run's next work, under the run's lock: a run of at most
+ * `size` free streams at the lowest position any free stream with steps
+ * left is at (those then hold the same t, as one part's streams must),
+ * starting at pref if it can. size shrinks as streams finish: once fewer
+ * than `threads` x cap streams have steps left, every thread gets its
+ * share of them. 1 (set *b0, *b1, *p0; marked busy), 0 (none free now:
+ * wait) or -1 (the run is done). */
+static int take(wn_gen *g, size_t n, int pref, int *b0, int *b1, size_t *p0)
+{
+    const int B = g->B, T = g->threads;
+    int left = 0, start = -1;
+    size_t lo = n;
+    for (int b = 0; b < B; b++) {
+        left += g->pos[b] < n;
+        if (!g->busy[b] && g->pos[b] < lo) lo = g->pos[b];
+    }
+    if (!left) return -1;
+    if (lo == n) return 0;
+    int size = (left + T - 1) / T;
+    if (size > g->cap) size = g->cap;
+#define FREE_AT(b) (!g->busy[b] && g->pos[b] == lo)
+    if (pref >= 0 && pref < B && FREE_AT(pref)) start = pref;
+    for (int b = 0; start < 0 && b < B; b++)
+        if (FREE_AT(b)) start = b;
+    int end = start + 1;
+    while (end < B && end - start < size && FREE_AT(end)) end++;
+#undef FREE_AT
+    for (int b = start; b < end; b++) g->busy[b] = 1;
+    g->takes++;
+    g->partial += end - start < g->cap;
+    *b0 = start;
+    *b1 = end;
+    *p0 = lo;
+    return 1;
+}
+
+/* Each stream's numbers depend on nothing but its own inputs and RNG, so
+ * any split of the streams among threads gives the same bytes. With one
+ * thread, or a thread per stream, the split is fixed: each thread runs its
+ * streams for all n steps with no synchronisation per sample. Otherwise
+ * the run is balanced: threads take runs of streams GEN_CHUNK steps at a time,
+ * so a thread that gets less of the CPU (a busy or shared core: on a 2-core
+ * VM one thread measured 18-30% slower than the other for whole runs)
+ * does less of the work instead of holding everyone up at the end of the
+ * run; streams may be at different steps within the run. */
 int wn_gen_run(wn_gen *g, size_t n, int *codes, double *logp)
 {
-    const int Q = g->m->cfg.bins, B = g->B, parts = g->threads;
+    const int parts = g->threads;
+    if (!g->balanced) {
 #pragma omp parallel for num_threads(parts) schedule(static) if (parts > 1)
-    for (int p = 0; p < parts; p++) {
-        const part *q = &g->pt[p];
-        const int b0 = q->b0, b1 = q->b1;
-        for (size_t i = 0; i < n && b0 < b1; i++) {
-            step_rows(g, q, &g->ss[0].pending, IN_STRIDE, g->t + (int64_t)i);
+        for (int p = 0; p < parts; p++) run_steps(g, &g->pt[p], 0, n, codes, logp);
+        g->t += (int64_t)n;
+        return WN_OK;
+    }
+    memset(g->pos, 0, sizeof(size_t) * (size_t)g->B);
+    memset(g->busy, 0, (size_t)g->B);
+#pragma omp parallel num_threads(parts)
+    {
+#ifdef _OPENMP
+        const int me = omp_get_thread_num();
+#else
+        const int me = 0;
+#endif
+        part q = g->pt[me < parts ? me : 0]; /* this thread's scratch */
+        int pref = q.b0;
+        for (;;) {
+            int b0 = 0, b1 = 0, r;
+            size_t p0 = 0;
+#pragma omp critical(wn_gen_take)
+            r = take(g, n, pref, &b0, &b1, &p0);
+            if (r < 0) break;
+            if (r == 0) { /* every stream with steps left is held: wait */
+                sched_yield();
+                continue;
+            }
+            q.b0 = pref = b0;
+            q.b1 = b1;
+            const size_t p1 = p0 + (n - p0 < (size_t)g->chunk ? n - p0 : (size_t)g->chunk);
+            run_steps(g, &q, p0, p1, codes, logp);
+#pragma omp critical(wn_gen_take)
             for (int b = b0; b < b1; b++) {
-                const size_t o = (size_t)(b - b0) * Q;
-                double lp;
-                int c = wn__sample_k(g->k, q->logits + o, Q, &g->sp, &g->ss[b].rng, &lp,
-                                     q->wq + o, q->cand + o);
-                g->ss[b].pending = c;
-                /* the next step starts from this code's embedding row */
-                __builtin_prefetch(g->m->pk.causal_w + (size_t)(Q + c) * g->m->cfg.residual);
-                if (codes) codes[i * (size_t)B + (size_t)b] = c;
-                if (logp) logp[i * (size_t)B + (size_t)b] = lp;
+                g->pos[b] = p1;
+                g->busy[b] = 0;
             }
         }
     }
     g->t += (int64_t)n;
     return WN_OK;
+}
+
+/* for tests: make balanced runs hand streams over more often */
+void wn__gen_set_chunk(wn_gen *g, int steps) { g->chunk = steps < 1 ? 1 : steps; }
+void wn__gen_balance_stats(const wn_gen *g, long *takes, long *partial)
+{
+    *takes = g->takes;
+    *partial = g->partial;
 }
 
 int wn_gen_step(wn_gen *g, int *codes, double *logp) { return wn_gen_run(g, 1, codes, logp); }

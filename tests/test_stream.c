@@ -64,6 +64,8 @@ static void gen_out_free(gen_out *o)
 /* A generator on m at precision prec with `threads` threads: n sampled
  * steps after priming with np codes, then, primed again, n feeds of codes
  * from x (each stream its own). */
+static int gen_chunk; /* when set, balanced runs take this many steps at a time */
+static long gen_takes, gen_partial; /* their balance stats, summed */
 static gen_out gen_numbers(const wn_model *m, wn_precision prec, int streams, int threads,
                            const int *prime, size_t np, const int *x, size_t n)
 {
@@ -75,6 +77,7 @@ static gen_out gen_numbers(const wn_model *m, wn_precision prec, int streams, in
     REQUIRE_OK(wn_gen_set_precision(g, prec, &err), &err);
     REQUIRE(wn_gen_precision(g) == prec);
     wn_gen_set_threads(g, threads);
+    if (gen_chunk) wn__gen_set_chunk(g, gen_chunk);
     const int Q = wn_model_config(m).bins;
     gen_out o = {malloc(sizeof(int) * n * streams), malloc(sizeof(double) * n * streams),
                  malloc(sizeof(float) * n * streams * Q)};
@@ -87,6 +90,10 @@ static gen_out gen_numbers(const wn_model *m, wn_precision prec, int streams, in
         for (int b = 0; b < streams; b++) in[b] = x[(t + (size_t)b * 7) % n] % Q;
         REQUIRE(wn_gen_feed(g, in, o.logits + t * streams * Q) == WN_OK);
     }
+    long takes, partial;
+    wn__gen_balance_stats(g, &takes, &partial);
+    gen_takes += takes;
+    gen_partial += partial;
     free(in);
     wn_gen_free(g);
     return o;
@@ -162,6 +169,47 @@ static void split_checks(const int *x)
         gen_out_free(&four);
         gen_out_free(&mixed);
         gen_out_free(&alone);
+    }
+    wn_model_free(m);
+}
+
+/* Balanced runs (more streams than threads, several threads): threads
+ * take runs of streams a few steps at a time, the runs shrinking as
+ * streams finish, so which thread computes which stream at which step
+ * changes from run to run. The numbers must not: the same bytes as one
+ * thread. 5 streams on 2 threads start with runs of 3 and 2 (fewer than a
+ * part holds), so the shrunken runs are always exercised. */
+static void balance_checks(const int *x)
+{
+    enum { BINS = 256, LAYERS = 8, STACK = 4, R = 16, D = 24, S = 40 };
+    wn_model *m = tu_small_model(BINS, LAYERS, STACK, R, D, S, 78);
+    const size_t N = (size_t)wn_model_receptive_field(m) + 120;
+    const wn_precision precs[2] = {WN_PRECISION_F32, WN_PRECISION_I8};
+    const int cases[3][3] = {{8, 2, 3}, {5, 2, 2}, {7, 3, 1}}; /* streams, threads, chunk */
+    for (int prec = 0; prec < 2; prec++) {
+        gen_out ref = gen_numbers(m, precs[prec], 8, 1, x + 200, 40, x, N);
+        for (int c = 0; c < 3; c++) {
+            const int B = cases[c][0], T = cases[c][1];
+            gen_chunk = cases[c][2];
+            gen_takes = gen_partial = 0;
+            gen_out o = gen_numbers(m, precs[prec], B, T, x + 200, 40, x, N);
+            gen_chunk = 0;
+            CHECKF(gen_takes >= (long)((N + 2) / 3) && (B != 5 || gen_partial > 0),
+                   "%d streams on %d threads: %ld runs taken, %ld partial", B, T, gen_takes,
+                   gen_partial);
+            int same = 1; /* stream b of B is stream b of the reference's 8 */
+            for (size_t t = 0; t < N; t++)
+                for (int b = 0; b < B; b++) {
+                    same &= o.codes[t * B + b] == ref.codes[t * 8 + b] &&
+                            o.logp[t * B + b] == ref.logp[t * 8 + b];
+                    same &= !memcmp(o.logits + (t * B + b) * BINS, ref.logits + (t * 8 + b) * BINS,
+                                    sizeof(float) * BINS);
+                }
+            CHECKF(same, "%d streams on %d threads (balanced, chunks of %d) differ from 1 thread "
+                   "(precision %d)", B, T, cases[c][2], (int)precs[prec]);
+            gen_out_free(&o);
+        }
+        gen_out_free(&ref);
     }
     wn_model_free(m);
 }
@@ -539,6 +587,7 @@ int main(void)
     wn_model_free(m);
 
     split_checks(x);
+    balance_checks(x);
     precision_checks(x);
     int8_checks(x, 16, 24, 40);
     /* widths whose inputs end in an odd group of 4 (the kernels' other path) */

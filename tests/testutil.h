@@ -44,6 +44,11 @@ wn_model *tu_small_model(int bins, int layers, int stack, int r, int d, int s,
                          uint64_t seed);
 /* Uniform [0,1) from a 64-bit state (splitmix64), for test data. */
 double wn__uniform_for_tests(uint64_t *state);
+/* Generation internals (src/stream.c): the steps a thread takes at a time
+ * in a balanced run, and how many runs of streams threads took (all, and
+ * those of fewer streams than a part holds). */
+void wn__gen_set_chunk(wn_gen *g, int steps);
+void wn__gen_balance_stats(const wn_gen *g, long *takes, long *partial);
 /* Max |a-b| / (1 + |b|) over n. */
 double tu_maxrel(const float *a, const float *b, size_t n);
 /* -log p(codes) in nats through a one-stream generator at precision p,
