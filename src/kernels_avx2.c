@@ -405,11 +405,20 @@ AVX2 static inline __m256i q8_start(const int32_t *share)
 #define E1x1(F) F(0, 0)
 #define E4x2(F) F(0, 0) F(0, 1) F(1, 0) F(1, 1) F(2, 0) F(2, 1) F(3, 0) F(3, 1)
 #define E4x1(F) F(0, 0) F(1, 0) F(2, 0) F(3, 0)
+#define E3x2(F) F(0, 0) F(0, 1) F(1, 0) F(1, 1) F(2, 0) F(2, 1)
+#define E3x1(F) F(0, 0) F(1, 0) F(2, 0)
+#define E2x4(F) F(0, 0) F(0, 1) F(0, 2) F(0, 3) F(1, 0) F(1, 1) F(1, 2) F(1, 3)
+#define E2x2(F) F(0, 0) F(0, 1) F(1, 0) F(1, 1)
+#define E2x1(F) F(0, 0) F(1, 0)
 #define B8(F) F(0) F(1) F(2) F(3) F(4) F(5) F(6) F(7)
 #define B4(F) F(0) F(1) F(2) F(3)
 #define B2(F) F(0) F(1)
 #define B1(F) F(0)
 #define U1(u, g) const __m256i u##0 = bcast4(x[0] + (g));
+#define U2(u, g) const __m256i u##0 = bcast4(x[0] + (g)), u##1 = bcast4(x[1] + (g));
+#define U3(u, g)                                                                 \
+    const __m256i u##0 = bcast4(x[0] + (g)), u##1 = bcast4(x[1] + (g)),          \
+                  u##2 = bcast4(x[2] + (g));
 #define U4(u, g)                                                                 \
     const __m256i u##0 = bcast4(x[0] + (g)), u##1 = bcast4(x[1] + (g)),          \
                   u##2 = bcast4(x[2] + (g)), u##3 = bcast4(x[3] + (g));
@@ -431,6 +440,11 @@ Q8_SHAPE(q8_1x2, E1x2, B2, U1)
 Q8_SHAPE(q8_1x1, E1x1, B1, U1)
 Q8_SHAPE(q8_4x2, E4x2, B2, U4)
 Q8_SHAPE(q8_4x1, E4x1, B1, U4)
+Q8_SHAPE(q8_3x2, E3x2, B2, U3)
+Q8_SHAPE(q8_3x1, E3x1, B1, U3)
+Q8_SHAPE(q8_2x4, E2x4, B4, U2)
+Q8_SHAPE(q8_2x2, E2x2, B2, U2)
+Q8_SHAPE(q8_2x1, E2x1, B1, U2)
 
 /* one row, the last block of n < 8 outputs */
 AVX2 static void q8_last(float *y, const uint8_t *x, float sx, const int8_t *wq, const float *sw,
@@ -470,6 +484,27 @@ AVX2 static void gemm_q8_avx2(float *Y, int ldy, const uint8_t *U, int ldq, cons
         if (ob < nfull) q8_4x1(y, x, sx + b, wq, sw, share, ob, n4);
         for (int r = 0; rest && r < 4; r++)
             q8_last(y[r], x[r], sx[b + r], wq, sw, share, nfull, n4, rest);
+    }
+    if (B - b >= 2) { /* 2 or 3 rows left: each weight load still serves them all */
+        const int nr = B - b;
+        float *y[3];
+        const uint8_t *x[3];
+        for (int r = 0; r < nr; r++) {
+            y[r] = Y + (size_t)(b + r) * ldy;
+            x[r] = U + (size_t)(b + r) * ldq;
+        }
+        int ob = 0;
+        if (nr == 3) {
+            for (; ob + 2 <= nfull; ob += 2) q8_3x2(y, x, sx + b, wq, sw, share, ob, n4);
+            if (ob < nfull) q8_3x1(y, x, sx + b, wq, sw, share, ob, n4);
+        } else {
+            for (; ob + 4 <= nfull; ob += 4) q8_2x4(y, x, sx + b, wq, sw, share, ob, n4);
+            if (ob + 2 <= nfull) q8_2x2(y, x, sx + b, wq, sw, share, ob, n4), ob += 2;
+            if (ob < nfull) q8_2x1(y, x, sx + b, wq, sw, share, ob, n4);
+        }
+        for (int r = 0; rest && r < nr; r++)
+            q8_last(y[r], x[r], sx[b + r], wq, sw, share, nfull, n4, rest);
+        b = B;
     }
     for (; b < B; b++) {
         float *y = Y + (size_t)b * ldy;
