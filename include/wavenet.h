@@ -221,8 +221,10 @@ WN_API int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err);
  * the model's temperature-1 distribution (either may be NULL). */
 WN_API int wn_gen_step(wn_gen *g, int *codes, double *logp);
 /* n samples for every stream (the same as n calls of wn_gen_step, but the
- * threads synchronise once, not per sample): codes[i*B + b], logp[i*B + b]
- * (either may be NULL). */
+ * threads do not synchronise per sample: with more streams than threads
+ * they take runs of streams 64 samples at a time, so a thread on a busy
+ * core does less of the work): codes[i*B + b], logp[i*B + b] (either may
+ * be NULL). */
 WN_API int wn_gen_run(wn_gen *g, size_t n, int *codes, double *logp);
 /* Lower level (teacher forcing one step): feed one input code per stream
  * (the latest sample) and get the logits (B x Q) for the next sample,

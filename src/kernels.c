@@ -232,8 +232,9 @@ static float quant8_scalar(uint8_t *u, const float *x, int n)
     return m / (float)WN_Q8_XMAX;
 }
 
-static void gemm_q8_scalar(float *Y, int ldy, const uint8_t *U, int ldq, const float *sx, int B,
-                           const int8_t *wq, const float *sw, int nin, int nout)
+static void gemm_q8_scalar(float *Y, int ldy, const float *bias, const uint8_t *U, int ldq,
+                           const float *sx, int B, const int8_t *wq, const float *sw, int nin,
+                           int nout)
 {
     const int n4 = wn__round4(nin);
     const int32_t *share = wn__q8_shares(wq, nin, nout);
@@ -243,7 +244,7 @@ static void gemm_q8_scalar(float *Y, int ldy, const uint8_t *U, int ldq, const f
         for (int o = 0; o < nout; o++) {
             int32_t acc = share[o];
             for (int i = 0; i < n4; i++) acc += (int32_t)u[i] * wq[wn__q8_at(i, o, n4)];
-            y[o] = fmaf((float)acc, sx[b] * sw[o], y[o]);
+            y[o] = fmaf((float)acc, sx[b] * sw[o], bias ? bias[o] : y[o]);
         }
     }
 }

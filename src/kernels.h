@@ -119,10 +119,12 @@ typedef struct wn__kern {
      * and 0 when m < 1e-30 or m is infinite). */
     float (*quant8)(uint8_t *u, const float *x, int n);
     /* Y[b*ldy + o] = fma((float)sum_i (U[b*ldq + i] - 64) Wq[o][i], sx[b] *
-     * sw[o], Y[b*ldy + o]) for b < B, o < nout; U rows hold nin4 bytes from
-     * quant8, Wq and sw from wn__pack_q8. */
-    void (*gemm_q8)(float *Y, int ldy, const uint8_t *U, int ldq, const float *sx, int B,
-                    const int8_t *wq, const float *sw, int nin, int nout);
+     * sw[o], bias ? bias[o] : Y[b*ldy + o]) for b < B, o < nout (a bias
+     * saves copying it into every row first: the same bits); U rows hold
+     * nin4 bytes from quant8, Wq and sw from wn__pack_q8. */
+    void (*gemm_q8)(float *Y, int ldy, const float *bias, const uint8_t *U, int ldq,
+                    const float *sx, int B, const int8_t *wq, const float *sw, int nin,
+                    int nout);
     /* gate to within 1e-5 (the scalar table's is gate itself), for int8
      * generation, which then quantises z to 7 bits anyway: the AVX2 one
      * takes its exps from a degree-4 polynomial (int8 +3.5% samples/s) */

@@ -351,10 +351,11 @@ AVX2 static inline __m256i dot8(__m256i acc, __m256i ua, __m256i wa, __m256i ub,
     return _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
 }
 
-/* y[0..8) = fma(acc, s, y), acc having started from -share */
-AVX2 static inline void q8_out(float *y, __m256i acc, __m256 s)
+/* y[0..8) = fma(acc, s, from[0..8)) (from: y itself or a bias), acc
+ * having started from -share */
+AVX2 static inline void q8_out(float *y, const float *from, __m256i acc, __m256 s)
 {
-    _mm256_storeu_ps(y, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), s, _mm256_loadu_ps(y)));
+    _mm256_storeu_ps(y, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), s, _mm256_loadu_ps(from)));
 }
 /* an accumulator's start: the offset's share of its 8 outputs, stored
  * negated (a load instead of a load and a subtraction) */
@@ -374,12 +375,12 @@ AVX2 static inline __m256i q8_start(const int32_t *share)
                   wb##v = _mm256_loadu_si256((const __m256i *)(w + 32 + (v) * bs));
 #define Q8_DOT(r, v) a##r##v = dot4(a##r##v, u##r, w##v, ones);
 #define Q8_DOT2(r, v) a##r##v = dot8(a##r##v, u##r, w##v, t##r, wb##v, ones);
-#define Q8_OUT(r, v) q8_out(y[r] + (ob + (v)) * 8, a##r##v,                     \
+#define Q8_OUT(r, v) q8_out(y[r] + (ob + (v)) * 8, f[r] + (ob + (v)) * 8, a##r##v,  \
                             _mm256_mul_ps(_mm256_set1_ps(sx[r]), _mm256_loadu_ps(sw + (ob + (v)) * 8)));
 #define Q8_KERNEL(NAME, EACH, BLOCKS, ROWS_U, ODD)                             \
-    AVX2 static inline void NAME(float *const *y, const uint8_t *const *x, const float *sx, \
-                                 const int8_t *wq, const float *sw, const int32_t *share, int ob, \
-                                 int n4)                                         \
+    AVX2 static inline void NAME(float *const *y, const float *const *f, const uint8_t *const *x, \
+                                 const float *sx, const int8_t *wq, const float *sw, \
+                                 const int32_t *share, int ob, int n4)           \
     {                                                                            \
         const __m256i ones = _mm256_set1_epi16(1);                               \
         const size_t bs = (size_t)8 * n4; /* one block's bytes */                \
@@ -427,12 +428,12 @@ AVX2 static inline __m256i q8_start(const int32_t *share)
 #define Q8_SHAPE(NAME, EACH, BLOCKS, ROWS_U)                                   \
     Q8_KERNEL(NAME##_e, EACH, BLOCKS, ROWS_U, 0)                                \
     Q8_KERNEL(NAME##_o, EACH, BLOCKS, ROWS_U, 1)                                \
-    AVX2 static inline void NAME(float *const *y, const uint8_t *const *x, const float *sx, \
-                                 const int8_t *wq, const float *sw, const int32_t *share, int ob, \
-                                 int n4)                                         \
+    AVX2 static inline void NAME(float *const *y, const float *const *f, const uint8_t *const *x, \
+                                 const float *sx, const int8_t *wq, const float *sw, \
+                                 const int32_t *share, int ob, int n4)           \
     {                                                                            \
-        if (n4 % 8) NAME##_o(y, x, sx, wq, sw, share, ob, n4);                  \
-        else NAME##_e(y, x, sx, wq, sw, share, ob, n4);                          \
+        if (n4 % 8) NAME##_o(y, f, x, sx, wq, sw, share, ob, n4);               \
+        else NAME##_e(y, f, x, sx, wq, sw, share, ob, n4);                       \
     }
 Q8_SHAPE(q8_1x8, E1x8, B8, U1)
 Q8_SHAPE(q8_1x4, E1x4, B4, U1)
@@ -447,8 +448,9 @@ Q8_SHAPE(q8_2x2, E2x2, B2, U2)
 Q8_SHAPE(q8_2x1, E2x1, B1, U2)
 
 /* one row, the last block of n < 8 outputs */
-AVX2 static void q8_last(float *y, const uint8_t *x, float sx, const int8_t *wq, const float *sw,
-                         const int32_t *share, int ob, int n4, int n)
+AVX2 static void q8_last(float *y, const float *from, const uint8_t *x, float sx,
+                         const int8_t *wq, const float *sw, const int32_t *share, int ob, int n4,
+                         int n)
 {
     const __m256i ones = _mm256_set1_epi16(1);
     __m256i acc = q8_start(share + ob * 8);
@@ -461,60 +463,66 @@ AVX2 static void q8_last(float *y, const uint8_t *x, float sx, const int8_t *wq,
     if (g < n4)
         acc = dot4(acc, bcast4(x + g), _mm256_loadu_si256((const __m256i *)(w + (size_t)g * 8)), ones);
     float t[8] = {0};
-    memcpy(t, y + ob * 8, sizeof(float) * (size_t)n);
-    q8_out(t, acc, _mm256_mul_ps(_mm256_set1_ps(sx), _mm256_loadu_ps(sw + ob * 8)));
+    memcpy(t, from + ob * 8, sizeof(float) * (size_t)n);
+    q8_out(t, t, acc, _mm256_mul_ps(_mm256_set1_ps(sx), _mm256_loadu_ps(sw + ob * 8)));
     memcpy(y + ob * 8, t, sizeof(float) * (size_t)n);
 }
 
-AVX2 static void gemm_q8_avx2(float *Y, int ldy, const uint8_t *U, int ldq, const float *sx,
-                              int B, const int8_t *wq, const float *sw, int nin, int nout)
+AVX2 static void gemm_q8_avx2(float *Y, int ldy, const float *bias, const uint8_t *U, int ldq,
+                              const float *sx, int B, const int8_t *wq, const float *sw, int nin,
+                              int nout)
 {
     const int n4 = wn__round4(nin), nfull = nout / 8, rest = nout % 8;
     const int32_t *share = wn__q8_shares(wq, nin, nout);
     int b = 0;
     for (; b + 4 <= B; b += 4) {
         float *y[4];
+        const float *f[4];
         const uint8_t *x[4];
         for (int r = 0; r < 4; r++) {
             y[r] = Y + (size_t)(b + r) * ldy;
+            f[r] = bias ? bias : y[r];
             x[r] = U + (size_t)(b + r) * ldq;
         }
         int ob = 0;
-        for (; ob + 2 <= nfull; ob += 2) q8_4x2(y, x, sx + b, wq, sw, share, ob, n4);
-        if (ob < nfull) q8_4x1(y, x, sx + b, wq, sw, share, ob, n4);
+        for (; ob + 2 <= nfull; ob += 2) q8_4x2(y, f, x, sx + b, wq, sw, share, ob, n4);
+        if (ob < nfull) q8_4x1(y, f, x, sx + b, wq, sw, share, ob, n4);
         for (int r = 0; rest && r < 4; r++)
-            q8_last(y[r], x[r], sx[b + r], wq, sw, share, nfull, n4, rest);
+            q8_last(y[r], f[r], x[r], sx[b + r], wq, sw, share, nfull, n4, rest);
     }
     if (B - b >= 2) { /* 2 or 3 rows left: each weight load still serves them all */
         const int nr = B - b;
         float *y[3];
+        const float *f[3];
         const uint8_t *x[3];
         for (int r = 0; r < nr; r++) {
             y[r] = Y + (size_t)(b + r) * ldy;
+            f[r] = bias ? bias : y[r];
             x[r] = U + (size_t)(b + r) * ldq;
         }
         int ob = 0;
         if (nr == 3) {
-            for (; ob + 2 <= nfull; ob += 2) q8_3x2(y, x, sx + b, wq, sw, share, ob, n4);
-            if (ob < nfull) q8_3x1(y, x, sx + b, wq, sw, share, ob, n4);
+            for (; ob + 2 <= nfull; ob += 2) q8_3x2(y, f, x, sx + b, wq, sw, share, ob, n4);
+            if (ob < nfull) q8_3x1(y, f, x, sx + b, wq, sw, share, ob, n4);
         } else {
-            for (; ob + 4 <= nfull; ob += 4) q8_2x4(y, x, sx + b, wq, sw, share, ob, n4);
-            if (ob + 2 <= nfull) q8_2x2(y, x, sx + b, wq, sw, share, ob, n4), ob += 2;
-            if (ob < nfull) q8_2x1(y, x, sx + b, wq, sw, share, ob, n4);
+            for (; ob + 4 <= nfull; ob += 4) q8_2x4(y, f, x, sx + b, wq, sw, share, ob, n4);
+            if (ob + 2 <= nfull) q8_2x2(y, f, x, sx + b, wq, sw, share, ob, n4), ob += 2;
+            if (ob < nfull) q8_2x1(y, f, x, sx + b, wq, sw, share, ob, n4);
         }
         for (int r = 0; rest && r < nr; r++)
-            q8_last(y[r], x[r], sx[b + r], wq, sw, share, nfull, n4, rest);
+            q8_last(y[r], f[r], x[r], sx[b + r], wq, sw, share, nfull, n4, rest);
         b = B;
     }
     for (; b < B; b++) {
         float *y = Y + (size_t)b * ldy;
+        const float *f = bias ? bias : y;
         const uint8_t *x = U + (size_t)b * ldq;
         int ob = 0;
-        for (; ob + 8 <= nfull; ob += 8) q8_1x8(&y, &x, sx + b, wq, sw, share, ob, n4);
-        if (ob + 4 <= nfull) q8_1x4(&y, &x, sx + b, wq, sw, share, ob, n4), ob += 4;
-        if (ob + 2 <= nfull) q8_1x2(&y, &x, sx + b, wq, sw, share, ob, n4), ob += 2;
-        if (ob < nfull) q8_1x1(&y, &x, sx + b, wq, sw, share, ob, n4);
-        if (rest) q8_last(y, x, sx[b], wq, sw, share, nfull, n4, rest);
+        for (; ob + 8 <= nfull; ob += 8) q8_1x8(&y, &f, &x, sx + b, wq, sw, share, ob, n4);
+        if (ob + 4 <= nfull) q8_1x4(&y, &f, &x, sx + b, wq, sw, share, ob, n4), ob += 4;
+        if (ob + 2 <= nfull) q8_1x2(&y, &f, &x, sx + b, wq, sw, share, ob, n4), ob += 2;
+        if (ob < nfull) q8_1x1(&y, &f, &x, sx + b, wq, sw, share, ob, n4);
+        if (rest) q8_last(y, f, x, sx[b], wq, sw, share, nfull, n4, rest);
     }
 }
 

@@ -597,27 +597,6 @@ static inline mat mat_head(const wn_gen *g, int i)
     return i ? mat_of(g, P_H1, 0, c->skip, c->bins) : mat_of(g, P_H0, 0, c->skip, c->skip);
 }
 
-/* Y += X W for nb int8 rows U (from quant8) with scales sx */
-static inline void product_q(const wn_gen *g, float *Y, int ldy, const uint8_t *U, size_t ldq,
-                             const float *sx, int nb, mat w)
-{
-    g->k->gemm_q8(Y, ldy, U, (int)ldq, sx, nb, w.q, w.s, w.nin, w.nout);
-}
-
-/* Y += X W for nb rows; at int8 each row of X is quantised first (into
- * the part's scratch). */
-static inline void product(const wn_gen *g, const part *q, float *Y, int ldy, const float *X,
-                           int ldx, int nb, mat w)
-{
-    if (w.q) {
-        const int n4 = wn__round4(w.nin);
-        for (int b = 0; b < nb; b++)
-            q->xs[b] = g->k->quant8(q->xq + (size_t)b * n4, X + (size_t)b * ldx, w.nin);
-        g->k->gemm_q8(Y, ldy, q->xq, n4, q->xs, nb, w.q, w.s, w.nin, w.nout);
-    } else if (w.h) g->k->gemm_t16(Y, ldy, X, ldx, nb, w.h, w.nin, w.nout);
-    else g->k->gemm_t(Y, ldy, X, ldx, nb, w.f, w.nin, w.nout);
-}
-
 /* Copy n floats: inline in 32-byte pieces when n is a multiple of 8 (R, S
  * and D usually are), which beats a libc call for these 128-byte copies. */
 static inline void copy_f(float *restrict d, const float *restrict s, int n)
@@ -627,6 +606,32 @@ static inline void copy_f(float *restrict d, const float *restrict s, int n)
         return;
     }
     for (int i = 0; i < n; i += 8) __builtin_memcpy(d + i, s + i, 32);
+}
+
+/* Y = bias + X W (bias NULL: Y += X W) for nb int8 rows U (from quant8)
+ * with scales sx */
+static inline void product_q(const wn_gen *g, float *Y, int ldy, const float *bias,
+                             const uint8_t *U, size_t ldq, const float *sx, int nb, mat w)
+{
+    g->k->gemm_q8(Y, ldy, bias, U, (int)ldq, sx, nb, w.q, w.s, w.nin, w.nout);
+}
+
+/* Y = bias + X W (bias NULL: Y += X W) for nb rows; at int8 each row of X
+ * is quantised first (into the part's scratch) and the kernel starts from
+ * the bias itself, the other kernels from a copy of it. */
+static inline void product(const wn_gen *g, const part *q, float *Y, int ldy, const float *bias,
+                           const float *X, int ldx, int nb, mat w)
+{
+    if (w.q) {
+        const int n4 = wn__round4(w.nin);
+        for (int b = 0; b < nb; b++)
+            q->xs[b] = g->k->quant8(q->xq + (size_t)b * n4, X + (size_t)b * ldx, w.nin);
+        g->k->gemm_q8(Y, ldy, bias, q->xq, n4, q->xs, nb, w.q, w.s, w.nin, w.nout);
+        return;
+    }
+    for (int b = 0; bias && b < nb; b++) copy_f(Y + (size_t)b * ldy, bias, w.nout);
+    if (w.h) g->k->gemm_t16(Y, ldy, X, ldx, nb, w.h, w.nin, w.nout);
+    else g->k->gemm_t(Y, ldy, X, ldx, nb, w.f, w.nin, w.nout);
 }
 
 /* Layer j's block of tap-0 products: its queue's slots, 2D floats each */
@@ -685,63 +690,59 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
         if (q->lone) {
             float *past = past_of(g, j);
             if ((t - q->t0) % d == 0) { /* tap 0 for steps t .. t+d-1: the whole queue */
-                for (int s2 = 0; s2 < d; s2++)
-                    copy_f(past + ((size_t)s2 * B + b0) * 2 * D, g->b_dil + (size_t)j * 2 * D,
-                           2 * D);
+                const float *bd = g->b_dil + (size_t)j * 2 * D;
                 if (qr) { /* the queue's rows are quantised already */
                     for (int s2 = 0; s2 < d; s2++) q->xs[s2] = qs[(size_t)s2 * B + b0];
-                    product_q(g, past + (size_t)b0 * 2 * D, B * 2 * D, qr + (size_t)b0 * R4,
+                    product_q(g, past + (size_t)b0 * 2 * D, B * 2 * D, bd, qr + (size_t)b0 * R4,
                               B * R4, q->xs, d, mat_dil(g, j, 0));
                 } else
-                    product(g, q, past + (size_t)b0 * 2 * D, B * 2 * D, ring + (size_t)b0 * R,
+                    product(g, q, past + (size_t)b0 * 2 * D, B * 2 * D, bd, ring + (size_t)b0 * R,
                             B * R, d, mat_dil(g, j, 0));
             }
             ab = past + (slot + b0) * 2 * D; /* spent by this step */
             if (qr) { /* h[t] quantised into its slot, for both taps */
                 uint8_t *row = qr + (slot + b0) * R4;
                 qs[slot + b0] = k->quant8(row, st, R);
-                product_q(g, ab, 2 * D, row, R4, qs + slot + b0, 1, mat_dil(g, j, 1));
+                product_q(g, ab, 2 * D, NULL, row, R4, qs + slot + b0, 1, mat_dil(g, j, 1));
             } else {
                 copy_f(ring + (slot + b0) * R, st, R); /* becomes h[t] */
-                product(g, q, ab, 2 * D, st, W, 1, mat_dil(g, j, 1));
+                product(g, q, ab, 2 * D, NULL, st, W, 1, mat_dil(g, j, 1));
             }
         } else {
-            for (int b = 0; b < nb; b++)
-                copy_f(a + (size_t)b * 2 * D, g->b_dil + (size_t)j * 2 * D, 2 * D);
             /* tap 0 reads h[t-d] straight from the queue (the part's
-             * streams are side by side there), then h[t] takes its slot */
+             * streams are side by side there) and starts from the bias,
+             * then h[t] takes its slot */
+            const float *bd = g->b_dil + (size_t)j * 2 * D;
             if (qr) {
                 uint8_t *rows = qr + (slot + b0) * R4;
                 float *sc = qs + slot + b0;
-                product_q(g, a, 2 * D, rows, R4, sc, nb, mat_dil(g, j, 0));
+                product_q(g, a, 2 * D, bd, rows, R4, sc, nb, mat_dil(g, j, 0));
                 for (int b = 0; b < nb; b++)
                     sc[b] = k->quant8(rows + (size_t)b * R4, st + (size_t)b * W, R);
-                product_q(g, a, 2 * D, rows, R4, sc, nb, mat_dil(g, j, 1));
+                product_q(g, a, 2 * D, NULL, rows, R4, sc, nb, mat_dil(g, j, 1));
             } else {
                 float *slot_b0 = ring + (slot + b0) * R;
-                product(g, q, a, 2 * D, slot_b0, R, nb, mat_dil(g, j, 0));
+                product(g, q, a, 2 * D, bd, slot_b0, R, nb, mat_dil(g, j, 0));
                 for (int b = 0; b < nb; b++) copy_f(slot_b0 + (size_t)b * R, st + (size_t)b * W, R);
-                product(g, q, a, 2 * D, st, W, nb, mat_dil(g, j, 1));
+                product(g, q, a, 2 * D, NULL, st, W, nb, mat_dil(g, j, 1));
             }
         }
         (qr ? k->gate_lo : k->gate)(z, ab, D, nb); /* int8 quantises z after */
         /* h += res(z), skip += skip(z) in one product (the last layer's h
          * update is unused but costs little) */
-        product(g, q, st, W, z, D, nb, mat_rs(g, j));
+        product(g, q, st, W, NULL, z, D, nb, mat_rs(g, j));
     }
     for (int b = 0; b < nb; b++) {
         const float *skip = st + (size_t)b * W + R;
-        float *rb = r + (size_t)b * S, *ub = u + (size_t)b * S;
+        float *rb = r + (size_t)b * S;
         for (int i = 0; i < S; i++) rb[i] = skip[i] > 0 ? skip[i] : 0;
-        memcpy(ub, w->head0_b, sizeof(float) * (size_t)S);
     }
-    product(g, q, u, S, r, S, nb, mat_head(g, 0));
+    product(g, q, u, S, w->head0_b, r, S, nb, mat_head(g, 0));
     for (int b = 0; b < nb; b++) {
         float *ub = u + (size_t)b * S;
         for (int i = 0; i < S; i++) ub[i] = ub[i] > 0 ? ub[i] : 0;
-        memcpy(logits + (size_t)b * Q, w->head1_b, sizeof(float) * (size_t)Q);
     }
-    product(g, q, logits, Q, u, S, nb, mat_head(g, 1));
+    product(g, q, logits, Q, w->head1_b, u, S, nb, mat_head(g, 1));
 }
 
 int wn_gen_feed(wn_gen *g, const int *inputs, float *logits)

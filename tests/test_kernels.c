@@ -341,7 +341,7 @@ static void q8_check(void)
             const float su = k->quant8(u, x, 8);
             CHECK(u[0] == 127 && u[7] == 127);
             float y[8] = {0};
-            k->gemm_q8(y, 8, u, 8, &su, 1, q, sc, 8, 8);
+            k->gemm_q8(y, 8, NULL, u, 8, &su, 1, q, sc, 8, 8);
             for (int o = 0; o < 8; o++) /* 258 x 63 x (1/63) x (1/64), exactly */
                 CHECKF(y[o] == (o % 2 ? -258.0f / 64 : 258.0f / 64), "%s gemm_q8 lane bound: %g",
                        k->name, (double)y[o]);
@@ -419,15 +419,30 @@ static void q8_check(void)
                 wn__pack_q8(wq, sw, w, nin, nout);
                 for (int b = 0; b < B; b++)
                     sx[b] = k->quant8(xq + (size_t)b * n4, xs + (size_t)b * nin, nin);
-                k->gemm_q8(y1, ldy, xq, n4, sx, B, wq, sw, nin, nout);
-                ref->gemm_q8(y2, ldy, xq, n4, sx, B, wq, sw, nin, nout);
+                k->gemm_q8(y1, ldy, NULL, xq, n4, sx, B, wq, sw, nin, nout);
+                ref->gemm_q8(y2, ldy, NULL, xq, n4, sx, B, wq, sw, nin, nout);
                 CHECKF(!memcmp(y1, y2, sizeof(float) * (size_t)B * ldy),
                        "%s gemm_q8 differs from scalar (%dx%d, B=%d)", k->name, nin, nout, B);
+                { /* from a bias: the bits of the bias copied into every row first */
+                    float *bias = malloc(sizeof(float) * (size_t)nout);
+                    float *y3 = malloc(sizeof(float) * (size_t)B * ldy), *y4 = malloc(sizeof(float) * (size_t)B * ldy);
+                    REQUIRE(bias && y3 && y4);
+                    for (int o = 0; o < nout; o++) bias[o] = rnd(&s);
+                    memcpy(y3, y0, sizeof(float) * (size_t)B * ldy);
+                    memcpy(y4, y0, sizeof(float) * (size_t)B * ldy);
+                    for (int b = 0; b < B; b++) memcpy(y4 + (size_t)b * ldy, bias, sizeof(float) * (size_t)nout);
+                    ref->gemm_q8(y4, ldy, NULL, xq, n4, sx, B, wq, sw, nin, nout);
+                    k->gemm_q8(y3, ldy, bias, xq, n4, sx, B, wq, sw, nin, nout);
+                    CHECKF(!memcmp(y3, y4, sizeof(float) * (size_t)B * ldy),
+                           "%s gemm_q8 from a bias differs from the bias copied (%dx%d, B=%d)",
+                           k->name, nin, nout, B);
+                    free(bias), free(y3), free(y4);
+                }
                 for (int b = 0; b < B; b++) { /* each row as if alone */
                     float *yr = malloc(sizeof(float) * ldy);
                     REQUIRE(yr);
                     memcpy(yr, y0 + (size_t)b * ldy, sizeof(float) * ldy);
-                    k->gemm_q8(yr, ldy, xq + (size_t)b * n4, n4, sx + b, 1, wq, sw, nin, nout);
+                    k->gemm_q8(yr, ldy, NULL, xq + (size_t)b * n4, n4, sx + b, 1, wq, sw, nin, nout);
                     CHECKF(!memcmp(yr, y1 + (size_t)b * ldy, sizeof(float) * ldy),
                            "%s gemm_q8 row %d of %d differs from the row alone (%dx%d)", k->name, b,
                            B, nin, nout);
