@@ -61,8 +61,9 @@ void wn__panel_pack16(uint16_t *dst, const float *w, int nin, int nout);
  * largest |w| / 127, or its largest lane sum / (WN_Q8_LANE - 2) where that
  * is larger (rounding adds at most 2). The sum of u w is exact in 32 bits;
  * the offset's share, -64 times each output's sum of weights, is stored
- * with the weights and is where each sum starts; the one rounding step per output (y +=
- * sum * (sx * sw)) is the same on every table, so all give the same bits.
+ * with the weights and is where each sum starts (a load, no subtraction);
+ * the one rounding step per output (y += sum * (sx * sw)) is the same on
+ * every table, so all give the same bits.
  * Weights are stored in blocks of 8 outputs, each block nin4 / 4 groups of
  * 32 bytes: the 4 inputs of a group for output 0, then for output 1, ...
  * (the shape vpmaddubsw and vpmaddwd sum in); then nout8 int32 offset

@@ -399,7 +399,7 @@ static void q8_check(void)
         for (int z = 0; z < NSHAPES; z++) {
             const int nin = shapes[z][0], nout = shapes[z][1], n4 = wn__round4(nin);
             const int n8 = wn__round8(nout);
-            for (int B = 1; B <= 9; B += 1 + (B >= 3)) { /* 1, 2, 3 (the tiles of <4 rows), 5, 7, 9 */
+            for (int B = 1; B <= 9; B += 1 + (B >= 3)) { /* 1, 2, 3 (tiles of < 4 rows), 5, 7, 9 */
                 const int ldy = nout + 3;
                 float *w = malloc(sizeof(float) * (size_t)nin * nout);
                 float *xs = malloc(sizeof(float) * (size_t)B * nin), *sx = malloc(sizeof(float) * B);
@@ -425,12 +425,14 @@ static void q8_check(void)
                        "%s gemm_q8 differs from scalar (%dx%d, B=%d)", k->name, nin, nout, B);
                 { /* from a bias: the bits of the bias copied into every row first */
                     float *bias = malloc(sizeof(float) * (size_t)nout);
-                    float *y3 = malloc(sizeof(float) * (size_t)B * ldy), *y4 = malloc(sizeof(float) * (size_t)B * ldy);
+                    float *y3 = malloc(sizeof(float) * (size_t)B * ldy);
+                    float *y4 = malloc(sizeof(float) * (size_t)B * ldy);
                     REQUIRE(bias && y3 && y4);
                     for (int o = 0; o < nout; o++) bias[o] = rnd(&s);
                     memcpy(y3, y0, sizeof(float) * (size_t)B * ldy);
                     memcpy(y4, y0, sizeof(float) * (size_t)B * ldy);
-                    for (int b = 0; b < B; b++) memcpy(y4 + (size_t)b * ldy, bias, sizeof(float) * (size_t)nout);
+                    for (int b = 0; b < B; b++)
+                        memcpy(y4 + (size_t)b * ldy, bias, sizeof(float) * (size_t)nout);
                     ref->gemm_q8(y4, ldy, NULL, xq, n4, sx, B, wq, sw, nin, nout);
                     k->gemm_q8(y3, ldy, bias, xq, n4, sx, B, wq, sw, nin, nout);
                     CHECKF(!memcmp(y3, y4, sizeof(float) * (size_t)B * ldy),

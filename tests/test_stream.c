@@ -61,11 +61,12 @@ static void gen_out_free(gen_out *o)
     free(o->logits);
 }
 
+static int gen_chunk; /* when set, balanced runs take this many steps at a time */
+static long gen_takes, gen_partial; /* their balance stats, summed */
+
 /* A generator on m at precision prec with `threads` threads: n sampled
  * steps after priming with np codes, then, primed again, n feeds of codes
  * from x (each stream its own). */
-static int gen_chunk; /* when set, balanced runs take this many steps at a time */
-static long gen_takes, gen_partial; /* their balance stats, summed */
 static gen_out gen_numbers(const wn_model *m, wn_precision prec, int streams, int threads,
                            const int *prime, size_t np, const int *x, size_t n)
 {
