@@ -352,7 +352,7 @@ AVX2 static inline __m256i dot8(__m256i acc, __m256i ua, __m256i wa, __m256i ub,
 }
 
 /* y[0..8) = fma(acc, s, from[0..8)) (from: y itself or a bias), acc
- * having started from -share */
+ * having started from the (negated) offset share */
 AVX2 static inline void q8_out(float *y, const float *from, __m256i acc, __m256 s)
 {
     _mm256_storeu_ps(y, _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), s, _mm256_loadu_ps(from)));
@@ -478,55 +478,38 @@ AVX2 static void gemm_q8_avx2(float *Y, int ldy, const float *bias, const uint8_
 {
     const int n4 = wn__round4(nin), nfull = nout / 8, rest = nout % 8;
     const int32_t *share = wn__q8_shares(wq, nin, nout);
-    int b = 0;
-    for (; b + 4 <= B; b += 4) {
+    for (int b = 0; b < B;) {
+        /* up to 4 rows at a time, each weight load serving all of them */
+        const int nr = B - b < 4 ? B - b : 4;
         float *y[4];
         const float *f[4];
         const uint8_t *x[4];
-        for (int r = 0; r < 4; r++) {
-            y[r] = Y + (size_t)(b + r) * ldy;
-            f[r] = bias ? bias : y[r];
-            x[r] = U + (size_t)(b + r) * ldq;
-        }
-        int ob = 0;
-        for (; ob + 2 <= nfull; ob += 2) q8_4x2(y, f, x, sx + b, wq, sw, share, ob, n4);
-        if (ob < nfull) q8_4x1(y, f, x, sx + b, wq, sw, share, ob, n4);
-        for (int r = 0; rest && r < 4; r++)
-            q8_last(y[r], f[r], x[r], sx[b + r], wq, sw, share, nfull, n4, rest);
-    }
-    if (B - b >= 2) { /* 2 or 3 rows left: each weight load still serves them all */
-        const int nr = B - b;
-        float *y[3];
-        const float *f[3];
-        const uint8_t *x[3];
         for (int r = 0; r < nr; r++) {
             y[r] = Y + (size_t)(b + r) * ldy;
             f[r] = bias ? bias : y[r];
             x[r] = U + (size_t)(b + r) * ldq;
         }
+        const float *s = sx + b;
         int ob = 0;
-        if (nr == 3) {
-            for (; ob + 2 <= nfull; ob += 2) q8_3x2(y, f, x, sx + b, wq, sw, share, ob, n4);
-            if (ob < nfull) q8_3x1(y, f, x, sx + b, wq, sw, share, ob, n4);
+        if (nr == 4) {
+            for (; ob + 2 <= nfull; ob += 2) q8_4x2(y, f, x, s, wq, sw, share, ob, n4);
+            if (ob < nfull) q8_4x1(y, f, x, s, wq, sw, share, ob, n4);
+        } else if (nr == 3) {
+            for (; ob + 2 <= nfull; ob += 2) q8_3x2(y, f, x, s, wq, sw, share, ob, n4);
+            if (ob < nfull) q8_3x1(y, f, x, s, wq, sw, share, ob, n4);
+        } else if (nr == 2) {
+            for (; ob + 4 <= nfull; ob += 4) q8_2x4(y, f, x, s, wq, sw, share, ob, n4);
+            if (ob + 2 <= nfull) q8_2x2(y, f, x, s, wq, sw, share, ob, n4), ob += 2;
+            if (ob < nfull) q8_2x1(y, f, x, s, wq, sw, share, ob, n4);
         } else {
-            for (; ob + 4 <= nfull; ob += 4) q8_2x4(y, f, x, sx + b, wq, sw, share, ob, n4);
-            if (ob + 2 <= nfull) q8_2x2(y, f, x, sx + b, wq, sw, share, ob, n4), ob += 2;
-            if (ob < nfull) q8_2x1(y, f, x, sx + b, wq, sw, share, ob, n4);
+            for (; ob + 8 <= nfull; ob += 8) q8_1x8(y, f, x, s, wq, sw, share, ob, n4);
+            if (ob + 4 <= nfull) q8_1x4(y, f, x, s, wq, sw, share, ob, n4), ob += 4;
+            if (ob + 2 <= nfull) q8_1x2(y, f, x, s, wq, sw, share, ob, n4), ob += 2;
+            if (ob < nfull) q8_1x1(y, f, x, s, wq, sw, share, ob, n4);
         }
         for (int r = 0; rest && r < nr; r++)
-            q8_last(y[r], f[r], x[r], sx[b + r], wq, sw, share, nfull, n4, rest);
-        b = B;
-    }
-    for (; b < B; b++) {
-        float *y = Y + (size_t)b * ldy;
-        const float *f = bias ? bias : y;
-        const uint8_t *x = U + (size_t)b * ldq;
-        int ob = 0;
-        for (; ob + 8 <= nfull; ob += 8) q8_1x8(&y, &f, &x, sx + b, wq, sw, share, ob, n4);
-        if (ob + 4 <= nfull) q8_1x4(&y, &f, &x, sx + b, wq, sw, share, ob, n4), ob += 4;
-        if (ob + 2 <= nfull) q8_1x2(&y, &f, &x, sx + b, wq, sw, share, ob, n4), ob += 2;
-        if (ob < nfull) q8_1x1(&y, &f, &x, sx + b, wq, sw, share, ob, n4);
-        if (rest) q8_last(y, f, x, sx[b], wq, sw, share, nfull, n4, rest);
+            q8_last(y[r], f[r], x[r], s[r], wq, sw, share, nfull, n4, rest);
+        b += nr;
     }
 }
 

@@ -130,8 +130,9 @@ static void free_parts(part *pt, int n)
 }
 
 /* The scratch of a part of streams [b0, b1), room for cap >= b1 - b0 of
- * them; 0 or WN_ERR_NOMEM */
-static int part_alloc(const wn_gen *g, part *q, int b0, int b1, int cap, int balanced)
+ * them; a part of one stream is lone unless never_lone (balanced runs,
+ * priming). 0 or WN_ERR_NOMEM */
+static int part_alloc(const wn_gen *g, part *q, int b0, int b1, int cap, int never_lone)
 {
     const wn_config *c = &g->m->cfg;
     const size_t D = (size_t)c->dilation, S = (size_t)c->skip, Q = (size_t)c->bins;
@@ -139,7 +140,7 @@ static int part_alloc(const wn_gen *g, part *q, int b0, int b1, int cap, int bal
     q->b0 = b0;
     q->b1 = b1;
     size_t nb = (size_t)cap;
-    q->lone = b1 - b0 == 1 && !balanced;
+    q->lone = b1 - b0 == 1 && !never_lone;
     /* the most rows one product quantises: every stream, or a lone
      * stream's tap-0 products for the longest dilation */
     size_t rows = nb, in4 = (size_t)wn__round4(c->residual > c->skip ? c->residual : c->skip);
@@ -460,7 +461,7 @@ static int prime_steps(wn_gen *g, const int *codes, size_t n, wn_error *err)
         part_free(&one);
         return wn__err(err, WN_ERR_NOMEM, "out of memory priming generation");
     }
-    /* both taps every step (not lone: balanced is set), which needs no
+    /* both taps every step (never lone), which needs no
      * queue of tap-0 products (for many streams that queue would be
      * large) and gives the same bits */
     const size_t R4 = (size_t)wn__round4(R), rows = g->ring_floats / (size_t)R * (size_t)B;
