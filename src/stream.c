@@ -78,6 +78,7 @@ struct wn_gen {
      * are one contiguous run (streams in separate blocks measured ~10%
      * slower: each slot a cold line on a page of its own). */
     size_t *ring_off;
+    size_t *qoff; /* layer j's first slot in the int8 queues: its sum of d before */
     size_t ring_floats; /* per stream */
     float *ring;     /* B * ring_floats; NULL at WN_PRECISION_I8 (qring below) */
     /* Tap 0 of layer j only sees inputs d steps old, all in the queue: a
@@ -95,13 +96,19 @@ struct wn_gen {
      * next use. */
     size_t past_floats; /* B * (sum of d) * 2D */
     float *past;
-    /* At WN_PRECISION_I8 the queues hold the quantised rows instead (in
-     * place of ring, same slots): an input is quantised once, as tap 1's
-     * input, and tap 0 reads it d steps later as it is. R rounded up to 4
-     * bytes a row and a scale each; layer j's block starts at row
-     * ring_off[j] / R. */
+    /* At WN_PRECISION_I8 the queues hold the quantised rows instead: an
+     * input is quantised once, as tap 1's input, and tap 0 reads it d
+     * steps later as it is; R rounded up to 4 bytes a row and a scale
+     * each. The streams come in groups of qg (cap: a thread's run of
+     * streams never leaves its group), each group a block of its own
+     * (qgb bytes, qgs scales, whole cache lines) laid out as ring with qg
+     * streams a slot: qrow and qscale. With every stream in one block, 8
+     * streams on 2 threads wrote the two threads' scales into shared
+     * cache lines at every layer of every step. */
     uint8_t *qring;
     float *qring_s;
+    int qg;
+    size_t qgb, qgs;
     int64_t t;       /* position of the next input (same for all streams) */
     stream_state *ss; /* per stream */
     part *pt;        /* `threads` parts, the streams split in fixed blocks */
@@ -127,6 +134,43 @@ static void free_parts(part *pt, int n)
 {
     for (int i = 0; pt && i < n; i++) part_free(&pt[i]);
     free(pt);
+}
+
+/* The row (and its scale) of the stream at index i of group gr in slot k
+ * of layer j's int8 queue; the rows of a group's streams in one slot are
+ * side by side. qrow and qscale take the stream's number. */
+static inline uint8_t *qrow_at(const wn_gen *g, size_t gr, size_t i, int j, size_t k)
+{
+    const size_t R4 = (size_t)wn__round4(g->m->cfg.residual);
+    return g->qring + gr * g->qgb + ((g->qoff[j] + k) * (size_t)g->qg + i) * R4;
+}
+static inline float *qscale_at(const wn_gen *g, size_t gr, size_t i, int j, size_t k)
+{
+    return g->qring_s + gr * g->qgs + (g->qoff[j] + k) * (size_t)g->qg + i;
+}
+static inline uint8_t *qrow(const wn_gen *g, int b, int j, size_t k)
+{
+    return qrow_at(g, (size_t)(b / g->qg), (size_t)(b % g->qg), j, k);
+}
+static inline float *qscale(const wn_gen *g, int b, int j, size_t k)
+{
+    return qscale_at(g, (size_t)(b / g->qg), (size_t)(b % g->qg), j, k);
+}
+
+/* Zeroed int8 queues for groups of G streams: *gb bytes and *gs scales a
+ * group, in whole cache lines. */
+static int q8_alloc(const wn_gen *g, int G, uint8_t **qr, float **qs, size_t *gb, size_t *gs)
+{
+    const size_t sumd = g->ring_floats / (size_t)g->m->cfg.residual;
+    const size_t R4 = (size_t)wn__round4(g->m->cfg.residual), ng = (size_t)((g->B + G - 1) / G);
+    *gb = (sumd * (size_t)G * R4 + 63) & ~(size_t)63;
+    *gs = (sumd * (size_t)G + 15) & ~(size_t)15;
+    *qr = wn__calloc(ng * *gb, 1);
+    *qs = wn__calloc(ng * *gs, sizeof(float));
+    if (*qr && *qs) return WN_OK;
+    wn__free(*qr);
+    wn__free(*qs);
+    return WN_ERR_NOMEM;
 }
 
 /* The scratch of a part of streams [b0, b1), room for cap >= b1 - b0 of
@@ -168,21 +212,47 @@ static int set_parts(wn_gen *g, int n)
     part *pt = calloc((size_t)n, sizeof *pt);
     if (!pt) return WN_ERR_NOMEM;
     const int balanced = n > 1 && g->B > n, cap = (g->B + n - 1) / n;
-    int single = 0; /* a part of one stream */
-    for (int i = 0; i < n; i++)
-        single |= (int64_t)g->B * (i + 1) / n - (int64_t)g->B * i / n == 1 && !balanced;
+    const int single = !balanced && cap == 1; /* parts of one stream */
     if (single && !g->past) {
         if (!(g->past = wn__calloc(g->past_floats, sizeof(float)))) {
             free(pt);
             return WN_ERR_NOMEM;
         }
     }
-    for (int i = 0; i < n; i++)
-        if (part_alloc(g, &pt[i], (int)((int64_t)g->B * i / n),
-                       (int)((int64_t)g->B * (i + 1) / n), cap, balanced) != WN_OK) {
+    /* part i holds streams [i cap, (i + 1) cap): the queues' group i (with
+     * one thread or a thread per stream this is the even split; a
+     * balanced run's last parts may be empty, their scratch unused) */
+    for (int i = 0; i < n; i++) {
+        const int b0 = i * cap < g->B ? i * cap : g->B, b1 = b0 + cap < g->B ? b0 + cap : g->B;
+        if (part_alloc(g, &pt[i], b0, b1, cap, balanced) != WN_OK) {
             free_parts(pt, n);
             return WN_ERR_NOMEM;
         }
+    }
+    if (g->qring && cap != g->qg) { /* regroup the int8 queues */
+        uint8_t *qr;
+        float *qs;
+        size_t gb, gs;
+        if (q8_alloc(g, cap, &qr, &qs, &gb, &gs) != WN_OK) {
+            free_parts(pt, n);
+            return WN_ERR_NOMEM;
+        }
+        wn_gen old = *g;
+        g->qring = qr;
+        g->qring_s = qs;
+        g->qg = cap;
+        g->qgb = gb;
+        g->qgs = gs;
+        const size_t R4 = (size_t)wn__round4(g->m->cfg.residual);
+        for (int j = 0; j < g->m->cfg.layers; j++)
+            for (size_t k = 0; k < (size_t)g->m->dil[j]; k++)
+                for (int b = 0; b < g->B; b++) {
+                    memcpy(qrow(g, b, j, k), qrow(&old, b, j, k), R4);
+                    *qscale(g, b, j, k) = *qscale(&old, b, j, k);
+                }
+        wn__free(old.qring);
+        wn__free(old.qring_s);
+    }
     free_parts(g->pt, g->threads);
     g->pt = pt;
     g->threads = n;
@@ -344,7 +414,7 @@ wn_gen *wn_gen_create(const wn_model *m, int streams, const wn_sample_params *p,
     g->chunk = GEN_CHUNK;
     g->c_h = wn__alloc((size_t)L * R, sizeof(float));
     g->b_skip = wn__alloc((size_t)S, sizeof(float));
-    g->ring_off = malloc(sizeof(size_t) * (size_t)L);
+    g->ring_off = malloc(sizeof(size_t) * 2 * (size_t)L); /* and qoff */
     g->ss = wn__calloc((size_t)streams, sizeof(stream_state));
     g->pos = calloc((size_t)streams, sizeof(size_t));
     g->busy = calloc((size_t)streams, 1);
@@ -365,8 +435,10 @@ wn_gen *wn_gen_create(const wn_model *m, int streams, const wn_sample_params *p,
     free(sum);
     if (pack(g, WN_PRECISION_F32) != WN_OK) goto nomem;
     size_t off = 0;
+    g->qoff = g->ring_off + L;
     for (int j = 0; j < L; j++) {
         g->ring_off[j] = off * (size_t)streams;
+        g->qoff[j] = off / (size_t)R;
         off += (size_t)m->dil[j] * R;
     }
     g->ring_floats = off;
@@ -398,16 +470,13 @@ int wn_gen_set_precision(wn_gen *g, wn_precision p, wn_error *err)
     if (p == g->prec) return WN_OK;
     /* int8 keeps quantised queues, the others float ones: the new kind
      * is allocated first, the old freed once the weights are packed */
-    const size_t rows = g->ring_floats / (size_t)g->m->cfg.residual * (size_t)g->B;
     uint8_t *qr = NULL;
     float *qs = NULL, *ring = NULL;
-    if (p == WN_PRECISION_I8 ? !(qr = wn__calloc(rows * (size_t)wn__round4(g->m->cfg.residual), 1)) ||
-                                   !(qs = wn__calloc(rows, sizeof(float)))
+    size_t gb = 0, gs = 0;
+    if (p == WN_PRECISION_I8 ? q8_alloc(g, g->cap, &qr, &qs, &gb, &gs) != WN_OK
                              : !g->ring && !(ring = wn__calloc((size_t)g->B * g->ring_floats,
-                                                               sizeof(float)))) {
-        wn__free(qr);
+                                                               sizeof(float))))
         return wn__err(err, WN_ERR_NOMEM, "out of memory for the generation queues");
-    }
     int rc = pack(g, p);
     if (rc != WN_OK) {
         wn__free(qr);
@@ -418,6 +487,9 @@ int wn_gen_set_precision(wn_gen *g, wn_precision p, wn_error *err)
         g->ring = NULL;
         g->qring = qr;
         g->qring_s = qs;
+        g->qg = g->cap;
+        g->qgb = gb;
+        g->qgs = gs;
     } else {
         if (ring) g->ring = ring;
         wn__free(g->qring);
@@ -464,9 +536,9 @@ static int prime_steps(wn_gen *g, const int *codes, size_t n, wn_error *err)
     /* both taps every step (never lone), which needs no
      * queue of tap-0 products (for many streams that queue would be
      * large) and gives the same bits */
-    const size_t R4 = (size_t)wn__round4(R), rows = g->ring_floats / (size_t)R * (size_t)B;
-    memset(g->qring, WN_Q8_OFFSET, rows * R4);
-    memset(g->qring_s, 0, rows * sizeof(float));
+    const size_t R4 = (size_t)wn__round4(R), ng = (size_t)((B + g->qg - 1) / g->qg);
+    memset(g->qring, WN_Q8_OFFSET, ng * g->qgb);
+    memset(g->qring_s, 0, ng * g->qgs * sizeof(float));
     /* s[p] for the inputs fed: p = len - 1 - N + i; the one before them */
 #define S_AT(p) ((p) < (size_t)rf ? sil : codes[(p) - (size_t)rf])
     g->ss[0].prev = n ? S_AT(len - 2 - (size_t)N) : sil;
@@ -477,13 +549,11 @@ static int prime_steps(wn_gen *g, const int *codes, size_t n, wn_error *err)
 #undef S_AT
     part_free(&one);
     for (int j = 0; j < L; j++)
-        for (int k = 0; k < m->dil[j]; k++) {
-            const size_t row = g->ring_off[j] / (size_t)R + (size_t)k * B; /* stream 0's */
+        for (size_t k = 0; k < (size_t)m->dil[j]; k++)
             for (int b = 1; b < B; b++) {
-                memcpy(g->qring + (row + (size_t)b) * R4, g->qring + row * R4, R4);
-                g->qring_s[row + (size_t)b] = g->qring_s[row];
+                memcpy(qrow(g, b, j, k), qrow(g, 0, j, k), R4);
+                *qscale(g, b, j, k) = *qscale(g, 0, j, k);
             }
-        }
     const int last = n ? codes[n - 1] : sil;
     for (int b = 0; b < B; b++) {
         g->ss[b].prev = g->ss[0].prev;
@@ -658,6 +728,8 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
     const int W = g->W, B = g->B, b0 = q->b0, b1 = q->b1, nb = b1 - b0;
     const wn_view *w = &m->pk;
     const size_t R4 = (size_t)wn__round4(R);
+    /* int8: the group of stream b0 in the queues and its index there */
+    const size_t gq = g->qring ? (size_t)(b0 / g->qg) : 0, iq = g->qring ? (size_t)(b0 % g->qg) : 0;
     float *st = q->st, *a = q->a, *z = q->z, *r = q->r, *u = q->u, *logits = q->logits;
     for (int b = b0; b < b1; b++) {
         float *h = st + (size_t)(b - b0) * W, *skip = h + R;
@@ -672,9 +744,11 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
         const int d = m->dil[j];
         const size_t slot = (size_t)(t & (d - 1)) * B;
         float *ring = g->ring ? g->ring + g->ring_off[j] : NULL; /* NULL at int8 */
-        /* int8: layer j's quantised queue and scales (NULL otherwise) */
-        uint8_t *qr = g->qring ? g->qring + g->ring_off[j] / (size_t)R * R4 : NULL;
-        float *qs = g->qring ? g->qring_s + g->ring_off[j] / (size_t)R : NULL;
+        /* int8: stream b0's row and scale in slot 0 of layer j's queue, the
+         * group's G rows a slot (NULL otherwise) */
+        const size_t G = (size_t)g->qg, kq = (size_t)(t & (d - 1));
+        uint8_t *qr = g->qring ? qrow_at(g, gq, iq, j, 0) : NULL;
+        float *qs = g->qring ? qscale_at(g, gq, iq, j, 0) : NULL;
         /* the slots of the layers ahead were last touched d steps ago and
          * the weights streamed through the caches since */
         if (j + PREFETCH_AHEAD < L) {
@@ -683,7 +757,7 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
             if (q->lone)
                 prefetch_lines(past_of(g, ja) + sa * 2 * D, sizeof(float) * 2 * D);
             if (g->qring)
-                prefetch_lines(g->qring + g->ring_off[ja] / (size_t)R * R4 + sa * R4, R4 * nb);
+                prefetch_lines(qrow_at(g, gq, iq, ja, (size_t)(t & (m->dil[ja] - 1))), R4 * nb);
             else
                 prefetch_lines(g->ring + g->ring_off[ja] + sa * R, sizeof(float) * R * nb);
         }
@@ -693,18 +767,19 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
             if ((t - q->t0) % d == 0) { /* tap 0 for steps t .. t+d-1: the whole queue */
                 const float *bd = g->b_dil + (size_t)j * 2 * D;
                 if (qr) { /* the queue's rows are quantised already */
-                    for (int s2 = 0; s2 < d; s2++) q->xs[s2] = qs[(size_t)s2 * B + b0];
-                    product_q(g, past + (size_t)b0 * 2 * D, B * 2 * D, bd, qr + (size_t)b0 * R4,
-                              B * R4, q->xs, d, mat_dil(g, j, 0));
+                    for (int s2 = 0; s2 < d; s2++) q->xs[s2] = qs[(size_t)s2 * G];
+                    product_q(g, past + (size_t)b0 * 2 * D, B * 2 * D, bd, qr, G * R4, q->xs, d,
+                              mat_dil(g, j, 0));
                 } else
                     product(g, q, past + (size_t)b0 * 2 * D, B * 2 * D, bd, ring + (size_t)b0 * R,
                             B * R, d, mat_dil(g, j, 0));
             }
             ab = past + (slot + b0) * 2 * D; /* spent by this step */
             if (qr) { /* h[t] quantised into its slot, for both taps */
-                uint8_t *row = qr + (slot + b0) * R4;
-                qs[slot + b0] = k->quant8(row, st, R);
-                product_q(g, ab, 2 * D, NULL, row, R4, qs + slot + b0, 1, mat_dil(g, j, 1));
+                uint8_t *row = qr + kq * G * R4;
+                float *sc = qs + kq * G;
+                *sc = k->quant8(row, st, R);
+                product_q(g, ab, 2 * D, NULL, row, R4, sc, 1, mat_dil(g, j, 1));
             } else {
                 copy_f(ring + (slot + b0) * R, st, R); /* becomes h[t] */
                 product(g, q, ab, 2 * D, NULL, st, W, 1, mat_dil(g, j, 1));
@@ -715,8 +790,8 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
              * then h[t] takes its slot */
             const float *bd = g->b_dil + (size_t)j * 2 * D;
             if (qr) {
-                uint8_t *rows = qr + (slot + b0) * R4;
-                float *sc = qs + slot + b0;
+                uint8_t *rows = qr + kq * G * R4;
+                float *sc = qs + kq * G;
                 product_q(g, a, 2 * D, bd, rows, R4, sc, nb, mat_dil(g, j, 0));
                 for (int b = 0; b < nb; b++)
                     sc[b] = k->quant8(rows + (size_t)b * R4, st + (size_t)b * W, R);
@@ -753,6 +828,7 @@ int wn_gen_feed(wn_gen *g, const int *inputs, float *logits)
         if (inputs[b] < 0 || inputs[b] >= Q) return WN_ERR_ARG;
     for (int p = 0; p < g->threads; p++) {
         const part *q = &g->pt[p];
+        if (q->b0 == q->b1) continue; /* a balanced run's spare scratch */
         step_rows(g, q, inputs, 1, g->t);
         if (logits)
             memcpy(logits + (size_t)q->b0 * Q, q->logits,
@@ -786,7 +862,8 @@ static void run_steps(wn_gen *g, const part *q, size_t i0, size_t i1, int *codes
 /* A balanced run's next work, under the run's lock: a run of at most
  * `size` free streams at the lowest position any free stream with steps
  * left is at (those then hold the same t, as one part's streams must),
- * starting at pref if it can. size shrinks as streams finish: once fewer
+ * starting at pref if it can, and within its group of cap streams (a
+ * block of the int8 queues). size shrinks as streams finish: once fewer
  * than `threads` x cap streams have steps left, every thread gets its
  * share of them. 1 (set *b0, *b1, *p0; marked busy), 0 (none free now:
  * wait) or -1 (the run is done). */
@@ -808,7 +885,7 @@ static int take(wn_gen *g, size_t n, int pref, int *b0, int *b1, size_t *p0)
     for (int b = 0; start < 0 && b < B; b++)
         if (FREE_AT(b)) start = b;
     int end = start + 1;
-    while (end < B && end - start < size && FREE_AT(end)) end++;
+    while (end < B && end - start < size && FREE_AT(end) && end % g->cap) end++;
 #undef FREE_AT
     for (int b = start; b < end; b++) g->busy[b] = 1;
     g->takes++;
