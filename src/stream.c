@@ -18,6 +18,7 @@
 #include "net.h"
 #include "sample.h"
 
+#include <assert.h>
 #include <math.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -728,8 +729,10 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
     const int W = g->W, B = g->B, b0 = q->b0, b1 = q->b1, nb = b1 - b0;
     const wn_view *w = &m->pk;
     const size_t R4 = (size_t)wn__round4(R);
-    /* int8: the group of stream b0 in the queues and its index there */
+    /* int8: the group of stream b0 in the queues and its index there; a
+     * part's streams never leave their group (take) */
     const size_t gq = g->qring ? (size_t)(b0 / g->qg) : 0, iq = g->qring ? (size_t)(b0 % g->qg) : 0;
+    assert(!g->qring || iq + (size_t)nb <= (size_t)g->qg);
     float *st = q->st, *a = q->a, *z = q->z, *r = q->r, *u = q->u, *logits = q->logits;
     for (int b = b0; b < b1; b++) {
         float *h = st + (size_t)(b - b0) * W, *skip = h + R;
