@@ -100,22 +100,22 @@ struct wn_gen {
     /* At WN_PRECISION_I8 the queues hold the quantised rows instead: an
      * input is quantised once, as tap 1's input, and tap 0 reads it d
      * steps later as it is; R rounded up to 4 bytes a row and a scale
-     * each. The streams come in groups of qg (cap: a thread's run of
-     * streams never leaves its group), each group a block of its own
-     * (qgb bytes, qgs scales, whole cache lines) laid out as ring with qg
-     * streams a slot: qrow and qscale. With every stream in one block, 8
+     * each. The streams come in groups of cap (a thread's run of streams
+     * never leaves its group), each group a block of its own (qgb bytes,
+     * qgs scales, whole cache lines) laid out as ring with cap streams a
+     * slot: qrow and qscale. With every stream in one block, 8
      * streams on 2 threads wrote the two threads' scales into shared
      * cache lines at every layer of every step. */
     uint8_t *qring;
     float *qring_s;
-    int qg;
     size_t qgb, qgs;
     int64_t t;       /* position of the next input (same for all streams) */
     stream_state *ss; /* per stream */
     part *pt;        /* `threads` parts, the streams split in fixed blocks */
     /* Balanced runs (threads > 1 and more streams than threads): the
      * threads take runs of streams a chunk of steps at a time (wn_gen_run),
-     * each part's scratch sized for cap streams; no part is lone then. */
+     * each part's scratch sized for cap streams; no part is lone then.
+     * cap is also the group size of the int8 queues (qrow). */
     int balanced, cap;
     int chunk;           /* steps a thread takes at a time (GEN_CHUNK) */
     size_t *pos;         /* per stream: steps done in the current run */
@@ -143,19 +143,19 @@ static void free_parts(part *pt, int n)
 static inline uint8_t *qrow_at(const wn_gen *g, size_t gr, size_t i, int j, size_t k)
 {
     const size_t R4 = (size_t)wn__round4(g->m->cfg.residual);
-    return g->qring + gr * g->qgb + ((g->qoff[j] + k) * (size_t)g->qg + i) * R4;
+    return g->qring + gr * g->qgb + ((g->qoff[j] + k) * (size_t)g->cap + i) * R4;
 }
 static inline float *qscale_at(const wn_gen *g, size_t gr, size_t i, int j, size_t k)
 {
-    return g->qring_s + gr * g->qgs + (g->qoff[j] + k) * (size_t)g->qg + i;
+    return g->qring_s + gr * g->qgs + (g->qoff[j] + k) * (size_t)g->cap + i;
 }
 static inline uint8_t *qrow(const wn_gen *g, int b, int j, size_t k)
 {
-    return qrow_at(g, (size_t)(b / g->qg), (size_t)(b % g->qg), j, k);
+    return qrow_at(g, (size_t)(b / g->cap), (size_t)(b % g->cap), j, k);
 }
 static inline float *qscale(const wn_gen *g, int b, int j, size_t k)
 {
-    return qscale_at(g, (size_t)(b / g->qg), (size_t)(b % g->qg), j, k);
+    return qscale_at(g, (size_t)(b / g->cap), (size_t)(b % g->cap), j, k);
 }
 
 /* Zeroed int8 queues for groups of G streams: *gb bytes and *gs scales a
@@ -230,7 +230,7 @@ static int set_parts(wn_gen *g, int n)
             return WN_ERR_NOMEM;
         }
     }
-    if (g->qring && cap != g->qg) { /* regroup the int8 queues */
+    if (g->qring && cap != g->cap) { /* regroup the int8 queues */
         uint8_t *qr;
         float *qs;
         size_t gb, gs;
@@ -238,10 +238,10 @@ static int set_parts(wn_gen *g, int n)
             free_parts(pt, n);
             return WN_ERR_NOMEM;
         }
-        wn_gen old = *g;
+        wn_gen old = *g; /* the old layout, for qrow and qscale */
         g->qring = qr;
         g->qring_s = qs;
-        g->qg = cap;
+        g->cap = cap;
         g->qgb = gb;
         g->qgs = gs;
         const size_t R4 = (size_t)wn__round4(g->m->cfg.residual);
@@ -488,7 +488,6 @@ int wn_gen_set_precision(wn_gen *g, wn_precision p, wn_error *err)
         g->ring = NULL;
         g->qring = qr;
         g->qring_s = qs;
-        g->qg = g->cap;
         g->qgb = gb;
         g->qgs = gs;
     } else {
@@ -537,7 +536,7 @@ static int prime_steps(wn_gen *g, const int *codes, size_t n, wn_error *err)
     /* both taps every step (never lone), which needs no
      * queue of tap-0 products (for many streams that queue would be
      * large) and gives the same bits */
-    const size_t R4 = (size_t)wn__round4(R), ng = (size_t)((B + g->qg - 1) / g->qg);
+    const size_t R4 = (size_t)wn__round4(R), ng = (size_t)((B + g->cap - 1) / g->cap);
     memset(g->qring, WN_Q8_OFFSET, ng * g->qgb);
     memset(g->qring_s, 0, ng * g->qgs * sizeof(float));
     /* s[p] for the inputs fed: p = len - 1 - N + i; the one before them */
@@ -731,8 +730,8 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
     const size_t R4 = (size_t)wn__round4(R);
     /* int8: the group of stream b0 in the queues and its index there; a
      * part's streams never leave their group (take) */
-    const size_t gq = g->qring ? (size_t)(b0 / g->qg) : 0, iq = g->qring ? (size_t)(b0 % g->qg) : 0;
-    assert(!g->qring || iq + (size_t)nb <= (size_t)g->qg);
+    const size_t gq = g->qring ? (size_t)(b0 / g->cap) : 0, iq = g->qring ? (size_t)(b0 % g->cap) : 0;
+    assert(!g->qring || iq + (size_t)nb <= (size_t)g->cap);
     float *st = q->st, *a = q->a, *z = q->z, *r = q->r, *u = q->u, *logits = q->logits;
     for (int b = b0; b < b1; b++) {
         float *h = st + (size_t)(b - b0) * W, *skip = h + R;
@@ -749,7 +748,7 @@ static void step_rows(wn_gen *g, const part *q, const int *in, size_t stride, in
         float *ring = g->ring ? g->ring + g->ring_off[j] : NULL; /* NULL at int8 */
         /* int8: stream b0's row and scale in slot 0 of layer j's queue, the
          * group's G rows a slot (NULL otherwise) */
-        const size_t G = (size_t)g->qg, kq = (size_t)(t & (d - 1));
+        const size_t G = (size_t)g->cap, kq = (size_t)(t & (d - 1));
         uint8_t *qr = g->qring ? qrow_at(g, gq, iq, j, 0) : NULL;
         float *qs = g->qring ? qscale_at(g, gq, iq, j, 0) : NULL;
         /* the slots of the layers ahead were last touched d steps ago and
