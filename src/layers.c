@@ -44,13 +44,12 @@ void dilated_forward(float *a, const float *h, int t0, int N, int d, const float
 {
     if (t0 >= N) return;
     const float *w0 = w, *w1 = w + (size_t)O * R;
-    for (int t = t0; t < N; t++) memcpy(a + (size_t)t * O, b, sizeof(float) * (size_t)O);
-    wn__gemm(0, 1, N - t0, O, R, 1.0f, h + (size_t)t0 * R, R, w1, R, 1.0f,
-             a + (size_t)t0 * O, O);
+    for (int t = 0; t < N - t0; t++) memcpy(a + (size_t)t * O, b, sizeof(float) * (size_t)O);
+    wn__gemm(0, 1, N - t0, O, R, 1.0f, h + (size_t)t0 * R, R, w1, R, 1.0f, a, O);
     int s = t0 > d ? t0 : d; /* first row whose past h[t-d] exists */
     if (s < N)
         wn__gemm(0, 1, N - s, O, R, 1.0f, h + (size_t)(s - d) * R, R, w0, R, 1.0f,
-                 a + (size_t)s * O, O);
+                 a + (size_t)(s - t0) * O, O);
 }
 
 void dilated_backward(float *dh, float *dw, float *db, const float *da, const float *h,
@@ -59,32 +58,29 @@ void dilated_backward(float *dh, float *dw, float *db, const float *da, const fl
     if (t0 >= N) return;
     const float *w0 = w, *w1 = w + (size_t)O * R;
     float *dw0 = dw, *dw1 = dw + (size_t)O * R;
-    for (int t = t0; t < N; t++) {
+    for (int t = 0; t < N - t0; t++) {
         const float *g = da + (size_t)t * O;
         for (int o = 0; o < O; o++) db[o] += g[o];
     }
-    wn__gemm(1, 0, O, R, N - t0, 1.0f, da + (size_t)t0 * O, O, h + (size_t)t0 * R, R,
-             1.0f, dw1, R);
-    wn__gemm(0, 0, N - t0, R, O, 1.0f, da + (size_t)t0 * O, O, w1, R, 1.0f,
-             dh + (size_t)t0 * R, R);
+    wn__gemm(1, 0, O, R, N - t0, 1.0f, da, O, h + (size_t)t0 * R, R, 1.0f, dw1, R);
+    wn__gemm(0, 0, N - t0, R, O, 1.0f, da, O, w1, R, 1.0f, dh + (size_t)t0 * R, R);
     int s = t0 > d ? t0 : d;
     if (s < N) {
-        wn__gemm(1, 0, O, R, N - s, 1.0f, da + (size_t)s * O, O, h + (size_t)(s - d) * R,
-                 R, 1.0f, dw0, R);
-        wn__gemm(0, 0, N - s, R, O, 1.0f, da + (size_t)s * O, O, w0, R, 1.0f,
-                 dh + (size_t)(s - d) * R, R);
+        const float *ds = da + (size_t)(s - t0) * O;
+        wn__gemm(1, 0, O, R, N - s, 1.0f, ds, O, h + (size_t)(s - d) * R, R, 1.0f, dw0, R);
+        wn__gemm(0, 0, N - s, R, O, 1.0f, ds, O, w0, R, 1.0f, dh + (size_t)(s - d) * R, R);
     }
 }
 
-void gate_forward(float *z, float *a, int t0, int N, int D)
+void gate_forward(float *z, float *a, int n, int D)
 {
     const wn__kern *k = wn__kernels();
-    for (int t = t0; t < N; t++) k->gate_ts(z + (size_t)t * D, a + (size_t)t * 2 * D, D);
+    for (int t = 0; t < n; t++) k->gate_ts(z + (size_t)t * D, a + (size_t)t * 2 * D, D);
 }
 
-void gate_backward(float *da, const float *dz, const float *ts, int t0, int N, int D)
+void gate_backward(float *da, const float *dz, const float *ts, int n, int D)
 {
-    for (int t = t0; t < N; t++) {
+    for (int t = 0; t < n; t++) {
         const float *th = ts + (size_t)t * 2 * D, *sg = th + D;
         const float *dzt = dz + (size_t)t * D;
         float *df = da + (size_t)t * 2 * D, *dg = df + D;

@@ -16,18 +16,23 @@ void causal_backward(float *dw, float *db, const float *dout, const int *in, int
                      int Q, int R);
 
 /* a[t] = w[1] h[t] + w[0] h[t-d] + b for t in [t0, N), h[t-d] = 0 for t < d.
- * w (2, O, R), h (N, R), a (N, O). */
+ * w (2, O, R), h (N, R); a holds only those rows (row t at a + (t - t0) O),
+ * so that a caller working through a layer in chunks can reuse one small
+ * buffer. */
 void dilated_forward(float *a, const float *h, int t0, int N, int d, const float *w,
                      const float *b, int R, int O);
-/* dh[t] += w[1]^T da[t]; dh[t-d] += w[0]^T da[t]; dw, db += ... */
+/* dh[t] += w[1]^T da[t]; dh[t-d] += w[0]^T da[t]; dw, db += ... for t in
+ * [t0, N); da holds only those rows, as a in the forward. */
 void dilated_backward(float *dh, float *dw, float *db, const float *da, const float *h,
                       int t0, int N, int d, const float *w, int R, int O);
 
-/* z = tanh(a[:, :D]) * sigmoid(a[:, D:]), rows [t0, N); a is replaced by
- * [tanh | sigmoid] of itself, which is what gate_backward reads. */
-void gate_forward(float *z, float *a, int t0, int N, int D);
-/* da from dz and ts = [tanh | sigmoid] from gate_forward (da may be ts). */
-void gate_backward(float *da, const float *dz, const float *ts, int t0, int N, int D);
+/* z = tanh(a[:, :D]) * sigmoid(a[:, D:]) over n rows, each pointer at its
+ * first row; a is replaced by [tanh | sigmoid] of itself, which is what
+ * gate_backward reads. */
+void gate_forward(float *z, float *a, int n, int D);
+/* da from dz and ts = [tanh | sigmoid] from gate_forward over n rows, each
+ * pointer at its first row (da may be ts). */
+void gate_backward(float *da, const float *dz, const float *ts, int n, int D);
 
 /* out[t] = beta*out[t] + w in[t] + b over n rows; w (O, I). */
 void conv1x1_forward(float *out, const float *in, int n, const float *w, const float *b,

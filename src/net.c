@@ -8,17 +8,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Each layer is worked through in chunks of this many rows, so that a
+ * chunk's pre-activations, gate outputs and their gradients are still in
+ * the core's cache when the next product reads them; a whole window
+ * (thousands of rows) is not. Against whole-window passes, on the large
+ * config with 2 threads: training 1.18x with the forward and backward
+ * chunked (1.09x with the forward alone), flat from 128 to 512 rows;
+ * scoring 1.23x (small 1.04x). */
+enum { CHUNK = 256 };
+
 static size_t ws_floats(const wn_model *m, int N, int V, int train, size_t out[16])
 {
-    const wn_config *c = &m->cfg;
-    size_t L = train ? (size_t)c->layers : 1, n = (size_t)N, v = (size_t)V;
-    size_t R = (size_t)c->residual, D = (size_t)c->dilation, S = (size_t)c->skip,
-           Q = (size_t)c->bins;
-    size_t sz[16] = {L * n * R, L * n * 2 * D, L * n * D, v * S, v * S, v * S, v * S,
-                     v * Q};
+    const wn_config *cf = &m->cfg;
+    size_t L = train ? (size_t)cf->layers : 1, n = (size_t)N, v = (size_t)V;
+    size_t R = (size_t)cf->residual, D = (size_t)cf->dilation, S = (size_t)cf->skip,
+           Q = (size_t)cf->bins;
+    /* a and z: every row of every layer in training (the backward reads
+     * them), one chunk in scoring */
+    size_t c = n < CHUNK ? n : CHUNK, az = train ? L * n : c;
+    size_t sz[16] = {L * n * R, az * 2 * D, az * D, v * S, v * S, v * S, v * S, v * Q};
     int k = 8;
     if (train) {
-        size_t t[] = {v * Q, v * S, v * S, v * S, n * R, n * D, n * 2 * D, m->n_params};
+        /* dz and da hold one chunk */
+        size_t t[] = {v * Q, v * S, v * S, v * S, n * R, c * D, c * 2 * D, m->n_params};
         for (int i = 0; i < 8; i++) sz[k++] = t[i];
     }
     size_t total = 0;
@@ -95,24 +107,35 @@ void wn__forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
         const wn_layer_view *lw = &w->layer[j];
         const int d = m->dil[j], t0 = wn__layer_start(m, j, N, V);
         float *h = ws->train ? ws->h + j * nR : ws->h;
-        float *a = ws->train ? ws->a + j * nA : ws->a;
-        float *z = ws->train ? ws->z + j * nZ : ws->z;
         if (rings && rings[j]) {
             for (int p = N - d < 0 ? 0 : N - d; p < N; p++)
                 memcpy(rings[j] + (size_t)(p & (d - 1)) * R, h + (size_t)p * R,
                        sizeof(float) * (size_t)R);
         }
-        dilated_forward(a, h, t0, N, d, lw->w_dil, lw->b_dil, R, 2 * D);
-        gate_forward(z, a, t0, N, D);
-        conv1x1_forward(ws->skip, z + (size_t)v0 * D, V, lw->w_skip, lw->b_skip, D, S,
-                        j == 0 ? 0.0f : 1.0f);
-        if (j + 1 < L) { /* the last layer's residual output feeds nothing */
-            float *hn = ws->train ? ws->h + (j + 1) * nR : h;
-            if (hn != h)
-                memcpy(hn + (size_t)t0 * R, h + (size_t)t0 * R,
-                       sizeof(float) * (size_t)(N - t0) * R);
-            conv1x1_forward(hn + (size_t)t0 * R, z + (size_t)t0 * D, N - t0, lw->w_res,
-                            lw->b_res, D, R, 1.0f);
+        /* the last layer's residual output feeds nothing */
+        float *hn = j + 1 < L ? (ws->train ? ws->h + (j + 1) * nR : h) : NULL;
+        /* Chunks from the last: scoring adds the residual into h in place,
+         * and a chunk's dilated conv reads h only on its own and earlier
+         * rows, which later chunks do not touch. */
+        for (int k = (N - t0 + CHUNK - 1) / CHUNK - 1; k >= 0; k--) {
+            const int c0 = t0 + k * CHUNK, c1 = N - c0 > CHUNK ? c0 + CHUNK : N;
+            const int s0 = c0 > v0 ? c0 : v0;
+            /* a and z of rows [c0, c1): training keeps every row for the
+             * backward, scoring one chunk */
+            float *a = ws->train ? ws->a + j * nA + (size_t)c0 * 2 * D : ws->a;
+            float *z = ws->train ? ws->z + j * nZ + (size_t)c0 * D : ws->z;
+            dilated_forward(a, h, c0, c1, d, lw->w_dil, lw->b_dil, R, 2 * D);
+            gate_forward(z, a, c1 - c0, D);
+            if (s0 < c1)
+                conv1x1_forward(ws->skip + (size_t)(s0 - v0) * S, z + (size_t)(s0 - c0) * D,
+                                c1 - s0, lw->w_skip, lw->b_skip, D, S, j == 0 ? 0.0f : 1.0f);
+            if (hn) {
+                if (hn != h)
+                    memcpy(hn + (size_t)c0 * R, h + (size_t)c0 * R,
+                           sizeof(float) * (size_t)(c1 - c0) * R);
+                conv1x1_forward(hn + (size_t)c0 * R, z, c1 - c0, lw->w_res, lw->b_res, D, R,
+                                1.0f);
+            }
         }
     }
     const size_t vs = (size_t)V * S;
@@ -146,18 +169,26 @@ double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
         const wn_layer_view *lw = &w->layer[j], *lg = &g->layer[j];
         const int d = m->dil[j], t0 = wn__layer_start(m, j, N, V);
         const float *h = ws->h + j * nR, *ts = ws->a + j * nA, *z = ws->z + j * nZ;
-        memset(ws->dz + (size_t)t0 * D, 0, sizeof(float) * (size_t)(N - t0) * D);
-        if (j + 1 < L)
-            conv1x1_backward(ws->dz + (size_t)t0 * D, lg->w_res, lg->b_res,
-                             ws->dh + (size_t)t0 * R, z + (size_t)t0 * D, N - t0, lw->w_res,
-                             D, R);
-        conv1x1_backward(ws->dz + (size_t)v0 * D, lg->w_skip, lg->b_skip, ws->dskip,
-                         z + (size_t)v0 * D, V, lw->w_skip, D, S);
-        gate_backward(ws->da, ws->dz, ts, t0, N, D);
-        /* dh holds d/dh_{j+1}; the residual's identity path makes it part
-         * of d/dh_j, to which the dilated conv adds its own */
-        dilated_backward(ws->dh, lg->w_dil, lg->b_dil, ws->da, h, t0, N, d, lw->w_dil, R,
-                         2 * D);
+        /* Chunks in increasing time: a chunk reads dh (= d/dh_{j+1}) on its
+         * own rows before the dilated conv adds this layer's part to them
+         * and to earlier rows, never to later ones. */
+        for (int c0 = t0; c0 < N; c0 += CHUNK) {
+            const int c1 = N - c0 > CHUNK ? c0 + CHUNK : N, n = c1 - c0;
+            const int s0 = c0 > v0 ? c0 : v0;
+            memset(ws->dz, 0, sizeof(float) * (size_t)n * D);
+            if (j + 1 < L)
+                conv1x1_backward(ws->dz, lg->w_res, lg->b_res, ws->dh + (size_t)c0 * R,
+                                 z + (size_t)c0 * D, n, lw->w_res, D, R);
+            if (s0 < c1)
+                conv1x1_backward(ws->dz + (size_t)(s0 - c0) * D, lg->w_skip, lg->b_skip,
+                                 ws->dskip + (size_t)(s0 - v0) * S, z + (size_t)s0 * D,
+                                 c1 - s0, lw->w_skip, D, S);
+            gate_backward(ws->da, ws->dz, ts + (size_t)c0 * 2 * D, n, D);
+            /* dh holds d/dh_{j+1}; the residual's identity path makes it
+             * part of d/dh_j, to which the dilated conv adds its own */
+            dilated_backward(ws->dh, lg->w_dil, lg->b_dil, ws->da, h, c0, c1, d, lw->w_dil, R,
+                             2 * D);
+        }
     }
     causal_backward(g->causal_w, g->causal_b, ws->dh, in, N, Q, R);
     return nll;

@@ -9,15 +9,18 @@
 typedef struct wn__ws {
     int N, V, train;
     float *h;      /* (N, R), or (L, N, R) in training: each layer's input */
-    float *a;      /* (N, 2D), or (L, N, 2D): pre-activations, then [tanh | sigmoid] */
-    float *z;      /* (N, D), or (L, N, D) */
+    float *a;      /* (L, N, 2D) in training, one chunk of rows (net.c) in
+                    * scoring: pre-activations, then [tanh | sigmoid] */
+    float *z;      /* (L, N, D) in training, one chunk in scoring */
     float *skip;   /* (V, S) */
     float *r1;     /* (V, S) relu(skip) */
     float *u;      /* (V, S) head.0 output */
     float *r2;     /* (V, S) relu(u) */
     float *logits; /* (V, Q) */
     /* training only */
-    float *dlogits, *dr, *du, *dskip, *dh, *dz, *da;
+    float *dlogits, *dr, *du, *dskip, *dh;
+    float *dz, *da; /* one chunk of rows: the backward works through a layer
+                     * in chunks (net.c) */
     float *grad;   /* a packed-layout gradient slab (n_params) */
     wn_view gv;
 } wn__ws;

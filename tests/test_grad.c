@@ -376,6 +376,22 @@ int main(void)
     wn_model_free(m);
     free(codes);
 
+    /* long windows: training works through each layer in chunks of 256
+     * rows (src/net.c), so these span several chunks, with dilations from
+     * 1 to 512 (RF 1025): a tap reaches into the same chunk, the previous
+     * one and chunks further back */
+    m = make_model(16, 10, 10, 3, 2, 4, 31);
+    rf = wn_model_receptive_field(m);
+    REQUIRE(rf == 1025);
+    len = rf + 300;
+    codes = random_codes((size_t)len, 16);
+    fd_model("long (Q 16, L 10, K 10, R 3, D 2, S 4, 1324 inputs)", m, codes, 1, len);
+    worst_logits = fmax(worst_logits, check_logits(m, codes, len));
+    int *codes2 = random_codes((size_t)2 * len, 16);
+    check_threads(m, codes2, 2, len);
+    wn_model_free(m);
+    free(codes), free(codes2);
+
     printf("logits: worst relative difference %.3g\n", worst_logits);
     return tu_finish("grad", checks);
 }

@@ -268,7 +268,8 @@ typedef struct dil_ctx {
 static double dil_obj(void *p)
 {
     dil_ctx *c = p;
-    dilated_forward(c->a, c->h, c->t0, c->N, c->d, c->w, c->b, c->R, c->O);
+    dilated_forward(c->a + (size_t)c->t0 * c->O, c->h, c->t0, c->N, c->d, c->w, c->b, c->R,
+                    c->O);
     return wsum(c->a, c->W, c->t0, c->N, c->O);
 }
 
@@ -300,12 +301,12 @@ static void test_dilated(int N, int d, int t0, int R, int O)
             }
             ref[(size_t)t * O + o] = v;
         }
-    dilated_forward(a, h, t0, N, d, w, b, R, O);
+    dilated_forward(a + (size_t)t0 * O, h, t0, N, d, w, b, R, O);
     untouched(gf, "a (rows < t0)", a, 0, (size_t)t0 * O);
     exact(gf, "a", a + (size_t)t0 * O, ref + (size_t)t0 * O, na - (size_t)t0 * O);
 
-    /* exact backward with da = W on rows >= t0 and NaN below (not to be
-     * read), accumulated onto random contents */
+    /* exact backward with da = W on rows >= t0, passed from row t0 (NaN
+     * below: a read before it would show), accumulated onto random contents */
     float *da = dup(W, na);
     for (size_t i = 0; i < (size_t)t0 * O; i++) da[i] = NAN;
     float *dh = rnd(nh, -1, 1), *dw = rnd(nw, -1, 1), *db = rnd((size_t)O, -1, 1);
@@ -327,7 +328,7 @@ static void test_dilated(int N, int d, int t0, int R, int O)
                 }
             }
         }
-    dilated_backward(dh, dw, db, da, h, t0, N, d, w, R, O);
+    dilated_backward(dh, dw, db, da + (size_t)t0 * O, h, t0, N, d, w, R, O);
     exact(gb, "dh", dh, rdh, nh);
     exact(gb, "dw", dw, rdw, nw);
     exact(gb, "db", db, rdb, (size_t)O);
@@ -337,7 +338,7 @@ static void test_dilated(int N, int d, int t0, int R, int O)
      * fd must then be 0, and so must the backward's) */
     for (size_t i = 0; i < (size_t)hlo * R; i++) h[i] = 0.0f;
     float *gh = zeros(nh), *gw = zeros(nw), *gbias = zeros((size_t)O);
-    dilated_backward(gh, gw, gbias, da, h, t0, N, d, w, R, O);
+    dilated_backward(gh, gw, gbias, da + (size_t)t0 * O, h, t0, N, d, w, R, O);
     all_finite(gb, "dh", gh, 0, nh);
     fd_check(gd, "dh", h, gh, nh, dil_obj, &c);
     fd_check(gd, "dw", w, gw, nw, dil_obj, &c);
@@ -360,7 +361,8 @@ static double gate_obj(void *p)
 {
     gate_ctx *c = p;
     memcpy(c->work, c->a, sizeof(float) * (size_t)c->N * 2 * c->D);
-    gate_forward(c->z, c->work, c->t0, c->N, c->D);
+    gate_forward(c->z + (size_t)c->t0 * c->D, c->work + (size_t)c->t0 * 2 * c->D,
+                 c->N - c->t0, c->D);
     return wsum(c->z, c->W, c->t0, c->N, c->D);
 }
 
@@ -384,14 +386,15 @@ static void test_gate(int N, int t0, int D)
             rts[(size_t)t * 2 * D + i] = th;
             rts[(size_t)t * 2 * D + D + i] = sg;
         }
-    gate_forward(z, ts, t0, N, D);
+    gate_forward(z + z0, ts + a0, N - t0, D);
     untouched("gate forward", "z (rows < t0)", z, 0, z0);
     untouched("gate forward", "a (rows < t0)", ts, 0, a0);
     exact("gate forward", "z", z + z0, ref + z0, nz - z0);
     exact("gate forward", "[tanh | sigmoid]", ts + a0, rts + a0, na - a0);
 
-    /* backward from ts: da rows >= t0 are overwritten (net.c never clears
-     * da), rows below are left alone; dz rows below t0 are NaN (not read) */
+    /* backward from ts, every pointer at row t0: da rows >= t0 are
+     * overwritten (net.c never clears da), rows below are left alone; dz
+     * rows below t0 are NaN (not read) */
     float *dz = dup(W, nz);
     for (size_t i = 0; i < z0; i++) dz[i] = NAN;
     float *da = rnd(na, -1, 1);
@@ -404,12 +407,12 @@ static void test_gate(int N, int t0, int D)
             rda[(size_t)t * 2 * D + i] = gz * sg * (1 - th * th);
             rda[(size_t)t * 2 * D + D + i] = gz * th * sg * (1 - sg);
         }
-    gate_backward(da, dz, ts, t0, N, D);
+    gate_backward(da + a0, dz + z0, ts + a0, N - t0, D);
     untouched("gate backward", "da (rows < t0)", da, 0, a0);
     exact("gate backward", "da", da + a0, rda + a0, na - a0);
     /* da may be ts itself (net.c's case) */
     float *alias = dup(ts, na);
-    gate_backward(alias, dz, alias, t0, N, D);
+    gate_backward(alias + a0, dz + z0, alias + a0, N - t0, D);
     untouched("gate backward", "da = ts (rows < t0)", alias, 0, a0);
     exact("gate backward", "da = ts", alias + a0, rda + a0, na - a0);
 
