@@ -34,10 +34,11 @@ void gate_forward(float *z, float *a, int n, int D);
  * pointer at its first row (da may be ts). */
 void gate_backward(float *da, const float *dz, const float *ts, int n, int D);
 
-/* out[t] = beta*out[t] + w in[t] + b over n rows; w (O, I). */
+/* out[t] = beta*out[t] + w in[t] + b over n rows; w (O, I); b may be NULL
+ * (no bias). */
 void conv1x1_forward(float *out, const float *in, int n, const float *w, const float *b,
                      int I, int O, float beta);
-/* din += dout w (if din), dw += dout^T in, db += sum dout. */
+/* din += dout w (if din), dw += dout^T in, db += sum dout (if db). */
 void conv1x1_backward(float *din, float *dw, float *db, const float *dout, const float *in,
                       int n, const float *w, int I, int O);
 

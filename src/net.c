@@ -17,7 +17,9 @@
  * scoring 1.23x (small 1.04x). */
 enum { CHUNK = 256 };
 
-static size_t ws_floats(const wn_model *m, int N, int V, int train, size_t out[16])
+enum { WS_PARTS = 18 };
+
+static size_t ws_floats(const wn_model *m, int N, int V, int train, size_t out[WS_PARTS])
 {
     const wn_config *cf = &m->cfg;
     size_t L = train ? (size_t)cf->layers : 1, n = (size_t)N, v = (size_t)V;
@@ -26,8 +28,9 @@ static size_t ws_floats(const wn_model *m, int N, int V, int train, size_t out[1
     /* a and z: every row of every layer in training (the backward reads
      * them), one chunk in scoring */
     size_t c = n < CHUNK ? n : CHUNK, az = train ? L * n : c;
-    size_t sz[16] = {L * n * R, az * 2 * D, az * D, v * S, v * S, v * S, v * S, v * Q};
-    int k = 8;
+    size_t sz[WS_PARTS] = {L * n * R, az * 2 * D, az * D, v * S, v * S, v * S, v * S,
+                           v * Q, S};
+    int k = 9;
     if (train) {
         /* dz and da hold one chunk */
         size_t t[] = {v * Q, v * S, v * S, v * S, n * R, c * D, c * 2 * D, m->n_params};
@@ -39,7 +42,7 @@ static size_t ws_floats(const wn_model *m, int N, int V, int train, size_t out[1
         if (out) out[i] = sz[i];
         total += sz[i];
     }
-    for (int i = k; out && i < 16; i++) out[i] = 0;
+    for (int i = k; out && i < WS_PARTS; i++) out[i] = 0;
     return total;
 }
 
@@ -50,7 +53,7 @@ size_t wn__ws_bytes(const wn_model *m, int N, int V, int train)
 
 wn__ws *wn__ws_create(const wn_model *m, int N, int V, int train)
 {
-    size_t part[16];
+    size_t part[WS_PARTS];
     size_t total = ws_floats(m, N, V, train, part);
     wn__ws *ws = calloc(1, sizeof *ws);
     float *mem = ws ? wn__alloc(total, sizeof(float)) : NULL;
@@ -61,11 +64,12 @@ wn__ws *wn__ws_create(const wn_model *m, int N, int V, int train)
     ws->N = N;
     ws->V = V;
     ws->train = train;
-    float **dst[] = {&ws->h, &ws->a, &ws->z, &ws->skip, &ws->r1, &ws->u, &ws->r2,
-                     &ws->logits, &ws->dlogits, &ws->dr, &ws->du, &ws->dskip,
-                     &ws->dh, &ws->dz, &ws->da, &ws->grad};
+    float **dst[WS_PARTS] = {&ws->h,    &ws->a,       &ws->z,  &ws->skip, &ws->r1,
+                             &ws->u,    &ws->r2,      &ws->logits, &ws->bsum, &ws->dlogits,
+                             &ws->dr,   &ws->du,      &ws->dskip,  &ws->dh,   &ws->dz,
+                             &ws->da,   &ws->grad};
     float *p = mem;
-    for (int i = 0; i < 16 && part[i]; i++) {
+    for (int i = 0; i < WS_PARTS && part[i]; i++) {
         *dst[i] = p;
         p += part[i];
     }
@@ -103,6 +107,10 @@ void wn__forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
     const int v0 = N - V;
 
     causal_forward(ws->h, in, N, w->causal_w, w->causal_b, Q, R);
+    /* the skip sum starts from all the layers' skip biases at once */
+    memcpy(ws->bsum, w->layer[0].b_skip, sizeof(float) * (size_t)S);
+    for (int j = 1; j < L; j++)
+        for (int s = 0; s < S; s++) ws->bsum[s] += w->layer[j].b_skip[s];
     for (int j = 0; j < L; j++) {
         const wn_layer_view *lw = &w->layer[j];
         const int d = m->dil[j], t0 = wn__layer_start(m, j, N, V);
@@ -128,13 +136,16 @@ void wn__forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
             gate_forward(z, a, c1 - c0, D);
             if (s0 < c1)
                 conv1x1_forward(ws->skip + (size_t)(s0 - v0) * S, z + (size_t)(s0 - c0) * D,
-                                c1 - s0, lw->w_skip, lw->b_skip, D, S, j == 0 ? 0.0f : 1.0f);
-            if (hn) {
-                if (hn != h)
-                    memcpy(hn + (size_t)c0 * R, h + (size_t)c0 * R,
-                           sizeof(float) * (size_t)(c1 - c0) * R);
-                conv1x1_forward(hn + (size_t)c0 * R, z, c1 - c0, lw->w_res, lw->b_res, D, R,
+                                c1 - s0, lw->w_skip, j == 0 ? ws->bsum : NULL, D, S,
+                                j == 0 ? 0.0f : 1.0f);
+            if (hn == h) {
+                conv1x1_forward(h + (size_t)c0 * R, z, c1 - c0, lw->w_res, lw->b_res, D, R,
                                 1.0f);
+            } else if (hn) { /* training: h_{j+1} = h_j + b + w z in one pass and a product */
+                for (int t = c0; t < c1; t++)
+                    for (int r = 0; r < R; r++)
+                        hn[(size_t)t * R + r] = h[(size_t)t * R + r] + lw->b_res[r];
+                conv1x1_forward(hn + (size_t)c0 * R, z, c1 - c0, lw->w_res, NULL, D, R, 1.0f);
             }
         }
     }
@@ -164,10 +175,15 @@ double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
     conv1x1_backward(ws->dr, g->head0_w, g->head0_b, ws->du, ws->r1, V, w->head0_w, S, S);
     relu_backward(ws->dskip, ws->dr, ws->skip, vs);
 
+    /* every layer's skip bias has the same gradient: the sum of dskip */
+    memset(ws->bsum, 0, sizeof(float) * (size_t)S);
+    for (int t = 0; t < V; t++)
+        for (int s = 0; s < S; s++) ws->bsum[s] += ws->dskip[(size_t)t * S + s];
     memset(ws->dh, 0, sizeof(float) * nR);
     for (int j = L - 1; j >= 0; j--) {
         const wn_layer_view *lw = &w->layer[j], *lg = &g->layer[j];
         const int d = m->dil[j], t0 = wn__layer_start(m, j, N, V);
+        for (int s = 0; s < S; s++) lg->b_skip[s] += ws->bsum[s];
         const float *h = ws->h + j * nR, *ts = ws->a + j * nA, *z = ws->z + j * nZ;
         /* Chunks in increasing time: a chunk reads dh (= d/dh_{j+1}) on its
          * own rows before the dilated conv adds this layer's part to them
@@ -180,7 +196,7 @@ double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
                 conv1x1_backward(ws->dz, lg->w_res, lg->b_res, ws->dh + (size_t)c0 * R,
                                  z + (size_t)c0 * D, n, lw->w_res, D, R);
             if (s0 < c1)
-                conv1x1_backward(ws->dz + (size_t)(s0 - c0) * D, lg->w_skip, lg->b_skip,
+                conv1x1_backward(ws->dz + (size_t)(s0 - c0) * D, lg->w_skip, NULL,
                                  ws->dskip + (size_t)(s0 - v0) * S, z + (size_t)s0 * D,
                                  c1 - s0, lw->w_skip, D, S);
             gate_backward(ws->da, ws->dz, ts + (size_t)c0 * 2 * D, n, D);

@@ -17,6 +17,8 @@ typedef struct wn__ws {
     float *u;      /* (V, S) head.0 output */
     float *r2;     /* (V, S) relu(u) */
     float *logits; /* (V, Q) */
+    float *bsum;   /* (S): the skip biases summed; in the backward, their
+                    * gradient */
     /* training only */
     float *dlogits, *dr, *du, *dskip, *dh;
     float *dz, *da; /* one chunk of rows: the backward works through a layer

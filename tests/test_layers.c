@@ -479,6 +479,7 @@ static void test_conv1x1(int n, int I, int O, float beta)
             }
         }
     float *dw2 = dup(dw, nw), *db2 = dup(db, (size_t)O);
+    float *din0 = dup(din, ni), *dw0 = dup(dw, nw);
     conv1x1_backward(din, dw, db, W, in, n, w, I, O);
     exact(gb, "din", din, rdin, ni);
     exact(gb, "dw", dw, rdw, nw);
@@ -487,6 +488,22 @@ static void test_conv1x1(int n, int I, int O, float beta)
     conv1x1_backward(NULL, dw2, db2, W, in, n, w, I, O);
     exact(gb, "dw (din NULL)", dw2, rdw, nw);
     exact(gb, "db (din NULL)", db2, rdb, (size_t)O);
+
+    /* b NULL: no bias (the out rows as they were, or nothing with beta 0);
+     * db NULL: the other gradients the same */
+    double *rnb = dzeros(no);
+    for (size_t i = 0; i < no; i++) {
+        size_t o = i % (size_t)O;
+        rnb[i] = ref[i] - b[o];
+    }
+    float *onb = dup(out0, no);
+    conv1x1_forward(onb, in, n, w, NULL, I, O, beta);
+    exact(gf, "out (b NULL)", onb, rnb, no);
+    float *din3 = dup(din0, ni), *dw3 = dup(dw0, nw);
+    conv1x1_backward(din3, dw3, NULL, W, in, n, w, I, O);
+    exact(gb, "din (db NULL)", din3, rdin, ni);
+    exact(gb, "dw (db NULL)", dw3, rdw, nw);
+    free(rnb), free(onb), free(din3), free(dw3), free(din0), free(dw0);
 
     float *gin = zeros(ni), *gw = zeros(nw), *gbias = zeros((size_t)O);
     conv1x1_backward(gin, gw, gbias, W, in, n, w, I, O);
