@@ -1,5 +1,5 @@
 /* layers.c - each layer of the network as a forward/backward pair over a
- * whole sequence, side by side. Large products go through wn__gemm. */
+ * run of rows, side by side. Large products go through wn__gemm. */
 #include "layers.h"
 #include "kernels.h"
 

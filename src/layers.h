@@ -1,8 +1,9 @@
-/* layers.h - forward/backward pairs over whole sequences (time-major, row t
- * of an (N, C) array is the C channels at time t). Each backward
- * accumulates (+=) into its gradients and input gradients. Rows before
- * `t0` are neither read for outputs nor written: callers skip the part of
- * a window that cannot reach the loss. */
+/* layers.h - forward/backward pairs over runs of rows of a sequence
+ * (time-major, row t of an (N, C) array is the C channels at time t). Each
+ * backward accumulates (+=) into its gradients and input gradients. Rows
+ * before `t0` are neither read for outputs nor written: callers skip the
+ * part of a window that cannot reach the loss, and work through the rest
+ * in chunks (net.c). */
 #ifndef WN_LAYERS_H
 #define WN_LAYERS_H
 

@@ -11,10 +11,10 @@
 /* Each layer is worked through in chunks of this many rows, so that a
  * chunk's pre-activations, gate outputs and their gradients are still in
  * the core's cache when the next product reads them; a whole window
- * (thousands of rows) is not. Against whole-window passes, on the large
- * config with 2 threads: training 1.18x with the forward and backward
- * chunked (1.09x with the forward alone), flat from 128 to 512 rows;
- * scoring 1.23x (small 1.04x). */
+ * (thousands of rows) is not. Against whole-window passes, 2 threads:
+ * training 1.23x on the large config (1.09x with only the forward
+ * chunked), 1.18x on the small one, flat from 128 to 512 rows; scoring
+ * 1.23x large, 1.04x small (bench/README.md). */
 enum { CHUNK = 256 };
 
 enum { WS_PARTS = 18 };
