@@ -13,10 +13,16 @@
  *                       [--seconds S] [--min-reps N] [--no-warmup]
  *   wavenet-bench train -m MODEL --codes FILE --batch B --window T --threads T
  *                       [--seconds S] [--min-steps N]
+ *   wavenet-bench ab    -m MODEL --streams B --threads T [--precision P] [--kernels K]
+ *                       [--b-streams B] [--b-threads T] [--b-precision P] [--b-kernels K]
+ *                       [--block N] [--seconds S]
+ *                       two generators in one process, alternating blocks: a paired
+ *                       ratio that this VM's minute-to-minute drift cancels out of
  *
- * Everything goes through the public API (wavenet.h); the one exception is
+ * Everything goes through the public API (wavenet.h); the exceptions are
  * the name of the kernel table the library chose (kernels.h), reported so
- * that a result says which code path it measured. */
+ * that a result says which code path it measured, and ab's choice of a
+ * generator's kernel table (wn__gen_set_kernels). */
 #include "wavenet.h"
 #include "kernels.h"
 
@@ -164,7 +170,22 @@ typedef struct opts {
     uint64_t seed;
     double seconds;
     int warmup, prec; /* wn_precision */
+    /* ab: side A is the options above, side B the same but for these
+     * (0, -1 or NULL: as A) */
+    const char *kernels, *b_kernels;
+    long long b_streams, b_threads, block;
+    int b_prec;
 } opts;
+
+static int parse_prec(const char *flag, const char *v)
+{
+    if (!strcmp(v, "f32")) return WN_PRECISION_F32;
+    if (!strcmp(v, "f16")) return WN_PRECISION_F16;
+    if (!strcmp(v, "int8")) return WN_PRECISION_I8;
+    die(!strcmp(flag, "--precision") ? "--precision: f32, f16 or int8, not '%s'"
+                                      : "--b-precision: f32, f16 or int8, not '%s'", v);
+    return 0;
+}
 
 static long long parse_ll(const char *flag, const char *v)
 {
@@ -178,7 +199,7 @@ static long long parse_ll(const char *flag, const char *v)
 static opts parse(int argc, char **argv)
 {
     opts o = {.streams = 1, .threads = 1, .batch = 4, .window = 8000, .seed = 1,
-              .seconds = 0, .warmup = 1};
+              .seconds = 0, .warmup = 1, .b_prec = -1};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--no-warmup")) {
@@ -200,12 +221,13 @@ static opts parse(int argc, char **argv)
         else if (!strcmp(a, "--min-steps")) o.min_steps = parse_ll(a, v);
         else if (!strcmp(a, "--min-reps")) o.min_reps = parse_ll(a, v);
         else if (!strcmp(a, "--seed")) o.seed = (uint64_t)parse_ll(a, v);
-        else if (!strcmp(a, "--precision")) {
-            if (!strcmp(v, "f32")) o.prec = WN_PRECISION_F32;
-            else if (!strcmp(v, "f16")) o.prec = WN_PRECISION_F16;
-            else if (!strcmp(v, "int8")) o.prec = WN_PRECISION_I8;
-            else die("--precision: f32, f16 or int8, not '%s'", v);
-        }
+        else if (!strcmp(a, "--precision")) o.prec = parse_prec(a, v);
+        else if (!strcmp(a, "--b-precision")) o.b_prec = parse_prec(a, v);
+        else if (!strcmp(a, "--kernels")) o.kernels = v;
+        else if (!strcmp(a, "--b-kernels")) o.b_kernels = v;
+        else if (!strcmp(a, "--b-streams")) o.b_streams = parse_ll(a, v);
+        else if (!strcmp(a, "--b-threads")) o.b_threads = parse_ll(a, v);
+        else if (!strcmp(a, "--block")) o.block = parse_ll(a, v);
         else if (!strcmp(a, "--seconds")) {
             char *end;
             o.seconds = strtod(v, &end);
@@ -719,10 +741,95 @@ static int cmd_train(const opts *o)
     return 0;
 }
 
+/* ------------------------------------------------------------ ab */
+
+/* library-internal (stream.c): run generator g on the kernel table of that
+ * name ("scalar", "avx2", "avx512", or a table under development) */
+int wn__gen_set_kernels(wn_gen *g, const char *name);
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Two generators of one model in one process, run in alternating blocks
+ * (who goes first swaps every round) for 2 x `seconds` in all: the
+ * VM's speed, which drifts by +-15-30% over minutes here, is nearly the
+ * same for the two blocks of a round, so the ratio of their rates is
+ * steady where separate runs are not (A against A: the medians of rounds
+ * within 1-2%). */
+static int cmd_ab(const opts *o)
+{
+    wn_model *m = load(o);
+    wn_error e;
+    const long long block = o->block ? o->block : 4096;
+    const double seconds = o->seconds > 0 ? o->seconds : 20;
+    const int B[2] = {(int)o->streams, (int)(o->b_streams ? o->b_streams : o->streams)};
+    const int T[2] = {(int)o->threads, (int)(o->b_threads ? o->b_threads : o->threads)};
+    const int P[2] = {o->prec, o->b_prec >= 0 ? o->b_prec : o->prec};
+    const char *K[2] = {o->kernels, o->b_kernels ? o->b_kernels : o->kernels};
+    wn_sample_params sp = wn_sample_default_params();
+    sp.seed = o->seed;
+    wn_gen *g[2];
+    int *codes[2];
+    for (int i = 0; i < 2; i++) {
+        g[i] = wn_gen_create(m, B[i], &sp, &e);
+        if (!g[i]) die_err(&e);
+        wn_gen_set_threads(g[i], T[i]);
+        if (wn_gen_set_precision(g[i], (wn_precision)P[i], &e)) die_err(&e);
+        if (K[i] && wn__gen_set_kernels(g[i], K[i]) != WN_OK)
+            die("no kernel table '%s' on this machine", K[i]);
+        if (wn_gen_prime(g[i], NULL, 0, &e)) die_err(&e);
+        codes[i] = malloc(sizeof(int) * (size_t)B[i] * (size_t)block);
+        if (!codes[i]) die("%s", "out of memory");
+        wn_gen_run(g[i], (size_t)block, codes[i], NULL); /* warm-up */
+    }
+    size_t cap = 64, rounds = 0;
+    double *ratio = malloc(sizeof(double) * cap), el[2] = {0, 0};
+    if (!ratio) die("%s", "out of memory");
+    while (el[0] + el[1] < 2 * seconds || rounds < 10) {
+        double t[2];
+        for (int k = 0; k < 2; k++) {
+            const int i = (rounds & 1) ? 1 - k : k;
+            const double t0 = now();
+            wn_gen_run(g[i], (size_t)block, codes[i], NULL);
+            t[i] = now() - t0;
+            el[i] += t[i];
+        }
+        if (rounds == cap) {
+            double *r = realloc(ratio, sizeof(double) * (cap *= 2));
+            if (!r) die("%s", "out of memory");
+            ratio = r;
+        }
+        /* B's rate over A's in this round */
+        ratio[rounds++] = ((double)B[1] / t[1]) / ((double)B[0] / t[0]);
+    }
+    qsort(ratio, rounds, sizeof(double), cmp_double);
+    const double rate[2] = {(double)rounds * (double)block * B[0] / el[0],
+                            (double)rounds * (double)block * B[1] / el[1]};
+    static const char *pn[] = {"f32", "f16", "int8"};
+    printf("{\"side\": \"ours\", \"job\": \"ab\", \"block\": %lld, \"rounds\": %zu", block, rounds);
+    for (int i = 0; i < 2; i++)
+        printf(", \"%s\": {\"streams\": %d, \"threads\": %d, \"precision\": \"%s\", "
+               "\"kernels\": \"%s\", \"seconds\": %.3f, \"samples_per_s\": %.1f}",
+               i ? "b" : "a", B[i], T[i], pn[P[i]],
+               K[i] ? K[i] : "default", el[i], rate[i]);
+    printf(", \"b_over_a\": %.4f, \"median\": %.4f, \"q1\": %.4f, \"q3\": %.4f}\n", rate[1] / rate[0],
+           ratio[rounds / 2], ratio[rounds / 4], ratio[3 * rounds / 4]);
+    free(ratio);
+    for (int i = 0; i < 2; i++) {
+        free(codes[i]);
+        wn_gen_free(g[i]);
+    }
+    wn_model_free(m);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        fputs("usage: wavenet-bench info|init|codes|peak|gen|score|train [options]\n"
+        fputs("usage: wavenet-bench info|init|codes|peak|gen|score|train|ab [options]\n"
               "(see bench/README.md; bench/run.sh runs the whole benchmark)\n",
               argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -736,6 +843,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "gen")) return cmd_gen(&o);
     if (!strcmp(c, "score")) return cmd_score(&o);
     if (!strcmp(c, "train")) return cmd_train(&o);
+    if (!strcmp(c, "ab")) return cmd_ab(&o);
     die("unknown command %s", c);
     return 2;
 }

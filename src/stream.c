@@ -952,6 +952,16 @@ int wn_gen_run(wn_gen *g, size_t n, int *codes, double *logp)
     return WN_OK;
 }
 
+/* for wavenet-bench ab: run g on the kernel table of that name (the
+ * packed weights are the same for every table, kernels.h) */
+int wn__gen_set_kernels(wn_gen *g, const char *name)
+{
+    const wn__kern *k = wn__kernels_named(name);
+    if (!k) return WN_ERR_ARG;
+    g->k = k;
+    return WN_OK;
+}
+
 /* for tests: make balanced runs hand streams over more often */
 void wn__gen_set_chunk(wn_gen *g, int steps) { g->chunk = steps < 1 ? 1 : steps; }
 void wn__gen_balance_stats(const wn_gen *g, long *takes, long *partial)
