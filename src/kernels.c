@@ -147,6 +147,12 @@ static void gate_scalar(float *z, const float *a, int D, int rows)
         for (int i = 0; i < D; i++) z[i] = tanhf(a[i]) / (1.0f + expf(-a[D + i]));
 }
 
+static void gate_lo_scalar(float *z, const float *a, int D, int rows)
+{
+    for (int r = 0; r < rows; r++, z += D, a += 2 * D)
+        for (int i = 0; i < D; i++) z[i] = wn__gate_lo1(a[i], a[D + i]);
+}
+
 static void gate_ts_scalar(float *z, float *a, int D)
 {
     for (int i = 0; i < D; i++) {
@@ -158,9 +164,17 @@ static void gate_ts_scalar(float *z, float *a, int D)
 
 static double expsum_scalar(float *w, const float *l, int n, float mx, float s)
 {
-    double sum = 0;
-    for (int q = 0; q < n; q++) {
-        w[q] = expf((l[q] - mx) * s);
+    double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int q = 0;
+    for (; q + 8 <= n; q += 8)
+        for (int j = 0; j < 8; j++) {
+            w[q + j] = wn__exp1((l[q + j] - mx) * s);
+            lane[j] += w[q + j];
+        }
+    double sum = ((lane[0] + lane[4]) + (lane[1] + lane[5])) +
+                 ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+    for (; q < n; q++) {
+        w[q] = wn__exp1((l[q] - mx) * s);
         sum += w[q];
     }
     return sum;
@@ -251,7 +265,7 @@ static void gemm_q8_scalar(float *Y, int ldy, const float *bias, const uint8_t *
 
 static const wn__kern scalar = {"scalar",      gemv_t_scalar,  gemm_t_scalar, gemm_t16_scalar,
                                 gate_scalar,   gate_ts_scalar, expsum_scalar, maxf_scalar,
-                                quant8_scalar, gemm_q8_scalar, gate_scalar};
+                                quant8_scalar, gemm_q8_scalar, gate_lo_scalar};
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <cpuid.h>

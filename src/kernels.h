@@ -7,8 +7,10 @@
 #ifndef WN_KERNELS_H
 #define WN_KERNELS_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* C (M,N) = alpha * op(A) op(B) + beta * C, row-major; ta/tb = 1 transposes.
  * A BLAS (OpenBLAS) does the work, limited to one thread per call: our
@@ -111,7 +113,11 @@ typedef struct wn__kern {
     /* The same, also replacing a by [tanh(a[:D]) | sigmoid(a[D:])], which is
      * all the backward pass needs. */
     void (*gate_ts)(float *z, float *a, int D);
-    /* w[q] = exp((l[q] - mx) * s) for q < n; returns the sum */
+    /* w[q] = exp((l[q] - mx) * s) for q < n; returns the sum. Every w[q]
+     * is wn__exp1 and the sum is taken in double in one order (8 lanes,
+     * element q into lane q % 8, lanes j and j + 4 added, then (0 + 1) +
+     * (2 + 3), then the last n % 8 in turn) on every table: the same
+     * bits, so int8 generation samples the same codes on every CPU. */
     double (*expsum)(float *w, const float *l, int n, float mx, float s);
     /* the largest of l[0 .. n), n >= 1 (exact: the same on every table) */
     float (*maxf)(const float *l, int n);
@@ -126,11 +132,80 @@ typedef struct wn__kern {
     void (*gemm_q8)(float *Y, int ldy, const float *bias, const uint8_t *U, int ldq,
                     const float *sx, int B, const int8_t *wq, const float *sw, int nin,
                     int nout);
-    /* gate to within 1e-5 (the scalar table's is gate itself), for int8
-     * generation, which then quantises z to 7 bits anyway: the AVX2 one
-     * takes its exps from a degree-4 polynomial (int8 +3.5% samples/s) */
+    /* gate to within 1e-5, for int8 generation, which then quantises z
+     * to 7 bits anyway: every element is wn__gate_lo1 (below), whose exps
+     * are a degree-4 polynomial (int8 +3.5% samples/s against gate), so
+     * every table gives the same bits and int8 numbers do not depend on
+     * the CPU */
     void (*gate_lo)(float *z, const float *a, int D, int rows);
 } wn__kern;
+
+/* 2^n for nb = t + 1.5 * 2^23, n = t rounded to the nearest: the scalar
+ * twin of the vector kernels' pow2_round */
+static inline float wn__pow2_of(float nb)
+{
+    /* nb's low mantissa bits are n: shift them into the exponent */
+    uint32_t bits;
+    memcpy(&bits, &nb, 4);
+    bits = (bits << 23) + (127u << 23);
+    float e;
+    memcpy(&e, &bits, 4);
+    return e;
+}
+/* exp(x) for x in [-87, 88] to a relative 6e-6, as the vector kernels
+ * compute it lane by lane: 2^n 2^r, t = x log2(e), n = t rounded to the
+ * nearest (adding and subtracting 1.5 * 2^23; the sum's low mantissa bits
+ * are n, shifted into the exponent for 2^n), r = t - n, 2^r a degree-4
+ * polynomial on |r| <= 1/2. Each step one IEEE float operation (fmaf is
+ * exact), so vector lanes and this give the same bits. No product here
+ * shares a statement with an addition, so no compiler fuses them on its
+ * own (GCC does not in C11 mode, clang only within a statement). */
+static inline float wn__exp_lo1(float x)
+{
+    const float t = x * 1.44269504088896341f;
+    const float nb = t + 12582912.0f;
+    const float r = t - (nb - 12582912.0f);
+    float p = fmaf(0.009590240535f, r, 0.05587027326f);
+    p = fmaf(p, r, 0.2402367763f);
+    p = fmaf(p, r, 0.6931280484f);
+    p = fmaf(p, r, 1.0f);
+    return p * wn__pow2_of(nb);
+}
+/* exp(x), x clamped to [-87, 88], to a relative 2e-7, as the vector
+ * kernels' softmax (expsum) computes it lane by lane: 2^n p(r), n = x
+ * log2(e) rounded as above, r = x - n ln2 in two steps (ln2 split so that
+ * n times its first part is exact), p a degree-6 polynomial. */
+static inline float wn__exp1(float x)
+{
+    x = x > -87.0f ? x : -87.0f;
+    x = x < 88.0f ? x : 88.0f;
+    const float t = x * 1.44269504088896341f;
+    const float nb = t + 12582912.0f;
+    const float n = nb - 12582912.0f;
+    float r = fmaf(-n, 0.693359375f, x);
+    r = fmaf(-n, -2.12194440e-4f, r);
+    float p = fmaf(1.9875691500e-4f, r, 1.3981999507e-3f);
+    p = fmaf(p, r, 8.3334519073e-3f);
+    p = fmaf(p, r, 4.1665795894e-2f);
+    p = fmaf(p, r, 1.6666665459e-1f);
+    p = fmaf(p, r, 5.0000001201e-1f);
+    p = fmaf(p, r * r, r + 1.0f);
+    return p * wn__pow2_of(nb);
+}
+/* tanh(f) sigmoid(g) = (e - 1) / ((e + 1)(q + 1)), e = exp(2f), q = exp(-g),
+ * one element as gate_lo computes it: f clamped to +-10 (tanh is 1 to
+ * 4e-9 there), g to [-60, 87] (the denominator stays below 1e35, the exps
+ * within their range); the clamps are max then min as the vector ones,
+ * which give the bound for a NaN. */
+static inline float wn__gate_lo1(float f, float g)
+{
+    f = f > -10.0f ? f : -10.0f;
+    f = f < 10.0f ? f : 10.0f;
+    g = g > -60.0f ? g : -60.0f;
+    g = g < 87.0f ? g : 87.0f;
+    const float e = wn__exp_lo1(f + f), q = wn__exp_lo1(0.0f - g);
+    return (e - 1.0f) / ((e + 1.0f) * (q + 1.0f));
+}
 
 /* The fastest table this CPU runs (WN_KERNELS=scalar|avx2|avx512 in the
  * environment forces one); chosen once, thread-safe. */

@@ -148,7 +148,9 @@ AVX2 static inline __m256 pow2_round(__m256 t, __m256 *n)
                                                 _mm256_set1_epi32(127 << 23)));
 }
 /* exp(x) for x in [-87, 88] (the caller's clamp): 2^n * p(r), r = x - n
- * ln2, a degree-6 polynomial on |r| <= ln2/2 (relative error ~2e-7). */
+ * ln2, a degree-6 polynomial on |r| <= ln2/2 (relative error ~2e-7);
+ * with exp256's clamp, wn__exp1 (kernels.h) is its scalar twin, bit for
+ * bit. */
 AVX2 static inline __m256 exp256_in(__m256 x)
 {
     __m256 n;
@@ -171,7 +173,8 @@ AVX2 static inline __m256 exp256(__m256 x)
 }
 
 /* exp(x) for x in [-87, 88] to a relative 6e-6: 2^n 2^r, r = x log2(e) - n,
- * 2^r a degree-4 polynomial on |r| <= 1/2 (for gate_lo) */
+ * 2^r a degree-4 polynomial on |r| <= 1/2 (for gate_lo; wn__exp_lo1 is its
+ * scalar twin, bit for bit) */
 AVX2 static inline __m256 exp256_lo(__m256 x)
 {
     const __m256 t = _mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f));
@@ -221,7 +224,7 @@ GATE8(gate8_lo, exp256_lo)
     const float *q = p;                                                        \
     p += 8;                                                                    \
     if (++k == per) k = 0, p += D;
-#define GATE_ROWS(NAME, G8)                                                    \
+#define GATE_ROWS(NAME, G8, ONE)                                               \
     AVX2 static void NAME(float *z, const float *a, int D, int rows)           \
     {                                                                          \
         if (D % 8 == 0) { /* every row's vectors in one loop, two at a time */ \
@@ -242,11 +245,13 @@ GATE8(gate8_lo, exp256_lo)
         for (int r = 0; r < rows; r++, z += D, a += 2 * D) {                   \
             int i = 0;                                                         \
             for (; i + 8 <= D; i += 8) _mm256_storeu_ps(z + i, G8(a + i, D));  \
-            for (; i < D; i++) z[i] = tanhf(a[i]) / (1.0f + expf(-a[D + i]));  \
+            for (; i < D; i++) z[i] = ONE(a[i], a[D + i]);                      \
         }                                                                      \
     }
-GATE_ROWS(gate_avx2, gate8)
-GATE_ROWS(gate_lo_avx2, gate8_lo)
+/* the rest of a row (D % 8) one element at a time, as the scalar table */
+static inline float gate1(float f, float g) { return tanhf(f) / (1.0f + expf(-g)); }
+GATE_ROWS(gate_avx2, gate8, gate1)
+GATE_ROWS(gate_lo_avx2, gate8_lo, wn__gate_lo1)
 
 AVX2 static void gate_ts_avx2(float *z, float *a, int D)
 {
@@ -279,8 +284,8 @@ AVX2 static double expsum_avx2(float *w, const float *l, int n, float mx, float 
     double t[4];
     _mm256_storeu_pd(t, _mm256_add_pd(acc0, acc1));
     double sum = (t[0] + t[1]) + (t[2] + t[3]);
-    for (; q < n; q++) {
-        w[q] = expf((l[q] - mx) * s);
+    for (; q < n; q++) { /* the rest as the scalar table */
+        w[q] = wn__exp1((l[q] - mx) * s);
         sum += w[q];
     }
     return sum;

@@ -62,6 +62,7 @@ static void gen_out_free(gen_out *o)
 }
 
 static int gen_chunk; /* when set, balanced runs take this many steps at a time */
+static const char *gen_kernels; /* when set, the kernel table generators use */
 static long gen_takes, gen_partial; /* their balance stats, summed */
 
 /* A generator on m at precision prec with `threads` threads: n sampled
@@ -79,6 +80,7 @@ static gen_out gen_numbers(const wn_model *m, wn_precision prec, int streams, in
     REQUIRE(wn_gen_precision(g) == prec);
     wn_gen_set_threads(g, threads);
     if (gen_chunk) wn__gen_set_chunk(g, gen_chunk);
+    if (gen_kernels) REQUIRE(wn__gen_set_kernels(g, gen_kernels) == WN_OK);
     const int Q = wn_model_config(m).bins;
     gen_out o = {malloc(sizeof(int) * n * streams), malloc(sizeof(double) * n * streams),
                  malloc(sizeof(float) * n * streams * Q)};
@@ -485,6 +487,58 @@ static void int8_checks(const int *x, int r, int d, int sk)
     wn_model_free(m);
 }
 
+/* Every kernel table this CPU runs, through whole generation steps (not
+ * only kernel by kernel, as test_kernels does), against the scalar
+ * reference table: the logits of the same fed codes at every precision,
+ * for one stream (tap 0 made d steps at a time) and for 5 streams on 2
+ * threads (the 4- and 1-row shapes). At int8 they must be the same bits,
+ * and so must the sampled codes and their log-probabilities (exact integer
+ * sums, one rounding per output, the same gate_lo, quantiser and softmax
+ * exps on every table): int8 generation does not depend on the CPU. In
+ * float32 and f16 the tables sum in other orders. */
+static void table_checks(const int *x, int BINS, int R, int D, int S)
+{
+    enum { LAYERS = 8, STACK = 4, N = 300 };
+    wn_model *m = tu_small_model(BINS, LAYERS, STACK, R, D, S, 77);
+    fprintf(stderr, "tables: Q=%d R=%d D=%d S=%d\n", BINS, R, D, S);
+    static const char *names[] = {"avx2", "avx512"};
+    static const wn_precision precs[] = {WN_PRECISION_F32, WN_PRECISION_F16, WN_PRECISION_I8};
+    static const double tol[] = {1e-5, 1e-5, 0};
+    int tried = 0;
+    for (int n = 0; n < 2; n++) {
+        if (!wn__kernels_named(names[n])) continue;
+        for (int pi = 0; pi < 3; pi++)
+            for (int streams = 1; streams <= 5; streams += 4) {
+                gen_kernels = "scalar";
+                gen_out ref = gen_numbers(m, precs[pi], streams, 2, NULL, 0, x, N);
+                gen_kernels = names[n];
+                gen_out got = gen_numbers(m, precs[pi], streams, 2, NULL, 0, x, N);
+                gen_kernels = NULL;
+                const size_t k = (size_t)N * streams * BINS;
+                const double e = tu_maxrel(got.logits, ref.logits, k);
+                fprintf(stderr, "table %s against scalar, precision %d, %d stream(s): %.3g\n",
+                        names[n], (int)precs[pi], streams, e);
+                if (precs[pi] == WN_PRECISION_I8)
+                    CHECKF(same_numbers(&got, &ref, 0, N, streams, BINS, names[n]),
+                           "table %s, int8, %d stream(s): codes, logp or logits differ",
+                           names[n], streams);
+                else
+                    CHECKF(e < tol[pi], "table %s, precision %d, %d stream(s): logits differ by %g",
+                           names[n], (int)precs[pi], streams, e);
+                tried++;
+                gen_out_free(&ref);
+                gen_out_free(&got);
+            }
+    }
+    fprintf(stderr, "%d table comparisons\n", tried);
+    wn_error err;
+    wn_gen *g = wn_gen_create(m, 1, NULL, &err);
+    REQUIRE(g);
+    CHECK(wn__gen_set_kernels(g, "no-such-table") == WN_ERR_ARG);
+    wn_gen_free(g);
+    wn_model_free(m);
+}
+
 int main(void)
 {
     /* a walk over codes so that the inputs look like a signal */
@@ -592,6 +646,9 @@ int main(void)
 
     split_checks(x);
     balance_checks(x);
+    table_checks(x, 64, 16, 24, 40);
+    /* a gate row that ends in D % 8 elements, output blocks of fewer than 8 */
+    table_checks(x, 50, 12, 20, 36);
     precision_checks(x);
     int8_checks(x, 16, 24, 40);
     /* widths whose inputs end in an odd group of 4 (the kernels' other path) */

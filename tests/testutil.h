@@ -49,6 +49,9 @@ double wn__uniform_for_tests(uint64_t *state);
  * those of fewer streams than a part holds). */
 void wn__gen_set_chunk(wn_gen *g, int steps);
 void wn__gen_balance_stats(const wn_gen *g, long *takes, long *partial);
+/* Run g on the kernel table of that name (WN_OK, or WN_ERR_ARG where this
+ * CPU has no such table). */
+int wn__gen_set_kernels(wn_gen *g, const char *name);
 /* Max |a-b| / (1 + |b|) over n. */
 double tu_maxrel(const float *a, const float *b, size_t n);
 /* -log p(codes) in nats through a one-stream generator at precision p,
