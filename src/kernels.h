@@ -117,7 +117,7 @@ typedef struct wn__kern {
      * is wn__exp1 and the sum is taken in double in one order (8 lanes,
      * element q into lane q % 8, lanes j and j + 4 added, then (0 + 1) +
      * (2 + 3), then the last n % 8 in turn) on every table: the same
-     * bits, so int8 generation samples the same codes on every CPU. */
+     * bits, so int8 generation samples the same codes on every table. */
     double (*expsum)(float *w, const float *l, int n, float mx, float s);
     /* the largest of l[0 .. n), n >= 1 (exact: the same on every table) */
     float (*maxf)(const float *l, int n);
@@ -136,7 +136,7 @@ typedef struct wn__kern {
      * to 7 bits anyway: every element is wn__gate_lo1 (below), whose exps
      * are a degree-4 polynomial (int8 +3.5% samples/s against gate), so
      * every table gives the same bits and int8 numbers do not depend on
-     * the CPU */
+     * the table the CPU gets */
     void (*gate_lo)(float *z, const float *a, int D, int rows);
 } wn__kern;
 
