@@ -498,7 +498,7 @@ static void int8_checks(const int *x, int r, int d, int sk)
  * float32 and f16 the tables sum in other orders. */
 static void table_checks(const int *x, int BINS, int R, int D, int S)
 {
-    enum { LAYERS = 8, STACK = 4, N = 300 };
+    enum { LAYERS = 8, STACK = 4, N = 150 };
     wn_model *m = tu_small_model(BINS, LAYERS, STACK, R, D, S, 77);
     fprintf(stderr, "tables: Q=%d R=%d D=%d S=%d\n", BINS, R, D, S);
     static const char *names[] = {"avx2", "avx512"};
