@@ -144,7 +144,7 @@ static void gemm_t16_scalar(float *Y, int ldy, const float *X, int ldx, int B,
 static void gate_scalar(float *z, const float *a, int D, int rows)
 {
     for (int r = 0; r < rows; r++, z += D, a += 2 * D)
-        for (int i = 0; i < D; i++) z[i] = tanhf(a[i]) / (1.0f + expf(-a[D + i]));
+        for (int i = 0; i < D; i++) z[i] = wn__gate1(a[i], a[D + i]);
 }
 
 static void gate_lo_scalar(float *z, const float *a, int D, int rows)

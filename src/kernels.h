@@ -192,6 +192,9 @@ static inline float wn__exp1(float x)
     p = fmaf(p, r * r, r + 1.0f);
     return p * wn__pow2_of(nb);
 }
+/* tanh(f) sigmoid(g) with the C library's functions: one element of gate
+ * on the scalar table, and the rest of a row (D % 8) on the vector ones */
+static inline float wn__gate1(float f, float g) { return tanhf(f) / (1.0f + expf(-g)); }
 /* tanh(f) sigmoid(g) = (e - 1) / ((e + 1)(q + 1)), e = exp(2f), q = exp(-g),
  * one element as gate_lo computes it: f clamped to +-10 (tanh is 1 to
  * 4e-9 there), g to [-60, 87] (the denominator stays below 1e35, the exps

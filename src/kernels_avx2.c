@@ -249,8 +249,7 @@ GATE8(gate8_lo, exp256_lo)
         }                                                                      \
     }
 /* the rest of a row (D % 8) one element at a time, as the scalar table */
-static inline float gate1(float f, float g) { return tanhf(f) / (1.0f + expf(-g)); }
-GATE_ROWS(gate_avx2, gate8, gate1)
+GATE_ROWS(gate_avx2, gate8, wn__gate1)
 GATE_ROWS(gate_lo_avx2, gate8_lo, wn__gate_lo1)
 
 AVX2 static void gate_ts_avx2(float *z, float *a, int D)

@@ -17,7 +17,7 @@
  * 1.23x large, 1.04x small (bench/README.md). */
 enum { CHUNK = 256 };
 
-enum { WS_PARTS = 18 };
+enum { WS_PARTS = 17 }; /* the arrays of the workspace (ws_floats) */
 
 static size_t ws_floats(const wn_model *m, int N, int V, int train, size_t out[WS_PARTS])
 {

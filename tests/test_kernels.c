@@ -602,6 +602,22 @@ int main(void)
             CHECKF(fabs(sum - want) / want < 1e-6, "%s expsum sum", k->name);
         }
         CHECKF(ew < 1e-6, "%s expsum: %g", k->name, ew);
+        /* int8's gate and softmax exps: the same bits as the scalar table
+         * (their vector lanes are wn__gate_lo1 and wn__exp1), for every
+         * length, the tails after whole vectors included */
+        for (int n = 1; n <= 40; n++) {
+            float a2[2 * 40], zk[40], zr[40], lk[40], wk[40], wr[40];
+            for (int i = 0; i < 2 * n; i++) a2[i] = rnd(&s) * (n % 3 ? 9.0f : 120.0f);
+            k->gate_lo(zk, a2, n, 1);
+            ref->gate_lo(zr, a2, n, 1);
+            CHECKF(!memcmp(zk, zr, sizeof(float) * (size_t)n), "%s gate_lo D=%d: not the scalar bits",
+                   k->name, n);
+            float m2 = -1e30f;
+            for (int i = 0; i < n; i++) m2 = fmaxf(m2, lk[i] = rnd(&s) * 60);
+            const double sk = k->expsum(wk, lk, n, m2, 1.3f), sr = ref->expsum(wr, lk, n, m2, 1.3f);
+            CHECKF(sk == sr && !memcmp(wk, wr, sizeof(float) * (size_t)n),
+                   "%s expsum n=%d: not the scalar bits", k->name, n);
+        }
         /* the largest logit, exactly, for every length and position of the max */
         for (int n = 1; n <= 300; n++) {
             for (int i = 0; i < n; i++) l[i] = rnd(&s) * 30 - 40;
