@@ -172,7 +172,7 @@ typedef struct opts {
     int warmup, prec; /* wn_precision */
     /* ab: side A is the options above, side B the same but for these
      * (0, -1 or NULL: as A) */
-    const char *kernels, *b_kernels;
+    const char *kernels, *b_kernels, *b_model;
     long long b_streams, b_threads, block;
     int b_prec;
 } opts;
@@ -225,6 +225,7 @@ static opts parse(int argc, char **argv)
         else if (!strcmp(a, "--b-precision")) o.b_prec = parse_prec(a, v);
         else if (!strcmp(a, "--kernels")) o.kernels = v;
         else if (!strcmp(a, "--b-kernels")) o.b_kernels = v;
+        else if (!strcmp(a, "--b-model")) o.b_model = v;
         else if (!strcmp(a, "--b-streams")) o.b_streams = parse_ll(a, v);
         else if (!strcmp(a, "--b-threads")) o.b_threads = parse_ll(a, v);
         else if (!strcmp(a, "--block")) o.block = parse_ll(a, v);
@@ -761,8 +762,9 @@ static int cmp_double(const void *a, const void *b)
  * within 1-2%). */
 static int cmd_ab(const opts *o)
 {
-    wn_model *m = load(o);
     wn_error e;
+    wn_model *m[2] = {load(o), NULL};
+    if (o->b_model && !(m[1] = wn_model_load(o->b_model, &e))) die_err(&e);
     const long long block = o->block ? o->block : 4096;
     const double seconds = o->seconds > 0 ? o->seconds : 20;
     const int B[2] = {(int)o->streams, (int)(o->b_streams ? o->b_streams : o->streams)};
@@ -774,7 +776,7 @@ static int cmd_ab(const opts *o)
     wn_gen *g[2];
     int *codes[2];
     for (int i = 0; i < 2; i++) {
-        g[i] = wn_gen_create(m, B[i], &sp, &e);
+        g[i] = wn_gen_create(m[i && m[1]], B[i], &sp, &e);
         if (!g[i]) die_err(&e);
         wn_gen_set_threads(g[i], T[i]);
         if (wn_gen_set_precision(g[i], (wn_precision)P[i], &e)) die_err(&e);
@@ -812,9 +814,10 @@ static int cmd_ab(const opts *o)
     printf("{\"side\": \"ours\", \"job\": \"ab\", \"block\": %lld, \"rounds\": %zu", block, rounds);
     for (int i = 0; i < 2; i++)
         printf(", \"%s\": {\"streams\": %d, \"threads\": %d, \"precision\": \"%s\", "
-               "\"kernels\": \"%s\", \"seconds\": %.3f, \"samples_per_s\": %.1f}",
-               i ? "b" : "a", B[i], T[i], pn[P[i]],
-               K[i] ? K[i] : "default", el[i], rate[i]);
+               "\"kernels\": \"%s\", \"model\": \"%s\", \"seconds\": %.3f, "
+               "\"samples_per_s\": %.1f}",
+               i ? "b" : "a", B[i], T[i], pn[P[i]], K[i] ? K[i] : "default",
+               i && o->b_model ? o->b_model : o->model, el[i], rate[i]);
     printf(", \"b_over_a\": %.4f, \"median\": %.4f, \"q1\": %.4f, \"q3\": %.4f}\n", rate[1] / rate[0],
            ratio[rounds / 2], ratio[rounds / 4], ratio[3 * rounds / 4]);
     free(ratio);
@@ -822,7 +825,8 @@ static int cmd_ab(const opts *o)
         free(codes[i]);
         wn_gen_free(g[i]);
     }
-    wn_model_free(m);
+    wn_model_free(m[0]);
+    wn_model_free(m[1]);
     return 0;
 }
 
