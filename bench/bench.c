@@ -15,7 +15,7 @@
  *                       [--seconds S] [--min-steps N]
  *   wavenet-bench ab    -m MODEL --streams B --threads T [--precision P] [--kernels K]
  *                       [--b-streams B] [--b-threads T] [--b-precision P] [--b-kernels K]
- *                       [--block N] [--seconds S]
+ *                       [--b-model MODEL] [--block N] [--seconds S]
  *                       two generators in one process, alternating blocks: a paired
  *                       ratio that this VM's minute-to-minute drift cancels out of
  *
@@ -812,12 +812,13 @@ static int cmd_ab(const opts *o)
                             (double)rounds * (double)block * B[1] / el[1]};
     static const char *pn[] = {"f32", "f16", "int8"};
     printf("{\"side\": \"ours\", \"job\": \"ab\", \"block\": %lld, \"rounds\": %zu", block, rounds);
-    for (int i = 0; i < 2; i++)
-        printf(", \"%s\": {\"streams\": %d, \"threads\": %d, \"precision\": \"%s\", "
-               "\"kernels\": \"%s\", \"model\": \"%s\", \"seconds\": %.3f, "
-               "\"samples_per_s\": %.1f}",
-               i ? "b" : "a", B[i], T[i], pn[P[i]], K[i] ? K[i] : "default",
-               i && o->b_model ? o->b_model : o->model, el[i], rate[i]);
+    for (int i = 0; i < 2; i++) {
+        printf(", \"%s\": {\"streams\": %d, \"threads\": %d, \"precision\": \"%s\", ",
+               i ? "b" : "a", B[i], T[i], pn[P[i]]);
+        json_str("kernels", K[i] ? K[i] : "default", 0);
+        json_str("model", i && o->b_model ? o->b_model : o->model, 0);
+        printf("\"seconds\": %.3f, \"samples_per_s\": %.1f}", el[i], rate[i]);
+    }
     printf(", \"b_over_a\": %.4f, \"median\": %.4f, \"q1\": %.4f, \"q3\": %.4f}\n", rate[1] / rate[0],
            ratio[rounds / 2], ratio[rounds / 4], ratio[3 * rounds / 4]);
     free(ratio);
