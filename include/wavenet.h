@@ -422,6 +422,11 @@ WN_API float wn_train_lr(const wn_train_params *p, int64_t step);
  * to *paths / *n (a malloc'ed array of malloc'ed strings, grown here). */
 WN_API int wn_list_read(const char *list, char ***paths, int *n, wn_error *err);
 WN_API void wn_list_free(char **paths, int n);
+/* Append what a path names to *paths / *n, as the trainer reads its
+ * --train and --valid paths: a folder gives the audio files in it (by
+ * extension, sorted, not recursive, hidden files skipped; possibly none),
+ * anything else is appended as given, for the audio reader to judge. */
+WN_API int wn_path_expand(const char *path, char ***paths, int *n, wn_error *err);
 
 /* What reading one clip gave. Lengths in samples at the model's rate. */
 typedef struct wn_clip_report {

@@ -276,7 +276,7 @@ static int cmp_str(const void *a, const void *b)
 /* A path as given: a folder becomes its audio files (sorted, not
  * recursive, hidden files skipped), anything else is kept for the reader
  * to judge (so a missing file gets the reader's one-line error). */
-static int expand_path(const char *path, char ***paths, int *n, wn_error *err)
+int wn_path_expand(const char *path, char ***paths, int *n, wn_error *err)
 {
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
@@ -300,7 +300,8 @@ static int expand_path(const char *path, char ***paths, int *n, wn_error *err)
     }
     closedir(d);
     if (rc) return wn__err(err, WN_ERR_NOMEM, "out of memory listing %s", path);
-    qsort(*paths + first, (size_t)(*n - first), sizeof **paths, cmp_str);
+    if (*n > first) /* an empty folder may leave *paths NULL, which qsort must not get */
+        qsort(*paths + first, (size_t)(*n - first), sizeof **paths, cmp_str);
     return WN_OK;
 }
 
@@ -532,9 +533,9 @@ wn_trainer *wn_trainer_create(wn_model *m, const wn_train_params *p,
     t->last_valid = NAN;
 
     for (int i = 0; i < ntrain; i++)
-        if (expand_path(train[i], &t->files[0], &t->nfiles[0], err)) goto fail;
+        if (wn_path_expand(train[i], &t->files[0], &t->nfiles[0], err)) goto fail;
     for (int i = 0; i < nvalid; i++)
-        if (expand_path(valid[i], &t->files[1], &t->nfiles[1], err)) goto fail;
+        if (wn_path_expand(valid[i], &t->files[1], &t->nfiles[1], err)) goto fail;
     if (!t->nfiles[0]) {
         wn__err(err, WN_ERR_ARG, ntrain ? "no training files: %s holds no audio files"
                                         : "no training files%s", ntrain ? train[0] : "");

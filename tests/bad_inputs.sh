@@ -127,7 +127,8 @@ cd "$tmp"
 
 # ------------------------------------------------------------ audio files
 section "Audio files (\`wavenet score -m tiny.safetensors FILE\`, read at the model's 8000 Hz; files from tests/fuzz/corpus_audio/)"
-row "a directory" -- score -m tiny.safetensors adir
+row "a folder without audio files" -- score -m tiny.safetensors adir
+row "a missing list file" -- score -m tiny.safetensors --list missing.txt
 row "a FIFO (must not block)" -- score -m tiny.safetensors fifo.wav
 row "a character device" -- score -m tiny.safetensors /dev/zero
 row "a missing file" -- score -m tiny.safetensors missing.wav

@@ -77,6 +77,46 @@ int main(void)
            sc_nll);
     CHECK(fabs(json_num(out, "bits_per_sample") - sc_nll / 5000 / log(2)) < 1e-5);
 
+    /* a folder: its audio files, sorted (not other files, not hidden
+     * ones), then a total line weighing every sample alike; a list file
+     * (relative paths, comments) gives the same */
+    {
+        char dir[512], cmd2[4096];
+        snprintf(dir, sizeof dir, "%s", tu_path("corpus"));
+        snprintf(cmd2, sizeof cmd2,
+                 "mkdir -p %s && cp %s %s/b.wav && cp %s %s/.hidden.wav && echo x > %s/notes.txt"
+                 " && printf '# two clips\\nb.wav\\n\\na.wav\\n' > %s/list.txt",
+                 dir, g1, dir, g1, dir, dir, dir);
+        REQUIRE(tu_run(cmd2, NULL, 0) == 0);
+        snprintf(args, sizeof args, "generate -m %s --samples 3000 --seed 8 -o %s/a.wav", model, dir);
+        REQUIRE(wn(args) == 0);
+        double nats[2];
+        for (int k = 0; k < 2; k++) { /* each alone */
+            snprintf(args, sizeof args, "score -m %s --json %s/%s.wav", model, dir, k ? "b" : "a");
+            REQUIRE(wn(args) == 0);
+            nats[k] = json_num(out, "nll_nats");
+        }
+        const double bits = (nats[0] + nats[1]) / 8000 / log(2);
+        for (int v = 0; v < 2; v++) {
+            if (v) snprintf(args, sizeof args, "score -m %s --list %s/list.txt", model, dir);
+            else snprintf(args, sizeof args, "score -m %s %s", model, dir);
+            REQUIRE(wn(args) == 0);
+            char *a = strstr(out, "a.wav: 3000 samples"), *b = strstr(out, "b.wav: 5000 samples");
+            char *t = strstr(out, "total: 2 files, 8000 samples, ");
+            CHECKF(a && b && t, "%s", out);
+            CHECKF(!v ? a < b && b < t : b < a && a < t, "order: %s", out);
+            CHECKF(!strstr(out, "hidden") && !strstr(out, "notes"), "%s", out);
+            double tn = NAN, tb = NAN;
+            if (t) sscanf(t, "total: 2 files, 8000 samples, %lf nats, %lf", &tn, &tb);
+            CHECKF(fabs(tn - (nats[0] + nats[1])) < 2e-3 && fabs(tb - bits) < 1e-4,
+                   "total %f nats %f bits, expected %f %f", tn, tb, nats[0] + nats[1], bits);
+        }
+        /* --json stays one object per file */
+        snprintf(args, sizeof args, "score -m %s --json %s", model, dir);
+        REQUIRE(wn(args) == 0);
+        CHECKF(!strstr(out, "total"), "%s", out);
+    }
+
     /* --precision f16 and int8: generate samples a model (f16: the rounded
      * one; int8: its own steps) that score at the same precision scores,
      * a different model from f32's, close to it */
@@ -241,8 +281,19 @@ int main(void)
     bad(args, "empty.wav");
     snprintf(args, sizeof args, "score -m %s %s", model, tu_path("missing.wav"));
     bad(args, "missing.wav");
-    snprintf(args, sizeof args, "score -m %s %s", model, tu_tmpdir());
-    bad(args, NULL);
+    /* a folder is its audio files: none is an error */
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", tu_path("nothing"));
+    tu_run(cmd, NULL, 0);
+    snprintf(args, sizeof args, "score -m %s %s", model, tu_path("nothing"));
+    bad(args, "a folder without audio files");
+    snprintf(args, sizeof args, "score -m %s --list %s", model, tu_path("missing.txt"));
+    bad(args, "missing.txt");
+    FILE *el = fopen(tu_path("empty.txt"), "w");
+    REQUIRE(el);
+    fputs("# nothing here\n", el);
+    fclose(el);
+    snprintf(args, sizeof args, "score -m %s --list %s", model, tu_path("empty.txt"));
+    bad(args, "a list without paths");
     snprintf(args, sizeof args, "score -m %s", model);
     bad(args, "no audio files");
     /* a failed run leaves an existing output untouched */

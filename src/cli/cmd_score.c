@@ -10,8 +10,12 @@
 
 static const char usage[] =
     "usage: wavenet score [-m MODEL] [--json] [--per-sample FILE.csv] [--threads N]\n"
-    "                     [--precision P] WAV...\n"
-    "  prints per file: samples, total NLL in nats, bits per sample\n"
+    "                     [--precision P] [--list FILE] PATH...\n"
+    "  prints per file: samples, total NLL in nats, bits per sample; with several\n"
+    "  files a last line with their total (text output only)\n"
+    "  PATH           an audio file, or a folder: every audio file in it (sorted)\n"
+    "  --list FILE    score the paths of a list file too: one per line, '#'\n"
+    "                 comments, relative to the list (as train reads them)\n"
     "  --per-sample   write file,sample,code,logp_nats for every sample (CSV)\n"
     "  --precision P  f32 (default), f16: score the model with its weights rounded\n"
     "                 to half floats, the model `generate --precision f16` samples,\n"
@@ -80,20 +84,33 @@ static int score_steps(const wn_model *m, wn_precision p, const int *codes, size
     return rc;
 }
 
+/* Append a path's audio files (a folder: those in it) to *files. */
+static int add_path(const char *path, char ***files, int *n, wn_error *err)
+{
+    const int before = *n;
+    int rc = wn_path_expand(path, files, n, err);
+    if (rc == WN_OK && *n == before) { /* only a folder can give nothing */
+        err->code = rc = WN_ERR_ARG;
+        snprintf(err->message, sizeof err->message, "score: %s: a folder without audio files",
+                 path);
+    }
+    return rc;
+}
+
 int cmd_score(int argc, char **argv)
 {
     const char *model = NULL, *csv = NULL;
     int json = 0;
     long threads = 0;
     wn_precision prec = WN_PRECISION_F32;
-    char **files = calloc((size_t)argc, sizeof *files);
+    char **files = NULL; /* malloc'ed paths, in the order given */
     int nfiles = 0;
-    if (!files) return cli_fail("out of memory");
+    wn_error err;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             fputs(usage, stdout);
-            free(files);
+            wn_list_free(files, nfiles);
             return 0;
         } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
             if (!(model = cli_value(argc, argv, &i))) goto bad;
@@ -105,11 +122,25 @@ int cmd_score(int argc, char **argv)
             if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 0, 1024, &threads)) goto bad;
         } else if (!strcmp(a, "--precision")) {
             if (!(v = cli_value(argc, argv, &i)) || cli_precision(a, v, &prec)) goto bad;
+        } else if (!strcmp(a, "--list")) {
+            if (!(v = cli_value(argc, argv, &i))) goto bad;
+            /* its paths, each a file or a folder, as train reads a list */
+            char **l = NULL;
+            int nl = 0, rc = wn_list_read(v, &l, &nl, &err);
+            for (int k = 0; !rc && k < nl; k++) rc = add_path(l[k], &files, &nfiles, &err);
+            wn_list_free(l, nl);
+            if (!rc && !nl) cli_fail("score: %s: a list without paths", v);
+            else if (rc) cli_fail_err(&err);
+            if (rc || !nl) {
+                wn_list_free(files, nfiles);
+                return 1;
+            }
         } else if (a[0] == '-' && a[1]) {
             cli_fail("score: unknown option '%s' (see wavenet score --help)", a);
             goto bad;
-        } else {
-            files[nfiles++] = argv[i];
+        } else if (add_path(a, &files, &nfiles, &err)) {
+            wn_list_free(files, nfiles);
+            return cli_fail_err(&err);
         }
     }
     if (!nfiles) {
@@ -117,11 +148,10 @@ int cmd_score(int argc, char **argv)
         goto bad;
     }
     if (!model) model = cli_default_model();
-    wn_error err;
     wn_model *m = wn_model_load(model, &err);
     if (!m || (prec != WN_PRECISION_I8 && wn_model_round(m, prec, &err))) {
         wn_model_free(m);
-        free(files);
+        wn_list_free(files, nfiles);
         return cli_fail_err(&err);
     }
     wn_config cfg = wn_model_config(m);
@@ -130,7 +160,7 @@ int cmd_score(int argc, char **argv)
     if (csv) {
         if (strlen(csv) > 4000) {
             wn_model_free(m);
-            free(files);
+            wn_list_free(files, nfiles);
             return cli_fail("--per-sample: path too long");
         }
         /* written beside, renamed when complete */
@@ -139,12 +169,14 @@ int cmd_score(int argc, char **argv)
         snprintf(tmp, sizeof tmp, "%.*s.%s.tmp.%ld", dl, csv, csv + dl, (long)getpid());
         if (!(cf = fopen(tmp, "w"))) {
             wn_model_free(m);
-            free(files);
+            wn_list_free(files, nfiles);
             return cli_fail("%s: cannot write", csv);
         }
         fprintf(cf, "file,sample,code,logp_nats\n");
     }
-    int status = 0, tty = cli_stderr_tty();
+    int status = 0, tty = cli_stderr_tty(), scored = 0;
+    size_t all_n = 0;
+    double all_nll = 0;
     for (int k = 0; k < nfiles; k++) {
         int *codes = NULL;
         size_t n = 0;
@@ -175,6 +207,9 @@ int cmd_score(int argc, char **argv)
         if (rc) {
             status = cli_fail("%s: %s", files[k], err.message);
         } else {
+            scored++;
+            all_n += n;
+            all_nll += nll;
             double bits = nll / n / log(2.0);
             if (json) {
                 printf("{\"file\":");
@@ -193,6 +228,13 @@ int cmd_score(int argc, char **argv)
         free(logp);
         free(codes);
     }
+    if (!json && nfiles > 1 && scored) {
+        /* the corpus's figure: every sample weighs the same, not every file */
+        printf("total: %d", scored);
+        if (scored < nfiles) printf(" of %d", nfiles);
+        printf(" files, %zu samples, %.3f nats, %.4f bits/sample\n", all_n, all_nll,
+               all_nll / (double)all_n / log(2.0));
+    }
     if (cf) {
         /* a failed run leaves an existing CSV as it was */
         int bad = fflush(cf) != 0 || ferror(cf) || fsync(fileno(cf)) != 0;
@@ -205,9 +247,9 @@ int cmd_score(int argc, char **argv)
         }
     }
     wn_model_free(m);
-    free(files);
+    wn_list_free(files, nfiles);
     return status;
 bad:
-    free(files);
+    wn_list_free(files, nfiles);
     return 2;
 }
