@@ -1,7 +1,7 @@
 /* The library as a program of its own uses it: only <wavenet.h>, linked
- * against the installed libwavenet (README "Using the library"):
+ * against the installed libwavenet (README, "The library"):
  *
- *   cc -std=c11 example.c $(pkg-config --cflags --libs wavenet) -o example
+ *   cc -std=c11 example.c $(pkg-config --cflags --libs wavenet) -lm -o example
  *   ./example MODEL IN.wav OUT.wav
  *
  * scores IN.wav, then samples one second from silence into OUT.wav and
