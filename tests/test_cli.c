@@ -81,12 +81,13 @@ int main(void)
      * ones), then a total line weighing every sample alike; a list file
      * (relative paths, comments) gives the same */
     {
-        char dir[512], cmd2[4096];
+        char dir[512], cmd2[8192];
         snprintf(dir, sizeof dir, "%s", tu_path("corpus"));
         snprintf(cmd2, sizeof cmd2,
                  "mkdir -p %s && cp %s %s/b.wav && cp %s %s/.hidden.wav && echo x > %s/notes.txt"
-                 " && printf '# two clips\\nb.wav\\n\\na.wav\\n' > %s/list.txt",
-                 dir, g1, dir, g1, dir, dir, dir);
+                 " && printf '# two clips\\nb.wav\\n\\na.wav\\n' > %s/list.txt"
+                 " && echo . > %s/folder.txt",
+                 dir, g1, dir, g1, dir, dir, dir, dir);
         REQUIRE(tu_run(cmd2, NULL, 0) == 0);
         snprintf(args, sizeof args, "generate -m %s --samples 3000 --seed 8 -o %s/a.wav", model, dir);
         REQUIRE(wn(args) == 0);
@@ -97,14 +98,15 @@ int main(void)
             nats[k] = json_num(out, "nll_nats");
         }
         const double bits = (nats[0] + nats[1]) / 8000 / log(2);
-        for (int v = 0; v < 2; v++) {
-            if (v) snprintf(args, sizeof args, "score -m %s --list %s/list.txt", model, dir);
+        for (int v = 0; v < 3; v++) { /* the folder, a list of files, a list naming the folder */
+            if (v) snprintf(args, sizeof args, "score -m %s --list %s/%s.txt", model, dir,
+                            v == 1 ? "list" : "folder");
             else snprintf(args, sizeof args, "score -m %s %s", model, dir);
             REQUIRE(wn(args) == 0);
             char *a = strstr(out, "a.wav: 3000 samples"), *b = strstr(out, "b.wav: 5000 samples");
             char *t = strstr(out, "total: 2 files, 8000 samples, ");
             CHECKF(a && b && t, "%s", out);
-            CHECKF(!v ? a < b && b < t : b < a && a < t, "order: %s", out);
+            CHECKF(v != 1 ? a < b && b < t : b < a && a < t, "order: %s", out);
             CHECKF(!strstr(out, "hidden") && !strstr(out, "notes"), "%s", out);
             double tn = NAN, tb = NAN;
             if (t) sscanf(t, "total: 2 files, 8000 samples, %lf nats, %lf", &tn, &tb);
@@ -293,7 +295,7 @@ int main(void)
     fputs("# nothing here\n", el);
     fclose(el);
     snprintf(args, sizeof args, "score -m %s --list %s", model, tu_path("empty.txt"));
-    bad(args, "a list without paths");
+    bad(args, "no paths in the list");
     snprintf(args, sizeof args, "score -m %s", model);
     bad(args, "no audio files");
     /* a failed run leaves an existing output untouched */

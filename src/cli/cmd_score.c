@@ -129,7 +129,7 @@ int cmd_score(int argc, char **argv)
             int nl = 0, rc = wn_list_read(v, &l, &nl, &err);
             for (int k = 0; !rc && k < nl; k++) rc = add_path(l[k], &files, &nfiles, &err);
             wn_list_free(l, nl);
-            if (!rc && !nl) cli_fail("score: %s: a list without paths", v);
+            if (!rc && !nl) cli_fail("%s: no paths in the list", v); /* as baseline says it */
             else if (rc) cli_fail_err(&err);
             if (rc || !nl) {
                 wn_list_free(files, nfiles);
