@@ -207,6 +207,7 @@ for a in "--fft 7" "--fft 4" "--hop 0" "--range 0" "--width 10" "--rate 0" "--ti
 done
 row "spectrogram, two inputs" -- spectrogram clip.wav old.wav -o x.png
 row "baseline without data" -- baseline
+row "baseline on a folder without audio" -- baseline --train emptydir --valid old.wav
 for a in "--bins 1" "--rate 0" "--lpc-k -1" "--lpc-reweight 1000" "--bogus"; do
     # shellcheck disable=SC2086
     row "baseline $a" -- baseline --train clip.wav --valid old.wav $a

@@ -117,6 +117,22 @@ int main(void)
         snprintf(args, sizeof args, "score -m %s --json %s", model, dir);
         REQUIRE(wn(args) == 0);
         CHECKF(!strstr(out, "total"), "%s", out);
+        /* baseline reads folders and lists naming them the same way: the
+         * folder fits exactly what its two files, in order, fit */
+        static char ref[sizeof out];
+        snprintf(args, sizeof args, "baseline --json --train %s/a.wav %s/b.wav --valid %s/b.wav",
+                 dir, dir, dir);
+        REQUIRE(wn(args) == 0);
+        memcpy(ref, out, sizeof ref);
+        CHECKF(strstr(ref, "\"bigram\"") && strstr(ref, "\"samples\": 5000"), "%s", ref);
+        for (int v = 0; v < 2; v++) {
+            if (v) snprintf(args, sizeof args, "baseline --json --train-list %s/folder.txt --valid "
+                            "%s/b.wav", dir, dir);
+            else snprintf(args, sizeof args, "baseline --json --train %s --valid %s/b.wav", dir, dir);
+            REQUIRE(wn(args) == 0);
+            CHECKF(!strcmp(out, ref), "baseline on the folder:\n%s\nbut on its files:\n%s", out,
+                   ref);
+        }
     }
 
     /* --precision f16 and int8: generate samples a model (f16: the rounded
@@ -287,6 +303,8 @@ int main(void)
     snprintf(cmd, sizeof cmd, "mkdir -p %s", tu_path("nothing"));
     tu_run(cmd, NULL, 0);
     snprintf(args, sizeof args, "score -m %s %s", model, tu_path("nothing"));
+    bad(args, "a folder without audio files");
+    snprintf(args, sizeof args, "baseline --train %s --valid %s", tu_path("nothing"), g1);
     bad(args, "a folder without audio files");
     snprintf(args, sizeof args, "score -m %s --list %s", model, tu_path("missing.txt"));
     bad(args, "missing.txt");

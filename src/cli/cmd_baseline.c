@@ -33,10 +33,11 @@ static void usage(FILE *f)
         "                  with 1 / (mean |residual|)^2\n"
         "\n"
         "options:\n"
-        "  --train PATH...     training audio files (one or more, until the next flag)\n"
-        "  --train-list FILE   a file of training paths, one per line, '#' comments,\n"
-        "                      relative paths relative to the list file\n"
-        "  --valid PATH...     validation audio files\n"
+        "  --train PATH...     training audio files or folders of them (one or more,\n"
+        "                      until the next flag)\n"
+        "  --train-list FILE   a file of training paths (files or folders), one per\n"
+        "                      line, '#' comments, relative paths relative to the list\n"
+        "  --valid PATH...     validation audio files or folders\n"
         "  --valid-list FILE   a file of validation paths\n"
         "  --rate HZ           sample rate the audio is resampled to (8000)\n"
         "  --bins Q            mu-law classes (256)\n"
@@ -103,6 +104,29 @@ static int take_paths(int argc, char **argv, int *i, strvec *out)
     return 0;
 }
 
+/* Folders stand for the audio files in them, as `wavenet train` and
+ * `wavenet score` read them (wn_path_expand); one without any is an error. */
+static int expand(strvec *s)
+{
+    char **v = NULL;
+    int n = 0;
+    wn_error err;
+    for (int i = 0; i < s->n; i++) {
+        const int before = n;
+        int rc = wn_path_expand(s->v[i], &v, &n, &err) ? cli_fail_err(&err) : 0;
+        if (!rc && n == before) /* only a folder can give nothing */
+            rc = cli_fail("baseline: %s: a folder without audio files", s->v[i]);
+        if (rc) {
+            wn_list_free(v, n);
+            return rc;
+        }
+    }
+    sv_free(s);
+    s->v = v;
+    s->n = s->cap = n;
+    return 0;
+}
+
 int cmd_baseline(int argc, char **argv)
 {
     strvec train = {0}, valid = {0};
@@ -142,7 +166,8 @@ int cmd_baseline(int argc, char **argv)
         rc = cli_fail("baseline: no training clips (use --train or --train-list)");
     if (rc == 0 && valid.n == 0)
         rc = cli_fail("baseline: no validation clips (use --valid or --valid-list)");
-    if (rc) { /* 2 for a wrong command line, as every command; 1 for a bad list file */
+    if (rc == 0 && (expand(&train) || expand(&valid))) list_failed = rc = 1;
+    if (rc) { /* 2 for a wrong command line, as every command; 1 for a bad list file or folder */
         sv_free(&train);
         sv_free(&valid);
         return list_failed ? 1 : 2;
