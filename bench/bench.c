@@ -206,6 +206,15 @@ static opts parse(int argc, char **argv)
             o.warmup = 0;
             continue;
         }
+        /* every other option takes a value: name an unknown one as such */
+        static const char *const known[] = {
+            "-m", "-o", "--codes", "--config", "-n", "--synth", "--streams", "--threads",
+            "--batch", "--window", "--min-steps", "--min-reps", "--seed", "--precision",
+            "--b-precision", "--kernels", "--b-kernels", "--b-model", "--b-streams",
+            "--b-threads", "--block", "--seconds"};
+        size_t k = 0;
+        while (k < sizeof known / sizeof *known && strcmp(a, known[k])) k++;
+        if (k == sizeof known / sizeof *known) die("unknown option %s", a);
         if (i + 1 >= argc) die("%s needs a value", a);
         const char *v = argv[++i];
         if (!strcmp(a, "-m")) o.model = v;
