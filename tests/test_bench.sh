@@ -13,6 +13,7 @@ build=$(cd "${1:?usage: test_bench.sh BUILD_DIR}" && pwd)
 B=$build/bench/wavenet-bench
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/wnbench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+export PYTHONDONTWRITEBYTECODE=1 # importing run.py must not write into the source tree
 
 /usr/bin/python3 "$src/bench/run.py" --quick --no-peer --configs small --threads 1,2 \
     --build-dir "$build" --work-dir "$tmp" --out "$tmp/R.md" > "$tmp/log" 2>&1 || {
