@@ -614,11 +614,44 @@ typedef struct wn_spectrogram_params {
     int height;       /* whole image in pixels, 0 = auto (plot area one row
                          per bin, clamped to 256..1024, plus margins) */
     const char *title;/* printed above the plot (ASCII), NULL = none */
+    int mels;         /* 0: a row per FFT bin, frequency linear; N: N mel
+                         bands (Slaney's scale, triangles of peak 1, so a
+                         tone at a band's centre reads its dBFS) */
+    double fmin, fmax;/* the mel bands' range in Hz (0 and 0 = rate / 2) */
 } wn_spectrogram_params;
 WN_API wn_spectrogram_params wn_spectrogram_default_params(void);
 
 /* The auto fft size for a sample rate (256 at 8000 Hz). */
 WN_API int wn_spectrogram_auto_fft(int rate);
+
+/* The mel scale: Slaney's (linear to 1 kHz, logarithmic above: the
+ * default of librosa and of most speech work) or HTK's (2595 log10(1 +
+ * f/700), torchaudio's default). */
+typedef enum wn_mel_scale { WN_MEL_SLANEY = 0, WN_MEL_HTK = 1 } wn_mel_scale;
+typedef struct wn_mel_params {
+    int fft, hop;       /* STFT frame and step in samples; 0 = auto, as the
+                           spectrogram's (256 at 8 kHz, fft / 4) */
+    int mels;           /* bands (80) */
+    double fmin, fmax;  /* Hz; fmax 0 = rate / 2 */
+    wn_mel_scale scale; /* WN_MEL_SLANEY */
+    int area_norm;      /* 1 (default): each triangle scaled by 2 / (its width
+                           in Hz), librosa's norm='slaney'; 0: peak 1 */
+    float floor;        /* wn_logmel takes ln(max(power, floor)); 1e-10 */
+} wn_mel_params;
+WN_API wn_mel_params wn_mel_default_params(void);
+/* The triangular mel filters on the fft/2 + 1 bins of an fft-point STFT
+ * at `rate` Hz (bin k at k * rate / fft Hz): mels + 2 points evenly spaced
+ * in mel from fmin to fmax, band m rising from point m to m + 1 and falling
+ * to m + 2, as librosa and torchaudio build them. fb: (mels, fft/2 + 1)
+ * floats, row-major, caller-owned. */
+WN_API int wn_mel_filters(int rate, const wn_mel_params *p, float *fb, wn_error *err);
+/* Log-mel features of x (n samples at `rate` Hz): for each frame of
+ * wn_stft_magnitude (centred, Hann, wn_stft_frames(n, hop) of them), ln of
+ * the mel filters applied to its power spectrum (the magnitudes squared,
+ * so a full-scale sine has power 1). out: (frames, mels) floats. p may be
+ * NULL (defaults). Multi-threaded with OpenMP over frames. */
+WN_API int wn_logmel(const float *x, size_t n, int rate, const wn_mel_params *p, float *out,
+                     wn_error *err);
 
 /* Log-magnitude spectrogram of x (n samples at `rate` Hz) as a PNG: time in
  * seconds on x, frequency in Hz on y, a dBFS colour bar; axes labelled with

@@ -163,6 +163,153 @@ int wn_stft_magnitude(const float *x, size_t n, int fft, int hop, float *mag, wn
     return WN_OK;
 }
 
+/* ------------------------------------------------------------ mel */
+
+#define MAX_MELS 4096
+
+wn_mel_params wn_mel_default_params(void)
+{
+    wn_mel_params p;
+    memset(&p, 0, sizeof p);
+    p.mels = 80;
+    p.scale = WN_MEL_SLANEY;
+    p.area_norm = 1;
+    p.floor = 1e-10f;
+    return p;
+}
+
+/* Slaney's scale: 3 mels per 200 Hz to 1 kHz (15 mels), then 27 mels per
+ * factor 6.4; HTK's: 2595 log10(1 + f/700) */
+static double hz_to_mel(double f, wn_mel_scale s)
+{
+    if (s == WN_MEL_HTK) return 2595.0 * log10(1.0 + f / 700.0);
+    return f < 1000.0 ? f * 3.0 / 200.0 : 15.0 + log(f / 1000.0) * 27.0 / log(6.4);
+}
+static double mel_to_hz(double m, wn_mel_scale s)
+{
+    if (s == WN_MEL_HTK) return 700.0 * (pow(10.0, m / 2595.0) - 1.0);
+    return m < 15.0 ? m * 200.0 / 3.0 : 1000.0 * exp((m - 15.0) * log(6.4) / 27.0);
+}
+
+/* p with its automatic values filled in for `rate`, checked */
+static int mel_resolve(int rate, const wn_mel_params *pp, wn_mel_params *p, wn_error *err)
+{
+    *p = pp ? *pp : wn_mel_default_params();
+    if (rate < 1 || rate > (1 << 20))
+        return wn__err(err, WN_ERR_ARG, "invalid sample rate %d Hz", rate);
+    if (!p->fft) p->fft = wn_spectrogram_auto_fft(rate);
+    if (!p->hop) p->hop = p->fft / 4 > 0 ? p->fft / 4 : 1;
+    int rc = stft_check(p->fft, p->hop, err);
+    if (rc != WN_OK) return rc;
+    const double nyq = rate / 2.0;
+    if (!(p->fmax > 0)) p->fmax = nyq;
+    if (p->mels < 1 || p->mels > MAX_MELS)
+        return wn__err(err, WN_ERR_ARG, "mel bands must be 1..%d, got %d", MAX_MELS, p->mels);
+    if (!(p->fmin >= 0 && p->fmin < p->fmax && p->fmax <= nyq))
+        return wn__err(err, WN_ERR_ARG, "mel range must be 0 <= fmin < fmax <= %g Hz (half the "
+                       "rate), got %g..%g", nyq, p->fmin, p->fmax);
+    if (p->scale != WN_MEL_SLANEY && p->scale != WN_MEL_HTK)
+        return wn__err(err, WN_ERR_ARG, "unknown mel scale %d", (int)p->scale);
+    if (!(p->floor > 0)) return wn__err(err, WN_ERR_ARG, "the log floor must be above 0");
+    return WN_OK;
+}
+
+/* the filters of a resolved p; computed in double, as the references */
+static void mel_fill(int rate, const wn_mel_params *p, float *fb)
+{
+    const int M = p->mels, nb = p->fft / 2 + 1;
+    const double m0 = hz_to_mel(p->fmin, p->scale), m1 = hz_to_mel(p->fmax, p->scale);
+    for (int m = 0; m < M; m++) {
+        double f[3]; /* the band's left edge, centre and right edge */
+        for (int e = 0; e < 3; e++)
+            f[e] = mel_to_hz(m0 + (m1 - m0) * (m + e) / (M + 1), p->scale);
+        const double norm = p->area_norm ? 2.0 / (f[2] - f[0]) : 1.0;
+        for (int k = 0; k < nb; k++) {
+            const double hz = (double)k * rate / p->fft;
+            const double up = (hz - f[0]) / (f[1] - f[0]), down = (f[2] - hz) / (f[2] - f[1]);
+            const double w = up < down ? up : down;
+            fb[(size_t)m * nb + k] = (float)(w > 0 ? w * norm : 0);
+        }
+    }
+}
+
+int wn_mel_filters(int rate, const wn_mel_params *pp, float *fb, wn_error *err)
+{
+    if (!fb) return wn__err(err, WN_ERR_ARG, "wn_mel_filters: NULL argument");
+    wn_mel_params p;
+    int rc = mel_resolve(rate, pp, &p, err);
+    if (rc != WN_OK) return rc;
+    mel_fill(rate, &p, fb);
+    return WN_OK;
+}
+
+/* out[m] = sum_k fb[m][k] mag[k]^2 over band m's nonzero bins [lo, hi) */
+static void mel_apply(const float *fb, const int *lo, const int *hi, int M, int nb,
+                      const float *mag, float *out)
+{
+    for (int m = 0; m < M; m++) {
+        const float *w = fb + (size_t)m * nb;
+        double acc = 0;
+        for (int k = lo[m]; k < hi[m]; k++) acc += (double)w[k] * mag[k] * mag[k];
+        out[m] = (float)acc;
+    }
+}
+
+/* the filters of p and each band's span of nonzero bins (malloc'ed) */
+static int mel_bank(int rate, const wn_mel_params *p, float **fb, int **lo, int **hi,
+                    wn_error *err)
+{
+    const int M = p->mels, nb = p->fft / 2 + 1;
+    *fb = malloc((size_t)M * nb * sizeof **fb);
+    *lo = malloc((size_t)M * sizeof **lo);
+    *hi = malloc((size_t)M * sizeof **hi);
+    if (!*fb || !*lo || !*hi) {
+        free(*fb), free(*lo), free(*hi);
+        return wn__err(err, WN_ERR_NOMEM, "out of memory for %d mel filters", M);
+    }
+    mel_fill(rate, p, *fb);
+    for (int m = 0; m < M; m++) {
+        const float *w = *fb + (size_t)m * nb;
+        int a = 0, b = nb;
+        while (a < nb && w[a] == 0) a++;
+        while (b > a && w[b - 1] == 0) b--;
+        (*lo)[m] = a;
+        (*hi)[m] = b;
+    }
+    return WN_OK;
+}
+
+int wn_logmel(const float *x, size_t n, int rate, const wn_mel_params *pp, float *out,
+              wn_error *err)
+{
+    if ((!x && n) || !out) return wn__err(err, WN_ERR_ARG, "wn_logmel: NULL argument");
+    wn_mel_params p;
+    int rc = mel_resolve(rate, pp, &p, err);
+    if (rc != WN_OK) return rc;
+    float *fb;
+    int *lo, *hi;
+    if ((rc = mel_bank(rate, &p, &fb, &lo, &hi, err)) != WN_OK) return rc;
+    stft s;
+    if ((rc = stft_init(&s, p.fft, p.hop, err)) != WN_OK) {
+        free(fb), free(lo), free(hi);
+        return rc;
+    }
+    const size_t frames = wn_stft_frames(n, p.hop);
+    const int M = p.mels;
+    const float floor_ = p.floor;
+    WN_OMP_FOR
+    for (size_t f = 0; f < frames; f++) {
+        const int t = thread_id();
+        float *row = out + f * (size_t)M;
+        stft_frame(&s, t, x, n, f, s.mag[t]);
+        mel_apply(fb, lo, hi, M, s.nb, s.mag[t], row);
+        for (int m = 0; m < M; m++) row[m] = logf(row[m] > floor_ ? row[m] : floor_);
+    }
+    stft_free(&s);
+    free(fb), free(lo), free(hi);
+    return WN_OK;
+}
+
 /* ------------------------------------------------------------ image */
 
 wn_spectrogram_params wn_spectrogram_default_params(void)
@@ -265,8 +412,24 @@ int wn_spectrogram_png(const float *x, size_t n, int rate, const char *png_path,
     const int top = p.title && *p.title ? 2 * fh + 4 : fh;
     const int bottom = 2 * fh + 16, left = 9 * fw + fh + 12, right = 8 * fw + 30;
 
+    /* mel: the bands replace the bins as rows (triangles of peak 1) */
+    wn_mel_params mp = wn_mel_default_params();
+    float *fb = NULL, *mscr = NULL;
+    int *mlo = NULL, *mhi = NULL;
+    if (p.mels) {
+        mp.fft = fft;
+        mp.hop = hop;
+        mp.mels = p.mels;
+        mp.fmin = p.fmin;
+        mp.fmax = p.fmax;
+        mp.area_norm = 0;
+        if ((rc = mel_resolve(rate, &mp, &mp, err)) != WN_OK) return rc;
+    } else if (p.fmin != 0 || p.fmax != 0)
+        return wn__err(err, WN_ERR_ARG, "%s: a frequency range is for mel bands only",
+                       png_path);
+
     size_t frames = wn_stft_frames(n, hop);
-    size_t nb = (size_t)fft / 2 + 1;
+    size_t nb = p.mels ? (size_t)p.mels : (size_t)fft / 2 + 1; /* rows of data */
     long W = p.width ? p.width - left - right : (long)(frames < 400 ? 400 : frames > 1600 ? 1600 : frames);
     long H = p.height ? p.height - top - bottom : (long)(nb < 256 ? 256 : nb > 1024 ? 1024 : nb);
     if (W < 16 || H < 16 || W + left + right > MAX_PIXELS || H + top + bottom > MAX_PIXELS)
@@ -285,15 +448,31 @@ int wn_spectrogram_png(const float *x, size_t n, int rate, const char *png_path,
         free(grid);
         return rc;
     }
+    if (p.mels) {
+        if ((rc = mel_bank(rate, &mp, &fb, &mlo, &mhi, err)) != WN_OK) {
+            stft_free(&s);
+            free(grid);
+            return rc;
+        }
+        if (!(mscr = malloc((size_t)s.threads * nb * sizeof *mscr))) {
+            stft_free(&s);
+            free(grid), free(fb), free(mlo), free(mhi);
+            return wn__err(err, WN_ERR_NOMEM, "%s: out of memory", png_path);
+        }
+    }
     WN_OMP_FOR
     for (size_t g = 0; g < G; g++) {
         int t = thread_id();
-        float *mag = s.mag[t], *col = grid + g * R;
+        float *mag = fb ? mscr + (size_t)t * nb : s.mag[t], *col = grid + g * R;
         for (size_t r = 0; r < R; r++) col[r] = 0;
         size_t f0, f1;
         cell_range(g, G, frames, &f0, &f1);
         for (size_t f = f0; f < f1; f++) {
-            stft_frame(&s, t, x, n, f, mag);
+            stft_frame(&s, t, x, n, f, s.mag[t]);
+            if (fb) { /* band powers, as amplitudes: dB stay 20 log10 */
+                mel_apply(fb, mlo, mhi, (int)nb, s.nb, s.mag[t], mag);
+                for (size_t b = 0; b < nb; b++) mag[b] = sqrtf(mag[b]);
+            }
             for (size_t r = 0; r < R; r++) {
                 size_t b0, b1;
                 cell_range(r, R, nb, &b0, &b1);
@@ -303,6 +482,7 @@ int wn_spectrogram_png(const float *x, size_t n, int rate, const char *png_path,
         }
     }
     stft_free(&s);
+    free(fb), free(mlo), free(mhi), free(mscr);
     float peak = 0;
     for (size_t i = 0; i < G * R; i++)
         if (grid[i] > peak) peak = grid[i];
@@ -350,17 +530,48 @@ int wn_spectrogram_png(const float *x, size_t n, int rate, const char *png_path,
 
     /* frequency axis: bin k (k*rate/fft Hz) spans rows [k, k+1) of nb */
     double df = (double)rate / fft, nyq = rate / 2.0;
-    double fstep = nice_step(nyq, (int)(H / 40 > 2 ? H / 40 : 2));
-    int fdec = decimals(fstep);
-    for (int i = 0;; i++) {
-        double fr = i * fstep;
-        if (fr > nyq + 1e-9) break;
-        int py = top + (int)H - (int)lround((fr / df + 0.5) / (double)nb * H);
-        gdImageLine(im, left - 5, py, left - 1, py, black);
-        snprintf(lab, sizeof lab, "%.*f", fdec, fr);
-        text(im, left - 7 - (int)strlen(lab) * fw, py - fh / 2, lab, black);
+    if (!p.mels) {
+        double fstep = nice_step(nyq, (int)(H / 40 > 2 ? H / 40 : 2));
+        int fdec = decimals(fstep);
+        for (int i = 0;; i++) {
+            double fr = i * fstep;
+            if (fr > nyq + 1e-9) break;
+            int py = top + (int)H - (int)lround((fr / df + 0.5) / (double)nb * H);
+            gdImageLine(im, left - 5, py, left - 1, py, black);
+            snprintf(lab, sizeof lab, "%.*f", fdec, fr);
+            text(im, left - 7 - (int)strlen(lab) * fw, py - fh / 2, lab, black);
+        }
+    } else {
+        /* band m, centred at mel point m + 1, spans rows [m, m+1): a
+         * frequency sits at row (mel - point 1) / spacing + 1/2. Ticks at
+         * 1, 2 and 5 times powers of ten (and the range's ends), each
+         * drawn if it keeps a label's height from the last one drawn. */
+        const double m0 = hz_to_mel(mp.fmin, mp.scale), m1 = hz_to_mel(mp.fmax, mp.scale);
+        const double sp = (m1 - m0) / (mp.mels + 1);
+        double ticks[64];
+        int nt = 0;
+        ticks[nt++] = mp.fmin;
+        for (double d = 1; d <= 1e7 && nt < 62; d *= 10)
+            for (int k = 0; k < 3 && nt < 62; k++) {
+                double fr = d * (k == 0 ? 1 : k == 1 ? 2 : 5);
+                if (fr > mp.fmin && fr < mp.fmax) ticks[nt++] = fr;
+            }
+        ticks[nt++] = mp.fmax;
+        int last = 1 << 30;
+        for (int i = 0; i < nt; i++) {
+            double row = (hz_to_mel(ticks[i], mp.scale) - m0 - sp) / sp + 0.5;
+            if (row < 0) row = 0;
+            if (row > (double)nb) row = (double)nb;
+            int py = top + (int)H - (int)lround(row / (double)nb * H);
+            if (last - py < fh + 2 && i < nt - 1) continue; /* too close */
+            if (i == nt - 1 && last - py < fh + 2) continue;
+            last = py;
+            gdImageLine(im, left - 5, py, left - 1, py, black);
+            snprintf(lab, sizeof lab, "%.0f", ticks[i]);
+            text(im, left - 7 - (int)strlen(lab) * fw, py - fh / 2, lab, black);
+        }
     }
-    const char *yl = "frequency (Hz)";
+    const char *yl = p.mels ? "frequency (Hz, mel)" : "frequency (Hz)";
     gdImageStringUp(im, font, 2, top + (int)H / 2 + (int)strlen(yl) * fw / 2,
                     (unsigned char *)yl, black);
 

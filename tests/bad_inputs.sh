@@ -206,6 +206,10 @@ for a in "--fft 7" "--fft 4" "--hop 0" "--range 0" "--width 10" "--rate 0" "--ti
     row "spectrogram $a" -- spectrogram clip.wav -o x.png $a
 done
 row "spectrogram, two inputs" -- spectrogram clip.wav old.wav -o x.png
+for a in "--mel 0" "--fmin 100" "--mel 40 --fmax 9000" "--mel 40 --fmin 3000 --fmax 2000"; do
+    # shellcheck disable=SC2086
+    row "spectrogram $a" -- spectrogram clip.wav -o x.png $a
+done
 row "baseline without data" -- baseline
 row "baseline on a folder without audio" -- baseline --train emptydir --valid old.wav
 for a in "--bins 1" "--rate 0" "--lpc-k -1" "--lpc-reweight 1000" "--bogus"; do

@@ -241,6 +241,152 @@ static void test_png(void)
     C(no_temporaries());
 }
 
+/* wn_mel_filters and wn_logmel against torchaudio (tests/mel_reference.py
+ * wrote the fixture: filters in float64, log-mel from a float64 STFT) */
+static void test_mel_reference(void)
+{
+    wn_error err;
+    wn_mel_params d = wn_mel_default_params();
+    C(d.mels == 80 && d.fft == 0 && d.hop == 0 && d.fmin == 0 && d.fmax == 0 &&
+      d.scale == WN_MEL_SLANEY && d.area_norm == 1 && d.floor == 1e-10f);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/fixtures/mel_ref.safetensors", tu_srcdir());
+    fx_file f;
+    fx_open(&f, path);
+    size_t n = 0;
+    float *x = fx_get(&f, "signal", "F32", 0, &n);
+    char cases[256], key[96];
+    snprintf(cases, sizeof cases, "%s", fx_meta(&f, "cases"));
+    int ncases = 0, nlog = 0;
+    for (char *sv = NULL, *c = strtok_r(cases, ",", &sv); c; c = strtok_r(NULL, ",", &sv)) {
+#define META(k) (snprintf(key, sizeof key, "%s." k, c), fx_meta(&f, key))
+        const int rate = atoi(META("rate"));
+        wn_mel_params p = wn_mel_default_params();
+        p.fft = atoi(META("fft"));
+        p.hop = atoi(META("hop"));
+        p.mels = atoi(META("mels"));
+        p.fmin = atof(META("fmin"));
+        p.fmax = atof(META("fmax"));
+        p.scale = !strcmp(META("scale"), "htk") ? WN_MEL_HTK : WN_MEL_SLANEY;
+        p.area_norm = !strcmp(META("norm"), "slaney");
+#undef META
+        const size_t nb = (size_t)p.fft / 2 + 1, M = (size_t)p.mels;
+        snprintf(key, sizeof key, "fb.%s", c);
+        float *ref = fx_get(&f, key, "F32", M * nb, NULL);
+        float *fb = malloc(M * nb * sizeof *fb);
+        REQUIRE(fb);
+        REQUIRE_OK(wn_mel_filters(rate, &p, fb, &err), &err);
+        double peak = 0, worst = 0;
+        for (size_t i = 0; i < M * nb; i++) {
+            peak = fmax(peak, fabs(ref[i]));
+            worst = fmax(worst, fabs(fb[i] - ref[i]));
+        }
+        CF(worst <= 1e-6 * peak, "%s: filters differ from torchaudio's by %.3g (peak %.3g)", c,
+           worst, peak);
+        printf("  mel %-12s %2zu bands of %3zu bins at %5d Hz: filters within %.1e of the peak",
+               c, M, nb, rate, worst / peak);
+        snprintf(key, sizeof key, "logmel.%s", c);
+        if (fx_has(&f, key)) {
+            const size_t frames = wn_stft_frames(n, p.hop);
+            float *lr = fx_get(&f, key, "F32", frames * M, NULL);
+            float *lm = malloc(frames * M * sizeof *lm);
+            REQUIRE(lm);
+            REQUIRE_OK(wn_logmel(x, n, rate, &p, lm, &err), &err);
+            /* in power: each band to 1e-4 of itself, or 1e-6 of its frame's
+             * strongest band (float32 FFT rounding) */
+            double wr = 0;
+            for (size_t t = 0; t < frames; t++) {
+                double top = 0;
+                for (size_t m = 0; m < M; m++) top = fmax(top, exp(lr[t * M + m]));
+                for (size_t m = 0; m < M; m++) {
+                    const double a = exp(lm[t * M + m]), b = exp(lr[t * M + m]);
+                    wr = fmax(wr, fabs(a - b) / (1e-4 * b + 1e-6 * top));
+                }
+            }
+            CF(wr <= 1, "%s: log-mel differs from torchaudio's by %.3g of the tolerance", c, wr);
+            printf(", log-mel of %zu frames within %.2f of the tolerance", frames, wr);
+            free(lm);
+            free(lr);
+            nlog++;
+        }
+        printf("\n");
+        free(fb);
+        free(ref);
+        ncases++;
+    }
+    C(ncases >= 5 && nlog >= 3);
+    free(x);
+    fx_close(&f);
+
+    /* refused: each one line naming what */
+    wn_mel_params p = wn_mel_default_params();
+    float fb1[129 * 80];
+    p.mels = 0;
+    C(wn_mel_filters(8000, &p, fb1, &err) == WN_ERR_ARG && strstr(err.message, "mel bands"));
+    p = wn_mel_default_params();
+    p.fmax = 5000;
+    C(wn_mel_filters(8000, &p, fb1, &err) == WN_ERR_ARG && strstr(err.message, "fmax"));
+    p.fmin = 3000, p.fmax = 2000;
+    C(wn_mel_filters(8000, &p, fb1, &err) == WN_ERR_ARG);
+    p = wn_mel_default_params();
+    p.fft = 255;
+    C(wn_mel_filters(8000, &p, fb1, &err) == WN_ERR_ARG && strstr(err.message, "fft"));
+    p = wn_mel_default_params();
+    p.floor = 0;
+    float one = 0;
+    C(wn_logmel(&one, 1, 8000, &p, fb1, &err) == WN_ERR_ARG);
+    C(wn_logmel(NULL, 1, 8000, NULL, fb1, &err) == WN_ERR_ARG);
+    /* silence: every band at the floor */
+    float z[512] = {0};
+    REQUIRE_OK(wn_logmel(z, 512, 8000, NULL, fb1, &err), &err);
+    int floored = 1;
+    for (size_t i = 0; i < wn_stft_frames(512, 64) * 80; i++)
+        floored &= fb1[i] == logf(1e-10f);
+    C(floored);
+}
+
+/* tones in a mel image: rows follow Slaney's scale (linear to 1 kHz,
+ * logarithmic above), not the linear axis */
+static void test_mel_png(void)
+{
+    wn_error err;
+    enum { RATE = 8000, N = RATE };
+    static float x[N];
+    wn_spectrogram_params p = wn_spectrogram_default_params();
+    p.width = 600;
+    p.height = 500;
+    p.mels = 80;
+    const double freq[3] = {500, 1000, 2000};
+    int rows[3];
+    for (int t = 0; t < 3; t++) {
+        for (int i = 0; i < N; i++) x[i] = 0.5f * (float)sin(2 * M_PI * freq[t] * i / RATE);
+        const char *path = tu_path("mel.png");
+        REQUIRE_OK(wn_spectrogram_png(x, N, RATE, path, &p, &err), &err);
+        gdImagePtr im = NULL;
+        int w = 0, h = 0;
+        C(png_size(path, &w, &h, &im) == 0 && w == 600 && h == 500);
+        rows[t] = im ? brightest_row(im, w / 2) : -1;
+        if (im) gdImageDestroy(im);
+    }
+    /* Slaney: 500 -> 1000 Hz is 7.5 mels, 1000 -> 2000 Hz 27 ln 2 / ln 6.4
+     * = 10.06: a ratio of 1.34 (a linear axis gives 2, HTK's 1.53); each
+     * tone's row is its brightest band's, a band being ~5 pixels here */
+    const double d1 = rows[0] - rows[1], d2 = rows[1] - rows[2], ratio = d2 / d1;
+    CF(d1 > 20 && ratio > 1.2 && ratio < 1.44, "mel rows %d %d %d: ratio %.3f", rows[0], rows[1],
+       rows[2], ratio);
+    printf("  mel png: 0.5/1/2 kHz at rows %d/%d/%d (spacing ratio %.3f, Slaney 1.341)\n",
+           rows[0], rows[1], rows[2], ratio);
+    p.fmin = 100;
+    p.fmax = 3000;
+    REQUIRE_OK(wn_spectrogram_png(x, N, RATE, tu_path("mel.png"), &p, &err), &err);
+    p.fmax = 4500;
+    C(wn_spectrogram_png(x, N, RATE, tu_path("mel.png"), &p, &err) == WN_ERR_ARG);
+    p.mels = 0, p.fmax = 3000;
+    C(wn_spectrogram_png(x, N, RATE, tu_path("mel.png"), &p, &err) == WN_ERR_ARG &&
+      strstr(err.message, "mel"));
+    C(no_temporaries());
+}
+
 static void test_cli(void)
 {
     const char *exe = tu_wavenet();
@@ -295,6 +441,19 @@ static void test_cli(void)
     snprintf(cmd, sizeof cmd, "'%s' spectrogram '%s' -o '%s' 2>&1", exe, tu_tmpdir(), png);
     st = tu_run(cmd, out, sizeof out);
     CF(st == 1 && strstr(out, "directory"), "directory input: exit %d, '%s'", st, out);
+    snprintf(cmd, sizeof cmd, "'%s' spectrogram '%s' -o '%s' --mel 40 --fmin 100 --fmax 6000 "
+             "2>&1", exe, in, png);
+    st = tu_run(cmd, out, sizeof out);
+    CF(st == 0 && strstr(out, "40 mel bands from 100 to 6000 Hz"), "--mel: %d %s", st, out);
+    C(png_size(png, &w, &h, NULL) == 0);
+    snprintf(cmd, sizeof cmd, "'%s' spectrogram '%s' -o '%s' --fmin 100 2>&1", exe, in, png);
+    st = tu_run(cmd, out, sizeof out);
+    CF(st == 2 && strstr(out, "--mel"), "--fmin without --mel: exit %d, '%s'", st, out);
+    snprintf(cmd, sizeof cmd, "'%s' spectrogram '%s' -o '%s' --mel 40 --fmax 9000 2>&1", exe, in,
+             png);
+    st = tu_run(cmd, out, sizeof out);
+    CF(st == 2 && strstr(out, "wavenet: mel range must be 0 <= fmin < fmax <= 8000 Hz"),
+       "--fmax above Nyquist: exit %d, '%s'", st, out);
     printf("  command: ok (%s)\n", exe);
 }
 
@@ -305,6 +464,8 @@ int main(void)
     test_impulse();
     test_linearity();
     test_png();
+    test_mel_reference();
+    test_mel_png();
     test_cli();
     return tu_finish("spectrum", checks);
 }

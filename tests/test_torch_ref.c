@@ -8,8 +8,9 @@
  *                                (I32 B x len), loss (F64 1), grad.<name> and
  *                                adam1.<name> (F32, every model tensor); the
  *                                sizes are in __metadata__ (n, batch, len, rf).
- * This test reads the data file with its own small reader (jansson for the
- * header, zlib for the crc32) and checks, failing on any mismatch:
+ * This test reads the data file with the tests' small reader (testutil.c:
+ * jansson for the header, zlib for the crc32) and checks, failing on any
+ * mismatch:
  *   load    wn_model_load gives the file's weights bit for bit
  *   logits  wn_model_logits (the past before x_0 is silence)
  *   gen     wn_gen_prime(NULL) + wn_gen_feed(silence, x0, x1, ...) step by step
@@ -37,105 +38,6 @@
                            tensor, 1% of the largest gradient of any tensor) */
 #define TOL_ADAM 2e-6   /* max |c - ref| / (1 + |ref|): 0.2% of lr, a few
                            float32 ulps of the weights */
-
-/* ---------------------------------------------------------------- fixture */
-
-typedef struct fx_file {
-    const char *path;
-    unsigned char *raw;
-    size_t size;
-    json_t *header;              /* tensors and __metadata__ */
-    const unsigned char *data;   /* data section */
-    size_t data_size;
-} fx_file;
-
-static void fx_open(fx_file *f, const char *path)
-{
-    memset(f, 0, sizeof *f);
-    f->path = path;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) { fprintf(stderr, "cannot open %s\n", path); exit(1); }
-    REQUIRE(fseek(fp, 0, SEEK_END) == 0);
-    long sz = ftell(fp);
-    REQUIRE(sz >= 8);
-    rewind(fp);
-    f->size = (size_t)sz;
-    f->raw = malloc(f->size);
-    REQUIRE(f->raw);
-    REQUIRE(fread(f->raw, 1, f->size, fp) == f->size);
-    fclose(fp);
-    uint64_t n = 0;
-    for (int i = 7; i >= 0; i--) n = n << 8 | f->raw[i]; /* little endian */
-    REQUIRE(n <= f->size - 8);
-    json_error_t jerr;
-    f->header = json_loadb((const char *)f->raw + 8, (size_t)n, 0, &jerr);
-    if (!f->header) { fprintf(stderr, "%s: bad header: %s\n", path, jerr.text); exit(1); }
-    f->data = f->raw + 8 + n;
-    f->data_size = f->size - 8 - (size_t)n;
-    const char *crc = json_string_value(
-        json_object_get(json_object_get(f->header, "__metadata__"), "crc32"));
-    REQUIRE(crc);
-    unsigned long c = crc32(0L, Z_NULL, 0);
-    for (size_t off = 0; off < f->data_size; off += 1u << 30) {
-        size_t len = f->data_size - off < (1u << 30) ? f->data_size - off : (1u << 30);
-        c = crc32(c, f->data + off, (uInt)len);
-    }
-    if (strtoul(crc, NULL, 10) != c) {
-        fprintf(stderr, "%s: crc32 mismatch (fixture damaged?)\n", path);
-        exit(1);
-    }
-}
-
-static void fx_close(fx_file *f)
-{
-    json_decref(f->header);
-    free(f->raw);
-}
-
-static const char *fx_meta(const fx_file *f, const char *key)
-{
-    const char *s = json_string_value(
-        json_object_get(json_object_get(f->header, "__metadata__"), key));
-    if (!s) { fprintf(stderr, "%s: no metadata %s\n", f->path, key); exit(1); }
-    return s;
-}
-
-static long fx_meta_int(const fx_file *f, const char *key)
-{
-    return strtol(fx_meta(f, key), NULL, 10);
-}
-
-/* A malloc'ed copy of tensor `name` of the given dtype ("F32", "F64",
- * "I32"); *count receives the element count (must equal expect if > 0). */
-static void *fx_get(const fx_file *f, const char *name, const char *dtype,
-                    size_t expect, size_t *count)
-{
-    json_t *t = json_object_get(f->header, name);
-    if (!t) { fprintf(stderr, "%s: no tensor %s\n", f->path, name); exit(1); }
-    const char *dt = json_string_value(json_object_get(t, "dtype"));
-    if (!dt || strcmp(dt, dtype)) {
-        fprintf(stderr, "%s: %s is %s, expected %s\n", f->path, name, dt ? dt : "?", dtype);
-        exit(1);
-    }
-    size_t es = strcmp(dtype, "F64") == 0 ? 8 : 4;
-    size_t n = 1;
-    json_t *shape = json_object_get(t, "shape"), *v;
-    size_t i;
-    json_array_foreach(shape, i, v) n *= (size_t)json_integer_value(v);
-    json_t *offs = json_object_get(t, "data_offsets");
-    size_t b = (size_t)json_integer_value(json_array_get(offs, 0));
-    size_t e = (size_t)json_integer_value(json_array_get(offs, 1));
-    REQUIRE(b <= e && e <= f->data_size && e - b == n * es);
-    if (expect && n != expect) {
-        fprintf(stderr, "%s: %s has %zu elements, expected %zu\n", f->path, name, n, expect);
-        exit(1);
-    }
-    void *out = malloc(n * es + 1);
-    REQUIRE(out);
-    memcpy(out, f->data + b, n * es); /* the files are little endian, as is x86/arm */
-    if (count) *count = n;
-    return out;
-}
 
 /* ---------------------------------------------------------------- helpers */
 

@@ -3,11 +3,13 @@
 #include "testutil.h"
 
 #include <ftw.h>
+#include <jansson.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 int tu_failures = 0;
 static char tmp_dir[256]; /* made on first use */
@@ -144,4 +146,101 @@ double tu_fed_nll(const wn_model *m, wn_precision p, const int *codes, size_t n,
     free(lg);
     wn_gen_free(g);
     return nll;
+}
+
+/* ---------------------------------------------------------------- fixtures
+ * safetensors files that the reference scripts in tests/ wrote */
+
+
+void fx_open(fx_file *f, const char *path)
+{
+    memset(f, 0, sizeof *f);
+    f->path = path;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) { fprintf(stderr, "cannot open %s\n", path); exit(1); }
+    REQUIRE(fseek(fp, 0, SEEK_END) == 0);
+    long sz = ftell(fp);
+    REQUIRE(sz >= 8);
+    rewind(fp);
+    f->size = (size_t)sz;
+    f->raw = malloc(f->size);
+    REQUIRE(f->raw);
+    REQUIRE(fread(f->raw, 1, f->size, fp) == f->size);
+    fclose(fp);
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--) n = n << 8 | f->raw[i]; /* little endian */
+    REQUIRE(n <= f->size - 8);
+    json_error_t jerr;
+    f->header = json_loadb((const char *)f->raw + 8, (size_t)n, 0, &jerr);
+    if (!f->header) { fprintf(stderr, "%s: bad header: %s\n", path, jerr.text); exit(1); }
+    f->data = f->raw + 8 + n;
+    f->data_size = f->size - 8 - (size_t)n;
+    const char *crc = json_string_value(
+        json_object_get(json_object_get(f->header, "__metadata__"), "crc32"));
+    REQUIRE(crc);
+    unsigned long c = crc32(0L, Z_NULL, 0);
+    for (size_t off = 0; off < f->data_size; off += 1u << 30) {
+        size_t len = f->data_size - off < (1u << 30) ? f->data_size - off : (1u << 30);
+        c = crc32(c, f->data + off, (uInt)len);
+    }
+    if (strtoul(crc, NULL, 10) != c) {
+        fprintf(stderr, "%s: crc32 mismatch (fixture damaged?)\n", path);
+        exit(1);
+    }
+}
+
+void fx_close(fx_file *f)
+{
+    json_decref(f->header);
+    free(f->raw);
+}
+
+const char *fx_meta(const fx_file *f, const char *key)
+{
+    const char *s = json_string_value(
+        json_object_get(json_object_get(f->header, "__metadata__"), key));
+    if (!s) { fprintf(stderr, "%s: no metadata %s\n", f->path, key); exit(1); }
+    return s;
+}
+
+long fx_meta_int(const fx_file *f, const char *key)
+{
+    return strtol(fx_meta(f, key), NULL, 10);
+}
+
+/* A malloc'ed copy of tensor `name` of the given dtype ("F32", "F64",
+ * "I32"); *count receives the element count (must equal expect if > 0). */
+int fx_has(const fx_file *f, const char *name)
+{
+    return json_object_get(f->header, name) != NULL;
+}
+
+void *fx_get(const fx_file *f, const char *name, const char *dtype,
+                    size_t expect, size_t *count)
+{
+    json_t *t = json_object_get(f->header, name);
+    if (!t) { fprintf(stderr, "%s: no tensor %s\n", f->path, name); exit(1); }
+    const char *dt = json_string_value(json_object_get(t, "dtype"));
+    if (!dt || strcmp(dt, dtype)) {
+        fprintf(stderr, "%s: %s is %s, expected %s\n", f->path, name, dt ? dt : "?", dtype);
+        exit(1);
+    }
+    size_t es = strcmp(dtype, "F64") == 0 ? 8 : 4;
+    size_t n = 1;
+    json_t *shape = json_object_get(t, "shape"), *v;
+    size_t i;
+    json_array_foreach(shape, i, v) n *= (size_t)json_integer_value(v);
+    json_t *offs = json_object_get(t, "data_offsets");
+    size_t b = (size_t)json_integer_value(json_array_get(offs, 0));
+    size_t e = (size_t)json_integer_value(json_array_get(offs, 1));
+    REQUIRE(b <= e && e <= f->data_size && e - b == n * es);
+    if (expect && n != expect) {
+        fprintf(stderr, "%s: %s has %zu elements, expected %zu\n", f->path, name, n, expect);
+        exit(1);
+    }
+    void *out = malloc(n * es + 1);
+    REQUIRE(out);
+    memcpy(out, f->data + b, n * es); /* the files are little endian, as is x86/arm */
+    if (count) *count = n;
+    return out;
 }

@@ -59,4 +59,26 @@ double tu_maxrel(const float *a, const float *b, size_t n);
  * scores); logits (optional, n x bins) receives each step's logits. */
 double tu_fed_nll(const wn_model *m, wn_precision p, const int *codes, size_t n, float *logits);
 
+/* A reference fixture (a safetensors file that a reference script in tests/ wrote), read
+ * whole with its own small reader (jansson, zlib's crc32, checked): every
+ * failure prints what and exits. */
+typedef struct fx_file {
+    const char *path;
+    unsigned char *raw;
+    size_t size;
+    void *header;                /* json_t: tensors and __metadata__ */
+    const unsigned char *data;   /* data section */
+    size_t data_size;
+} fx_file;
+void fx_open(fx_file *f, const char *path);
+void fx_close(fx_file *f);
+/* a string of __metadata__, and one as a whole number */
+const char *fx_meta(const fx_file *f, const char *key);
+long fx_meta_int(const fx_file *f, const char *key);
+/* 1 if the file holds tensor `name` */
+int fx_has(const fx_file *f, const char *name);
+/* A malloc'ed copy of tensor `name` of the given dtype ("F32", "F64",
+ * "I32"); *count receives the element count (must equal expect if > 0). */
+void *fx_get(const fx_file *f, const char *name, const char *dtype, size_t expect, size_t *count);
+
 #endif

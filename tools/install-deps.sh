@@ -6,13 +6,14 @@
 #           OpenBLAS (matrix products), libgd (PNG images), OpenMP (gcc's libgomp)
 #   data:   codec2-examples (8 kHz speech clips under /usr/share/codec2)
 #   checks: valgrind, clang + its sanitizer/fuzzer runtime
-# With --torch, also python3-torch and python3-numpy: the PyTorch peer of
-# bench/ and tests/torch_reference.py (neither the build nor CI needs them).
+# With --torch, also python3-torch, python3-torchaudio and python3-numpy: the
+# PyTorch peer of bench/ and the reference scripts tests/torch_reference.py
+# and tests/mel_reference.py (neither the build nor CI needs them).
 set -euo pipefail
 extra=""
 case "${1:-}" in
     "") ;;
-    --torch) extra="python3-torch python3-numpy" ;;
+    --torch) extra="python3-torch python3-torchaudio python3-numpy" ;;
     *) echo "usage: bash tools/install-deps.sh [--torch]" >&2; exit 2 ;;
 esac
 export DEBIAN_FRONTEND=noninteractive

@@ -9,6 +9,7 @@
 static const char usage[] =
     "usage: wavenet spectrogram IN.wav -o OUT.png [--rate HZ] [--fft N] [--hop N]\n"
     "                           [--range DB] [--title TEXT] [--width PX] [--height PX]\n"
+    "                           [--mel N [--fmin HZ] [--fmax HZ]]\n"
     "  IN       any audio file libsndfile reads (a .raw file is 16-bit LE mono, 8000 Hz\n"
     "           unless --rate is given); channels are mixed to mono\n"
     "  --rate   resample to HZ first (default: the file's own rate)\n"
@@ -16,7 +17,9 @@ static const char usage[] =
     "  --hop    frame step in samples (default: fft/4)\n"
     "  --range  colours span this many dB below the loudest point (default 80)\n"
     "  --title  text above the plot (default: the input file name)\n"
-    "  --width, --height  whole image size in pixels (default: from the length and fft)\n";
+    "  --width, --height  whole image size in pixels (default: from the length and fft)\n"
+    "  --mel    N mel bands (Slaney's scale) as rows instead of the FFT bins\n"
+    "  --fmin, --fmax  the mel bands' range in Hz (default 0 to half the rate)\n";
 
 int cmd_spectrogram(int argc, char **argv)
 {
@@ -55,6 +58,12 @@ int cmd_spectrogram(int argc, char **argv)
         } else if (!strcmp(a, "--height")) {
             if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 64, 8192, &x)) return 2;
             p.height = (int)x;
+        } else if (!strcmp(a, "--mel")) {
+            if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 1, 4096, &x)) return 2;
+            p.mels = (int)x;
+        } else if (!strcmp(a, "--fmin") || !strcmp(a, "--fmax")) {
+            if (!(v = cli_value(argc, argv, &i)) || cli_double(a, v, 0, 1e6, &d)) return 2;
+            *(a[4] == 'i' ? &p.fmin : &p.fmax) = d;
         } else if (a[0] == '-' && a[1]) {
             cli_fail("spectrogram: unknown option '%s' (see wavenet spectrogram --help)", a);
             return 2;
@@ -78,12 +87,24 @@ int cmd_spectrogram(int argc, char **argv)
     if (info.mixed) cli_note("%s: mixed %d channels to mono", in, info.file_channels);
     if (info.resampled) cli_note("%s: resampled from %d Hz to %ld Hz", in, info.file_rate, rate);
     int sr = rate ? (int)rate : info.file_rate;
+    if ((p.fmin != 0 || p.fmax != 0) && !p.mels) {
+        free(x);
+        cli_fail("spectrogram: --fmin and --fmax need --mel N");
+        return 2;
+    }
     p.title = title ? title : in;
     int rc = wn_spectrogram_png(x, n, sr, out, &p, &err);
     free(x);
-    if (rc != WN_OK) return cli_fail_err(&err);
-    fprintf(stderr, "wavenet: wrote %s (%.2f s at %d Hz, fft %d, hop %d)\n", out,
-            (double)n / sr, sr, p.fft ? p.fft : wn_spectrogram_auto_fft(sr),
+    if (rc != WN_OK) { /* a value the file's rate or length rules out: a wrong command line */
+        int st = cli_fail_err(&err);
+        return rc == WN_ERR_ARG ? 2 : st;
+    }
+    fprintf(stderr, "wavenet: wrote %s (%.2f s at %d Hz, fft %d, hop %d", out, (double)n / sr,
+            sr, p.fft ? p.fft : wn_spectrogram_auto_fft(sr),
             p.hop ? p.hop : (p.fft ? p.fft : wn_spectrogram_auto_fft(sr)) / 4);
+    if (p.mels)
+        fprintf(stderr, ", %d mel bands from %g to %g Hz", p.mels, p.fmin,
+                p.fmax > 0 ? p.fmax : sr / 2.0);
+    fputs(")\n", stderr);
     return 0;
 }
