@@ -262,8 +262,14 @@ WN_API int wn_audio_read_codes(const char *path, int rate, int bins,
                                int **codes, size_t *n, wn_audio_info *info,
                                wn_error *err);
 
-/* A streamed WAV writer: data go to a temporary name beside `path`, with a
- * valid header at every flush; wn_wav_close renames it into place, and
+/* A streamed audio writer. The container is the one `path`'s extension
+ * names among libsndfile's (.flac, .aiff, .au, .caf, .w64, ...; .raw is
+ * headerless 16-bit little-endian, as wn_audio_read reads .raw), WAV for
+ * any other name or none; lossy formats (.ogg, .mp3, ...) and containers
+ * that cannot hold the samples exactly are refused (WN_ERR_ARG): every
+ * format written reads back as the same codes. Data go to a temporary
+ * name beside `path`, with a valid header at every flush (WAV, AIFF, AU,
+ * CAF, W64; FLAC writes its totals at close); wn_wav_close renames it into place, and
  * wn_wav_abort removes it (a file already at `path` is untouched until a
  * successful close). path "-" writes to stdout: the WAV is assembled in
  * memory and written whole at close (a pipe cannot seek back to fix the

@@ -619,6 +619,46 @@ out:
     return ok;
 }
 
+/* The container that `path` names by its extension (case ignored): the
+ * libsndfile major format whose extension it is (wav, flac, aiff, au, caf,
+ * w64, raw: headerless little-endian, as wn_audio_read reads .raw ...),
+ * WAV for no extension or one libsndfile does not know, "-" included.
+ * Samples are 16-bit PCM (pcm16) or 32-bit float, and must come back
+ * exactly: a lossy format, or one without that sample type, is refused. */
+static int out_format(const char *path, int pcm16, int *format, wn_error *err)
+{
+    const int sub = pcm16 ? SF_FORMAT_PCM_16 : SF_FORMAT_FLOAT;
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    *format = SF_FORMAT_WAV | sub;
+    if (!dot || (slash && dot < slash) || dot == path || dot[-1] == '/') return WN_OK;
+    const char *ext = dot + 1;
+    static const char *const lossy[] = {"ogg", "oga", "opus", "mp3", "m4a", "aac", "wma"};
+    for (size_t i = 0; i < sizeof lossy / sizeof *lossy; i++)
+        if (!strcasecmp(ext, lossy[i]))
+            return wn__err(err, WN_ERR_ARG, "%s: .%s is a lossy format, which would change the "
+                           "samples: write .wav, .flac, .aiff, .au, .caf or .raw", path, ext);
+    if (!strcasecmp(ext, "raw")) {
+        *format = SF_FORMAT_RAW | sub | SF_ENDIAN_LITTLE;
+    } else {
+        int count = 0;
+        sf_command(NULL, SFC_GET_FORMAT_MAJOR_COUNT, &count, sizeof count);
+        for (int i = 0; i < count; i++) {
+            SF_FORMAT_INFO fi = {.format = i};
+            if (sf_command(NULL, SFC_GET_FORMAT_MAJOR, &fi, sizeof fi) == 0 && fi.extension &&
+                !strcasecmp(fi.extension, ext)) {
+                *format = fi.format | sub;
+                break;
+            }
+        }
+    }
+    SF_INFO si = {.samplerate = 8000, .channels = 1, .format = *format};
+    if (!sf_format_check(&si))
+        return wn__err(err, WN_ERR_ARG, "%s: .%s files cannot hold %s samples exactly: write "
+                       ".wav, .flac, .aiff, .au, .caf or .raw", path, ext,
+                       pcm16 ? "16-bit" : "float");
+    return WN_OK;
+}
+
 static void wav_free(wn_wav *w)
 {
     if (!w) return;
@@ -674,7 +714,11 @@ wn_wav *wn_wav_open(const char *path, int rate, int bins, wn_error *err)
     memset(&si, 0, sizeof si);
     si.samplerate = rate;
     si.channels = 1;
-    si.format = SF_FORMAT_WAV | (w->pcm16 ? SF_FORMAT_PCM_16 : SF_FORMAT_FLOAT);
+    if (w->to_stdout) si.format = SF_FORMAT_WAV | (w->pcm16 ? SF_FORMAT_PCM_16 : SF_FORMAT_FLOAT);
+    else if (out_format(path, w->pcm16, &si.format, err) != WN_OK) {
+        wav_free(w);
+        return NULL;
+    }
     if (w->to_stdout) {
         w->sf = sf_open_virtual(&mb_io, SFM_WRITE, &si, &w->mem);
         if (!w->sf) {

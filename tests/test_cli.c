@@ -77,6 +77,47 @@ int main(void)
            sc_nll);
     CHECK(fabs(json_num(out, "bits_per_sample") - sc_nll / 5000 / log(2)) < 1e-5);
 
+    /* the extension picks the container, and each reads back as the same
+     * codes: .raw is headerless 16-bit, as score reads .raw; a lossy
+     * format is refused before any work, an existing file kept */
+    {
+        const char *exts[] = {"flac", "raw", "aiff", "au", "caf", "w64", "FLAC"};
+        const char *magic[] = {"fLaC", NULL, "FORM", ".snd", "caff", "riff", "fLaC"};
+        for (size_t e = 0; e < sizeof exts / sizeof *exts; e++) {
+            char name[32], head[4] = {0};
+            snprintf(name, sizeof name, "g1.%s", exts[e]);
+            const char *path = tu_path(name);
+            snprintf(args, sizeof args, "generate -m %s --samples 5000 --seed 7 -o %s", model, path);
+            REQUIRE(wn(args) == 0);
+            FILE *fp = fopen(path, "rb");
+            REQUIRE(fp);
+            CHECK(fread(head, 1, 4, fp) == 4);
+            fseek(fp, 0, SEEK_END);
+            const long size = ftell(fp);
+            fclose(fp);
+            if (magic[e]) CHECKF(!memcmp(head, magic[e], 4), "%s starts '%.4s'", name, head);
+            else CHECKF(size == 2 * 5000, "%s: %ld bytes, expected 10000", name, size);
+            snprintf(args, sizeof args, "score -m %s --json %s", model, path);
+            REQUIRE(wn(args) == 0);
+            CHECKF(fabs(json_num(out, "nll_nats") - sc_nll) < 1e-9 * sc_nll,
+                   "%s scores %.6f, the WAV %.6f", name, json_num(out, "nll_nats"), sc_nll);
+        }
+        const char *ogg = tu_path("keep.ogg");
+        FILE *fp = fopen(ogg, "w");
+        REQUIRE(fp);
+        fputs("precious\n", fp);
+        fclose(fp);
+        snprintf(args, sizeof args, "generate -m %s --seconds 100 -o %s", model, ogg);
+        int rc = wn(args);
+        CHECKF(rc == 1 && strstr(out, "lossy") && strchr(out, '\n') == out + strlen(out) - 1,
+               "-o x.ogg: exit %d, '%s'", rc, out);
+        char back[16] = {0};
+        fp = fopen(ogg, "r");
+        REQUIRE(fp);
+        CHECK(fgets(back, sizeof back, fp) && !strcmp(back, "precious\n"));
+        fclose(fp);
+    }
+
     /* a folder: its audio files, sorted (not other files, not hidden
      * ones), then a total line weighing every sample alike; a list file
      * (relative paths, comments) gives the same */

@@ -17,7 +17,9 @@ static const char usage[] =
     "                        [--keep-prime] [--streams B] [--threads N] [--precision P]\n"
     "                        [-o OUT.wav] [--json]\n"
     "  -o OUT.wav     output (default generated.wav; '-' = stdout); with B > 1 streams\n"
-    "                 stream i goes to OUT-i.wav (i = 0..B-1)\n"
+    "                 stream i goes to OUT-i.wav (i = 0..B-1). The extension picks the\n"
+    "                 format: .wav (also for others), .flac, .aiff, .au, .caf, .w64, or\n"
+    "                 .raw (headerless 16-bit little-endian); lossy ones are refused\n"
     "  --temperature  1 = the model's distribution, 0 = argmax (default 1)\n"
     "  --top-k K      sample among the K likeliest codes (0 = off)\n"
     "  --top-p P      sample among the likeliest codes holding mass P (1 = off)\n"
@@ -117,6 +119,10 @@ int cmd_generate(int argc, char **argv)
     }
     if ((samples < 0) == (seconds < 0)) {
         cli_fail("generate: give exactly one of --samples N or --seconds S");
+        return 2;
+    }
+    if (!*out) {
+        cli_fail("-o: expected a file name or '-', got ''");
         return 2;
     }
     if (streams > 1 && !strcmp(out, "-")) {
