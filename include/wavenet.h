@@ -662,8 +662,10 @@ WN_API int wn_logmel(const float *x, size_t n, int rate, const wn_mel_params *p,
 /* Log-magnitude spectrogram of x (n samples at `rate` Hz) as a PNG: time in
  * seconds on x, frequency in Hz on y, a dBFS colour bar; axes labelled with
  * libgd's built-in font. When there are more frames (or bins) than pixels
- * each pixel shows the maximum of those it covers. Written to a temporary
- * name and renamed into place. p may be NULL (defaults). */
+ * each pixel shows the maximum of those it covers. PNG, or JPEG, GIF,
+ * lossless WebP or BMP when the name ends in .jpg/.jpeg, .gif, .webp or
+ * .bmp. Written to a temporary name and renamed into place. p may be NULL
+ * (defaults). */
 WN_API int wn_spectrogram_png(const float *x, size_t n, int rate, const char *png_path,
                               const wn_spectrogram_params *p, wn_error *err);
 

@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #ifdef _OPENMP
 #include <omp.h>
 #define WN_OMP_FOR _Pragma("omp parallel for schedule(dynamic, 16)")
@@ -391,6 +392,19 @@ static void cell_range(size_t i, size_t cells, size_t count, size_t *lo, size_t 
     if (*hi <= *lo) *hi = *lo + 1;
 }
 
+/* The image format a name asks for by its extension (case ignored): PNG
+ * unless it ends in .jpg/.jpeg, .gif, .webp or .bmp (libgd encodes all) */
+static const char *image_kind(const char *path)
+{
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash)) return "PNG";
+    static const char *const ext[][2] = {{"jpg", "JPEG"}, {"jpeg", "JPEG"}, {"gif", "GIF"},
+                                         {"webp", "WebP"}, {"bmp", "BMP"}};
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
+        if (!strcasecmp(dot + 1, ext[i][0])) return ext[i][1];
+    return "PNG";
+}
+
 int wn_spectrogram_png(const float *x, size_t n, int rate, const char *png_path,
                        const wn_spectrogram_params *pp, wn_error *err)
 {
@@ -603,11 +617,16 @@ int wn_spectrogram_png(const float *x, size_t n, int rate, const char *png_path,
     /* encode in memory, so a libgd failure is a return value (not a message
      * on stderr) and our own write is the one checked */
     int size = 0;
-    void *png = gdImagePngPtr(im, &size);
+    const char *kind = image_kind(png_path);
+    void *png = !strcmp(kind, "JPEG")   ? gdImageJpegPtr(im, &size, 95)
+                : !strcmp(kind, "GIF")  ? gdImageGifPtr(im, &size)
+                : !strcmp(kind, "WebP") ? gdImageWebpPtrEx(im, &size, gdWebpLossless)
+                : !strcmp(kind, "BMP")  ? gdImageBmpPtr(im, &size, 0)
+                                        : gdImagePngPtr(im, &size);
     gdImageDestroy(im);
     if (!png || size <= 0) {
         if (png) gdFree(png);
-        return wn__err(err, WN_ERR_NOMEM, "%s: PNG encoding failed", png_path);
+        return wn__err(err, WN_ERR_NOMEM, "%s: %s encoding failed", png_path, kind);
     }
     char tmp[4096];
     if ((rc = wn__tmpname(png_path, tmp, sizeof tmp, err)) != WN_OK) {

@@ -224,6 +224,24 @@ static void test_png(void)
     REQUIRE_OK(wn_spectrogram_png(y, 1000, RATE, path, NULL, &err), &err);
     C(no_temporaries());
 
+    /* the name's extension picks the image format (libgd encodes each) */
+    const char *ext[] = {"jpg", "JPEG", "gif", "webp", "bmp", "png", "unknown"};
+    const char *magic[] = {"\xff\xd8\xff", "\xff\xd8\xff", "GIF8", "RIFF", "BM", "\x89PNG",
+                           "\x89PNG"};
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
+        char name[32];
+        unsigned char head[16] = {0};
+        snprintf(name, sizeof name, "kind.%s", ext[i]);
+        REQUIRE_OK(wn_spectrogram_png(y, 1000, RATE, tu_path(name), NULL, &err), &err);
+        FILE *f = fopen(tu_path(name), "rb");
+        REQUIRE(f);
+        const size_t got = fread(head, 1, sizeof head, f);
+        fclose(f);
+        CF(got == sizeof head && !memcmp(head, magic[i], strlen(magic[i])) &&
+           (strcmp(ext[i], "webp") || !memcmp(head + 8, "WEBP", 4)),
+           "%s starts %02x %02x %02x %02x", name, head[0], head[1], head[2], head[3]);
+    }
+
     /* errors */
     C(wn_spectrogram_png(y, 0, RATE, path, NULL, &err) == WN_ERR_AUDIO && err.message[0]);
     p = wn_spectrogram_default_params();
