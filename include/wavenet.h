@@ -251,7 +251,9 @@ typedef struct wn_audio_info {
  * with libsamplerate. rate 0 keeps the file's own rate (8000 Hz for .raw);
  * info->file_rate tells which. Samples are floats clipped to [-1, 1]. *out
  * is malloc'ed (free with free()); info may be NULL. Only regular files are
- * opened (never blocks on a FIFO). Empty audio, NaN/Inf samples (the message
+ * opened (never blocks on a FIFO), and path "-": standard input, read to
+ * its end into an unlinked temporary file in $TMPDIR (at most 8 GiB), then
+ * read as a file (messages call it "stdin"). Empty audio, NaN/Inf samples (the message
  * names the sample index), files that are not audio, truncated files whose
  * header claims more frames than they hold, or too long (> 2^31 frames) are
  * errors with a one-line message naming the file. */

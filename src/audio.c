@@ -174,6 +174,58 @@ static int open_regular(const char *path, int64_t *size, wn_error *err)
     return fd;
 }
 
+/* "-": standard input, copied whole into an unlinked temporary file in
+ * $TMPDIR (a pipe cannot seek, and every check below wants a regular file),
+ * up to MAX_STDIN bytes. Returns the fd, at offset 0, or a negative status. */
+#define MAX_STDIN ((int64_t)8 << 30)
+static int open_stdin(int64_t *size, wn_error *err)
+{
+    const char *dir = getenv("TMPDIR");
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s/wavenet-stdin.XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return wn__err(err, WN_ERR_IO, "stdin: cannot make a temporary file in %s: %s",
+                       dir && *dir ? dir : "/tmp", strerror(errno));
+    unlink(tmp); /* gone with the last descriptor */
+    static char buf[1 << 16];
+    int64_t total = 0;
+    for (;;) {
+        ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            int e = errno;
+            close(fd);
+            return wn__err(err, WN_ERR_IO, "stdin: %s", strerror(e));
+        }
+        if (r == 0) break;
+        if (total + r > MAX_STDIN) {
+            close(fd);
+            return wn__err(err, WN_ERR_AUDIO, "stdin: more than %lld GiB of audio",
+                           (long long)(MAX_STDIN >> 30));
+        }
+        for (ssize_t o = 0; o < r;) {
+            ssize_t w = write(fd, buf + o, (size_t)(r - o));
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) {
+                int e = errno;
+                close(fd);
+                return wn__err(err, WN_ERR_IO, "stdin: cannot buffer it in a temporary file: %s",
+                               strerror(e));
+            }
+            o += w;
+        }
+        total += r;
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        int e = errno;
+        close(fd);
+        return wn__err(err, WN_ERR_IO, "stdin: seek: %s", strerror(e));
+    }
+    *size = total;
+    return fd;
+}
+
 /* libsndfile's header parsers are not all safe on hostile input: 1.2.x
  * spins forever, without any I/O, on a WAV LIST sub-chunk whose size wraps
  * a seek backwards (its issue #1118; our fuzzer found it), and each of its
@@ -310,8 +362,9 @@ int wn_audio_read(const char *path, int rate, float **out, size_t *n,
         return wn__err(err, WN_ERR_ARG, "%s: invalid sample rate %d Hz", path, rate);
 
     int64_t fsize = 0;
-    int fd = open_regular(path, &fsize, err);
+    int fd = strcmp(path, "-") ? open_regular(path, &fsize, err) : open_stdin(&fsize, err);
     if (fd < 0) return fd;
+    if (!strcmp(path, "-")) path = "stdin"; /* as messages name it */
 
     int raw = ends_with_raw(path);
     int rc = raw ? WN_OK : claim_check(fd, fsize, path, err);

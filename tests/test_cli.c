@@ -77,6 +77,30 @@ int main(void)
            sc_nll);
     CHECK(fabs(json_num(out, "bits_per_sample") - sc_nll / 5000 / log(2)) < 1e-5);
 
+    /* pipes: "-" is stdout for generate and stdin for score (and every
+     * reader); --per-sample - puts the CSV on stdout, the results on stderr */
+    {
+        char cmd2[8192];
+        snprintf(cmd2, sizeof cmd2, "%s generate -m %s --samples 5000 --seed 7 -o - 2>/dev/null | "
+                 "%s score -m %s --json - 2>&1", tu_wavenet(), model, tu_wavenet(), model);
+        REQUIRE(tu_run(cmd2, out, sizeof out) == 0);
+        CHECKF(fabs(json_num(out, "nll_nats") - sc_nll) < 1e-9 * sc_nll && strstr(out, "\"-\""),
+               "generate -o - | score -: %s", out);
+        snprintf(cmd2, sizeof cmd2, "%s score -m %s --per-sample - %s 2>/dev/null | "
+                 "awk 'NR == 1 { h = $0 } /bits.sample/ { b++ } END { print NR, b + 0, h }'",
+                 tu_wavenet(), model, g1);
+        REQUIRE(tu_run(cmd2, out, sizeof out) == 0);
+        CHECKF(!strcmp(out, "5001 0 file,sample,code,logp_nats\n"),
+               "--per-sample -: lines, result lines, header: %s", out);
+        snprintf(cmd2, sizeof cmd2, "%s score -m %s --per-sample - %s 2>&1 >/dev/null", tu_wavenet(),
+                 model, g1);
+        REQUIRE(tu_run(cmd2, out, sizeof out) == 0);
+        CHECKF(strstr(out, "5000 samples") && !strstr(out, "logp_nats"), "stderr: %s", out);
+        snprintf(cmd2, sizeof cmd2, "echo not audio | %s score -m %s - 2>&1", tu_wavenet(), model);
+        CHECKF(tu_run(cmd2, out, sizeof out) == 1 && strstr(out, "stdin: not a readable audio"),
+               "text on stdin: %s", out);
+    }
+
     /* the extension picks the container, and each reads back as the same
      * codes: .raw is headerless 16-bit, as score reads .raw; a lossy
      * format is refused before any work, an existing file kept */

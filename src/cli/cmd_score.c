@@ -16,7 +16,8 @@ static const char usage[] =
     "  PATH           an audio file, or a folder: every audio file in it (sorted)\n"
     "  --list FILE    score the paths of a list file too: one per line, '#'\n"
     "                 comments, relative to the list (as train reads them)\n"
-    "  --per-sample   write file,sample,code,logp_nats for every sample (CSV)\n"
+    "  --per-sample   write file,sample,code,logp_nats for every sample (CSV);\n"
+    "                 '-' writes it to stdout and the per-file lines to stderr\n"
     "  --precision P  f32 (default), f16: score the model with its weights rounded\n"
     "                 to half floats, the model `generate --precision f16` samples,\n"
     "                 or int8: score through the int8 generation steps themselves, the\n"
@@ -155,9 +156,14 @@ int cmd_score(int argc, char **argv)
         return cli_fail_err(&err);
     }
     wn_config cfg = wn_model_config(m);
-    FILE *cf = NULL;
+    FILE *cf = NULL, *res = stdout; /* the CSV, and where the results go */
     char tmp[4200];
-    if (csv) {
+    const int csv_stdout = csv && !strcmp(csv, "-");
+    if (csv_stdout) {
+        cf = stdout;
+        res = stderr;
+        fprintf(cf, "file,sample,code,logp_nats\n");
+    } else if (csv) {
         if (strlen(csv) > 4000) {
             wn_model_free(m);
             wn_list_free(files, nfiles);
@@ -212,14 +218,15 @@ int cmd_score(int argc, char **argv)
             all_nll += nll;
             double bits = nll / n / log(2.0);
             if (json) {
-                printf("{\"file\":");
-                json_str(stdout, files[k]);
-                printf(",\"samples\":%zu,\"nll_nats\":%.6f,\"bits_per_sample\":%.6f}\n", n, nll,
-                       bits);
+                fprintf(res, "{\"file\":");
+                json_str(res, files[k]);
+                fprintf(res, ",\"samples\":%zu,\"nll_nats\":%.6f,\"bits_per_sample\":%.6f}\n", n,
+                        nll, bits);
             } else {
-                printf("%s: %zu samples, %.3f nats, %.4f bits/sample\n", files[k], n, nll, bits);
+                fprintf(res, "%s: %zu samples, %.3f nats, %.4f bits/sample\n", files[k], n, nll,
+                        bits);
             }
-            fflush(stdout);
+            fflush(res);
             for (size_t i = 0; cf && i < n; i++) {
                 csv_str(cf, files[k]);
                 fprintf(cf, ",%zu,%d,%.7g\n", i, codes[i], logp[i]);
@@ -230,12 +237,15 @@ int cmd_score(int argc, char **argv)
     }
     if (!json && nfiles > 1 && scored) {
         /* the corpus's figure: every sample weighs the same, not every file */
-        printf("total: %d", scored);
-        if (scored < nfiles) printf(" of %d", nfiles);
-        printf(" files, %zu samples, %.3f nats, %.4f bits/sample\n", all_n, all_nll,
-               all_nll / (double)all_n / log(2.0));
+        fprintf(res, "total: %d", scored);
+        if (scored < nfiles) fprintf(res, " of %d", nfiles);
+        fprintf(res, " files, %zu samples, %.3f nats, %.4f bits/sample\n", all_n, all_nll,
+                all_nll / (double)all_n / log(2.0));
     }
-    if (cf) {
+    if (csv_stdout) {
+        if (fflush(stdout) != 0 || ferror(stdout))
+            status = cli_fail("stdout: write failed: %s", strerror(errno));
+    } else if (cf) {
         /* a failed run leaves an existing CSV as it was */
         int bad = fflush(cf) != 0 || ferror(cf) || fsync(fileno(cf)) != 0;
         int e = errno;
