@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 static char out[1 << 16];
@@ -99,6 +100,19 @@ int main(void)
         snprintf(cmd2, sizeof cmd2, "echo not audio | %s score -m %s - 2>&1", tu_wavenet(), model);
         CHECKF(tu_run(cmd2, out, sizeof out) == 1 && strstr(out, "stdin: not a readable audio"),
                "text on stdin: %s", out);
+    }
+
+    /* train --log -: the CSV rows on stdout and nothing else there (the
+     * result line goes to stderr), and no file named '-' */
+    {
+        char cmd2[8192];
+        snprintf(cmd2, sizeof cmd2, "cd %s && %s train -m %s -o %s --train %s --steps 3 --batch 1 "
+                 "--window 100 --print-every 0 --log - 2>/dev/null | awk -F, '{ n[NF]++ } "
+                 "END { for (k in n) print k, n[k] }'", tu_tmpdir(), tu_wavenet(), model,
+                 tu_path("logged.safetensors"), g1);
+        REQUIRE(tu_run(cmd2, out, sizeof out) == 0);
+        CHECKF(!strcmp(out, "8 4\n"), "train --log -: fields and rows on stdout: %s", out);
+        CHECK(access(tu_path("-"), F_OK) != 0);
     }
 
     /* the extension picks the container, and each reads back as the same

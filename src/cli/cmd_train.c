@@ -66,7 +66,8 @@ static const char usage_text[] =
     "  --resume CKPT       continue a run from its checkpoint: weights, optimizer,\n"
     "                      data RNG, schedule, best validation; the checkpoint's\n"
     "                      settings and files are the defaults\n"
-    "  --log FILE.csv      append one row per progress line (flushed at each row)\n"
+    "  --log FILE.csv      append one row per progress line (flushed at each row;\n"
+    "                      '-': to stdout)\n"
     "  --print-every S     seconds between progress lines (10)\n"
     "\n"
     "SIGINT/SIGTERM write the checkpoint at the end of the current step and exit 0;\n"
@@ -487,10 +488,10 @@ int cmd_train(int argc, char **argv)
                 fprintf(stderr, "wavenet: warning: %s is both a training and a validation "
                         "file\n", valid->v[i]);
     if (check_writable("-o", o.out) || check_writable("--checkpoint", o.ckpt) ||
-        (o.log && check_writable("--log", o.log)))
+        (o.log && strcmp(o.log, "-") && check_writable("--log", o.log)))
         goto out;
     if (o.log) {
-        log = fopen(o.log, "a");
+        log = strcmp(o.log, "-") ? fopen(o.log, "a") : stdout; /* "-": the rows on stdout */
         if (!log) {
             cli_fail("--log %s: %s", o.log, strerror(errno));
             goto out;
@@ -554,8 +555,7 @@ int cmd_train(int argc, char **argv)
             cli_note("no validation clips: %s will hold the last weights, not the best", o.out);
     }
     if (log) {
-        fseek(log, 0, SEEK_END);
-        if (ftell(log) == 0)
+        if (log == stdout || (fseek(log, 0, SEEK_END) == 0 && ftell(log) == 0))
             fprintf(log, "step,seconds,train_bits,valid_bits,samples_per_s,lr,grad_norm,eta_s\n");
         fflush(log);
     }
@@ -696,19 +696,20 @@ int cmd_train(int argc, char **argv)
                 "wavenet: early stop at step %lld: no new best in %d validations\n",
                 (long long)step, p.patience);
     }
+    FILE *res = log == stdout ? stderr : stdout; /* stdout holds only the CSV then */
     if (nvalid && isfinite(best))
-        printf("%s: best validation %.4f bits/sample at step %lld (%lld steps, %s of "
-               "training; checkpoint %s)\n", o.out, best, (long long)best_step,
-               (long long)step, took, o.ckpt);
+        fprintf(res, "%s: best validation %.4f bits/sample at step %lld (%lld steps, %s of "
+                "training; checkpoint %s)\n", o.out, best, (long long)best_step,
+                (long long)step, took, o.ckpt);
     else if (nvalid)
-        printf("%s: not written yet (no validation ran; %lld steps; checkpoint %s)\n", o.out,
-               (long long)step, o.ckpt);
+        fprintf(res, "%s: not written yet (no validation ran; %lld steps; checkpoint %s)\n",
+                o.out, (long long)step, o.ckpt);
     else
-        printf("%s: weights after step %lld (%s of training; checkpoint %s)\n", o.out,
-               (long long)step, took, o.ckpt);
+        fprintf(res, "%s: weights after step %lld (%s of training; checkpoint %s)\n", o.out,
+                (long long)step, took, o.ckpt);
     status = 0;
 out:
-    if (log) fclose(log);
+    if (log && log != stdout) fclose(log);
     wn_trainer_free(tr);
     wn_model_free(m);
     plist_free(&o.train);
