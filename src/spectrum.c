@@ -628,6 +628,12 @@ int wn_spectrogram_png(const float *x, size_t n, int rate, const char *png_path,
         if (png) gdFree(png);
         return wn__err(err, WN_ERR_NOMEM, "%s: %s encoding failed", png_path, kind);
     }
+    if (!strcmp(png_path, "-")) { /* stdout: the image whole, at once */
+        const int ok = fwrite(png, 1, (size_t)size, stdout) == (size_t)size && fflush(stdout) == 0;
+        const int e = errno;
+        gdFree(png);
+        return ok ? WN_OK : wn__err(err, WN_ERR_IO, "stdout: write failed: %s", strerror(e));
+    }
     char tmp[4096];
     if ((rc = wn__tmpname(png_path, tmp, sizeof tmp, err)) != WN_OK) {
         gdFree(png);

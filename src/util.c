@@ -47,6 +47,8 @@ int wn__err(wn_error *err, int code, const char *fmt, ...)
 
 int wn__tmpname(const char *path, char *tmp, size_t size, wn_error *err)
 {
+    if (!strcmp(path, "-")) /* stdout, where a writer takes it, is taken before this */
+        return wn__err(err, WN_ERR_ARG, "-: this output cannot go to stdout: name a file");
     const char *slash = strrchr(path, '/');
     size_t dirlen = slash ? (size_t)(slash - path + 1) : 0;
     int n = snprintf(tmp, size, "%.*s.%s.tmp.%ld", (int)dirlen, path,

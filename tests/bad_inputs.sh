@@ -199,6 +199,8 @@ row "train on a folder without audio" -- train -m tiny.safetensors -o o.safetens
 row "train -o in a missing folder" -- train -m tiny.safetensors -o /nonexistent/o.safetensors \
     --train clip.wav
 row "train --train-list missing" -- train -m tiny.safetensors -o o.safetensors --train-list nope.txt
+row "init -o - (a model cannot go to stdout)" -- init -o -
+row "train -o -" -- train -m tiny.safetensors -o - --train clip.wav --steps 1
 row "generate into a lossy format" -- generate -m tiny.safetensors --samples 10 -o x.ogg
 row "spectrogram without input" -- spectrogram -o x.png
 row "spectrogram without -o" -- spectrogram clip.wav

@@ -362,6 +362,11 @@ int main(void)
     bad(args, "is a folder, not a file name");
     snprintf(args, sizeof args, "generate -m %s --samples 10", g1);
     bad(args, "not a weights file");
+    /* stdout is for the outputs that can stream there; a model cannot */
+    bad("init -o -", "cannot go to stdout");
+    snprintf(args, sizeof args, "train -m %s -o - --train %s --steps 1", model, g1);
+    bad(args, "cannot go to stdout");
+    CHECK(access(tu_path("-"), F_OK) != 0 && access("-", F_OK) != 0);
     /* a truncated model */
     snprintf(cmd, sizeof cmd, "head -c 2000 %s > %s", model, tu_path("trunc.st"));
     tu_run(cmd, NULL, 0);

@@ -472,6 +472,11 @@ static void test_cli(void)
     st = tu_run(cmd, out, sizeof out);
     CF(st == 2 && strstr(out, "wavenet: mel range must be 0 <= fmin < fmax <= 8000 Hz"),
        "--fmax above Nyquist: exit %d, '%s'", st, out);
+    /* -o -: the image on stdout */
+    snprintf(cmd, sizeof cmd, "'%s' spectrogram '%s' -o - 2>/dev/null | head -c 8 | od -An -tx1",
+             exe, in);
+    st = tu_run(cmd, out, sizeof out);
+    CF(st == 0 && strstr(out, "89 50 4e 47 0d 0a 1a 0a"), "-o -: %d '%s'", st, out);
     printf("  command: ok (%s)\n", exe);
 }
 

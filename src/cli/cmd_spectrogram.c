@@ -99,7 +99,8 @@ int cmd_spectrogram(int argc, char **argv)
         int st = cli_fail_err(&err);
         return rc == WN_ERR_ARG ? 2 : st;
     }
-    fprintf(stderr, "wavenet: wrote %s (%.2f s at %d Hz, fft %d, hop %d", out, (double)n / sr,
+    fprintf(stderr, "wavenet: wrote %s (%.2f s at %d Hz, fft %d, hop %d",
+            strcmp(out, "-") ? out : "stdout", (double)n / sr,
             sr, p.fft ? p.fft : wn_spectrogram_auto_fft(sr),
             p.hop ? p.hop : (p.fft ? p.fft : wn_spectrogram_auto_fft(sr)) / 4);
     if (p.mels)

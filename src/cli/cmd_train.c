@@ -153,6 +153,7 @@ static void plist_free(plist *l)
 static int check_writable(const char *flag, const char *path)
 {
     struct stat st;
+    if (!strcmp(path, "-")) return cli_fail("%s -: this output cannot go to stdout: name a file", flag);
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         return cli_fail("%s %s: is a folder, not a file name", flag, path);
     const char *slash = strrchr(path, '/');
