@@ -261,6 +261,20 @@ int main(void)
         snprintf(b, sizeof b, "%s/sb-%d.wav", tu_tmpdir(), i);
         CHECKF(same_file(a, b), "stream %d differs between 1 and 2 threads", i);
     }
+    /* a stream's name: -i before the extension, not before a leading dot */
+    {
+        const char *names[][3] = {{".take", ".take-0", ".take-1"},
+                                  {"x.y.flac", "x.y-0.flac", "x.y-1.flac"},
+                                  {"noext", "noext-0", "noext-1"}};
+        for (int k = 0; k < 3; k++) {
+            snprintf(args, sizeof args, "generate -m %s --samples 50 --streams 2 -o %s", model,
+                     tu_path(names[k][0]));
+            REQUIRE(wn(args) == 0);
+            CHECKF(access(tu_path(names[k][1]), F_OK) == 0 &&
+                   access(tu_path(names[k][2]), F_OK) == 0, "-o %s: no %s and %s", names[k][0],
+                   names[k][1], names[k][2]);
+        }
+    }
     /* -o - writes the same audio to stdout */
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "%s generate -m %s --samples 5000 --seed 7 -o - > %s", tu_wavenet(),

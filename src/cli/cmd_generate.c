@@ -64,8 +64,11 @@ static char *stream_path(const char *out, int i, int streams)
         snprintf(p, n, "%s", out);
         return p;
     }
+    /* the extension is after the last dot of the file's name, not a dot
+     * that starts it (.take -> .take-0) */
     const char *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
-    if (!dot || (slash && dot < slash)) dot = out + strlen(out);
+    const char *base = slash ? slash + 1 : out;
+    if (!dot || dot <= base) dot = out + strlen(out);
     snprintf(p, n, "%.*s-%d%s", (int)(dot - out), out, i, dot);
     return p;
 }
