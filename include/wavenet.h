@@ -175,12 +175,25 @@ typedef struct wn_score_params {
     size_t chunk;       /* samples scored per chunk (memory bound), 0 = auto */
     wn_progress_fn progress;
     void *progress_user;
+    wn_precision precision; /* WN_PRECISION_F32 (default): the model itself,
+                               teacher-forced. F16 or I8: through the
+                               per-sample generation steps at that precision
+                               (wn_gen_set_precision), exactly the numbers
+                               generation at it samples from (int8 has no
+                               teacher-forced twin) */
 } wn_score_params;
 WN_API wn_score_params wn_score_default_params(void);
 
 /* Exact -sum_t log p(x_t | x_<t) in nats over n codes; logp (optional, n
  * floats) receives each sample's log-probability. Chunks overlap by the
- * receptive field so the result equals one pass over the whole signal. */
+ * receptive field so the result equals one pass over the whole signal.
+ * Through generation steps (precision F16, I8) the codes are cut into
+ * chunks by their count alone, each run as a stream of a generator (up to
+ * 4 a generator, a generator a thread) that starts from silence one
+ * receptive field before its chunk: every number of a step depends on the
+ * last receptive field of codes only, so each sample's log-probability is
+ * bit for bit that of one stream fed from the start. The total is summed
+ * in chunk order: the same bits for any thread count. */
 WN_API int wn_score_codes(const wn_model *m, const int *codes, size_t n,
                           const wn_score_params *p, double *nll_nats,
                           float *logp, wn_error *err);

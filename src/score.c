@@ -15,7 +15,8 @@
 
 wn_score_params wn_score_default_params(void)
 {
-    wn_score_params p = {.threads = 0, .chunk = 0, .progress = NULL, .progress_user = NULL};
+    wn_score_params p = {.threads = 0, .chunk = 0, .progress = NULL, .progress_user = NULL,
+                         .precision = WN_PRECISION_F32};
     return p;
 }
 
@@ -141,10 +142,143 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
     return WN_OK;
 }
 
+/* ---- through the generation steps (precision F16, I8) */
+
+#define STEP_STREAMS 4     /* streams a generator: its products' tile rows */
+#define STEP_MIN_RF 4      /* a chunk at least this many receptive fields, */
+#define STEP_MIN_CHUNK 1024 /* and this many samples */
+#define STEP_MAX_CHUNKS 64
+
+/* The chunks of n codes, fixed by n and the receptive field W alone: K of
+ * them, chunk k predicting codes [c[k], c[k+1]), its stream fed from
+ * max(0, c[k] - W); chunk 0 (no warm-up) W longer, so every stream runs
+ * about the same number of steps. */
+static size_t step_chunks(size_t n, size_t W, size_t *c)
+{
+    const size_t least = STEP_MIN_RF * W > STEP_MIN_CHUNK ? STEP_MIN_RF * W : STEP_MIN_CHUNK;
+    size_t K = n / least;
+    if (K < 1) K = 1;
+    if (K > STEP_MAX_CHUNKS) K = STEP_MAX_CHUNKS;
+    /* steps a stream: T >= least, so T - W - (K - 1) > 0 and c rises to n */
+    const size_t T = (n + (K - 1) * W + K - 1) / K;
+    c[0] = 0;
+    for (size_t k = 1; k < K; k++) c[k] = T + (k - 1) * (T - W);
+    c[K] = n;
+    return K;
+}
+
+/* Generator group g: chunks [g*STEP_STREAMS, ...) as its streams, in
+ * lockstep; part[k] = -sum of chunk k's log-probabilities, in order. */
+static int step_group(const wn_model *m, wn_precision prec, const int *codes, const size_t *c,
+                      size_t k0, int B, double *part, float *logp, const wn_score_params *p,
+                      size_t n, size_t *done, int *stop, wn_error *err)
+{
+    const int Q = m->cfg.bins, sil = wn_mulaw_silence(Q);
+    const size_t W = (size_t)m->rf;
+    wn_gen *g = wn_gen_create(m, B, NULL, err);
+    if (!g) return err->code;
+    float *lg = malloc(sizeof(float) * (size_t)B * Q);
+    int *in = malloc(sizeof(int) * (size_t)B);
+    int rc = lg && in ? wn_gen_set_precision(g, prec, err)
+                      : wn__err(err, WN_ERR_NOMEM, "out of memory for scoring steps");
+    size_t w[STEP_STREAMS], steps = 0;
+    for (int s = 0; s < B; s++) {
+        const size_t k = k0 + (size_t)s;
+        w[s] = c[k] > W ? c[k] - W : 0;
+        if (c[k + 1] - w[s] > steps) steps = c[k + 1] - w[s];
+        part[k] = 0;
+    }
+    for (size_t t = 0; rc == WN_OK && t < steps; t++) {
+        for (int s = 0; s < B; s++) { /* x[i-1] predicts x[i]; silence before x[0] */
+            const size_t i = w[s] + t;
+            in[s] = i == 0 || i > c[k0 + (size_t)s + 1] ? sil : codes[i - 1];
+        }
+        rc = wn_gen_feed(g, in, lg);
+        for (int s = 0; rc == WN_OK && s < B; s++) {
+            const size_t k = k0 + (size_t)s, i = w[s] + t;
+            if (i < c[k] || i >= c[k + 1]) continue; /* warming up, or done */
+            const double lp = log_softmax_at(lg + (size_t)s * Q, Q, codes[i], NULL);
+            if (logp) logp[i] = (float)lp;
+            part[k] -= lp;
+        }
+        if ((t & 4095) == 4095) {
+            size_t now;
+#pragma omp atomic capture
+            now = *done += (size_t)B * 4096;
+#ifdef _OPENMP
+            if (omp_get_thread_num() == 0)
+#endif
+                if (p->progress && p->progress(p->progress_user, (double)(now < n ? now : n),
+                                               (double)n)) {
+#pragma omp atomic write
+                    *stop = 1;
+                }
+            int quit;
+#pragma omp atomic read
+            quit = *stop;
+            if (quit) rc = wn__err(err, WN_ERR_INTERRUPTED, "scoring interrupted");
+        }
+    }
+    free(lg);
+    free(in);
+    wn_gen_free(g);
+    return rc;
+}
+
+static int score_steps(const wn_model *m, const int *codes, size_t n, const wn_score_params *p,
+                       double *nll, float *logp, wn_error *err)
+{
+    if (!codes && n) return wn__err(err, WN_ERR_ARG, "no codes given");
+    int rc = check_codes(m, codes, n, err);
+    if (rc) return rc;
+    *nll = 0;
+    if (n == 0) return WN_OK;
+    size_t c[STEP_MAX_CHUNKS + 1];
+    const size_t K = step_chunks(n, (size_t)m->rf, c);
+    const int G = (int)((K + STEP_STREAMS - 1) / STEP_STREAMS);
+    int threads = p->threads > 0 ? p->threads : 1;
+#ifdef _OPENMP
+    if (p->threads <= 0) threads = omp_get_max_threads();
+#endif
+    if (threads > G) threads = G;
+    double part[STEP_MAX_CHUNKS];
+    int failed = WN_OK, stop = 0;
+    size_t done = 0;
+    wn_error first = {0};
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+    for (int gi = 0; gi < G; gi++) {
+        const size_t k0 = (size_t)gi * STEP_STREAMS;
+        const int B = (int)(K - k0 < STEP_STREAMS ? K - k0 : STEP_STREAMS);
+        wn_error e = {0};
+        int r = step_group(m, p->precision, codes, c, k0, B, part, logp, p, n, &done, &stop, &e);
+        if (r != WN_OK) {
+#pragma omp critical(wn_score_steps_err)
+            if (failed == WN_OK) failed = r, first = e;
+#pragma omp atomic write
+            stop = 1;
+        }
+    }
+    if (failed != WN_OK) {
+        if (err) *err = first;
+        return failed;
+    }
+    double total = 0; /* in chunk order: the same bits for any thread count */
+    for (size_t k = 0; k < K; k++) total += part[k];
+    *nll = total;
+    if (!isfinite(total))
+        return wn__err(err, WN_ERR_NONFINITE, "the log-likelihood is not finite");
+    return WN_OK;
+}
+
 int wn_score_codes(const wn_model *m, const int *codes, size_t n, const wn_score_params *p,
                    double *nll_nats, float *logp, wn_error *err)
 {
     double tmp;
+    if (p && p->precision != WN_PRECISION_F32) {
+        if (p->precision != WN_PRECISION_F16 && p->precision != WN_PRECISION_I8)
+            return wn__err(err, WN_ERR_ARG, "unknown precision %d", (int)p->precision);
+        return score_steps(m, codes, n, p, nll_nats ? nll_nats : &tmp, logp, err);
+    }
     return run_chunks(m, codes, n, p, nll_nats ? nll_nats : &tmp, logp, NULL, err);
 }
 

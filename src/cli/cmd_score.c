@@ -21,8 +21,8 @@ static const char usage[] =
     "  --precision P  f32 (default), f16: score the model with its weights rounded\n"
     "                 to half floats, the model `generate --precision f16` samples,\n"
     "                 or int8: score through the int8 generation steps themselves, the\n"
-    "                 model `generate --precision int8` samples (one step per sample:\n"
-    "                 slower than scoring at f32 or f16)\n";
+    "                 model `generate --precision int8` samples (chunks as streams of\n"
+    "                 generators: slower than scoring at f32 or f16)\n";
 
 static int progress(void *user, double done, double total)
 {
@@ -51,38 +51,6 @@ static void json_str(FILE *f, const char *s)
         else fputc(*s, f);
     }
     fputc('"', f);
-}
-
-/* Score through a generator at precision p, one fed step per sample:
- * exactly the numbers `generate --precision p` samples from (int8 has no
- * teacher-forced twin). Returns a wn_status. */
-static int score_steps(const wn_model *m, wn_precision p, const int *codes, size_t n,
-                       double *nll, float *logp, const char *name, int tty, wn_error *err)
-{
-    const int Q = wn_model_config(m).bins;
-    wn_gen *g = wn_gen_create(m, 1, NULL, err);
-    if (!g) return err->code;
-    float *lg = malloc(sizeof(float) * (size_t)Q);
-    int rc = lg ? wn_gen_set_precision(g, p, err)
-                : (err->code = WN_ERR_NOMEM,
-                   snprintf(err->message, sizeof err->message, "out of memory"), WN_ERR_NOMEM);
-    double sum = 0;
-    int in = wn_mulaw_silence(Q); /* the past before the first sample */
-    for (size_t t = 0; rc == WN_OK && t < n; t++) {
-        wn_gen_feed(g, &in, lg);
-        double mx = lg[0], z = 0;
-        for (int q = 1; q < Q; q++) mx = lg[q] > mx ? lg[q] : mx;
-        for (int q = 0; q < Q; q++) z += exp(lg[q] - mx);
-        const double lp = lg[codes[t]] - mx - log(z);
-        sum -= lp;
-        if (logp) logp[t] = (float)lp;
-        in = codes[t];
-        if (tty && n > 100000 && t % 65536 == 0) progress((void *)name, (double)t, (double)n);
-    }
-    *nll = sum; /* the caller ends the progress line */
-    free(lg);
-    wn_gen_free(g);
-    return rc;
 }
 
 /* Append a path's audio files (a folder: those in it) to *files. */
@@ -202,13 +170,14 @@ int cmd_score(int argc, char **argv)
             sp.progress = progress;
             sp.progress_user = files[k];
         }
+        /* int8 has no teacher-forced twin: its generation steps (f16 is
+         * the rounded model above, teacher-forced) */
+        if (prec == WN_PRECISION_I8) sp.precision = prec;
         double nll;
         int rc = (csv && !logp) ? (err.code = WN_ERR_NOMEM,
                                    snprintf(err.message, sizeof err.message, "out of memory"),
                                    WN_ERR_NOMEM)
-                 : prec == WN_PRECISION_I8
-                     ? score_steps(m, prec, codes, n, &nll, logp, files[k], tty, &err)
-                     : wn_score_codes(m, codes, n, &sp, &nll, logp, &err);
+                                : wn_score_codes(m, codes, n, &sp, &nll, logp, &err);
         if (sp.progress) fputc('\n', stderr);
         if (rc) {
             status = cli_fail("%s: %s", files[k], err.message);
