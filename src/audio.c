@@ -188,39 +188,44 @@ static int open_stdin(int64_t *size, wn_error *err)
         return wn__err(err, WN_ERR_IO, "stdin: cannot make a temporary file in %s: %s",
                        dir && *dir ? dir : "/tmp", strerror(errno));
     unlink(tmp); /* gone with the last descriptor */
-    static char buf[1 << 16];
+    enum { BUF = 1 << 16 };
+    char *buf = malloc(BUF);
+    if (!buf) {
+        close(fd);
+        return wn__err(err, WN_ERR_NOMEM, "stdin: out of memory");
+    }
     int64_t total = 0;
+    int rc = WN_OK;
     for (;;) {
-        ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
+        ssize_t r = read(STDIN_FILENO, buf, BUF);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
-            int e = errno;
-            close(fd);
-            return wn__err(err, WN_ERR_IO, "stdin: %s", strerror(e));
+            rc = wn__err(err, WN_ERR_IO, "stdin: %s", strerror(errno));
+            break;
         }
         if (r == 0) break;
         if (total + r > MAX_STDIN) {
-            close(fd);
-            return wn__err(err, WN_ERR_AUDIO, "stdin: more than %lld GiB of audio",
-                           (long long)(MAX_STDIN >> 30));
+            rc = wn__err(err, WN_ERR_AUDIO, "stdin: more than %lld GiB of audio",
+                         (long long)(MAX_STDIN >> 30));
+            break;
         }
-        for (ssize_t o = 0; o < r;) {
+        for (ssize_t o = 0; rc == WN_OK && o < r;) {
             ssize_t w = write(fd, buf + o, (size_t)(r - o));
             if (w < 0 && errno == EINTR) continue;
-            if (w < 0) {
-                int e = errno;
-                close(fd);
-                return wn__err(err, WN_ERR_IO, "stdin: cannot buffer it in a temporary file: %s",
-                               strerror(e));
-            }
-            o += w;
+            if (w < 0)
+                rc = wn__err(err, WN_ERR_IO, "stdin: cannot buffer it in a temporary file: %s",
+                             strerror(errno));
+            else o += w;
         }
+        if (rc != WN_OK) break;
         total += r;
     }
-    if (lseek(fd, 0, SEEK_SET) != 0) {
-        int e = errno;
+    free(buf);
+    if (rc == WN_OK && lseek(fd, 0, SEEK_SET) != 0)
+        rc = wn__err(err, WN_ERR_IO, "stdin: seek: %s", strerror(errno));
+    if (rc != WN_OK) {
         close(fd);
-        return wn__err(err, WN_ERR_IO, "stdin: seek: %s", strerror(e));
+        return rc;
     }
     *size = total;
     return fd;
