@@ -2,11 +2,16 @@
 # Regenerate samples/ from the shipped model: unconditional audio at
 # temperature 1.0 and 0.9, a continuation of a held-out validation clip, and
 # spectrograms of each beside one of real speech. Deterministic: the same
-# model and seeds give the same bytes.
+# model and seeds give the same bytes, on any machine (below).
 #   tools/make_samples.sh [path/to/wavenet]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${1:-build/wavenet}
+# The scalar reference kernels: float32 sums in one fixed order on any CPU.
+# The vector tables (AVX2, AVX-512) each give the model to float rounding,
+# and a last-bit difference in a logit can flip a draw and with it all
+# that follows: the bytes would depend on the machine's table.
+export WN_KERNELS=scalar
 M=models/wavenet-speech.safetensors
 REAL=/usr/share/codec2/wav/morig.wav   # validation clip (never trained on)
 mkdir -p samples
