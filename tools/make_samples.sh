@@ -3,10 +3,12 @@
 # temperature 1.0 and 0.9, a continuation of a held-out validation clip, and
 # spectrograms of each beside one of real speech. Deterministic: the same
 # model and seeds give the same bytes, on any machine (below).
-#   tools/make_samples.sh [path/to/wavenet]
+#   tools/make_samples.sh [path/to/wavenet [OUT_DIR]]     (OUT_DIR: samples)
 set -euo pipefail
+W=$(realpath "${1:-$(dirname "$0")/../build/wavenet}")
+O=$(mkdir -p "${2:-$(dirname "$0")/../samples}" && cd "${2:-$(dirname "$0")/../samples}" && pwd)
 cd "$(dirname "$0")/.."
-W=${1:-build/wavenet}
+[[ "$O" != "$(pwd)/samples" ]] || O=samples # as generate.jsonl names the files
 # The scalar reference kernels: float32 sums in one fixed order on any CPU.
 # The vector tables (AVX2, AVX-512) each give the model to float rounding,
 # and a last-bit difference in a logit can flip a draw and with it all
@@ -14,15 +16,14 @@ W=${1:-build/wavenet}
 export WN_KERNELS=scalar
 M=models/wavenet-speech.safetensors
 REAL=/usr/share/codec2/wav/morig.wav   # validation clip (never trained on)
-mkdir -p samples
-log=samples/generate.jsonl
+log=$O/generate.jsonl
 : > "$log"
-"$W" generate -m "$M" --seconds 6 --seed 1 --temperature 1.0 -o samples/uncond-t1.0.wav --json >> "$log"
-"$W" generate -m "$M" --seconds 6 --seed 2 --temperature 0.9 -o samples/uncond-t0.9.wav --json >> "$log"
+"$W" generate -m "$M" --seconds 6 --seed 1 --temperature 1.0 -o "$O"/uncond-t1.0.wav --json >> "$log"
+"$W" generate -m "$M" --seconds 6 --seed 2 --temperature 0.9 -o "$O"/uncond-t0.9.wav --json >> "$log"
 "$W" generate -m "$M" --seconds 3 --seed 3 --temperature 0.9 --prime "$REAL" --keep-prime \
-    -o samples/continue-morig.wav --json >> "$log"
+    -o "$O"/continue-morig.wav --json >> "$log"
 for f in uncond-t1.0 uncond-t0.9 continue-morig; do
-    "$W" spectrogram samples/$f.wav -o samples/$f.png --title "$f (generated)"
+    "$W" spectrogram "$O"/$f.wav -o "$O"/$f.png --title "$f (generated)"
 done
-"$W" spectrogram "$REAL" -o samples/real-morig.png --title "morig.wav (real speech, validation)"
+"$W" spectrogram "$REAL" -o "$O"/real-morig.png --title "morig.wav (real speech, validation)"
 cat "$log"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# tests/test_samples.sh SRC BUILD - samples/ is what tools/make_samples.sh
+# makes: every WAV and PNG byte for byte, and each run's NLL in
+# generate.jsonl (the scalar reference kernels: the same bytes on any
+# machine). A change to what the model samples or how spectrograms are
+# drawn then shows here: regenerate samples/ with the script and commit.
+set -euo pipefail
+src=$(cd "${1:?usage: test_samples.sh SRC BUILD}" && pwd)
+build=$(cd "${2:?usage: test_samples.sh SRC BUILD}" && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/wnsamples.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+bash "$src/tools/make_samples.sh" "$build/wavenet" "$tmp" > "$tmp/log" 2>&1 || {
+    cat "$tmp/log" >&2
+    exit 1
+}
+bad=0 n=0
+for f in "$src"/samples/*.wav "$src"/samples/*.png; do
+    n=$((n + 1))
+    if ! cmp -s "$f" "$tmp/$(basename "$f")"; then
+        echo "test_samples: $(basename "$f") differs from what tools/make_samples.sh makes" >&2
+        bad=1
+    fi
+done
+# the NLL of each run (the wall time and the folder aside)
+key() { sed -E 's/"file":"[^"]*\//"file":"/; s/,"seconds":[0-9.]+//' "$1"; }
+if ! diff <(key "$src/samples/generate.jsonl") <(key "$tmp/generate.jsonl") >&2; then
+    echo "test_samples: generate.jsonl differs" >&2
+    bad=1
+fi
+(( n >= 7 )) || { echo "test_samples: only $n files in samples/" >&2; exit 1; }
+(( bad == 0 )) || exit 1
+echo "test_samples: $n files and generate.jsonl as tools/make_samples.sh makes them"
