@@ -470,7 +470,8 @@ static void test_cli(void)
     snprintf(cmd, sizeof cmd, "'%s' spectrogram '%s' -o '%s' --mel 40 --fmax 9000 2>&1", exe, in,
              png);
     st = tu_run(cmd, out, sizeof out);
-    CF(st == 2 && strstr(out, "wavenet: mel range must be 0 <= fmin < fmax <= 8000 Hz"),
+    CF(st == 2 && strstr(out, "wavenet: spectrogram: the mel range must be 0 <= --fmin < --fmax "
+                         "<= 8000 Hz"),
        "--fmax above Nyquist: exit %d, '%s'", st, out);
     /* -o -: the image on stdout */
     snprintf(cmd, sizeof cmd, "'%s' spectrogram '%s' -o - 2>/dev/null | head -c 8 | od -An -tx1",

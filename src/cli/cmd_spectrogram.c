@@ -92,13 +92,17 @@ int cmd_spectrogram(int argc, char **argv)
         cli_fail("spectrogram: --fmin and --fmax need --mel N");
         return 2;
     }
+    const double nyq = sr / 2.0, hi = p.fmax > 0 ? p.fmax : nyq;
+    if (p.mels && !(p.fmin < hi && hi <= nyq)) { /* the file's rate rules these values out */
+        free(x);
+        cli_fail("spectrogram: the mel range must be 0 <= --fmin < --fmax <= %g Hz (half the "
+                 "rate), got %g..%g", nyq, p.fmin, hi);
+        return 2;
+    }
     p.title = title ? title : in;
     int rc = wn_spectrogram_png(x, n, sr, out, &p, &err);
     free(x);
-    if (rc != WN_OK) { /* a value the file's rate or length rules out: a wrong command line */
-        int st = cli_fail_err(&err);
-        return rc == WN_ERR_ARG ? 2 : st;
-    }
+    if (rc != WN_OK) return cli_fail_err(&err);
     fprintf(stderr, "wavenet: wrote %s (%.2f s at %d Hz, fft %d, hop %d",
             strcmp(out, "-") ? out : "stdout", (double)n / sr,
             sr, p.fft ? p.fft : wn_spectrogram_auto_fft(sr),
