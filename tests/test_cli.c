@@ -97,11 +97,16 @@ int main(void)
                  model, g1);
         REQUIRE(tu_run(cmd2, out, sizeof out) == 0);
         CHECKF(strstr(out, "5000 samples") && !strstr(out, "logp_nats"), "stderr: %s", out);
-        /* stdin is buffered in $TMPDIR: one that cannot take it is one line */
-        snprintf(cmd2, sizeof cmd2, "TMPDIR=%s %s score -m %s - < %s 2>&1", tu_path("no/such"),
-                 tu_wavenet(), model, g1);
-        CHECKF(tu_run(cmd2, out, sizeof out) == 1 && strstr(out, "stdin: cannot make a temporary") &&
-               strchr(out, '\n') == out + strlen(out) - 1, "TMPDIR missing: %s", out);
+        /* stdin is buffered in $TMPDIR: one that cannot take it is one line.
+         * valgrind keeps its own files in $TMPDIR and gives up without it,
+         * so under valgrind (tests/valgrind.sh) this case is left out. */
+        if (!strstr(tu_wavenet(), "valgrind")) {
+            snprintf(cmd2, sizeof cmd2, "TMPDIR=%s %s score -m %s - < %s 2>&1",
+                     tu_path("no/such"), tu_wavenet(), model, g1);
+            CHECKF(tu_run(cmd2, out, sizeof out) == 1 &&
+                   strstr(out, "stdin: cannot make a temporary") &&
+                   strchr(out, '\n') == out + strlen(out) - 1, "TMPDIR missing: %s", out);
+        }
         snprintf(cmd2, sizeof cmd2, "echo not audio | %s score -m %s - 2>&1", tu_wavenet(), model);
         CHECKF(tu_run(cmd2, out, sizeof out) == 1 && strstr(out, "stdin: not a readable audio"),
                "text on stdin: %s", out);
