@@ -196,6 +196,13 @@ static long long parse_ll(const char *flag, const char *v)
     return x;
 }
 
+/* The value after option argv[*i]. */
+static const char *value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) die("%s needs a value", argv[*i]);
+    return argv[++*i];
+}
+
 static opts parse(int argc, char **argv)
 {
     opts o = {.streams = 1, .threads = 1, .batch = 4, .window = 8000, .seed = 1,
@@ -206,39 +213,30 @@ static opts parse(int argc, char **argv)
             o.warmup = 0;
             continue;
         }
-        /* every other option takes a value: name an unknown one as such */
-        static const char *const known[] = {
-            "-m", "-o", "--codes", "--config", "-n", "--synth", "--streams", "--threads",
-            "--batch", "--window", "--min-steps", "--min-reps", "--seed", "--precision",
-            "--b-precision", "--kernels", "--b-kernels", "--b-model", "--b-streams",
-            "--b-threads", "--block", "--seconds"};
-        size_t k = 0;
-        while (k < sizeof known / sizeof *known && strcmp(a, known[k])) k++;
-        if (k == sizeof known / sizeof *known) die("unknown option %s", a);
-        if (i + 1 >= argc) die("%s needs a value", a);
-        const char *v = argv[++i];
-        if (!strcmp(a, "-m")) o.model = v;
-        else if (!strcmp(a, "-o")) o.out = v;
-        else if (!strcmp(a, "--codes")) o.codes = v;
-        else if (!strcmp(a, "--config")) o.config = v;
-        else if (!strcmp(a, "-n")) o.n = parse_ll(a, v);
-        else if (!strcmp(a, "--synth")) o.synth = parse_ll(a, v);
-        else if (!strcmp(a, "--streams")) o.streams = parse_ll(a, v);
-        else if (!strcmp(a, "--threads")) o.threads = parse_ll(a, v);
-        else if (!strcmp(a, "--batch")) o.batch = parse_ll(a, v);
-        else if (!strcmp(a, "--window")) o.window = parse_ll(a, v);
-        else if (!strcmp(a, "--min-steps")) o.min_steps = parse_ll(a, v);
-        else if (!strcmp(a, "--min-reps")) o.min_reps = parse_ll(a, v);
-        else if (!strcmp(a, "--seed")) o.seed = (uint64_t)parse_ll(a, v);
-        else if (!strcmp(a, "--precision")) o.prec = parse_prec(a, v);
-        else if (!strcmp(a, "--b-precision")) o.b_prec = parse_prec(a, v);
-        else if (!strcmp(a, "--kernels")) o.kernels = v;
-        else if (!strcmp(a, "--b-kernels")) o.b_kernels = v;
-        else if (!strcmp(a, "--b-model")) o.b_model = v;
-        else if (!strcmp(a, "--b-streams")) o.b_streams = parse_ll(a, v);
-        else if (!strcmp(a, "--b-threads")) o.b_threads = parse_ll(a, v);
-        else if (!strcmp(a, "--block")) o.block = parse_ll(a, v);
+        /* every other option takes a value; an unknown one is named as such */
+        if (!strcmp(a, "-m")) o.model = value(argc, argv, &i);
+        else if (!strcmp(a, "-o")) o.out = value(argc, argv, &i);
+        else if (!strcmp(a, "--codes")) o.codes = value(argc, argv, &i);
+        else if (!strcmp(a, "--config")) o.config = value(argc, argv, &i);
+        else if (!strcmp(a, "-n")) o.n = parse_ll(a, value(argc, argv, &i));
+        else if (!strcmp(a, "--synth")) o.synth = parse_ll(a, value(argc, argv, &i));
+        else if (!strcmp(a, "--streams")) o.streams = parse_ll(a, value(argc, argv, &i));
+        else if (!strcmp(a, "--threads")) o.threads = parse_ll(a, value(argc, argv, &i));
+        else if (!strcmp(a, "--batch")) o.batch = parse_ll(a, value(argc, argv, &i));
+        else if (!strcmp(a, "--window")) o.window = parse_ll(a, value(argc, argv, &i));
+        else if (!strcmp(a, "--min-steps")) o.min_steps = parse_ll(a, value(argc, argv, &i));
+        else if (!strcmp(a, "--min-reps")) o.min_reps = parse_ll(a, value(argc, argv, &i));
+        else if (!strcmp(a, "--seed")) o.seed = (uint64_t)parse_ll(a, value(argc, argv, &i));
+        else if (!strcmp(a, "--precision")) o.prec = parse_prec(a, value(argc, argv, &i));
+        else if (!strcmp(a, "--b-precision")) o.b_prec = parse_prec(a, value(argc, argv, &i));
+        else if (!strcmp(a, "--kernels")) o.kernels = value(argc, argv, &i);
+        else if (!strcmp(a, "--b-kernels")) o.b_kernels = value(argc, argv, &i);
+        else if (!strcmp(a, "--b-model")) o.b_model = value(argc, argv, &i);
+        else if (!strcmp(a, "--b-streams")) o.b_streams = parse_ll(a, value(argc, argv, &i));
+        else if (!strcmp(a, "--b-threads")) o.b_threads = parse_ll(a, value(argc, argv, &i));
+        else if (!strcmp(a, "--block")) o.block = parse_ll(a, value(argc, argv, &i));
         else if (!strcmp(a, "--seconds")) {
+            const char *v = value(argc, argv, &i);
             char *end;
             o.seconds = strtod(v, &end);
             if (*end || !(o.seconds >= 0)) die("bad value for %s", a);

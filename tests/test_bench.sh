@@ -90,4 +90,11 @@ if [[ $rc -ne 2 || $(wc -l < "$tmp/out") -ne 1 ]] || ! grep -q "unknown option -
     cat "$tmp/out" >&2
     exit 1
 fi
+rc=0
+"$B" ab -m "$tmp/small.safetensors" --streams > "$tmp/out" 2>&1 || rc=$?
+if [[ $rc -ne 2 || $(wc -l < "$tmp/out") -ne 1 ]] || ! grep -q -- "--streams needs a value" "$tmp/out"; then
+    echo "test_bench: 'wavenet-bench ab --streams' (no value) exited $rc:" >&2
+    cat "$tmp/out" >&2
+    exit 1
+fi
 echo "test_bench: ok"
