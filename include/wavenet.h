@@ -660,6 +660,10 @@ typedef struct wn_mel_params {
     float floor;        /* wn_logmel takes ln(max(power, floor)); 1e-10 */
 } wn_mel_params;
 WN_API wn_mel_params wn_mel_default_params(void);
+/* WN_OK if p (NULL: the defaults) suits audio at `rate` Hz, else WN_ERR_ARG
+ * naming the value that does not (a range above half the rate, say): what
+ * wn_mel_filters and wn_logmel check first. */
+WN_API int wn_mel_check(int rate, const wn_mel_params *p, wn_error *err);
 /* The triangular mel filters on the fft/2 + 1 bins of an fft-point STFT
  * at `rate` Hz (bin k at k * rate / fft Hz): mels + 2 points evenly spaced
  * in mel from fmin to fmax, band m rising from point m to m + 1 and falling

@@ -215,6 +215,12 @@ static int mel_resolve(int rate, const wn_mel_params *pp, wn_mel_params *p, wn_e
     return WN_OK;
 }
 
+int wn_mel_check(int rate, const wn_mel_params *p, wn_error *err)
+{
+    wn_mel_params q;
+    return mel_resolve(rate, p, &q, err);
+}
+
 /* the filters of a resolved p; computed in double, as the references */
 static void mel_fill(int rate, const wn_mel_params *p, float *fb)
 {

@@ -346,6 +346,11 @@ static void test_mel_reference(void)
     C(wn_mel_filters(8000, &p, fb1, &err) == WN_ERR_ARG && strstr(err.message, "fmax"));
     p.fmin = 3000, p.fmax = 2000;
     C(wn_mel_filters(8000, &p, fb1, &err) == WN_ERR_ARG);
+    /* wn_mel_check answers as the filters do, before any work */
+    C(wn_mel_check(8000, &p, &err) == WN_ERR_ARG && strstr(err.message, "got 3000..2000"));
+    p.fmin = 0, p.fmax = 5000;
+    C(wn_mel_check(8000, &p, &err) == WN_ERR_ARG && wn_mel_check(16000, &p, &err) == WN_OK);
+    C(wn_mel_check(8000, NULL, &err) == WN_OK);
     p = wn_mel_default_params();
     p.fft = 255;
     C(wn_mel_filters(8000, &p, fb1, &err) == WN_ERR_ARG && strstr(err.message, "fft"));
@@ -470,8 +475,8 @@ static void test_cli(void)
     snprintf(cmd, sizeof cmd, "'%s' spectrogram '%s' -o '%s' --mel 40 --fmax 9000 2>&1", exe, in,
              png);
     st = tu_run(cmd, out, sizeof out);
-    CF(st == 2 && strstr(out, "wavenet: spectrogram: the mel range must be 0 <= --fmin < --fmax "
-                         "<= 8000 Hz"),
+    CF(st == 2 && strstr(out, "wavenet: spectrogram: --mel/--fmin/--fmax: mel range must be 0 <= "
+                         "fmin < fmax <= 8000 Hz (half the rate), got 0..9000"),
        "--fmax above Nyquist: exit %d, '%s'", st, out);
     /* -o -: the image on stdout */
     snprintf(cmd, sizeof cmd, "'%s' spectrogram '%s' -o - 2>/dev/null | head -c 8 | od -An -tx1",

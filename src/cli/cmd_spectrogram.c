@@ -92,12 +92,14 @@ int cmd_spectrogram(int argc, char **argv)
         cli_fail("spectrogram: --fmin and --fmax need --mel N");
         return 2;
     }
-    const double nyq = sr / 2.0, hi = p.fmax > 0 ? p.fmax : nyq;
-    if (p.mels && !(p.fmin < hi && hi <= nyq)) { /* the file's rate rules these values out */
-        free(x);
-        cli_fail("spectrogram: the mel range must be 0 <= --fmin < --fmax <= %g Hz (half the "
-                 "rate), got %g..%g", nyq, p.fmin, hi);
-        return 2;
+    if (p.mels) { /* the file's rate may rule these values out: a usage error */
+        wn_mel_params mp = wn_mel_default_params();
+        mp.fft = p.fft, mp.hop = p.hop, mp.mels = p.mels, mp.fmin = p.fmin, mp.fmax = p.fmax;
+        if (wn_mel_check(sr, &mp, &err) != WN_OK) {
+            free(x);
+            cli_fail("spectrogram: --mel/--fmin/--fmax: %s", err.message);
+            return 2;
+        }
     }
     p.title = title ? title : in;
     int rc = wn_spectrogram_png(x, n, sr, out, &p, &err);
