@@ -188,6 +188,7 @@ static int step_group(const wn_model *m, wn_precision prec, const int *codes, co
         if (c[k + 1] - w[s] > steps) steps = c[k + 1] - w[s];
         part[k] = 0;
     }
+    size_t fresh = 0; /* samples scored since the last report */
     for (size_t t = 0; rc == WN_OK && t < steps; t++) {
         for (int s = 0; s < B; s++) { /* x[i-1] predicts x[i]; silence before x[0] */
             const size_t i = w[s] + t;
@@ -200,16 +201,17 @@ static int step_group(const wn_model *m, wn_precision prec, const int *codes, co
             const double lp = log_softmax_at(lg + (size_t)s * Q, Q, codes[i], NULL);
             if (logp) logp[i] = (float)lp;
             part[k] -= lp;
+            fresh++;
         }
-        if ((t & 4095) == 4095) {
+        if ((t & 4095) == 4095 || t + 1 == steps) {
             size_t now;
 #pragma omp atomic capture
-            now = *done += (size_t)B * 4096;
+            now = *done += fresh;
+            fresh = 0;
 #ifdef _OPENMP
             if (omp_get_thread_num() == 0)
 #endif
-                if (p->progress && p->progress(p->progress_user, (double)(now < n ? now : n),
-                                               (double)n)) {
+                if (p->progress && p->progress(p->progress_user, (double)now, (double)n)) {
 #pragma omp atomic write
                     *stop = 1;
                 }

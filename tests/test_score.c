@@ -5,6 +5,20 @@
 #include <math.h>
 #include <string.h>
 
+/* What a progress callback saw; it answers 1 (stop) at call stop_at. */
+typedef struct plog {
+    int calls, stop_at, rising;
+    double last_done, last_total;
+} plog;
+
+static int plog_record(void *user, double done, double total)
+{
+    plog *l = user;
+    l->rising = (l->calls == 0 || l->rising) && done >= l->last_done && done <= total;
+    l->last_done = done, l->last_total = total;
+    return ++l->calls == l->stop_at;
+}
+
 int main(void)
 {
     enum { N = 3000 };
@@ -135,7 +149,36 @@ int main(void)
         wn_model_free(big);
     }
 
-    /* a progress callback can stop the job */
+    /* progress: samples scored, rising to the whole clip; a callback that
+     * answers non-zero stops the job, at either precision */
+    {
+        enum { M = 20000 };
+        static int z[M];
+        for (int i = 0; i < M; i++) z[i] = x[i % N] ^ (i / N);
+        wn_model *big = tu_small_model(256, 11, 11, 8, 8, 16, 12); /* dilations 1..1024 */
+        const wn_precision precs[2] = {WN_PRECISION_F32, WN_PRECISION_I8};
+        for (int pi = 0; pi < 2; pi++) {
+            plog pl = {0};
+            wn_score_params sp = wn_score_default_params();
+            sp.precision = precs[pi];
+            sp.threads = 1;
+            sp.chunk = 4000;
+            sp.progress = plog_record;
+            sp.progress_user = &pl;
+            double a = 0, b;
+            REQUIRE_OK(wn_score_codes(big, z, M, &sp, &a, NULL, &err), &err);
+            CHECKF(pl.calls >= 2 && pl.rising && pl.last_done == M && pl.last_total == M,
+                   "precision %d: %d calls, rising %d, last %g of %g", (int)precs[pi], pl.calls,
+                   pl.rising, pl.last_done, pl.last_total);
+            plog stop = {.stop_at = 1};
+            sp.progress_user = &stop;
+            CHECKF(wn_score_codes(big, z, M, &sp, &b, NULL, &err) == WN_ERR_INTERRUPTED &&
+                       stop.calls == 1,
+                   "precision %d: stop after %d calls: %s", (int)precs[pi], stop.calls,
+                   err.message);
+        }
+        wn_model_free(big);
+    }
     free(y);
     free(ly);
     free(lg);
