@@ -369,9 +369,17 @@ int wn_audio_read(const char *path, int rate, float **out, size_t *n,
     int64_t fsize = 0;
     int fd = strcmp(path, "-") ? open_regular(path, &fsize, err) : open_stdin(&fsize, err);
     if (fd < 0) return fd;
-    if (!strcmp(path, "-")) path = "stdin"; /* as messages name it */
+    const int from_stdin = !strcmp(path, "-");
+    if (from_stdin) path = "stdin"; /* as messages name it */
 
     int raw = ends_with_raw(path);
+    if (fsize == 0 && !raw) { /* said plainly, not as libsndfile's "Format not recognised" */
+        close(fd);
+        return from_stdin ? wn__err(err, WN_ERR_FORMAT, "stdin: empty (stdin is read once: "
+                                    "give '-' as one input only)")
+                          : wn__err(err, WN_ERR_FORMAT, "%s: an empty file (0 bytes), not audio",
+                                    path);
+    }
     int rc = raw ? WN_OK : claim_check(fd, fsize, path, err);
     if (rc == WN_OK && !raw) rc = probe_header(fd, fsize, path, err);
     if (rc != WN_OK) {

@@ -132,6 +132,7 @@ row "a missing list file" -- score -m tiny.safetensors --list missing.txt
 row "a FIFO (must not block)" -- score -m tiny.safetensors fifo.wav
 row "a character device" -- score -m tiny.safetensors /dev/zero
 row "a missing file" -- score -m tiny.safetensors missing.wav
+row "'-' with nothing on stdin (or given twice: stdin is read once)" -- score -m tiny.safetensors -
 truncate -s $(( (1 << 32) + 2 )) huge.raw
 row "a 4 GiB .raw (2^31+1 frames, sparse)" -- score -m tiny.safetensors huge.raw
 rm -f huge.raw

@@ -585,7 +585,7 @@ static void test_bad_inputs(void)
     write_bytes(tu_path("empty.raw"), "", 0);
     expect_read_error("empty .raw", tu_path("empty.raw"), 8000, WN_ERR_AUDIO, NULL);
     write_bytes(tu_path("zero.wav"), "", 0);
-    expect_read_error("zero-byte .wav", tu_path("zero.wav"), 8000, WN_ERR_FORMAT, NULL);
+    expect_read_error("zero-byte .wav", tu_path("zero.wav"), 8000, WN_ERR_FORMAT, "0 bytes");
 
     /* text */
     const char *txt = tu_path("notes.txt");

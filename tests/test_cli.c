@@ -110,6 +110,11 @@ int main(void)
         snprintf(cmd2, sizeof cmd2, "echo not audio | %s score -m %s - 2>&1", tu_wavenet(), model);
         CHECKF(tu_run(cmd2, out, sizeof out) == 1 && strstr(out, "stdin: not a readable audio"),
                "text on stdin: %s", out);
+        /* stdin read twice: the second '-' finds it empty, and says why */
+        snprintf(cmd2, sizeof cmd2, "%s score -m %s - - < %s 2>&1", tu_wavenet(), model, g1);
+        CHECKF(tu_run(cmd2, out, sizeof out) == 1 && strstr(out, "5000 samples") &&
+                   strstr(out, "wavenet: stdin: empty (stdin is read once"),
+               "'-' twice: %s", out);
     }
 
     /* train --log -: the CSV rows on stdout and nothing else there (the
@@ -404,7 +409,7 @@ int main(void)
     snprintf(args, sizeof args, "score -m %s %s", model, tu_path("text.wav"));
     bad(args, "text.wav");
     snprintf(args, sizeof args, "score -m %s %s", model, tu_path("empty.wav"));
-    bad(args, "empty.wav");
+    bad(args, "empty.wav: an empty file (0 bytes)");
     snprintf(args, sizeof args, "score -m %s %s", model, tu_path("missing.wav"));
     bad(args, "missing.wav");
     /* a folder is its audio files: none is an error */

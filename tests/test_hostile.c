@@ -492,7 +492,7 @@ static void hostile_audio(void)
     expect("a valid 16-bit WAV", op_audio, p, WN_OK, NULL, 10);
     p = tu_path("empty.wav");
     put(p, "", 0);
-    expect("zero-length .wav", op_audio, p, ANY_ERROR, NULL, 10);
+    expect("zero-length .wav", op_audio, p, ANY_ERROR, "an empty file (0 bytes)", 10);
     p = tu_path("empty.raw");
     put(p, "", 0);
     expect("zero-length .raw", op_audio, p, ANY_ERROR, NULL, 10);
