@@ -564,6 +564,48 @@ static int prime_steps(wn_gen *g, const int *codes, size_t n, wn_error *err)
     return WN_OK;
 }
 
+/* The queues after silence alone, without the teacher-forced pass: with a
+ * constant input every layer's input is constant too, so one column a
+ * layer, both taps seeing the same h, gives it. In double, in one fixed
+ * order, so the numbers are the same on any machine (the pass's BLAS sums
+ * in an order that depends on the CPU, which reached the last bits of
+ * every later step). rings[j]: layer j's dil[j] slots. */
+static int silence_rings(const wn_model *m, float *const *rings)
+{
+    const int Q = m->cfg.bins, R = m->cfg.residual, D = m->cfg.dilation, L = m->cfg.layers;
+    const int sil = wn_mulaw_silence(Q);
+    double *h = malloc(sizeof(double) * (size_t)(R + D));
+    if (!h) return WN_ERR_NOMEM;
+    double *z = h + R;
+    const wn_view *w = &m->pk;
+    for (int i = 0; i < R; i++) /* the causal conv: silence on both taps */
+        h[i] = (double)w->causal_b[i] + w->causal_w[(size_t)sil * R + i] +
+               w->causal_w[(size_t)(Q + sil) * R + i];
+    for (int j = 0; j < L; j++) {
+        const wn_layer_view *lw = &w->layer[j];
+        for (int k = 0; k < m->dil[j]; k++)
+            for (int i = 0; i < R; i++) rings[j][(size_t)k * R + i] = (float)h[i];
+        const size_t tap = (size_t)2 * D * R;
+        for (int o = 0; o < D; o++) { /* z = tanh(filter) sigmoid(gate) */
+            double f = lw->b_dil[o], gt = lw->b_dil[D + o];
+            for (int i = 0; i < R; i++) {
+                f += ((double)lw->w_dil[(size_t)o * R + i] + lw->w_dil[tap + (size_t)o * R + i]) *
+                     h[i];
+                gt += ((double)lw->w_dil[(size_t)(D + o) * R + i] +
+                       lw->w_dil[tap + (size_t)(D + o) * R + i]) * h[i];
+            }
+            z[o] = tanh(f) / (1.0 + exp(-gt));
+        }
+        for (int i = 0; i < R; i++) {
+            double r = lw->b_res[i];
+            for (int o = 0; o < D; o++) r += (double)lw->w_res[(size_t)i * D + o] * z[o];
+            h[i] += r;
+        }
+    }
+    free(h);
+    return WN_OK;
+}
+
 int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err)
 {
     const wn_model *m = g->m;
@@ -587,8 +629,8 @@ int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err)
     int *in = malloc(sizeof(int) * (size_t)N);
     float **rings = malloc(sizeof(float *) * (size_t)L);
     float *one = malloc(sizeof(float) * g->ring_floats); /* one stream's queues */
-    wn__ws *ws = wn__ws_create(m, N, 1, 0);
-    if (!in || !rings || !one || !ws) {
+    wn__ws *ws = n ? wn__ws_create(m, N, 1, 0) : NULL; /* silence alone needs no pass */
+    if (!in || !rings || !one || (n && !ws)) {
         free(in);
         free(rings);
         free(one);
@@ -602,8 +644,16 @@ int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err)
         in[i] = p < (size_t)rf ? sil : codes[p - (size_t)rf];
     }
     for (int j = 0; j < L; j++) rings[j] = one + g->ring_off[j] / (size_t)g->B;
-    wn__forward(mr ? mr : m, ws, in, N, 1, rings);
+    int rc = n ? (wn__forward(mr ? mr : m, ws, in, N, 1, rings), WN_OK)
+               : silence_rings(mr ? mr : m, rings);
     wn_model_free(mr);
+    if (rc != WN_OK) {
+        free(in);
+        free(rings);
+        free(one);
+        wn__ws_free(ws);
+        return wn__err(err, rc, "out of memory priming generation");
+    }
     const int R = m->cfg.residual;
     for (int j = 0; j < L; j++) { /* the rings hold h'_j = h_j - c_j */
         const float *cj = g->c_h + (size_t)j * R;

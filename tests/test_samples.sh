@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/test_samples.sh SRC BUILD - samples/ is what tools/make_samples.sh
 # makes: every WAV and PNG byte for byte, and each run's NLL in
-# generate.jsonl (the scalar reference kernels: the same bytes on any
-# machine). A change to what the model samples or how spectrograms are
+# generate.jsonl (the scalar reference kernels and OpenBLAS pinned: the
+# same bytes on any machine with AVX2). A change to what the model samples or how spectrograms are
 # drawn then shows here: regenerate samples/ with the script and commit.
 set -euo pipefail
 src=$(cd "${1:?usage: test_samples.sh SRC BUILD}" && pwd)
@@ -26,6 +26,21 @@ key() { sed -E 's/"file":"[^"]*\//"file":"/; s/,"seconds":[0-9.]+//' "$1"; }
 if ! diff <(key "$src/samples/generate.jsonl") <(key "$tmp/generate.jsonl") >&2; then
     echo "test_samples: generate.jsonl differs" >&2
     bad=1
+fi
+# Unprimed generation does not touch OpenBLAS (silence's queues are made
+# in double): its numbers stay the same whichever kernels OpenBLAS picks
+# (Prescott's SSE3 ones run on any x86-64)
+gen() {
+    WN_KERNELS=scalar OPENBLAS_CORETYPE=$1 "$build/wavenet" generate \
+        -m "$src/models/wavenet-speech.safetensors" --samples 4000 --seed 5 \
+        -o "$tmp/core-$1.wav" --json 2> /dev/null | sed -E 's/.*"nll_nats":([0-9.]+).*/\1/'
+}
+if [[ "$(uname -m)" == x86_64 ]] && grep -qw avx2 /proc/cpuinfo; then
+    a=$(gen Prescott) b=$(gen Haswell)
+    if [[ -z "$a" || "$a" != "$b" ]] || ! cmp -s "$tmp/core-Prescott.wav" "$tmp/core-Haswell.wav"; then
+        echo "test_samples: unprimed generation depends on OpenBLAS's kernels (NLL $a and $b)" >&2
+        bad=1
+    fi
 fi
 (( n >= 7 )) || { echo "test_samples: only $n files in samples/" >&2; exit 1; }
 (( bad == 0 )) || exit 1

@@ -14,6 +14,10 @@ cd "$(dirname "$0")/.."
 # and a last-bit difference in a logit can flip a draw and with it all
 # that follows: the bytes would depend on the machine's table.
 export WN_KERNELS=scalar
+# A continuation primes through the teacher-forced pass, whose products go
+# to OpenBLAS, and OpenBLAS picks its kernels by CPU too: pin them to the
+# AVX2 ones (Haswell's, which it runs on every AVX2 machine, Zen included).
+export OPENBLAS_CORETYPE=Haswell
 M=models/wavenet-speech.safetensors
 REAL=/usr/share/codec2/wav/morig.wav   # validation clip (never trained on)
 log=$O/generate.jsonl
