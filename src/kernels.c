@@ -279,13 +279,26 @@ static int have_avx2(void)
     int f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
 }
-/* the AVX2 table with the many-stream products in AVX-512 */
+void wn__gemm_q8_vnni(float *Y, int ldy, const float *bias, const uint8_t *U, int ldq,
+                      const float *sx, int B, const int8_t *wq, const float *sw, int nin,
+                      int nout);
+/* AVX-512 VNNI with 256-bit registers (AVX512VL): CPUID leaf 7, EBX bit 31
+ * and ECX bit 11 (clang 14 knows neither in __builtin_cpu_supports) */
+static int have_vnni(void)
+{
+    unsigned a, b, c, d;
+    return __builtin_cpu_supports("avx512f") && __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
+           (b & (1u << 31)) && (c & (1u << 11));
+}
+/* the AVX2 table with the many-stream products in AVX-512, and the 8-bit
+ * products in VNNI where the CPU has it */
 static wn__kern avx512;
 static pthread_once_t avx512_once = PTHREAD_ONCE_INIT;
 static void avx512_init(void)
 {
     avx512 = wn__kern_avx2;
     wn__kern_avx512_fill(&avx512);
+    if (have_vnni()) avx512.gemm_q8 = wn__gemm_q8_vnni;
 }
 static int have_avx512(void)
 {
