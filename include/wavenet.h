@@ -173,8 +173,8 @@ typedef int (*wn_progress_fn)(void *user, double done, double total);
 typedef struct wn_score_params {
     int threads;        /* 0 = OpenMP default */
     size_t chunk;       /* samples scored per chunk (memory bound), 0 = auto */
-    wn_progress_fn progress; /* done: samples scored so far, of total; called
-                                from the calling thread only */
+    wn_progress_fn progress; /* done: samples scored so far, of total, and
+                                total at the end; from the calling thread only */
     void *progress_user;
     wn_precision precision; /* WN_PRECISION_F32 (default): the model itself,
                                teacher-forced. F16 or I8: through the

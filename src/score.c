@@ -67,7 +67,7 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
     double *part = calloc(nchunks, sizeof *part);
     if (!part) return wn__err(err, WN_ERR_NOMEM, "out of memory");
     int failed = 0, stop = 0;
-    size_t done = 0;
+    size_t done = 0, reported = 0; /* reported: the last figure thread 0 gave */
     const int N = (int)chunk + rf - 1, V = (int)chunk;
 
 #pragma omp parallel num_threads(threads)
@@ -112,9 +112,12 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
 #ifdef _OPENMP
                 if (omp_get_thread_num() == 0)
 #endif
-                    if (p->progress && p->progress(p->progress_user, (double)now, (double)n)) {
+                    if (p->progress) {
+                        reported = now;
+                        if (p->progress(p->progress_user, (double)now, (double)n)) {
 #pragma omp atomic write
-                        stop = 1;
+                            stop = 1;
+                        }
                     }
             }
         }
@@ -130,6 +133,8 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
         free(part);
         return wn__err(err, WN_ERR_INTERRUPTED, "scoring interrupted");
     }
+    /* the end, where another thread scored the last chunk */
+    if (p->progress && reported < n) (void)p->progress(p->progress_user, (double)n, (double)n);
     /* summed in chunk order: the same bits for any thread count */
     double total = 0;
     for (size_t k = 0; k < nchunks; k++) total += part[k];
@@ -171,7 +176,7 @@ static size_t step_chunks(size_t n, size_t W, size_t *c)
  * lockstep; part[k] = -sum of chunk k's log-probabilities, in order. */
 static int step_group(const wn_model *m, wn_precision prec, const int *codes, const size_t *c,
                       size_t k0, int B, double *part, float *logp, const wn_score_params *p,
-                      size_t n, size_t *done, int *stop, wn_error *err)
+                      size_t n, size_t *done, size_t *reported, int *stop, wn_error *err)
 {
     const int Q = m->cfg.bins, sil = wn_mulaw_silence(Q);
     const size_t W = (size_t)m->rf;
@@ -211,9 +216,12 @@ static int step_group(const wn_model *m, wn_precision prec, const int *codes, co
 #ifdef _OPENMP
             if (omp_get_thread_num() == 0)
 #endif
-                if (p->progress && p->progress(p->progress_user, (double)now, (double)n)) {
+                if (p->progress) {
+                    *reported = now;
+                    if (p->progress(p->progress_user, (double)now, (double)n)) {
 #pragma omp atomic write
-                    *stop = 1;
+                        *stop = 1;
+                    }
                 }
             int quit;
 #pragma omp atomic read
@@ -245,14 +253,15 @@ static int score_steps(const wn_model *m, const int *codes, size_t n, const wn_s
     if (threads > G) threads = G;
     double part[STEP_MAX_CHUNKS];
     int failed = WN_OK, stop = 0;
-    size_t done = 0;
+    size_t done = 0, reported = 0;
     wn_error first = {0};
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
     for (int gi = 0; gi < G; gi++) {
         const size_t k0 = (size_t)gi * STEP_STREAMS;
         const int B = (int)(K - k0 < STEP_STREAMS ? K - k0 : STEP_STREAMS);
         wn_error e = {0};
-        int r = step_group(m, p->precision, codes, c, k0, B, part, logp, p, n, &done, &stop, &e);
+        int r = step_group(m, p->precision, codes, c, k0, B, part, logp, p, n, &done, &reported, &stop,
+                           &e);
         if (r != WN_OK) {
 #pragma omp critical(wn_score_steps_err)
             if (failed == WN_OK) failed = r, first = e;
@@ -264,6 +273,7 @@ static int score_steps(const wn_model *m, const int *codes, size_t n, const wn_s
         if (err) *err = first;
         return failed;
     }
+    if (p->progress && reported < n) (void)p->progress(p->progress_user, (double)n, (double)n);
     double total = 0; /* in chunk order: the same bits for any thread count */
     for (size_t k = 0; k < K; k++) total += part[k];
     *nll = total;

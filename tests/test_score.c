@@ -157,24 +157,26 @@ int main(void)
         for (int i = 0; i < M; i++) z[i] = x[i % N] ^ (i / N);
         wn_model *big = tu_small_model(256, 11, 11, 8, 8, 16, 12); /* dilations 1..1024 */
         const wn_precision precs[2] = {WN_PRECISION_F32, WN_PRECISION_I8};
-        for (int pi = 0; pi < 2; pi++) {
+        for (int pi = 0; pi < 4; pi++) { /* each precision on 1 and 2 threads */
             plog pl = {0};
             wn_score_params sp = wn_score_default_params();
-            sp.precision = precs[pi];
-            sp.threads = 1;
+            sp.precision = precs[pi % 2];
+            sp.threads = 1 + pi / 2;
             sp.chunk = 4000;
             sp.progress = plog_record;
             sp.progress_user = &pl;
             double a = 0, b;
             REQUIRE_OK(wn_score_codes(big, z, M, &sp, &a, NULL, &err), &err);
             CHECKF(pl.calls >= 2 && pl.rising && pl.last_done == M && pl.last_total == M,
-                   "precision %d: %d calls, rising %d, last %g of %g", (int)precs[pi], pl.calls,
+                   "precision %d, %d threads: %d calls, rising %d, last %g of %g",
+                   (int)sp.precision, sp.threads, pl.calls,
                    pl.rising, pl.last_done, pl.last_total);
             plog stop = {.stop_at = 1};
             sp.progress_user = &stop;
             CHECKF(wn_score_codes(big, z, M, &sp, &b, NULL, &err) == WN_ERR_INTERRUPTED &&
                        stop.calls == 1,
-                   "precision %d: stop after %d calls: %s", (int)precs[pi], stop.calls,
+                   "precision %d, %d threads: stop after %d calls: %s", (int)sp.precision,
+                   sp.threads, stop.calls,
                    err.message);
         }
         wn_model_free(big);
