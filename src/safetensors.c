@@ -110,6 +110,11 @@ wn__st_file *wn__st_open(const char *path, wn_error *err)
     if (read_whole(path, &f->buf, &f->size, err) != WN_OK) goto fail;
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = hlen << 8 | f->buf[i];
+    if (hlen > ST_MAX_HEADER && f->size >= 10 && hlen <= f->size - 8 && f->buf[8] == '{') {
+        wn__err(err, WN_ERR_FORMAT, "%s: a header of %llu bytes, more than the %d MiB we read", path,
+                (unsigned long long)hlen, (int)(ST_MAX_HEADER >> 20));
+        goto fail;
+    }
     if (hlen > ST_MAX_HEADER || hlen < 2 || f->size < 10 || f->buf[8] != '{') {
         wn__err(err, WN_ERR_FORMAT, "%s: not a weights file (no safetensors header)", path);
         goto fail;

@@ -28,8 +28,8 @@ section() { printf '\n## %s\n\n| input | command | exit | message |\n| --- | ---
 md() { sed 's/|/\\|/g; s/`/'"'"'/g' <<< "$1"; }
 
 # row DESCRIPTION [LIMITS] -- ARGS...: run `wavenet ARGS` in $PWD (after
-# `ulimit LIMITS` when given, with SIGXFSZ ignored so a write past -f fails
-# with EFBIG like a full disk), record the outcome. Every run is bounded:
+# `ulimit LIMITS` when given; wavenet ignores SIGXFSZ itself, so a write past
+# -f fails with EFBIG like a full disk), record the outcome. Every run is bounded:
 # 4 GiB of address space unless LIMITS say otherwise, 60 s (20 s with LIMITS).
 row() {
     local what=$1 limits="" secs=60
@@ -37,7 +37,7 @@ row() {
     if [[ "$1" != -- ]]; then limits=$1; secs=20; shift; fi
     shift
     local rc=0 msg note=""
-    ( trap '' XFSZ; ulimit -v 4194304; [[ -z "$limits" ]] || ulimit $limits
+    ( trap - XFSZ; ulimit -v 4194304; [[ -z "$limits" ]] || ulimit $limits
       exec timeout "$secs" "$W" "$@" ) > "$tmp/stdout" 2> "$tmp/stderr" < /dev/null || rc=$?
     local errs
     errs=$(grep -v '^wavenet: \(note\|warning\|training \|batch [0-9]\|memory estimate\|resuming \)\|^step ' \
@@ -259,6 +259,17 @@ keep o.safetensors o.safetensors.ckpt
 row "disk full (ulimit -f 8 KiB): train" "-f 8" -- train -m tiny.safetensors -o o.safetensors \
     --train clip.wav --steps 2 --window 64 --batch 1 --threads 1
 check_kept
+# the training log is appended to: a 1100-byte log under a 1 KiB limit
+# must refuse its next row and stay as it was
+{ head -c 1100 /dev/zero | tr '\0' '#'; echo; } > log.csv
+cp log.csv log.before
+row "disk full (ulimit -f 1 KiB, the log already past it): train --log" "-f 1" -- train \
+    -m tiny.safetensors -o o2.safetensors --train clip.wav --steps 2 --window 64 --batch 1 \
+    --threads 1 --log log.csv
+if ! cmp -s log.csv log.before; then
+    echo "| ^ the existing log.csv was changed | | | **(lost work)** |" >> "$rows"
+    flagged=$((flagged + 1))
+fi
 # OpenBLAS 0.3.21 (Debian 12) retries a failed 128 MB mmap forever in its
 # load-time init (gotoblas_init -> blas_thread_init -> blas_memory_alloc),
 # before main() runs, in its pthread and OpenMP builds alike; the serial

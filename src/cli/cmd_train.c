@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,8 +67,8 @@ static const char usage_text[] =
     "  --resume CKPT       continue a run from its checkpoint: weights, optimizer,\n"
     "                      data RNG, schedule, best validation; the checkpoint's\n"
     "                      settings and files are the defaults\n"
-    "  --log FILE.csv      append one row per progress line (flushed at each row;\n"
-    "                      '-': to stdout)\n"
+    "  --log FILE.csv      append one row per progress line (each row whole or not\n"
+    "                      at all; '-': to stdout)\n"
     "  --print-every S     seconds between progress lines (10)\n"
     "\n"
     "SIGINT/SIGTERM write the checkpoint at the end of the current step and exit 0;\n"
@@ -319,8 +320,56 @@ typedef struct interval {
     double t0;
 } interval;
 
-static void progress_line(FILE *log, const wn_trainer *tr, interval *iv, double valid_bits,
-                          float lr, double grad_norm, double eta)
+/* The CSV log: stdout, or a file appended to row by row, so that it can be
+ * followed while training runs (tail -f) and a resumed run adds to it. A
+ * row goes in one write(), and a write that fails (a full disk, a file
+ * size limit) is cut back to where the row began: the file only ever
+ * holds whole rows, and the rows before stay as they were. */
+typedef struct csvlog {
+    int fd;       /* -1: stdout */
+    const char *path;
+} csvlog;
+
+static int log_row(csvlog *lg, wn_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int log_row(csvlog *lg, wn_error *err, const char *fmt, ...)
+{
+    char row[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(row, sizeof row, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof row) n = (int)strlen(row);
+    if (lg->fd < 0) {
+        if (fwrite(row, 1, (size_t)n, stdout) != (size_t)n || fflush(stdout)) {
+            snprintf(err->message, sizeof err->message, "--log -: cannot write to stdout: %s",
+                     strerror(errno));
+            err->code = WN_ERR_IO;
+            return -1;
+        }
+        return 0;
+    }
+    struct stat st;
+    const off_t at = fstat(lg->fd, &st) == 0 ? st.st_size : -1;
+    ssize_t done = 0; /* after a short write the next one says why */
+    errno = 0;
+    while (done < n) {
+        ssize_t w = write(lg->fd, row + done, (size_t)(n - done));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        done += w;
+    }
+    if (done == n) return 0;
+    const int e = errno ? errno : ENOSPC;
+    const int cut = at >= 0 && ftruncate(lg->fd, at) == 0; /* leave no half row behind */
+    snprintf(err->message, sizeof err->message, "--log %s: cannot write a row: %s%s", lg->path,
+             strerror(e), cut ? "" : " (its last row may be cut short)");
+    err->code = WN_ERR_IO;
+    return -1;
+}
+
+static int progress_line(csvlog *log, const wn_trainer *tr, interval *iv, double valid_bits,
+                         float lr, double grad_norm, double eta, wn_error *err)
 {
     int64_t step = wn_trainer_steps_done(tr);
     wn_train_params p = wn_trainer_params(tr);
@@ -333,18 +382,16 @@ static void progress_line(FILE *log, const wn_trainer *tr, interval *iv, double 
     snprintf(tb, sizeof tb, isfinite(train_bits) ? "%.4f" : "-", train_bits);
     fprintf(stderr, "step %lld%s  train %s bits  valid %s bits  %.0f samples/s  lr %.3g  ETA %s\n",
             (long long)step, total, tb, vb, isfinite(rate) ? rate : 0.0, lr, eta_s);
-    if (log) {
-        fprintf(log, "%lld,%.3f,%s,%s,%.1f,%.6g,%.6g,%.1f\n", (long long)step,
-                wn_trainer_seconds(tr), isfinite(train_bits) ? tb : "",
-                isfinite(valid_bits) ? vb : "", isfinite(rate) ? rate : 0.0, lr, grad_norm,
-                isfinite(eta) ? eta : -1.0);
-        fflush(log);
-    }
     iv->loss_sum = 0;
     iv->steps = 0;
     iv->samples = 0;
     iv->step_seconds = 0;
     iv->t0 = now_s();
+    if (!log) return 0;
+    return log_row(log, err, "%lld,%.3f,%s,%s,%.1f,%.6g,%.6g,%.1f\n", (long long)step,
+                   wn_trainer_seconds(tr), isfinite(train_bits) ? tb : "",
+                   isfinite(valid_bits) ? vb : "", isfinite(rate) ? rate : 0.0, lr, grad_norm,
+                   isfinite(eta) ? eta : -1.0);
 }
 
 static void report_clips(const wn_trainer *tr, int rate, int window, int rf)
@@ -384,7 +431,7 @@ int cmd_train(int argc, char **argv)
     wn_error err = {0};
     wn_model *m = NULL;
     wn_trainer *tr = NULL;
-    FILE *log = NULL;
+    csvlog logw = {-1, NULL}, *log = NULL;
     char ckpt_buf[4096];
     plist ck_train = {0}, ck_valid = {0};
 
@@ -491,12 +538,14 @@ int cmd_train(int argc, char **argv)
     if (check_writable("-o", o.out) || check_writable("--checkpoint", o.ckpt) ||
         (o.log && strcmp(o.log, "-") && check_writable("--log", o.log)))
         goto out;
-    if (o.log) {
-        log = strcmp(o.log, "-") ? fopen(o.log, "a") : stdout; /* "-": the rows on stdout */
-        if (!log) {
+    if (o.log) { /* "-": the rows on stdout */
+        logw.path = o.log;
+        if (strcmp(o.log, "-") &&
+            (logw.fd = open(o.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666)) < 0) {
             cli_fail("--log %s: %s", o.log, strerror(errno));
             goto out;
         }
+        log = &logw;
     }
 
     struct sigaction sa;
@@ -555,10 +604,12 @@ int cmd_train(int argc, char **argv)
         if (!nvalid)
             cli_note("no validation clips: %s will hold the last weights, not the best", o.out);
     }
-    if (log) {
-        if (log == stdout || (fseek(log, 0, SEEK_END) == 0 && ftell(log) == 0))
-            fprintf(log, "step,seconds,train_bits,valid_bits,samples_per_s,lr,grad_norm,eta_s\n");
-        fflush(log);
+    struct stat lst;
+    if (log && (log->fd < 0 || (fstat(log->fd, &lst) == 0 && lst.st_size == 0)) &&
+        log_row(log, &err, "step,seconds,train_bits,valid_bits,samples_per_s,lr,grad_norm,"
+                "eta_s\n")) {
+        cli_fail_err(&err);
+        goto out;
     }
 
     double budget = o.set_minutes ? o.minutes * 60.0 : 0;
@@ -631,7 +682,10 @@ int cmd_train(int argc, char **argv)
         int due_print = st.validated || step == seg_step0 + 1 ||
                         now_s() - iv.t0 >= o.print_every || st.stop ||
                         (cur.steps > 0 && step >= cur.steps);
-        if (due_print) progress_line(log, tr, &iv, last_valid, last_lr, last_norm, eta);
+        if (due_print && progress_line(log, tr, &iv, last_valid, last_lr, last_norm, eta, &err)) {
+            failed = 1;
+            break;
+        }
         if (st.validated && st.improved)
             cli_note("step %lld: new best %.4f bits/sample, saved %s", (long long)step,
                      st.valid_bits, o.out);
@@ -661,7 +715,10 @@ int cmd_train(int argc, char **argv)
         }
         goto out;
     }
-    if (iv.steps) progress_line(log, tr, &iv, last_valid, last_lr, last_norm, 0);
+    if (iv.steps && progress_line(log, tr, &iv, last_valid, last_lr, last_norm, 0, &err)) {
+        cli_fail_err(&err);
+        goto out;
+    }
     if (!interrupted && nvalid && step > 0 && wn_trainer_last_validation(tr) != step) {
         wn_train_stats st;
         int rc = wn_trainer_validate(tr, &st, &err);
@@ -673,10 +730,10 @@ int cmd_train(int argc, char **argv)
         } else {
             fprintf(stderr, "step %lld  valid %.4f bits%s\n", (long long)step, st.valid_bits,
                     st.improved ? " (new best)" : "");
-            if (log) {
-                fprintf(log, "%lld,%.3f,,%.4f,,,,0\n", (long long)step, wn_trainer_seconds(tr),
-                        st.valid_bits);
-                fflush(log);
+            if (log && log_row(log, &err, "%lld,%.3f,,%.4f,,,,0\n", (long long)step,
+                               wn_trainer_seconds(tr), st.valid_bits)) {
+                cli_fail_err(&err);
+                goto out;
             }
         }
     }
@@ -697,7 +754,7 @@ int cmd_train(int argc, char **argv)
                 "wavenet: early stop at step %lld: no new best in %d validations\n",
                 (long long)step, p.patience);
     }
-    FILE *res = log == stdout ? stderr : stdout; /* stdout holds only the CSV then */
+    FILE *res = log && log->fd < 0 ? stderr : stdout; /* stdout holds only the CSV then */
     if (nvalid && isfinite(best))
         fprintf(res, "%s: best validation %.4f bits/sample at step %lld (%lld steps, %s of "
                 "training; checkpoint %s)\n", o.out, best, (long long)best_step,
@@ -710,7 +767,7 @@ int cmd_train(int argc, char **argv)
                 (long long)step, took, o.ckpt);
     status = 0;
 out:
-    if (log && log != stdout) fclose(log);
+    if (logw.fd >= 0) close(logw.fd);
     wn_trainer_free(tr);
     wn_model_free(m);
     plist_free(&o.train);

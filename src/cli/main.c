@@ -1,6 +1,7 @@
 /* main.c - the `wavenet` command: dispatch to a subcommand. */
 #include "cli.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +28,10 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* a write past the file size limit (ulimit -f) then fails with EFBIG,
+     * which every writer reports in one line and cleans up after, instead
+     * of the signal killing the process mid-write */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return 2;
