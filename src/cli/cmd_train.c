@@ -620,7 +620,7 @@ int cmd_train(int argc, char **argv)
     double last_valid = NAN, eta = NAN, last_norm = NAN;
     float last_lr = wn_train_lr(&p, wn_trainer_steps_done(tr));
     int64_t last_ckpt_step = o.resume ? resumed_step : -1;
-    int interrupted = 0, early = 0, failed = 0;
+    int interrupted = 0, early = 0, failed = 0, wrote_best = 0; /* wrote_best: -o, this run */
     {
         int64_t bs;
         double b = wn_trainer_best(tr, &bs);
@@ -686,6 +686,7 @@ int cmd_train(int argc, char **argv)
             failed = 1;
             break;
         }
+        wrote_best |= st.validated && st.improved;
         if (st.validated && st.improved)
             cli_note("step %lld: new best %.4f bits/sample, saved %s", (long long)step,
                      st.valid_bits, o.out);
@@ -730,6 +731,7 @@ int cmd_train(int argc, char **argv)
         } else {
             fprintf(stderr, "step %lld  valid %.4f bits%s\n", (long long)step, st.valid_bits,
                     st.improved ? " (new best)" : "");
+            wrote_best |= st.improved;
             if (log && log_row(log, &err, "%lld,%.3f,,%.4f,,,,0\n", (long long)step,
                                wn_trainer_seconds(tr), st.valid_bits)) {
                 cli_fail_err(&err);
@@ -755,7 +757,13 @@ int cmd_train(int argc, char **argv)
                 (long long)step, p.patience);
     }
     FILE *res = log && log->fd < 0 ? stderr : stdout; /* stdout holds only the CSV then */
-    if (nvalid && isfinite(best))
+    struct stat ost;
+    if (nvalid && isfinite(best) && !wrote_best && stat(o.out, &ost) != 0)
+        fprintf(res, "%s: not written: no validation of this run beat the best so far, %.4f "
+                "bits/sample at step %lld, whose weights the checkpoint does not hold (%lld "
+                "steps; checkpoint %s)\n", o.out, best, (long long)best_step, (long long)step,
+                o.ckpt);
+    else if (nvalid && isfinite(best))
         fprintf(res, "%s: best validation %.4f bits/sample at step %lld (%lld steps, %s of "
                 "training; checkpoint %s)\n", o.out, best, (long long)best_step,
                 (long long)step, took, o.ckpt);
