@@ -512,8 +512,10 @@ WN_API double wn_trainer_seconds(const wn_trainer *t);
 WN_API double wn_trainer_best(const wn_trainer *t, int64_t *step);
 /* Step of the latest validation (-1 if none yet). */
 WN_API int64_t wn_trainer_last_validation(const wn_trainer *t);
-/* Estimated bytes of training memory: data, gradients, moments and the
- * activations of one batch (grows with batch x window, not with the data). */
+/* Estimated bytes of training memory: gradients, moments, the activations
+ * of one batch and one window and validation clip read back (grows with
+ * batch x window, not with the data: the clips wait in an unlinked
+ * temporary file in $TMPDIR, 4 bytes a sample). */
 WN_API size_t wn_trainer_memory(const wn_trainer *t);
 /* Clips read: which = 0 training, 1 validation. */
 WN_API int wn_trainer_clip_count(const wn_trainer *t, int which);

@@ -3,11 +3,16 @@
  * step, validation with early stopping, and checkpoints that resume bit for
  * bit.
  *
- * Why windows are encoded on the fly: the training clips stay in memory as
- * floats (4 bytes a sample, a few MB for minutes of speech) so that a random
- * gain can be applied before mu-law, where a level change really happens;
- * encoding a window costs one log per sample, well under 1% of the
- * window's forward and backward pass.
+ * Why windows are encoded on the fly: the training clips are kept as floats
+ * (4 bytes a sample) so that a random gain can be applied before mu-law,
+ * where a level change really happens; encoding a window costs one log per
+ * sample, well under 1% of the window's forward and backward pass.
+ *
+ * Why the clips wait in a file: memory then grows with batch x window, not
+ * with the data set. After trimming and resampling, the training samples
+ * and the validation codes go to one unlinked temporary file in $TMPDIR; a
+ * step reads its windows back (a few hundred KB, from the page cache), a
+ * validation one clip at a time.
  *
  * Why the data RNG is one splitmix64 word drawn in a fixed order (clip and
  * start, then gain, window after window) on one thread: it is then a single
@@ -25,6 +30,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CKPT_VERSION "1"
 
@@ -325,12 +331,15 @@ struct wn_trainer {
     char **files[2];
     int nfiles[2];
     wn_clip_report *rep[2];
-    float *data;           /* usable training clips back to back */
+    int data_fd;           /* the clips' file: training floats back to back, then
+                              each validation clip's codes (int32) */
+    int64_t data_bytes;
+    float *win;            /* one window's samples, read back */
     tclip *clips;
     int nclips;
     int64_t positions;     /* window start positions over all clips */
-    int **vcodes;
-    size_t *vn;
+    int64_t *voff;         /* byte offset of each validation clip's codes */
+    size_t *vn, vmax;      /* their lengths, the longest */
     int nvalid;
     int64_t samples[2];
 
@@ -367,11 +376,10 @@ void wn_trainer_free(wn_trainer *t)
         wn_list_free(t->files[w], t->nfiles[w]);
         free(t->rep[w]);
     }
-    free(t->data);
+    if (t->data_fd >= 0) close(t->data_fd);
+    free(t->win);
     free(t->clips);
-    if (t->vcodes)
-        for (int i = 0; i < t->nvalid; i++) free(t->vcodes[i]);
-    free(t->vcodes);
+    free(t->voff);
     free(t->vn);
     wn__free(t->codes);
     wn__free(t->grad);
@@ -407,14 +415,48 @@ static int progress_stop(const wn_train_params *p, double done, double total)
     return p->progress && p->progress(p->progress_user, done, total);
 }
 
+/* The clips' file: created and unlinked at once (gone with the descriptor) */
+static int data_open(wn_trainer *t, wn_error *err)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s/wavenet-train.XXXXXX", dir);
+    t->data_fd = mkstemp(tmp);
+    if (t->data_fd < 0)
+        return wn__err(err, WN_ERR_IO, "cannot make a temporary file for the training data "
+                       "in %s: %s", dir, strerror(errno));
+    unlink(tmp);
+    return WN_OK;
+}
+
+/* n bytes at offset off of the clips' file, to it (put) or from it */
+static int data_io(wn_trainer *t, int put, void *buf, size_t n, int64_t off, wn_error *err)
+{
+    char *b = buf;
+    while (n) {
+        ssize_t k = put ? pwrite(t->data_fd, b, n, (off_t)off) : pread(t->data_fd, b, n, (off_t)off);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0)
+            return wn__err(err, WN_ERR_IO, "the training data's temporary file: %s",
+                           k < 0 ? strerror(errno) : put ? "nothing written" : "short read");
+        b += k;
+        n -= (size_t)k;
+        off += k;
+    }
+    return WN_OK;
+}
+
 static int load_train(wn_trainer *t, wn_error *err)
 {
     int nf = t->nfiles[0];
     int rate = wn_model_config(t->m).sample_rate;
     int64_t need = t->p.window > t->rf + 1 ? t->p.window : t->rf + 1;
-    int64_t cap = 0, used = 0;
+    int64_t used = 0;
     t->clips = calloc((size_t)nf, sizeof *t->clips);
     if (!t->clips) return wn__err(err, WN_ERR_NOMEM, "out of memory");
+    int rc0 = data_open(t, err);
+    if (rc0) return rc0;
     for (int i = 0; i < nf; i++) {
         if (progress_stop(&t->p, i, nf + t->nfiles[1]))
             return wn__err(err, WN_ERR_INTERRUPTED, "interrupted while reading the data");
@@ -443,19 +485,9 @@ static int load_train(wn_trainer *t, wn_error *err)
             free(x);
             continue;
         }
-        if (used + keep > cap) {
-            int64_t nc = cap ? cap : 1 << 16;
-            while (nc < used + keep) nc *= 2;
-            float *nd = realloc(t->data, sizeof *nd * (size_t)nc);
-            if (!nd) {
-                free(x);
-                return wn__err(err, WN_ERR_NOMEM, "out of memory holding the training clips");
-            }
-            t->data = nd;
-            cap = nc;
-        }
-        memcpy(t->data + used, x + head, sizeof *x * (size_t)keep);
+        rc = data_io(t, 1, x + head, sizeof *x * (size_t)keep, (int64_t)sizeof *x * used, err);
         free(x);
+        if (rc) return rc;
         tclip *c = &t->clips[t->nclips++];
         c->off = used;
         c->n = keep;
@@ -465,6 +497,7 @@ static int load_train(wn_trainer *t, wn_error *err)
         used += keep;
     }
     t->samples[0] = used;
+    t->data_bytes = (int64_t)sizeof(float) * used;
     if (nf == 0) return wn__err(err, WN_ERR_ARG, "no training files");
     if (t->nclips == 0) {
         const wn_clip_report *r = &t->rep[0][0];
@@ -483,19 +516,26 @@ static int load_valid(wn_trainer *t, wn_error *err)
     int nf = t->nfiles[1];
     wn_config c = wn_model_config(t->m);
     if (!nf) return WN_OK;
-    t->vcodes = calloc((size_t)nf, sizeof *t->vcodes);
+    t->voff = calloc((size_t)nf, sizeof *t->voff);
     t->vn = calloc((size_t)nf, sizeof *t->vn);
-    if (!t->vcodes || !t->vn) return wn__err(err, WN_ERR_NOMEM, "out of memory");
+    if (!t->voff || !t->vn) return wn__err(err, WN_ERR_NOMEM, "out of memory");
     for (int i = 0; i < nf; i++) {
         if (progress_stop(&t->p, t->nfiles[0] + i, t->nfiles[0] + nf))
             return wn__err(err, WN_ERR_INTERRUPTED, "interrupted while reading the data");
         wn_clip_report *r = &t->rep[1][i];
         r->path = t->files[1][i];
         wn_audio_info info;
-        int rc = wn_audio_read_codes(r->path, c.sample_rate, c.bins, &t->vcodes[i],
-                                     &t->vn[i], &info, err);
+        int *codes = NULL;
+        int rc = wn_audio_read_codes(r->path, c.sample_rate, c.bins, &codes, &t->vn[i], &info,
+                                     err);
         t->nvalid = i + 1;
         if (rc) return rc;
+        t->voff[i] = t->data_bytes;
+        rc = data_io(t, 1, codes, sizeof *codes * t->vn[i], t->data_bytes, err);
+        free(codes);
+        if (rc) return rc;
+        t->data_bytes += (int64_t)(sizeof *codes * t->vn[i]);
+        if (t->vn[i] > t->vmax) t->vmax = t->vn[i];
         r->samples = (int64_t)t->vn[i];
         r->file_rate = info.file_rate;
         r->resampled = info.resampled;
@@ -520,6 +560,7 @@ wn_trainer *wn_trainer_create(wn_model *m, const wn_train_params *p,
     }
     t->m = m;
     t->p = *p;
+    t->data_fd = -1;
     wn_config c = wn_model_config(m);
     t->rf = wn_model_receptive_field(m);
     t->len = t->rf + p->window;
@@ -556,11 +597,12 @@ wn_trainer *wn_trainer_create(wn_model *m, const wn_train_params *p,
     t->gc = wn_grad_ctx_create(m, p->batch, t->len, p->threads, err);
     if (!t->gc) goto fail;
     t->codes = wn__alloc((size_t)p->batch * (size_t)t->len, sizeof(int));
+    t->win = malloc(sizeof(float) * (size_t)t->len);
     t->grad = wn__alloc(t->np, sizeof(float));
     int nt = wn_model_tensor_count(m);
     t->st = calloc((size_t)nt * 3, sizeof *t->st);
     t->names = calloc((size_t)nt * 2, 64);
-    if (!t->codes || !t->grad || !t->st || !t->names) goto nomem;
+    if (!t->codes || !t->win || !t->grad || !t->st || !t->names) goto nomem;
     for (int i = 0; i < nt; i++) {
         const char *nm = wn_model_tensor_name(m, i);
         snprintf(t->names + (size_t)(2 * i) * 64, 64, "opt.m.%s", nm);
@@ -576,7 +618,7 @@ fail:
 
 /* The windows of one step: for each, a start position over all clips
  * (uniform, so longer clips give more windows), then the gain. */
-static void draw_windows(wn_trainer *t)
+static int draw_windows(wn_trainer *t, wn_error *err)
 {
     const int len = t->len, rf = t->rf, bins = t->bins;
     const float jit = t->p.gain_jitter_db;
@@ -594,15 +636,20 @@ static void draw_windows(wn_trainer *t)
         float gain = 1.0f;
         if (jit > 0)
             gain = (float)pow(10.0, (2.0 * wn__uniform(&t->rng) - 1.0) * jit / 20.0);
-        const float *x = t->data + c->off;
         int *out = t->codes + (size_t)b * (size_t)len;
         int i = 0;
         for (; i < len && s + i < 0; i++) out[i] = t->silence;
+        /* x[j] = the clip's sample s + j, for j from i on */
+        const float *x = t->win - s;
+        int rc = data_io(t, 0, t->win + i, sizeof(float) * (size_t)(len - i),
+                         (int64_t)sizeof(float) * (c->off + s + i), err);
+        if (rc) return rc;
         if (gain == 1.0f)
             for (; i < len; i++) out[i] = wn_mulaw_encode(x[s + i], bins);
         else
             for (; i < len; i++) out[i] = wn_mulaw_encode(x[s + i] * gain, bins);
     }
+    return WN_OK;
 }
 
 static int valid_due(const wn_trainer *t)
@@ -641,17 +688,22 @@ int wn_trainer_validate(wn_trainer *t, wn_train_stats *st, wn_error *err)
         sp.progress_user = &vp;
     }
     double nats = 0;
+    int *codes = malloc(sizeof *codes * (t->vmax ? t->vmax : 1)); /* one clip at a time */
+    if (!codes) return wn__err(err, WN_ERR_NOMEM, "out of memory for a validation clip");
     for (int i = 0; i < t->nvalid; i++) {
         double nll;
         vp.clip = (double)t->vn[i];
-        int rc = wn_score_codes(t->m, t->vcodes[i], t->vn[i], &sp, &nll, NULL, err);
+        int rc = data_io(t, 0, codes, sizeof *codes * t->vn[i], t->voff[i], err);
+        if (!rc) rc = wn_score_codes(t->m, codes, t->vn[i], &sp, &nll, NULL, err);
         if (rc) {
+            free(codes);
             t->seconds += now_seconds() - t0;
             return rc;
         }
         nats += nll;
         vp.base += (double)t->vn[i];
     }
+    free(codes);
     double bits = nats / (double)t->samples[1] / M_LN2;
     int improved = bits < t->best;
     double prev_lv = t->last_valid;
@@ -700,7 +752,11 @@ int wn_trainer_step(wn_trainer *t, wn_train_stats *st, wn_error *err)
         if (rc) return rc;
     }
     double t0 = now_seconds();
-    draw_windows(t);
+    int drc = draw_windows(t, err);
+    if (drc) {
+        t->seconds += now_seconds() - t0;
+        return drc;
+    }
     double loss = NAN;
     int rc = wn_grad_ctx_run(t->gc, t->codes, t->grad, &loss, err);
     long long k = (long long)t->step;
@@ -788,8 +844,8 @@ size_t wn_trainer_memory(const wn_trainer *t)
     double act = (double)wn_grad_memory(t->m, t->p.batch, t->len, t->p.threads);
     double slabs = 4.0 * t->np * (3 + (wn_optim_state(t->opt, 0) != NULL) +
                                   (wn_optim_state(t->opt, 1) != NULL));
-    double data = 4.0 * (double)(t->samples[0] + t->samples[1]) +
-                  4.0 * t->p.batch * (double)t->len;
+    /* the clips wait in a file: one window and one validation clip are read back */
+    double data = 4.0 * t->p.batch * (double)t->len + 4.0 * (double)t->len + 4.0 * (double)t->vmax;
     return (size_t)(act + slabs + data);
 }
 

@@ -417,6 +417,9 @@ static void report_clips(const wn_trainer *tr, int rate, int window, int rf)
                          "(%.2f s kept)", r->path, (double)r->head / rate,
                          (double)r->tail / rate,
                          (double)(r->samples - r->head - r->tail) / rate);
+            } else if (wn_trainer_params(tr).trim_db > 0) { /* a line for every file */
+                cli_note("%s: no silence to trim at its ends (%.2f s kept)", r->path,
+                         (double)r->samples / rate);
             }
         }
     }
@@ -596,8 +599,11 @@ int cmd_train(int argc, char **argv)
                 "clip %g, weight decay %g, threads %s\n",
                 p.batch, p.window, rf, wn_optimizer_name(p.optim.kind), p.lr,
                 (long long)p.warmup, decay, p.clip, p.optim.weight_decay, threads);
-        fprintf(stderr, "wavenet: memory estimate %.1f MiB (grows with batch x window)\n",
-                (double)wn_trainer_memory(tr) / (1024.0 * 1024.0));
+        fprintf(stderr, "wavenet: memory estimate %.1f MiB (grows with batch x window; the "
+                "clips, %.1f MiB, wait in a temporary file)\n",
+                (double)wn_trainer_memory(tr) / (1024.0 * 1024.0),
+                4.0 * (double)(wn_trainer_data_samples(tr, 0) + wn_trainer_data_samples(tr, 1)) /
+                    (1024.0 * 1024.0));
         if (o.resume)
             fprintf(stderr, "wavenet: resuming %s at step %lld\n", o.resume,
                     (long long)wn_trainer_steps_done(tr));
