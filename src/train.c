@@ -639,15 +639,15 @@ static int draw_windows(wn_trainer *t, wn_error *err)
         int *out = t->codes + (size_t)b * (size_t)len;
         int i = 0;
         for (; i < len && s + i < 0; i++) out[i] = t->silence;
-        /* x[j] = the clip's sample s + j, for j from i on */
-        const float *x = t->win - s;
+        /* win[j] = the clip's sample s + j, for j from i on */
+        const float *x = t->win;
         int rc = data_io(t, 0, t->win + i, sizeof(float) * (size_t)(len - i),
                          (int64_t)sizeof(float) * (c->off + s + i), err);
         if (rc) return rc;
         if (gain == 1.0f)
-            for (; i < len; i++) out[i] = wn_mulaw_encode(x[s + i], bins);
+            for (; i < len; i++) out[i] = wn_mulaw_encode(x[i], bins);
         else
-            for (; i < len; i++) out[i] = wn_mulaw_encode(x[s + i] * gain, bins);
+            for (; i < len; i++) out[i] = wn_mulaw_encode(x[i] * gain, bins);
     }
     return WN_OK;
 }
