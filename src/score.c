@@ -41,6 +41,37 @@ static int check_codes(const wn_model *m, const int *codes, size_t n, wn_error *
     return WN_OK;
 }
 
+/* Threads for `work` independent pieces: as asked (0: OpenMP's default),
+ * at most one a piece. */
+static int score_threads(const wn_score_params *p, size_t work)
+{
+    int threads = p->threads > 0 ? p->threads : 1;
+#ifdef _OPENMP
+    if (p->threads <= 0) threads = omp_get_max_threads();
+#endif
+    return (size_t)threads > work ? (int)work : threads;
+}
+
+/* `add` more samples scored, of n: the calling thread (thread 0) passes the
+ * figure to the progress callback and remembers it in *reported; a
+ * non-zero answer sets *stop. */
+static void progress_add(const wn_score_params *p, size_t add, size_t n, size_t *done,
+                         size_t *reported, int *stop)
+{
+    size_t now;
+#pragma omp atomic capture
+    now = *done += add;
+#ifdef _OPENMP
+    if (omp_get_thread_num() != 0) return;
+#endif
+    if (!p->progress) return;
+    *reported = now;
+    if (p->progress(p->progress_user, (double)now, (double)n)) {
+#pragma omp atomic write
+        *stop = 1;
+    }
+}
+
 /* The shared chunk loop: per chunk, either log-probabilities of the targets
  * (logp/nll) or raw logits. */
 static int run_chunks(const wn_model *m, const int *codes, size_t n,
@@ -59,11 +90,7 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
     if (chunk > n) chunk = n;
     if (chunk > (size_t)(1 << 24)) chunk = 1 << 24;
     size_t nchunks = (n + chunk - 1) / chunk;
-    int threads = p->threads > 0 ? p->threads : 1;
-#ifdef _OPENMP
-    if (p->threads <= 0) threads = omp_get_max_threads();
-#endif
-    if ((size_t)threads > nchunks) threads = (int)nchunks;
+    const int threads = score_threads(p, nchunks);
     double *part = calloc(nchunks, sizeof *part);
     if (!part) return wn__err(err, WN_ERR_NOMEM, "out of memory");
     int failed = 0, stop = 0;
@@ -106,19 +133,7 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
                     }
                     part[k] = s;
                 }
-                size_t now;
-#pragma omp atomic capture
-                now = done += (size_t)v;
-#ifdef _OPENMP
-                if (omp_get_thread_num() == 0)
-#endif
-                    if (p->progress) {
-                        reported = now;
-                        if (p->progress(p->progress_user, (double)now, (double)n)) {
-#pragma omp atomic write
-                            stop = 1;
-                        }
-                    }
+                progress_add(p, (size_t)v, n, &done, &reported, &stop);
             }
         }
         wn__ws_free(ws);
@@ -209,20 +224,8 @@ static int step_group(const wn_model *m, wn_precision prec, const int *codes, co
             fresh++;
         }
         if ((t & 4095) == 4095 || t + 1 == steps) {
-            size_t now;
-#pragma omp atomic capture
-            now = *done += fresh;
+            progress_add(p, fresh, n, done, reported, stop);
             fresh = 0;
-#ifdef _OPENMP
-            if (omp_get_thread_num() == 0)
-#endif
-                if (p->progress) {
-                    *reported = now;
-                    if (p->progress(p->progress_user, (double)now, (double)n)) {
-#pragma omp atomic write
-                        *stop = 1;
-                    }
-                }
             int quit;
 #pragma omp atomic read
             quit = *stop;
@@ -246,11 +249,7 @@ static int score_steps(const wn_model *m, const int *codes, size_t n, const wn_s
     size_t c[STEP_MAX_CHUNKS + 1];
     const size_t K = step_chunks(n, (size_t)m->rf, c);
     const int G = (int)((K + STEP_STREAMS - 1) / STEP_STREAMS);
-    int threads = p->threads > 0 ? p->threads : 1;
-#ifdef _OPENMP
-    if (p->threads <= 0) threads = omp_get_max_threads();
-#endif
-    if (threads > G) threads = G;
+    const int threads = score_threads(p, (size_t)G);
     double part[STEP_MAX_CHUNKS];
     int failed = WN_OK, stop = 0;
     size_t done = 0, reported = 0;
@@ -260,8 +259,8 @@ static int score_steps(const wn_model *m, const int *codes, size_t n, const wn_s
         const size_t k0 = (size_t)gi * STEP_STREAMS;
         const int B = (int)(K - k0 < STEP_STREAMS ? K - k0 : STEP_STREAMS);
         wn_error e = {0};
-        int r = step_group(m, p->precision, codes, c, k0, B, part, logp, p, n, &done, &reported, &stop,
-                           &e);
+        int r = step_group(m, p->precision, codes, c, k0, B, part, logp, p, n, &done, &reported,
+                           &stop, &e);
         if (r != WN_OK) {
 #pragma omp critical(wn_score_steps_err)
             if (failed == WN_OK) failed = r, first = e;
