@@ -91,6 +91,7 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
     if (chunk > (size_t)(1 << 24)) chunk = 1 << 24;
     size_t nchunks = (n + chunk - 1) / chunk;
     const int threads = score_threads(p, nchunks);
+    (void)threads; /* unused where OpenMP is off (the fuzz build) */
     double *part = calloc(nchunks, sizeof *part);
     if (!part) return wn__err(err, WN_ERR_NOMEM, "out of memory");
     int failed = 0, stop = 0;
@@ -250,6 +251,7 @@ static int score_steps(const wn_model *m, const int *codes, size_t n, const wn_s
     const size_t K = step_chunks(n, (size_t)m->rf, c);
     const int G = (int)((K + STEP_STREAMS - 1) / STEP_STREAMS);
     const int threads = score_threads(p, (size_t)G);
+    (void)threads; /* unused where OpenMP is off (the fuzz build) */
     double part[STEP_MAX_CHUNKS];
     int failed = WN_OK, stop = 0;
     size_t done = 0, reported = 0;
