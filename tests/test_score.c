@@ -167,10 +167,14 @@ int main(void)
             sp.progress_user = &pl;
             double a = 0, b;
             REQUIRE_OK(wn_score_codes(big, z, M, &sp, &a, NULL, &err), &err);
-            CHECKF(pl.calls >= 2 && pl.rising && pl.last_done == M && pl.last_total == M,
+            /* on 2 threads the other one may score every piece (only the
+             * calling thread reports), leaving the closing call alone */
+            CHECKF(pl.calls >= (sp.threads == 1 ? 2 : 1) && pl.rising && pl.last_done == M &&
+                       pl.last_total == M,
                    "precision %d, %d threads: %d calls, rising %d, last %g of %g",
                    (int)sp.precision, sp.threads, pl.calls,
                    pl.rising, pl.last_done, pl.last_total);
+            if (sp.threads > 1) continue; /* stopping needs a report mid-way: 1 thread */
             plog stop = {.stop_at = 1};
             sp.progress_user = &stop;
             CHECKF(wn_score_codes(big, z, M, &sp, &b, NULL, &err) == WN_ERR_INTERRUPTED &&
