@@ -310,7 +310,9 @@ WN_API void wn_wav_abort(wn_wav *w);
  * (codes[b*len + i]): inputs are codes[0..len-1), and the loss counts the
  * len - RF predicted samples that see a full receptive field (RF). grad
  * (wn_model_param_count floats, the flat file layout) is overwritten with
- * d(loss)/d(params). threads 0 = OpenMP default. */
+ * d(loss)/d(params). threads 0 = OpenMP default: windows run a thread
+ * each, and windows that do not fill the threads are shared by all of
+ * them, by chunks of time; the result is the same bits for any count. */
 WN_API int wn_loss_grad(const wn_model *m, const int *codes, int batch, int len,
                         int threads, float *grad, double *loss, wn_error *err);
 
@@ -473,6 +475,9 @@ typedef struct wn_train_stats {
     double valid_bits;     /* its bits/sample (NaN if none ran) */
     int improved;          /* it set a new best (best_path written) */
     int stop;              /* patience exhausted: the run should end */
+    int64_t valid_step;    /* the step whose weights it scored: `step`, or
+                              the step before it for a validation that an
+                              interrupt cut short and this call ran first */
 } wn_train_stats;
 
 typedef struct wn_trainer wn_trainer;

@@ -1,6 +1,10 @@
-/* grad.c - the training step's gradient: windows of a batch run forward
- * and backward in parallel, each into its own gradient slab, summed in a
- * fixed order so that the result does not depend on the thread count. */
+/* grad.c - the training step's gradient. Windows of a batch run forward
+ * and backward in parallel, a window per thread; windows left over when
+ * the batch does not fill every thread (one window on two threads, say)
+ * are each shared by all the threads, by chunks of time (net.c, wn__team).
+ * Each window's gradient goes to its own slab and the slabs are summed in
+ * a fixed order, and a shared window gives the same bits as a window
+ * alone, so the result does not depend on the thread count. */
 #include "net.h"
 
 #include <math.h>
@@ -12,36 +16,46 @@
 
 struct wn_grad_ctx {
     const wn_model *m;
-    int batch, len, threads;
-    wn__ws **ws;      /* one per thread */
+    int batch, len, threads, nws;
+    wn__ws **ws;      /* nws = min(threads, batch): a window each */
+    float **dz;       /* a chunk of dz per thread */
     float **gslab;    /* one packed gradient per batch element */
     float *sum;       /* packed total */
     double *nll;
 };
 
-static int pick_threads(int threads, int batch)
+/* Threads beyond the batch share windows by chunks of time, so more than
+ * a window's chunks would have nothing to do. */
+static int pick_threads(const wn_model *m, int threads, int batch, int len)
 {
     int t = threads > 0 ? threads : 1;
 #ifdef _OPENMP
     if (threads <= 0) t = omp_get_max_threads();
 #endif
-    return t > batch ? batch : t;
+    int chunks = (len - 1 - wn__layer_start(m, 0, len - 1, len - m->rf) + WN_CHUNK - 1) / WN_CHUNK;
+    int most = batch > chunks ? batch : chunks;
+    return t > most ? most : t;
 }
+
+static size_t dz_floats(const wn_model *m) { return (size_t)WN_CHUNK * m->cfg.dilation; }
 
 size_t wn_grad_memory(const wn_model *m, int batch, int len, int threads)
 {
     if (batch < 1 || len <= m->rf) return 0;
-    int t = pick_threads(threads, batch);
-    return (size_t)t * wn__ws_bytes(m, len - 1, len - m->rf, 1) +
+    int t = pick_threads(m, threads, batch, len), nws = t < batch ? t : batch;
+    return (size_t)nws * wn__ws_bytes(m, len - 1, len - m->rf, 1) +
+           (size_t)t * dz_floats(m) * sizeof(float) +
            (size_t)(batch + 1) * m->n_params * sizeof(float);
 }
 
 void wn_grad_ctx_free(wn_grad_ctx *c)
 {
     if (!c) return;
-    for (int i = 0; c->ws && i < c->threads; i++) wn__ws_free(c->ws[i]);
+    for (int i = 0; c->ws && i < c->nws; i++) wn__ws_free(c->ws[i]);
+    for (int i = 0; c->dz && i < c->threads; i++) wn__free(c->dz[i]);
     for (int i = 0; c->gslab && i < c->batch; i++) wn__free(c->gslab[i]);
     free(c->ws);
+    free(c->dz);
     free(c->gslab);
     wn__free(c->sum);
     free(c->nll);
@@ -66,14 +80,18 @@ wn_grad_ctx *wn_grad_ctx_create(const wn_model *m, int batch, int len, int threa
     c->m = m;
     c->batch = batch;
     c->len = len;
-    c->threads = pick_threads(threads, batch);
-    c->ws = calloc((size_t)c->threads, sizeof *c->ws);
+    c->threads = pick_threads(m, threads, batch, len);
+    c->nws = c->threads < batch ? c->threads : batch;
+    c->ws = calloc((size_t)c->nws, sizeof *c->ws);
+    c->dz = calloc((size_t)c->threads, sizeof *c->dz);
     c->gslab = calloc((size_t)batch, sizeof *c->gslab);
     c->sum = wn__alloc(m->n_params, sizeof(float));
     c->nll = calloc((size_t)batch, sizeof *c->nll);
-    if (!c->ws || !c->gslab || !c->sum || !c->nll) goto nomem;
-    for (int i = 0; i < c->threads; i++)
+    if (!c->ws || !c->dz || !c->gslab || !c->sum || !c->nll) goto nomem;
+    for (int i = 0; i < c->nws; i++)
         if (!(c->ws[i] = wn__ws_create(m, len - 1, len - m->rf, 1))) goto nomem;
+    for (int i = 0; i < c->threads; i++)
+        if (!(c->dz[i] = wn__alloc(dz_floats(m), sizeof(float)))) goto nomem;
     for (int b = 0; b < batch; b++)
         if (!(c->gslab[b] = wn__alloc(m->n_params, sizeof(float)))) goto nomem;
     return c;
@@ -84,29 +102,49 @@ nomem:
     return NULL;
 }
 
+/* Window b through workspace ws by team tm (every member calls). */
+static void run_window(wn_grad_ctx *c, wn__ws *ws, const int *codes, int b, float scale,
+                       const wn__team *tm)
+{
+    const wn_model *m = c->m;
+    const int len = c->len, N = len - 1, V = len - m->rf;
+    const size_t P = m->n_params, lo = P * (size_t)tm->tid / (size_t)tm->n,
+                 hi = P * (size_t)(tm->tid + 1) / (size_t)tm->n;
+    const int *in = codes + (size_t)b * len;
+    memset(ws->grad + lo, 0, sizeof(float) * (hi - lo)); /* the forward syncs */
+    wn__forward_train(m, ws, in, N, V, tm);
+    double nll = wn__backward(m, ws, in, N, V, in + m->rf, scale, tm);
+    wn__team_sync(tm);
+    memcpy(c->gslab[b] + lo, ws->grad + lo, sizeof(float) * (hi - lo));
+    if (tm->tid == 0) c->nll[b] = nll;
+    wn__team_sync(tm); /* before the next window clears ws->grad */
+}
+
 int wn_grad_ctx_run(wn_grad_ctx *c, const int *codes, float *grad, double *loss,
                     wn_error *err)
 {
     const wn_model *m = c->m;
-    const int B = c->batch, len = c->len, N = len - 1, V = len - m->rf, Q = m->cfg.bins;
+    const int B = c->batch, len = c->len, V = len - m->rf, Q = m->cfg.bins;
     const size_t P = m->n_params;
     for (size_t i = 0; i < (size_t)B * len; i++)
         if (codes[i] < 0 || codes[i] >= Q)
             return wn__err(err, WN_ERR_ARG, "code %d at %zu is outside 0..%d", codes[i], i,
                            Q - 1);
     const float scale = 1.0f / ((float)B * (float)V);
-#pragma omp parallel for schedule(static, 1) num_threads(c->threads)
-    for (int b = 0; b < B; b++) {
-        int tid = 0;
+#pragma omp parallel num_threads(c->threads)
+    {
+        int tid = 0, nth = 1;
 #ifdef _OPENMP
         tid = omp_get_thread_num();
+        nth = omp_get_num_threads();
 #endif
-        wn__ws *ws = c->ws[tid];
-        const int *in = codes + (size_t)b * len;
-        memset(ws->grad, 0, sizeof(float) * P);
-        wn__forward(m, ws, in, N, V, NULL);
-        c->nll[b] = wn__backward(m, ws, in, N, V, in + m->rf, scale);
-        memcpy(c->gslab[b], ws->grad, sizeof(float) * P);
+        /* whole rounds of windows, a window per thread; then what is left,
+         * a window at a time for the whole team */
+        const int full = B / nth * nth;
+        const wn__team solo = {0, 1, c->dz[tid]}, team = {tid, nth, c->dz[tid]};
+#pragma omp for schedule(static, 1)
+        for (int b = 0; b < full; b++) run_window(c, c->ws[tid], codes, b, scale, &solo);
+        for (int b = full; b < B; b++) run_window(c, c->ws[0], codes, b, scale, &team);
     }
     double nll = 0;
     memcpy(c->sum, c->gslab[0], sizeof(float) * P);

@@ -52,24 +52,43 @@ void dilated_forward(float *a, const float *h, int t0, int N, int d, const float
                  a + (size_t)(s - t0) * O, O);
 }
 
-void dilated_backward(float *dh, float *dw, float *db, const float *da, const float *h,
-                      int t0, int N, int d, const float *w, int R, int O)
+void dilated_backward_input(float *dh, const float *da, int t0, int N, int r0, int r1, int d,
+                            const float *w, int R, int O)
 {
-    if (t0 >= N) return;
     const float *w0 = w, *w1 = w + (size_t)O * R;
+    /* dh[t] += w[1]^T da[t] first, then w[0]^T da[t+d]: the order a row
+     * gets its two terms is the same however the rows are split */
+    int a = r0 > t0 ? r0 : t0;
+    if (a < r1)
+        wn__gemm(0, 0, r1 - a, R, O, 1.0f, da + (size_t)(a - t0) * O, O, w1, R, 1.0f,
+                 dh + (size_t)a * R, R);
+    int b = r0 > t0 - d ? r0 : t0 - d, e = r1 < N - d ? r1 : N - d;
+    if (b < 0) b = 0;
+    if (b < e)
+        wn__gemm(0, 0, e - b, R, O, 1.0f, da + (size_t)(b + d - t0) * O, O, w0, R, 1.0f,
+                 dh + (size_t)b * R, R);
+}
+
+void dilated_backward_params(float *dw, float *db, const float *da, const float *h, int t0,
+                             int N, int d, int R, int O)
+{
     float *dw0 = dw, *dw1 = dw + (size_t)O * R;
+    memset(db, 0, sizeof(float) * (size_t)O);
+    if (t0 >= N) {
+        memset(dw, 0, sizeof(float) * 2 * (size_t)O * R);
+        return;
+    }
     for (int t = 0; t < N - t0; t++) {
         const float *g = da + (size_t)t * O;
         for (int o = 0; o < O; o++) db[o] += g[o];
     }
-    wn__gemm(1, 0, O, R, N - t0, 1.0f, da, O, h + (size_t)t0 * R, R, 1.0f, dw1, R);
-    wn__gemm(0, 0, N - t0, R, O, 1.0f, da, O, w1, R, 1.0f, dh + (size_t)t0 * R, R);
+    wn__gemm(1, 0, O, R, N - t0, 1.0f, da, O, h + (size_t)t0 * R, R, 0.0f, dw1, R);
     int s = t0 > d ? t0 : d;
-    if (s < N) {
-        const float *ds = da + (size_t)(s - t0) * O;
-        wn__gemm(1, 0, O, R, N - s, 1.0f, ds, O, h + (size_t)(s - d) * R, R, 1.0f, dw0, R);
-        wn__gemm(0, 0, N - s, R, O, 1.0f, ds, O, w0, R, 1.0f, dh + (size_t)(s - d) * R, R);
-    }
+    if (s < N)
+        wn__gemm(1, 0, O, R, N - s, 1.0f, da + (size_t)(s - t0) * O, O,
+                 h + (size_t)(s - d) * R, R, 0.0f, dw0, R);
+    else
+        memset(dw0, 0, sizeof(float) * (size_t)O * R);
 }
 
 void gate_forward(float *z, float *a, int n, int D)
@@ -109,12 +128,16 @@ void conv1x1_forward(float *out, const float *in, int n, const float *w, const f
 void conv1x1_backward(float *din, float *dw, float *db, const float *dout, const float *in,
                       int n, const float *w, int I, int O)
 {
-    if (n <= 0) return;
+    if (db) memset(db, 0, sizeof(float) * (size_t)O);
+    if (n <= 0) {
+        memset(dw, 0, sizeof(float) * (size_t)O * I);
+        return;
+    }
     for (int t = 0; db && t < n; t++) {
         const float *g = dout + (size_t)t * O;
         for (int j = 0; j < O; j++) db[j] += g[j];
     }
-    wn__gemm(1, 0, O, I, n, 1.0f, dout, O, in, I, 1.0f, dw, I);
+    wn__gemm(1, 0, O, I, n, 1.0f, dout, O, in, I, 0.0f, dw, I);
     if (din) wn__gemm(0, 0, n, I, O, 1.0f, dout, O, w, I, 1.0f, din, I);
 }
 

@@ -1,9 +1,11 @@
 /* layers.h - forward/backward pairs over runs of rows of a sequence
  * (time-major, row t of an (N, C) array is the C channels at time t). Each
- * backward accumulates (+=) into its gradients and input gradients. Rows
- * before `t0` are neither read for outputs nor written: callers skip the
- * part of a window that cannot reach the loss, and work through the rest
- * in chunks (net.c). */
+ * backward accumulates (+=) into its input gradients; the dilated and 1x1
+ * convs overwrite their weight gradients with the run's part, which the
+ * caller sums over its chunks in a fixed order (net.c), and the embedding
+ * accumulates into its own. Rows before `t0` are neither read for outputs
+ * nor written: callers skip the part of a window that cannot reach the
+ * loss, and work through the rest in chunks (net.c). */
 #ifndef WN_LAYERS_H
 #define WN_LAYERS_H
 
@@ -22,10 +24,15 @@ void causal_backward(float *dw, float *db, const float *dout, const int *in, int
  * buffer. */
 void dilated_forward(float *a, const float *h, int t0, int N, int d, const float *w,
                      const float *b, int R, int O);
-/* dh[t] += w[1]^T da[t]; dh[t-d] += w[0]^T da[t]; dw, db += ... for t in
- * [t0, N); da holds only those rows, as a in the forward. */
-void dilated_backward(float *dh, float *dw, float *db, const float *da, const float *h,
-                      int t0, int N, int d, const float *w, int R, int O);
+/* The backward in two parts, so that threads can share a layer by rows:
+ * dh[t] += w[1]^T da[t] + w[0]^T da[t+d] for rows t in [r0, r1) only,
+ * with da holding rows [t0, N) (row t at da + (t - t0) O; terms of rows
+ * outside it are absent); */
+void dilated_backward_input(float *dh, const float *da, int t0, int N, int r0, int r1, int d,
+                            const float *w, int R, int O);
+/* and dw, db = their terms of the rows [t0, N) of da (da at row t0). */
+void dilated_backward_params(float *dw, float *db, const float *da, const float *h, int t0,
+                             int N, int d, int R, int O);
 
 /* z = tanh(a[:, :D]) * sigmoid(a[:, D:]) over n rows, each pointer at its
  * first row; a is replaced by [tanh | sigmoid] of itself, which is what
@@ -39,7 +46,7 @@ void gate_backward(float *da, const float *dz, const float *ts, int n, int D);
  * (no bias). */
 void conv1x1_forward(float *out, const float *in, int n, const float *w, const float *b,
                      int I, int O, float beta);
-/* din += dout w (if din), dw += dout^T in, db += sum dout (if db). */
+/* din += dout w (if din), dw = dout^T in, db = sum dout (if db). */
 void conv1x1_backward(float *din, float *dw, float *db, const float *dout, const float *in,
                       int n, const float *w, int I, int O);
 

@@ -8,14 +8,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Each layer is worked through in chunks of this many rows, so that a
+/* Each layer is worked through in chunks of WN_CHUNK rows, so that a
  * chunk's pre-activations, gate outputs and their gradients are still in
  * the core's cache when the next product reads them; a whole window
  * (thousands of rows) is not. Against whole-window passes, 2 threads:
  * training 1.23x on the large config (1.09x with only the forward
  * chunked), 1.18x on the small one, flat from 128 to 512 rows; scoring
- * 1.23x large, 1.04x small (bench/README.md). */
-enum { CHUNK = 256 };
+ * 1.23x large, 1.04x small (bench/README.md). In training the chunks are
+ * also what a team of threads shares out (wn__team). */
+enum { CHUNK = WN_CHUNK };
+
+static int nchunks(int rows) { return rows > 0 ? (rows + CHUNK - 1) / CHUNK : 0; }
+
+/* The head's products are wider: its chunks are longer */
+enum { HCHUNK = 4 * CHUNK };
+static int hchunks(int rows) { return rows > 0 ? (rows + HCHUNK - 1) / HCHUNK : 0; }
+
+/* The gradient a chunk of a layer leaves in the scratch: w_dil (2, 2D, R),
+ * b_dil, w_res, b_res, w_skip, in this order; and of the head: head1_w,
+ * head1_b, head0_w, head0_b, then its part of the skip biases' gradient. */
+static size_t layer_part(const wn_config *c)
+{
+    size_t R = (size_t)c->residual, D = (size_t)c->dilation, S = (size_t)c->skip;
+    return 4 * D * R + 2 * D + R * D + R + S * D;
+}
+
+static size_t head_part(const wn_config *c)
+{
+    size_t S = (size_t)c->skip, Q = (size_t)c->bins;
+    return Q * S + Q + S * S + 2 * S;
+}
 
 enum { WS_PARTS = 17 }; /* the arrays of the workspace (ws_floats) */
 
@@ -32,8 +54,9 @@ static size_t ws_floats(const wn_model *m, int N, int V, int train, size_t out[W
                            v * Q, S};
     int k = 9;
     if (train) {
-        /* dz and da hold one chunk */
-        size_t t[] = {v * Q, v * S, v * S, v * S, n * R, c * D, c * 2 * D, m->n_params};
+        size_t sl = (size_t)nchunks(N) * layer_part(cf), sh = (size_t)hchunks(V) * head_part(cf);
+        size_t t[] = {v * Q, v * S, v * S, v * S, n * R, m->n_params, sl > sh ? sl : sh,
+                      2 * (size_t)hchunks(V) /* doubles */};
         for (int i = 0; i < 8; i++) sz[k++] = t[i];
     }
     size_t total = 0;
@@ -64,15 +87,17 @@ wn__ws *wn__ws_create(const wn_model *m, int N, int V, int train)
     ws->N = N;
     ws->V = V;
     ws->train = train;
-    float **dst[WS_PARTS] = {&ws->h,    &ws->a,       &ws->z,  &ws->skip, &ws->r1,
-                             &ws->u,    &ws->r2,      &ws->logits, &ws->bsum, &ws->dlogits,
-                             &ws->dr,   &ws->du,      &ws->dskip,  &ws->dh,   &ws->dz,
-                             &ws->da,   &ws->grad};
+    float *nllk = NULL;
+    float **dst[WS_PARTS] = {&ws->h,    &ws->a,  &ws->z,    &ws->skip,    &ws->r1,
+                             &ws->u,    &ws->r2, &ws->logits, &ws->bsum,  &ws->dlogits,
+                             &ws->dr,   &ws->du, &ws->dskip,  &ws->dh,    &ws->grad,
+                             &ws->scratch, &nllk};
     float *p = mem;
     for (int i = 0; i < WS_PARTS && part[i]; i++) {
         *dst[i] = p;
         p += part[i];
     }
+    ws->nllk = (double *)(void *)nllk; /* 64-byte aligned */
     if (train && wn__view_init(m, ws->grad, &ws->gv) != WN_OK) {
         wn__free(mem);
         free(ws);
@@ -97,16 +122,24 @@ int wn__layer_start(const wn_model *m, int j, int N, int V)
     return need > 0 ? (int)need : 0;
 }
 
+static void train_forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
+                          const wn__team *tm);
+
 void wn__forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
                  float *const *rings)
 {
+    if (ws->train) {
+        const wn__team solo = {0, 1, NULL};
+        train_forward(m, ws, in, N, V, &solo);
+        return;
+    }
     const wn_config *c = &m->cfg;
     const int R = c->residual, D = c->dilation, S = c->skip, Q = c->bins, L = c->layers;
     const wn_view *w = &m->pk;
-    const size_t nR = (size_t)N * R, nA = (size_t)N * 2 * D, nZ = (size_t)N * D;
     const int v0 = N - V;
+    float *h = ws->h;
 
-    causal_forward(ws->h, in, N, w->causal_w, w->causal_b, Q, R);
+    causal_forward(h, in, N, w->causal_w, w->causal_b, Q, R);
     /* the skip sum starts from all the layers' skip biases at once */
     memcpy(ws->bsum, w->layer[0].b_skip, sizeof(float) * (size_t)S);
     for (int j = 1; j < L; j++)
@@ -114,39 +147,27 @@ void wn__forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
     for (int j = 0; j < L; j++) {
         const wn_layer_view *lw = &w->layer[j];
         const int d = m->dil[j], t0 = wn__layer_start(m, j, N, V);
-        float *h = ws->train ? ws->h + j * nR : ws->h;
         if (rings && rings[j]) {
             for (int p = N - d < 0 ? 0 : N - d; p < N; p++)
                 memcpy(rings[j] + (size_t)(p & (d - 1)) * R, h + (size_t)p * R,
                        sizeof(float) * (size_t)R);
         }
-        /* the last layer's residual output feeds nothing */
-        float *hn = j + 1 < L ? (ws->train ? ws->h + (j + 1) * nR : h) : NULL;
-        /* Chunks from the last: scoring adds the residual into h in place,
-         * and a chunk's dilated conv reads h only on its own and earlier
-         * rows, which later chunks do not touch. */
-        for (int k = (N - t0 + CHUNK - 1) / CHUNK - 1; k >= 0; k--) {
+        /* Chunks from the last: the residual is added into h in place, and
+         * a chunk's dilated conv reads h only on its own and earlier rows,
+         * which later chunks do not touch. The last layer's residual
+         * output feeds nothing. */
+        for (int k = nchunks(N - t0) - 1; k >= 0; k--) {
             const int c0 = t0 + k * CHUNK, c1 = N - c0 > CHUNK ? c0 + CHUNK : N;
             const int s0 = c0 > v0 ? c0 : v0;
-            /* a and z of rows [c0, c1): training keeps every row for the
-             * backward, scoring one chunk */
-            float *a = ws->train ? ws->a + j * nA + (size_t)c0 * 2 * D : ws->a;
-            float *z = ws->train ? ws->z + j * nZ + (size_t)c0 * D : ws->z;
-            dilated_forward(a, h, c0, c1, d, lw->w_dil, lw->b_dil, R, 2 * D);
-            gate_forward(z, a, c1 - c0, D);
+            dilated_forward(ws->a, h, c0, c1, d, lw->w_dil, lw->b_dil, R, 2 * D);
+            gate_forward(ws->z, ws->a, c1 - c0, D);
             if (s0 < c1)
-                conv1x1_forward(ws->skip + (size_t)(s0 - v0) * S, z + (size_t)(s0 - c0) * D,
+                conv1x1_forward(ws->skip + (size_t)(s0 - v0) * S, ws->z + (size_t)(s0 - c0) * D,
                                 c1 - s0, lw->w_skip, j == 0 ? ws->bsum : NULL, D, S,
                                 j == 0 ? 0.0f : 1.0f);
-            if (hn == h) {
-                conv1x1_forward(h + (size_t)c0 * R, z, c1 - c0, lw->w_res, lw->b_res, D, R,
+            if (j + 1 < L)
+                conv1x1_forward(h + (size_t)c0 * R, ws->z, c1 - c0, lw->w_res, lw->b_res, D, R,
                                 1.0f);
-            } else if (hn) { /* training: h_{j+1} = h_j + b + w z in one pass and a product */
-                for (int t = c0; t < c1; t++)
-                    for (int r = 0; r < R; r++)
-                        hn[(size_t)t * R + r] = h[(size_t)t * R + r] + lw->b_res[r];
-                conv1x1_forward(hn + (size_t)c0 * R, z, c1 - c0, lw->w_res, NULL, D, R, 1.0f);
-            }
         }
     }
     const size_t vs = (size_t)V * S;
@@ -156,56 +177,254 @@ void wn__forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
     conv1x1_forward(ws->logits, ws->r2, V, w->head1_w, w->head1_b, S, Q, 0.0f);
 }
 
-double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
-                    const int *targets, float scale)
+/* ---------------------------------------------------------------- training */
+
+void wn__team_sync(const wn__team *tm)
+{
+#ifdef _OPENMP
+    if (tm->n > 1) {
+#pragma omp barrier
+    }
+#else
+    (void)tm;
+#endif
+}
+
+/* dst += part 0 + part 1 + ... (in chunk order for every element, so the
+ * same bits whichever thread adds which elements), the parts `stride`
+ * floats apart from src; this thread adds its share of the n elements, a
+ * block at a time so that the block of dst stays in the L1 cache. */
+static void reduce_parts(const wn__team *tm, float *dst, const float *src, size_t n,
+                         size_t stride, int nk)
+{
+    const size_t lo = n * (size_t)tm->tid / (size_t)tm->n,
+                 hi = n * (size_t)(tm->tid + 1) / (size_t)tm->n;
+    for (size_t b0 = lo; b0 < hi; b0 += 1024) {
+        const size_t b1 = hi - b0 > 1024 ? b0 + 1024 : hi;
+        for (int k = 0; k < nk; k++) {
+            const float *p = src + (size_t)k * stride;
+            for (size_t i = b0; i < b1; i++) dst[i] += p[i];
+        }
+    }
+}
+
+static void train_forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
+                          const wn__team *tm)
 {
     const wn_config *c = &m->cfg;
     const int R = c->residual, D = c->dilation, S = c->skip, Q = c->bins, L = c->layers;
-    const wn_view *w = &m->pk, *g = &ws->gv;
+    const wn_view *w = &m->pk;
     const size_t nR = (size_t)N * R, nA = (size_t)N * 2 * D, nZ = (size_t)N * D;
-    const size_t vs = (size_t)V * S;
     const int v0 = N - V;
 
-    double nll = softmax_xent(ws->dlogits, ws->logits, targets, V, Q, scale);
-    memset(ws->dr, 0, sizeof(float) * vs);
-    conv1x1_backward(ws->dr, g->head1_w, g->head1_b, ws->dlogits, ws->r2, V, w->head1_w,
-                     S, Q);
-    relu_backward(ws->du, ws->dr, ws->u, vs);
-    memset(ws->dr, 0, sizeof(float) * vs);
-    conv1x1_backward(ws->dr, g->head0_w, g->head0_b, ws->du, ws->r1, V, w->head0_w, S, S);
-    relu_backward(ws->dskip, ws->dr, ws->skip, vs);
-
-    /* every layer's skip bias has the same gradient: the sum of dskip */
-    memset(ws->bsum, 0, sizeof(float) * (size_t)S);
-    for (int t = 0; t < V; t++)
-        for (int s = 0; s < S; s++) ws->bsum[s] += ws->dskip[(size_t)t * S + s];
-    memset(ws->dh, 0, sizeof(float) * nR);
-    for (int j = L - 1; j >= 0; j--) {
-        const wn_layer_view *lw = &w->layer[j], *lg = &g->layer[j];
-        const int d = m->dil[j], t0 = wn__layer_start(m, j, N, V);
-        for (int s = 0; s < S; s++) lg->b_skip[s] += ws->bsum[s];
-        const float *h = ws->h + j * nR, *ts = ws->a + j * nA, *z = ws->z + j * nZ;
-        /* Chunks in increasing time: a chunk reads dh (= d/dh_{j+1}) on its
-         * own rows before the dilated conv adds this layer's part to them
-         * and to earlier rows, never to later ones. */
-        for (int c0 = t0; c0 < N; c0 += CHUNK) {
-            const int c1 = N - c0 > CHUNK ? c0 + CHUNK : N, n = c1 - c0;
-            const int s0 = c0 > v0 ? c0 : v0;
-            memset(ws->dz, 0, sizeof(float) * (size_t)n * D);
-            if (j + 1 < L)
-                conv1x1_backward(ws->dz, lg->w_res, lg->b_res, ws->dh + (size_t)c0 * R,
-                                 z + (size_t)c0 * D, n, lw->w_res, D, R);
-            if (s0 < c1)
-                conv1x1_backward(ws->dz + (size_t)(s0 - c0) * D, lg->w_skip, NULL,
-                                 ws->dskip + (size_t)(s0 - v0) * S, z + (size_t)s0 * D,
-                                 c1 - s0, lw->w_skip, D, S);
-            gate_backward(ws->da, ws->dz, ts + (size_t)c0 * 2 * D, n, D);
-            /* dh holds d/dh_{j+1}; the residual's identity path makes it
-             * part of d/dh_j, to which the dilated conv adds its own */
-            dilated_backward(ws->dh, lg->w_dil, lg->b_dil, ws->da, h, c0, c1, d, lw->w_dil, R,
-                             2 * D);
-        }
+    if (tm->tid == 0) {
+        causal_forward(ws->h, in, N, w->causal_w, w->causal_b, Q, R);
+        memcpy(ws->bsum, w->layer[0].b_skip, sizeof(float) * (size_t)S);
+        for (int j = 1; j < L; j++)
+            for (int s = 0; s < S; s++) ws->bsum[s] += w->layer[j].b_skip[s];
     }
-    causal_backward(g->causal_w, g->causal_b, ws->dh, in, N, Q, R);
+    wn__team_sync(tm);
+    for (int j = 0; j < L; j++) {
+        const wn_layer_view *lw = &w->layer[j];
+        const int d = m->dil[j], t0 = wn__layer_start(m, j, N, V);
+        const float *h = ws->h + j * nR;
+        /* each layer's input is kept for the backward: h_{j+1} = h_j + b +
+         * w z, and the last layer's residual output feeds nothing */
+        float *hn = j + 1 < L ? ws->h + (j + 1) * nR : NULL;
+        for (int k = tm->tid; k < nchunks(N - t0); k += tm->n) {
+            const int c0 = t0 + k * CHUNK, c1 = N - c0 > CHUNK ? c0 + CHUNK : N;
+            const int s0 = c0 > v0 ? c0 : v0;
+            float *a = ws->a + j * nA + (size_t)c0 * 2 * D, *z = ws->z + j * nZ + (size_t)c0 * D;
+            dilated_forward(a, h, c0, c1, d, lw->w_dil, lw->b_dil, R, 2 * D);
+            gate_forward(z, a, c1 - c0, D);
+            if (s0 < c1)
+                conv1x1_forward(ws->skip + (size_t)(s0 - v0) * S, z + (size_t)(s0 - c0) * D,
+                                c1 - s0, lw->w_skip, j == 0 ? ws->bsum : NULL, D, S,
+                                j == 0 ? 0.0f : 1.0f);
+            if (hn) {
+                for (int t = c0; t < c1; t++)
+                    for (int r = 0; r < R; r++)
+                        hn[(size_t)t * R + r] = h[(size_t)t * R + r] + lw->b_res[r];
+                conv1x1_forward(hn + (size_t)c0 * R, z, c1 - c0, lw->w_res, NULL, D, R, 1.0f);
+            }
+        }
+        wn__team_sync(tm); /* layer j+1 reads rows of h_{j+1} other chunks wrote */
+    }
+    for (int k = tm->tid; k < hchunks(V); k += tm->n) {
+        const int r0 = k * HCHUNK, n = V - r0 > HCHUNK ? HCHUNK : V - r0;
+        const size_t o = (size_t)r0 * S;
+        relu_forward(ws->r1 + o, ws->skip + o, (size_t)n * S);
+        conv1x1_forward(ws->u + o, ws->r1 + o, n, w->head0_w, w->head0_b, S, S, 0.0f);
+        relu_forward(ws->r2 + o, ws->u + o, (size_t)n * S);
+        conv1x1_forward(ws->logits + (size_t)r0 * Q, ws->r2 + o, n, w->head1_w, w->head1_b,
+                        S, Q, 0.0f);
+    }
+    wn__team_sync(tm);
+}
+
+void wn__forward_train(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
+                       const wn__team *tm)
+{
+    train_forward(m, ws, in, N, V, tm);
+}
+
+/* A layer's backward comes in three kinds of steps, each over a chunk:
+ * bwd_gate (stage 1) takes dz from dh (= d/dh_{j+1}, which it alone
+ * reads) and dskip, then da over the gate's outputs; bwd_input (stage 2)
+ * makes dh d/dh_j row by row (the residual's identity path keeps
+ * d/dh_{j+1}, the dilated conv adds its terms, reaching d rows before the
+ * layer's first row t0), and bwd_params the dilated conv's weight
+ * gradient. Stage 2 needs every da row its rows reach. A chunk's weight
+ * gradients go to a slot of the scratch: its own in a team, summed when
+ * the layer is done; one thread alone adds each chunk's as soon as it is
+ * complete, the same sums in the same order, from one slot that stays in
+ * the cache. */
+typedef struct bwd_layer {
+    const wn_model *m;
+    wn__ws *ws;
+    int j, N, t0, v0;
+} bwd_layer;
+
+static void bwd_gate(const bwd_layer *bl, int k, int slot, float *dz)
+{
+    const wn_config *c = &bl->m->cfg;
+    const int R = c->residual, D = c->dilation, S = c->skip, O = 2 * D, N = bl->N, j = bl->j;
+    const wn_layer_view *lw = &bl->m->pk.layer[j];
+    wn__ws *ws = bl->ws;
+    const int c0 = bl->t0 + k * CHUNK, c1 = N - c0 > CHUNK ? c0 + CHUNK : N, n = c1 - c0;
+    const int s0 = c0 > bl->v0 ? c0 : bl->v0;
+    const float *z = ws->z + (size_t)j * N * D;
+    float *a = ws->a + (size_t)j * N * O + (size_t)c0 * O; /* [tanh | sigmoid] -> da */
+    float *gs = ws->scratch + slot * layer_part(c), *gres = gs + 4 * (size_t)D * R + O,
+          *gskip = gres + (size_t)R * D + R;
+    memset(dz, 0, sizeof(float) * (size_t)n * D);
+    if (j + 1 < c->layers)
+        conv1x1_backward(dz, gres, gres + (size_t)R * D, ws->dh + (size_t)c0 * R,
+                         z + (size_t)c0 * D, n, lw->w_res, D, R);
+    else /* the last layer's residual output feeds nothing */
+        memset(gres, 0, sizeof(float) * ((size_t)R * D + R));
+    if (s0 < c1)
+        conv1x1_backward(dz + (size_t)(s0 - c0) * D, gskip, NULL,
+                         ws->dskip + (size_t)(s0 - bl->v0) * S, z + (size_t)s0 * D, c1 - s0,
+                         lw->w_skip, D, S);
+    else
+        memset(gskip, 0, sizeof(float) * (size_t)S * D);
+    gate_backward(a, dz, a, n, D);
+}
+
+static void bwd_input(const bwd_layer *bl, int k)
+{
+    const wn_config *c = &bl->m->cfg;
+    const int R = c->residual, O = 2 * c->dilation, N = bl->N, t0 = bl->t0;
+    const int d = bl->m->dil[bl->j], lo = t0 - d > 0 ? t0 - d : 0;
+    const int r0 = lo + k * CHUNK, r1 = N - r0 > CHUNK ? r0 + CHUNK : N;
+    const float *da = bl->ws->a + (size_t)bl->j * N * O + (size_t)t0 * O;
+    dilated_backward_input(bl->ws->dh, da, t0, N, r0, r1, d, bl->m->pk.layer[bl->j].w_dil, R,
+                           O);
+}
+
+static void bwd_params(const bwd_layer *bl, int k, int slot)
+{
+    const wn_config *c = &bl->m->cfg;
+    const int R = c->residual, D = c->dilation, O = 2 * D, N = bl->N;
+    const int c0 = bl->t0 + k * CHUNK, c1 = N - c0 > CHUNK ? c0 + CHUNK : N;
+    float *gs = bl->ws->scratch + slot * layer_part(c);
+    dilated_backward_params(gs, gs + 4 * (size_t)D * R,
+                            bl->ws->a + (size_t)bl->j * N * O + (size_t)c0 * O,
+                            bl->ws->h + (size_t)bl->j * N * R, c0, c1, bl->m->dil[bl->j], R, O);
+}
+
+double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
+                    const int *targets, float scale, const wn__team *tm)
+{
+    const wn_config *c = &m->cfg;
+    const int R = c->residual, D = c->dilation, S = c->skip, Q = c->bins, L = c->layers;
+    const int O = 2 * D;
+    const wn_view *w = &m->pk, *g = &ws->gv;
+    const size_t nR = (size_t)N * R;
+    const size_t HP = head_part(c), LP = layer_part(c);
+    const int v0 = N - V, nh = hchunks(V);
+    float *sc = ws->scratch;
+
+    /* The head, by chunks of the V rows, each chunk's weight gradients to
+     * a slot of the scratch, as in the layers below; the NLL is summed in
+     * chunk order too. */
+    const int solo = tm->n == 1;
+    float *hdst[] = {g->head1_w, g->head1_b, g->head0_w, g->head0_b, ws->bsum};
+    const size_t hl[] = {(size_t)Q * S, (size_t)Q, (size_t)S * S, (size_t)S, (size_t)S};
+    {
+        const size_t lo = nR * (size_t)tm->tid / (size_t)tm->n,
+                     hi = nR * (size_t)(tm->tid + 1) / (size_t)tm->n;
+        memset(ws->dh + lo, 0, sizeof(float) * (hi - lo));
+        const size_t blo = (size_t)S * tm->tid / tm->n, bhi = (size_t)S * (tm->tid + 1) / tm->n;
+        memset(ws->bsum + blo, 0, sizeof(float) * (bhi - blo));
+    }
+    for (int k = tm->tid; k < nh; k += tm->n) {
+        const int r0 = k * HCHUNK, n = V - r0 > HCHUNK ? HCHUNK : V - r0;
+        const size_t o = (size_t)r0 * S, ns = (size_t)n * S;
+        float *gw1 = sc + (solo ? 0 : k) * HP, *gb1 = gw1 + (size_t)Q * S, *gw0 = gb1 + Q,
+              *gb0 = gw0 + (size_t)S * S, *gbs = gb0 + S;
+        float *dl = ws->dlogits + (size_t)r0 * Q, *dr = ws->dr + o, *du = ws->du + o,
+              *ds = ws->dskip + o;
+        memset(gbs, 0, sizeof(float) * (size_t)S);
+        ws->nllk[k] = softmax_xent(dl, ws->logits + (size_t)r0 * Q, targets + r0, n, Q, scale);
+        memset(dr, 0, sizeof(float) * ns);
+        conv1x1_backward(dr, gw1, gb1, dl, ws->r2 + o, n, w->head1_w, S, Q);
+        relu_backward(du, dr, ws->u + o, ns);
+        memset(dr, 0, sizeof(float) * ns);
+        conv1x1_backward(dr, gw0, gb0, du, ws->r1 + o, n, w->head0_w, S, S);
+        relu_backward(ds, dr, ws->skip + o, ns);
+        /* every layer's skip bias has the same gradient: the sum of dskip */
+        for (int t = 0; t < n; t++)
+            for (int s = 0; s < S; s++) gbs[s] += ds[(size_t)t * S + s];
+        for (size_t i = 0, off = 0; solo && i < 5; off += hl[i++])
+            reduce_parts(tm, hdst[i], sc + off, hl[i], HP, 1);
+    }
+    wn__team_sync(tm);
+    for (size_t i = 0, off = 0; !solo && i < 5; off += hl[i++])
+        reduce_parts(tm, hdst[i], sc + off, hl[i], HP, nh);
+    double nll = 0;
+    for (int k = 0; k < nh; k++) nll += ws->nllk[k];
+    wn__team_sync(tm); /* bsum whole, and the scratch free for the layers */
+
+    for (int j = L - 1; j >= 0; j--) {
+        const int t0 = wn__layer_start(m, j, N, V), d = m->dil[j];
+        const bwd_layer bl = {m, ws, j, N, t0, v0};
+        const int nk = nchunks(N - t0), lo = t0 - d > 0 ? t0 - d : 0, nd = nchunks(N - lo);
+        const wn_layer_view *lg = &g->layer[j];
+        float *dst[] = {lg->w_dil, lg->b_dil, lg->w_res, lg->b_res, lg->w_skip};
+        const size_t pl[] = {4 * (size_t)D * R, (size_t)O, (size_t)R * D, (size_t)R,
+                             (size_t)S * D};
+        if (solo) {
+            /* One thread: each chunk of dh as soon as the da rows it
+             * needs exist and stage 1 has read its rows, while they are
+             * still in the cache (the same calls as a team's) */
+            for (int k = 0, kd = 0; k < nk; k++) {
+                bwd_gate(&bl, k, 0, tm->dz);
+                bwd_params(&bl, k, 0);
+                for (size_t i = 0, off = 0; i < 5; off += pl[i++])
+                    reduce_parts(tm, dst[i], sc + off, pl[i], LP, 1);
+                const int done = k + 1 < nk ? t0 + (k + 1) * CHUNK : N;
+                for (; kd < nd; kd++) {
+                    const int r1 = N - (lo + kd * CHUNK) > CHUNK ? lo + (kd + 1) * CHUNK : N;
+                    if (r1 > done || (r1 + d < N ? r1 + d : N) > done) break;
+                    bwd_input(&bl, kd);
+                }
+            }
+        } else {
+            for (int k = tm->tid; k < nk; k += tm->n) bwd_gate(&bl, k, k, tm->dz);
+            wn__team_sync(tm);
+            for (int k = tm->tid; k < (nd > nk ? nd : nk); k += tm->n) {
+                if (k < nd) bwd_input(&bl, k);
+                if (k < nk) bwd_params(&bl, k, k);
+            }
+            wn__team_sync(tm);
+            for (size_t i = 0, off = 0; i < 5; off += pl[i++])
+                reduce_parts(tm, dst[i], sc + off, pl[i], LP, nk);
+        }
+        reduce_parts(tm, lg->b_skip, ws->bsum, (size_t)S, 0, 1);
+        wn__team_sync(tm); /* the scratch is the next layer's */
+    }
+    if (tm->tid == 0) causal_backward(g->causal_w, g->causal_b, ws->dh, in, N, Q, R);
     return nll;
 }

@@ -6,11 +6,15 @@
 
 #include "model.h"
 
+/* Rows of a layer are worked through in chunks of this many (net.c). */
+#define WN_CHUNK 256
+
 typedef struct wn__ws {
     int N, V, train;
     float *h;      /* (N, R), or (L, N, R) in training: each layer's input */
-    float *a;      /* (L, N, 2D) in training, one chunk of rows (net.c) in
-                    * scoring: pre-activations, then [tanh | sigmoid] */
+    float *a;      /* (L, N, 2D) in training, one chunk of rows in scoring:
+                    * pre-activations, then [tanh | sigmoid], then (the
+                    * backward) their gradient */
     float *z;      /* (L, N, D) in training, one chunk in scoring */
     float *skip;   /* (V, S) */
     float *r1;     /* (V, S) relu(skip) */
@@ -21,9 +25,10 @@ typedef struct wn__ws {
                     * gradient */
     /* training only */
     float *dlogits, *dr, *du, *dskip, *dh;
-    float *dz, *da; /* one chunk of rows: the backward works through a layer
-                     * in chunks (net.c) */
-    float *grad;   /* a packed-layout gradient slab (n_params) */
+    float *grad;    /* a packed-layout gradient slab (n_params) */
+    float *scratch; /* each chunk's share of a layer's (or the head's)
+                     * gradient, summed in chunk order (net.c) */
+    double *nllk;   /* each head chunk's NLL */
     wn_view gv;
 } wn__ws;
 
@@ -39,15 +44,34 @@ int wn__layer_start(const wn_model *m, int j, int N, int V);
 /* Forward over in[0..N) (N <= ws->N, V <= ws->V); ws->logits receives the
  * logits of the last V positions. If rings is given, rings[j] (d_j * R
  * floats) receives layer j's inputs h_j[p] at slot p mod d_j for the last
- * d_j positions p (the state cached generation continues from). */
+ * d_j positions p (the state cached generation continues from). A
+ * training workspace keeps what the backward needs. */
 void wn__forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
                  float *const *rings);
 
-/* After a training-mode wn__forward: softmax cross-entropy of the last V
- * positions against targets (V codes) with gradients scaled by `scale`,
- * accumulated (+=) into ws->grad (packed layout). Returns the summed NLL
- * (nats). */
+/* A training window worked on by a team of n threads (each calls with its
+ * own tid), or by one (n = 1): thread tid takes every n-th chunk of each
+ * stage, and the stages meet at barriers. Every chunk does the same work
+ * whoever takes it, and gradients are summed in chunk order, so the
+ * results are the same bits for any n. dz: the thread's own
+ * WN_CHUNK x dilation floats. */
+typedef struct wn__team {
+    int tid, n;
+    float *dz;
+} wn__team;
+
+/* The team's threads meet here (one thread alone goes straight on). */
+void wn__team_sync(const wn__team *tm);
+
+/* Training forward over a training workspace (as wn__forward). */
+void wn__forward_train(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
+                       const wn__team *tm);
+
+/* After wn__forward_train: softmax cross-entropy of the last V positions
+ * against targets (V codes) with gradients scaled by `scale`, accumulated
+ * (+=) into ws->grad (packed layout). Returns the summed NLL (nats). The
+ * caller syncs the team before reading ws->grad. */
 double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
-                    const int *targets, float scale);
+                    const int *targets, float scale, const wn__team *tm);
 
 #endif

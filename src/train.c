@@ -730,6 +730,7 @@ int wn_trainer_validate(wn_trainer *t, wn_train_stats *st, wn_error *err)
     if (st) {
         st->validated = 1;
         st->valid_bits = bits;
+        st->valid_step = t->step;
         st->improved = improved;
         st->stop = t->p.patience > 0 && t->bad >= t->p.patience;
     }

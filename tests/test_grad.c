@@ -11,7 +11,9 @@
  *   last res  the last layer's residual output feeds nothing: its weight
  *             and bias get exactly zero gradient, and the loss does not move
  *   threads   the gradient and loss are bitwise the same for 1, 2, 3 and
- *             the default number of threads (fixed-order reduction)
+ *             the default number of threads (fixed-order reduction), also
+ *             where threads outnumber the windows and share each window by
+ *             chunks of time (a lone long window on 2 and 3 threads)
  *   logits    the loss of one window equals the mean over t in [RF, len) of
  *             -log softmax(wn_model_logits(window))[t][w[t]], computed here
  *             in double: those positions see a full receptive field inside
@@ -389,6 +391,7 @@ int main(void)
     worst_logits = fmax(worst_logits, check_logits(m, codes, len));
     int *codes2 = random_codes((size_t)2 * len, 16);
     check_threads(m, codes2, 2, len);
+    check_threads(m, codes, 1, len);
     wn_model_free(m);
     free(codes), free(codes2);
 

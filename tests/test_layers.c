@@ -3,9 +3,12 @@
  * For each layer, on small random sizes:
  *   exact   the forward against a naive double-precision loop (the gemm
  *           paths must compute what the header says), and the backward
- *           against a naive double-precision backward, accumulated (+=) onto
- *           random contents (so "=" for "+=", a stray write or a missing
- *           term shows);
+ *           against a naive double-precision backward onto random contents:
+ *           input gradients accumulate (+=) onto them, and the dilated and
+ *           1x1 convs' weight gradients overwrite them (so "=" for "+=" or
+ *           the reverse, a stray write or a missing term shows); the
+ *           dilated conv's input gradient split into two runs of rows
+ *           gives the same bits as one;
  *   fd      central differences (double objective, float32 forward) of
  *           L = sum(out * W), W random, against the backward, over every
  *           entry of every input that has a gradient;
@@ -306,14 +309,14 @@ static void test_dilated(int N, int d, int t0, int R, int O)
     exact(gf, "a", a + (size_t)t0 * O, ref + (size_t)t0 * O, na - (size_t)t0 * O);
 
     /* exact backward with da = W on rows >= t0, passed from row t0 (NaN
-     * below: a read before it would show), accumulated onto random contents */
+     * below: a read before it would show), onto random contents */
     float *da = dup(W, na);
     for (size_t i = 0; i < (size_t)t0 * O; i++) da[i] = NAN;
     float *dh = rnd(nh, -1, 1), *dw = rnd(nw, -1, 1), *db = rnd((size_t)O, -1, 1);
+    /* dh accumulates; dw and db are overwritten, so their random contents
+     * must not show */
     double *rdh = dzeros(nh), *rdw = dzeros(nw), *rdb = dzeros((size_t)O);
     for (size_t i = 0; i < nh; i++) rdh[i] = dh[i];
-    for (size_t i = 0; i < nw; i++) rdw[i] = dw[i];
-    for (int o = 0; o < O; o++) rdb[o] = db[o];
     double *rdw0 = rdw, *rdw1 = rdw + (size_t)O * R;
     for (int t = t0; t < N; t++)
         for (int o = 0; o < O; o++) {
@@ -328,7 +331,16 @@ static void test_dilated(int N, int d, int t0, int R, int O)
                 }
             }
         }
-    dilated_backward(dh, dw, db, da + (size_t)t0 * O, h, t0, N, d, w, R, O);
+    /* dh in two runs of rows split mid-way: each row gets the same bits as
+     * from one run over them all (what lets threads share a layer) */
+    float *dh1 = dup(dh, nh);
+    const int cut = (t0 + N) / 2;
+    dilated_backward_input(dh, da + (size_t)t0 * O, t0, N, 0, cut, d, w, R, O);
+    dilated_backward_input(dh, da + (size_t)t0 * O, t0, N, cut, N, d, w, R, O);
+    dilated_backward_input(dh1, da + (size_t)t0 * O, t0, N, 0, N, d, w, R, O);
+    checks++;
+    CHECKF(!memcmp(dh, dh1, sizeof(float) * nh), "%s: dh split at row %d differs", gb, cut);
+    dilated_backward_params(dw, db, da + (size_t)t0 * O, h, t0, N, d, R, O);
     exact(gb, "dh", dh, rdh, nh);
     exact(gb, "dw", dw, rdw, nw);
     exact(gb, "db", db, rdb, (size_t)O);
@@ -338,13 +350,14 @@ static void test_dilated(int N, int d, int t0, int R, int O)
      * fd must then be 0, and so must the backward's) */
     for (size_t i = 0; i < (size_t)hlo * R; i++) h[i] = 0.0f;
     float *gh = zeros(nh), *gw = zeros(nw), *gbias = zeros((size_t)O);
-    dilated_backward(gh, gw, gbias, da + (size_t)t0 * O, h, t0, N, d, w, R, O);
+    dilated_backward_input(gh, da + (size_t)t0 * O, t0, N, 0, N, d, w, R, O);
+    dilated_backward_params(gw, gbias, da + (size_t)t0 * O, h, t0, N, d, R, O);
     all_finite(gb, "dh", gh, 0, nh);
     fd_check(gd, "dh", h, gh, nh, dil_obj, &c);
     fd_check(gd, "dw", w, gw, nw, dil_obj, &c);
     fd_check(gd, "db", b, gbias, (size_t)O, dil_obj, &c);
 
-    free(h), free(w), free(b), free(W), free(a), free(ref), free(da), free(dh), free(dw);
+    free(h), free(w), free(b), free(W), free(a), free(ref), free(da), free(dh), free(dh1), free(dw);
     free(db), free(rdh), free(rdw), free(rdb), free(gh), free(gw), free(gbias);
 }
 
@@ -465,10 +478,10 @@ static void test_conv1x1(int n, int I, int O, float beta)
     exact(gf, "out", out, ref, no);
 
     float *din = rnd(ni, -1, 1), *dw = rnd(nw, -1, 1), *db = rnd((size_t)O, -1, 1);
+    /* din accumulates; dw and db are overwritten (their random contents
+     * must not show) */
     double *rdin = dzeros(ni), *rdw = dzeros(nw), *rdb = dzeros((size_t)O);
     for (size_t i = 0; i < ni; i++) rdin[i] = din[i];
-    for (size_t i = 0; i < nw; i++) rdw[i] = dw[i];
-    for (int o = 0; o < O; o++) rdb[o] = db[o];
     for (int t = 0; t < n; t++)
         for (int o = 0; o < O; o++) {
             double g = W[(size_t)t * O + o];

@@ -184,6 +184,75 @@ static void resume_case(wn_optimizer kind, int k)
     wn_model_free(c);
 }
 
+/* A validation that an interrupt cut short (the progress callback said
+ * stop): the step's update is kept, and a resumed run first runs that
+ * validation, reported as the validation of that step (valid_step), and
+ * ends bit for bit where a run that never stopped ends. */
+static int stop_validation;
+static int stop_cb(void *user, double done, double total)
+{
+    (void)user, (void)done, (void)total;
+    return stop_validation;
+}
+
+static void interrupted_validation(void)
+{
+    const char *clip = periodic_clip();
+    const char *files[] = {clip};
+    wn_train_params p = resume_params();
+    wn_error err;
+    wn_model *a = tiny_model(5);
+    wn_trainer *ta = wn_trainer_create(a, &p, files, 1, files, 1, &err);
+    REQUIRE(ta);
+    while (wn_trainer_steps_done(ta) < p.steps) REQUIRE_OK(wn_trainer_step(ta, NULL, &err), &err);
+
+    wn_train_params q = p;
+    q.progress = stop_cb;
+    stop_validation = 0;
+    wn_model *b = tiny_model(5);
+    wn_trainer *tb = wn_trainer_create(b, &q, files, 1, files, 1, &err);
+    REQUIRE(tb);
+    while (wn_trainer_steps_done(tb) < p.valid_every - 1)
+        REQUIRE_OK(wn_trainer_step(tb, NULL, &err), &err);
+    stop_validation = 1; /* the next step's validation is cut short */
+    wn_train_stats st;
+    int rc = wn_trainer_step(tb, &st, &err);
+    checks += 2;
+    CHECKF(rc == WN_ERR_INTERRUPTED && wn_trainer_steps_done(tb) == p.valid_every,
+           "the cut validation: rc %d at step %lld", rc, (long long)wn_trainer_steps_done(tb));
+    CHECK(wn_trainer_last_validation(tb) < p.valid_every);
+    const char *ck = tu_path("cut.ckpt");
+    REQUIRE_OK(wn_trainer_save(tb, ck, &err), &err);
+    wn_trainer_free(tb);
+    wn_model_free(b);
+
+    wn_model *c = tiny_model(99);
+    wn_trainer *tc = wn_trainer_create(c, &p, files, 1, files, 1, &err);
+    REQUIRE(tc);
+    REQUIRE_OK(wn_trainer_resume(tc, ck, &err), &err);
+    REQUIRE_OK(wn_trainer_step(tc, &st, &err), &err);
+    checks += 2;
+    CHECKF(st.validated && st.valid_step == p.valid_every && st.step == p.valid_every + 1,
+           "resumed: validated %d, valid_step %lld, step %lld", st.validated,
+           (long long)st.valid_step, (long long)st.step);
+    CHECK(wn_trainer_last_validation(tc) == p.valid_every);
+    while (wn_trainer_steps_done(tc) < p.steps) REQUIRE_OK(wn_trainer_step(tc, NULL, &err), &err);
+    size_t n = wn_model_param_count(a);
+    int same = memcmp(wn_model_params(a), wn_model_params(c), n * sizeof(float)) == 0;
+    checks++;
+    CHECKF(same, "a validation cut at step %d, resumed: the weights differ from the straight run",
+           (int)p.valid_every);
+    int64_t sa, sc;
+    checks++;
+    CHECK(wn_trainer_best(ta, &sa) == wn_trainer_best(tc, &sc) && sa == sc);
+    fprintf(stderr, "  validation cut at step %d, resumed: run first as step %d's, %s\n",
+            (int)p.valid_every, (int)p.valid_every, same ? "bit-identical" : "DIFFERENT");
+    wn_trainer_free(ta);
+    wn_trainer_free(tc);
+    wn_model_free(a);
+    wn_model_free(c);
+}
+
 /* ------------------------------------------------------------ checkpoints */
 
 static void checkpoint_round_trip(void)
@@ -576,8 +645,8 @@ static void cli(void)
     /* a real short run with a log, then resumed to more steps */
     rc = run_err(buf, sizeof buf,
                  "-m %s -o %s --train %s --valid %s --steps 20 --batch 4 --window 64 "
-                 "--valid-every 10 --checkpoint %s --log %s --threads 2 --trim-db 0",
-                 model, out, clip, clip, ck, csv);
+                 "--valid-every 10 --checkpoint %s --log %s --threads 2 --trim-db 0 "
+                 "--print-every 0", model, out, clip, clip, ck, csv);
     CHECKF(rc == 0, "run: %s", buf);
     CHECKF(strstr(buf, "memory estimate") != NULL, "no memory estimate: %s", buf);
     CHECKF(strstr(buf, "step 20/20") != NULL, "no progress line: %s", buf);
@@ -590,6 +659,22 @@ static void cli(void)
         fclose(f);
         CHECKF(!strncmp(buf, "step,seconds,train_bits,valid_bits,samples_per_s,lr,grad_norm,eta_s\n",
                         68) && count_lines(buf) >= 3, "csv: %s", buf);
+        /* a row per step (--print-every 0); a validation figure only on the
+         * rows of the steps validated, 10 and 20, not repeated after them */
+        int rows = 0, with_valid = 0, wrong = 0;
+        for (char *line = strchr(buf, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+            long stp = strtol(line + 1, NULL, 10);
+            const char *f = line + 1;
+            for (int c = 0; c < 3 && f; c++) f = strchr(f, ',') ? strchr(f, ',') + 1 : NULL;
+            int has = f && *f != ',';
+            rows++;
+            with_valid += has;
+            wrong += has != (stp == 10 || stp == 20);
+        }
+        checks++;
+        CHECKF(rows == 20 && with_valid == 2 && !wrong,
+               "csv: %d rows, %d with a validation figure, %d on the wrong rows: %s", rows,
+               with_valid, wrong, buf);
     }
     rc = run_err(buf, sizeof buf, "-o %s --resume %s --steps 30 --checkpoint %s", out, ck, ck);
     CHECKF(rc == 0 && strstr(buf, "resuming") && strstr(buf, "step 30/30"), "resume: %s", buf);
@@ -664,6 +749,9 @@ static void cli(void)
     if (ef) fclose(ef);
     CHECKF(rc == 0 && status == 0 && strstr(buf, "interrupted at step"),
            "SIGINT: status %d: %s", status, buf);
+    /* the last progress line gives the time the run still needs, not 0 */
+    checks++;
+    CHECKF(strstr(buf, "ETA ") && !strstr(buf, "ETA 0s"), "SIGINT: last line: %s", buf);
     step = 0;
     CHECK(wn_checkpoint_read(ck2, NULL, &step, NULL, NULL, NULL, NULL, &err) == WN_OK &&
           step > 0);
@@ -683,6 +771,7 @@ int main(void)
     resume_case(WN_OPT_ADAM, 14); /* right after a validation */
     resume_case(WN_OPT_NESTEROV, 9);
     resume_case(WN_OPT_RMSPROP, 20);
+    interrupted_validation();
     checkpoint_round_trip();
     nan_loss();
     cli();

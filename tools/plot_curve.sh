@@ -15,7 +15,8 @@ done
 tmp="$png.tmp.$$"
 valid="$png.valid.$$"
 trap 'rm -f "$tmp" "$valid"' EXIT
-# the log repeats the last validation on every row: keep the rows where it changes
+# the validation rows: logs before 2026-11-28 (models/train.csv) repeat the last
+# figure on every row, so keep the rows where it changes
 awk -F, 'NR > 1 && $4 != "" && $4 != last { print $2 "," $4; last = $4 }' "$csv" > "$valid"
 gnuplot <<GP
 set terminal pngcairo size 900,540 font 'DejaVu Sans,11'

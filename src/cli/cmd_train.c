@@ -55,8 +55,9 @@ static const char usage_text[] =
     "  --weight-decay W    decoupled weight decay on weight tensors, not biases (0)\n"
     "  --optimizer NAME    adam (default), sgd, momentum, nesterov, adagrad, rmsprop\n"
     "  --seed N            data RNG seed: window positions and gains (1)\n"
-    "  --threads N         OpenMP threads (default: all); resuming bit for bit needs\n"
-    "                      the same count\n"
+    "  --threads N         OpenMP threads (default: all): a window each, and windows\n"
+    "                      that do not fill them shared by time chunks; resuming bit\n"
+    "                      for bit needs the same count\n"
     "  --valid-every N     validate every N steps (500)\n"
     "  --patience N        stop after N validations without a new best (0 = never)\n"
     "  --gain-jitter DB    random gain per window, uniform in +-DB dB (0 = off)\n"
@@ -368,8 +369,11 @@ static int log_row(csvlog *lg, wn_error *err, const char *fmt, ...)
     return -1;
 }
 
+/* One line of progress on stderr with the latest validation figure, and
+ * a row of the log, which has the figure only on the row of the step it
+ * scored (fresh), so that a row says whether it is a new measurement. */
 static int progress_line(csvlog *log, const wn_trainer *tr, interval *iv, double valid_bits,
-                         float lr, double grad_norm, double eta, wn_error *err)
+                         int fresh, float lr, double grad_norm, double eta, wn_error *err)
 {
     int64_t step = wn_trainer_steps_done(tr);
     wn_train_params p = wn_trainer_params(tr);
@@ -390,8 +394,20 @@ static int progress_line(csvlog *log, const wn_trainer *tr, interval *iv, double
     if (!log) return 0;
     return log_row(log, err, "%lld,%.3f,%s,%s,%.1f,%.6g,%.6g,%.1f\n", (long long)step,
                    wn_trainer_seconds(tr), isfinite(train_bits) ? tb : "",
-                   isfinite(valid_bits) ? vb : "", isfinite(rate) ? rate : 0.0, lr, grad_norm,
+                   fresh && isfinite(valid_bits) ? vb : "", isfinite(rate) ? rate : 0.0, lr,
+                   grad_norm,
                    isfinite(eta) ? eta : -1.0);
+}
+
+/* A validation on a line and a row of its own (outside the intervals). */
+static int valid_line(csvlog *log, const wn_trainer *tr, int64_t step, double bits,
+                      int improved, double eta, wn_error *err)
+{
+    fprintf(stderr, "step %lld  valid %.4f bits%s\n", (long long)step, bits,
+            improved ? " (new best)" : "");
+    return log ? log_row(log, err, "%lld,%.3f,,%.4f,,,,%.1f\n", (long long)step,
+                         wn_trainer_seconds(tr), bits, eta)
+               : 0;
 }
 
 static void report_clips(const wn_trainer *tr, int rate, int window, int rf)
@@ -685,16 +701,24 @@ int cmd_train(int argc, char **argv)
             eta = isfinite(eta) ? fmin(eta, left) : left;
         }
         if (st.validated) last_valid = st.valid_bits;
-        int due_print = st.validated || step == seg_step0 + 1 ||
-                        now_s() - iv.t0 >= o.print_every || st.stop ||
-                        (cur.steps > 0 && step >= cur.steps);
-        if (due_print && progress_line(log, tr, &iv, last_valid, last_lr, last_norm, eta, &err)) {
+        /* a validation of the step before, which an interrupt had cut
+         * short: its own line and row */
+        if (st.validated && st.valid_step != step &&
+            valid_line(log, tr, st.valid_step, st.valid_bits, st.improved, -1.0, &err)) {
+            failed = 1;
+            break;
+        }
+        const int fresh = st.validated && st.valid_step == step;
+        int due_print = fresh || step == seg_step0 + 1 || now_s() - iv.t0 >= o.print_every ||
+                        st.stop || (cur.steps > 0 && step >= cur.steps);
+        if (due_print &&
+            progress_line(log, tr, &iv, last_valid, fresh, last_lr, last_norm, eta, &err)) {
             failed = 1;
             break;
         }
         wrote_best |= st.validated && st.improved;
         if (st.validated && st.improved)
-            cli_note("step %lld: new best %.4f bits/sample, saved %s", (long long)step,
+            cli_note("step %lld: new best %.4f bits/sample, saved %s", (long long)st.valid_step,
                      st.valid_bits, o.out);
         if (ckpt_every > 0 && step % ckpt_every == 0) {
             if (wn_trainer_save(tr, o.ckpt, &err) ||
@@ -722,7 +746,9 @@ int cmd_train(int argc, char **argv)
         }
         goto out;
     }
-    if (iv.steps && progress_line(log, tr, &iv, last_valid, last_lr, last_norm, 0, &err)) {
+    /* after Ctrl-C the run is not over: the time it still needs */
+    if (iv.steps && progress_line(log, tr, &iv, last_valid, 0, last_lr, last_norm,
+                                  interrupted ? eta : 0, &err)) {
         cli_fail_err(&err);
         goto out;
     }
@@ -735,11 +761,8 @@ int cmd_train(int argc, char **argv)
             cli_fail_err(&err);
             goto out;
         } else {
-            fprintf(stderr, "step %lld  valid %.4f bits%s\n", (long long)step, st.valid_bits,
-                    st.improved ? " (new best)" : "");
             wrote_best |= st.improved;
-            if (log && log_row(log, &err, "%lld,%.3f,,%.4f,,,,0\n", (long long)step,
-                               wn_trainer_seconds(tr), st.valid_bits)) {
+            if (valid_line(log, tr, step, st.valid_bits, st.improved, 0, &err)) {
                 cli_fail_err(&err);
                 goto out;
             }
