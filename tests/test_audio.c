@@ -7,8 +7,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <samplerate.h>
 #include <signal.h>
 #include <sndfile.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -477,6 +480,104 @@ static void test_resample(void)
     }
 }
 
+/* Reading resamples block by block as it decodes. The samples must be
+ * those of libsamplerate's one-shot conversion of the whole mixed-down
+ * signal (across 35 blocks of the reader), and the peak memory of reading
+ * a long 48 kHz file must grow with its 8 kHz output, not with its input
+ * (a child process's peak RSS; not under ASan or valgrind, whose
+ * allocators keep memory of their own). */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_COUNTED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RSS_COUNTED 0
+#endif
+#endif
+#ifndef RSS_COUNTED
+#define RSS_COUNTED 1
+#endif
+
+static void test_resample_stream(void)
+{
+    wn_error err;
+    enum { N = 144000 }; /* 3 s of 48 kHz stereo */
+    float *st = malloc(sizeof(float) * 2 * N), *mono = malloc(sizeof(float) * N);
+    REQUIRE(st && mono);
+    uint32_t lcg = 12345;
+    for (int i = 0; i < N; i++) {
+        double t = i / 48000.0;
+        lcg = lcg * 1664525u + 1013904223u;
+        float noise = (float)((lcg >> 8) / 16777216.0 - 0.5) * 0.05f;
+        st[2 * i] = (float)(0.5 * sin(2 * M_PI * (100 + 600 * t) * t)) + noise;
+        st[2 * i + 1] = (float)(0.3 * sin(2 * M_PI * 3000 * t)) - noise;
+        float sum = 0;
+        sum += st[2 * i];
+        sum += st[2 * i + 1];
+        mono[i] = fmaxf(-16.0f, fminf(16.0f, sum / 2.0f)); /* as the reader mixes */
+    }
+    const char *path = tu_path("chirp48.wav");
+    write_sf(path, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 48000, 2, st, N);
+    float *x;
+    size_t n;
+    REQUIRE_OK(wn_audio_read(path, 8000, &x, &n, NULL, &err), &err);
+    float *ref = malloc(sizeof(float) * (N / 6 + 64));
+    REQUIRE(ref);
+    SRC_DATA d;
+    memset(&d, 0, sizeof d);
+    d.data_in = mono;
+    d.input_frames = N;
+    d.data_out = ref;
+    d.output_frames = N / 6 + 64;
+    d.src_ratio = 8000.0 / 48000.0;
+    REQUIRE(src_simple(&d, SRC_SINC_MEDIUM_QUALITY, 1) == 0);
+    size_t same = 0;
+    double worst = 0;
+    for (size_t i = 0; i < n && i < (size_t)d.output_frames_gen; i++) {
+        float r = fmaxf(-1.0f, fminf(1.0f, ref[i]));
+        same += x[i] == r;
+        worst = fmax(worst, fabs((double)x[i] - r));
+    }
+    CF(n == (size_t)d.output_frames_gen && same == n,
+       "48 kHz stereo -> 8 kHz: %zu samples, one-shot %ld; %zu equal, worst |diff| %g", n,
+       d.output_frames_gen, same, worst);
+    printf("  48 kHz stereo -> 8 kHz in blocks: %zu samples, the same bits as one-shot "
+           "src_simple: %s\n", n, same == n ? "yes" : "NO");
+    free(x), free(ref), free(st), free(mono);
+
+    const char *vg = getenv("LD_PRELOAD");
+    if (!RSS_COUNTED || (vg && strstr(vg, "vgpreload"))) return;
+    /* 120 s at 48 kHz, 16-bit: 23 MB as floats, 3.84 MB at 8 kHz */
+    enum { LONG = 48000 * 120, PART = 48000 };
+    path = tu_path("long48.wav");
+    SF_INFO si = {.samplerate = 48000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+    SNDFILE *sf = sf_open(path, SFM_WRITE, &si);
+    REQUIRE(sf);
+    static float part[PART];
+    for (int k = 0; k < LONG / PART; k++) {
+        for (int i = 0; i < PART; i++)
+            part[i] = (float)(0.4 * sin(2 * M_PI * 440 * (double)(k * PART + i) / 48000));
+        REQUIRE(sf_writef_float(sf, part, PART) == PART);
+    }
+    sf_close(sf);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        struct rusage ru0, ru1;
+        getrusage(RUSAGE_SELF, &ru0);
+        wn_error e2;
+        if (wn_audio_read(path, 8000, &x, &n, NULL, &e2) != WN_OK) _exit(255);
+        getrusage(RUSAGE_SELF, &ru1);
+        long mb = (ru1.ru_maxrss - ru0.ru_maxrss) / 1024; /* KiB -> MiB */
+        _exit(mb > 254 ? 254 : (int)mb);
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+    int grew = WEXITSTATUS(status);
+    CF(grew < 12, "reading 120 s at 48 kHz: peak RSS grew %d MiB (the output is 3.7 MiB; the "
+       "whole input as floats would be 22 MiB more)", grew);
+    printf("  120 s at 48 kHz -> 8 kHz: peak RSS grew %d MiB\n", grew);
+}
+
 static void test_raw(void)
 {
     wn_error err;
@@ -663,6 +764,7 @@ int main(void)
     printf("reader:\n");
     test_stereo_mix();
     test_resample();
+    test_resample_stream();
     test_raw();
     test_formats();
     test_bad_inputs();
