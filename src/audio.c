@@ -470,7 +470,13 @@ int wn_audio_read(const char *path, int rate, float **out, size_t *n,
      * allows; grown by doubling as real samples arrive */
     int64_t guess = unknown_len ? size_bound : si.frames;
     if (guess > size_bound) guess = size_bound;
-    guess = (int64_t)ceil((double)guess * out_s.ratio) + 16;
+    double want = ceil((double)guess * out_s.ratio) + 16;
+    if (!unknown_len && want > (double)MAX_FRAMES) {
+        rc = wn__err(err, WN_ERR_AUDIO, "%s: too long: more than 2^31 frames at %d Hz", path,
+                     rate);
+        goto done;
+    }
+    guess = want > (double)MAX_FRAMES ? MAX_FRAMES : (int64_t)want;
     if (guess < READ_BLOCK) guess = READ_BLOCK;
     if (guess > MAX_FRAMES) guess = MAX_FRAMES;
     out_s.cap = (size_t)guess;
