@@ -43,7 +43,9 @@ row() {
     errs=$(grep -v '^wavenet: \(note\|warning\|training \|batch [0-9]\|memory estimate\|resuming \)\|^step ' \
            "$tmp/stderr" || true)
     if (( rc == 0 )); then
-        msg="accepted: $(head -c 200 "$tmp/stdout" | head -1)"
+        # the first line, its temporary paths cut before the 200-byte cut (a
+        # path split there would leave the random folder name in the table)
+        msg="accepted: $(head -1 "$tmp/stdout" | sed "s|$tmp/||g" | head -c 200)"
         [[ "$msg" == "accepted: " ]] && msg="accepted: $(tail -1 "$tmp/stderr")"
     else
         msg=$(head -1 <<< "$errs")
