@@ -125,15 +125,12 @@ int wn__layer_start(const wn_model *m, int j, int N, int V)
     return need > 0 ? (int)need : 0;
 }
 
-static void train_forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
-                          const wn__team *tm);
-
 void wn__forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
                  float *const *rings)
 {
     if (ws->train) {
         const wn__team solo = {0, 1, NULL};
-        train_forward(m, ws, in, N, V, &solo);
+        wn__forward_train(m, ws, in, N, V, &solo);
         return;
     }
     const wn_config *c = &m->cfg;
@@ -211,8 +208,8 @@ static void reduce_parts(const wn__team *tm, float *dst, const float *src, size_
     }
 }
 
-static void train_forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
-                          const wn__team *tm)
+void wn__forward_train(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
+                       const wn__team *tm)
 {
     const wn_config *c = &m->cfg;
     const int R = c->residual, D = c->dilation, S = c->skip, Q = c->bins, L = c->layers;
@@ -263,12 +260,6 @@ static void train_forward(const wn_model *m, wn__ws *ws, const int *in, int N, i
                         S, Q, 0.0f);
     }
     wn__team_sync(tm);
-}
-
-void wn__forward_train(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
-                       const wn__team *tm)
-{
-    train_forward(m, ws, in, N, V, tm);
 }
 
 /* A layer's backward comes in three kinds of steps, each over a chunk:
