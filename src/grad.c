@@ -108,8 +108,8 @@ static void run_window(wn_grad_ctx *c, wn__ws *ws, const int *codes, int b, floa
 {
     const wn_model *m = c->m;
     const int len = c->len, N = len - 1, V = len - m->rf;
-    const size_t P = m->n_params, lo = P * (size_t)tm->tid / (size_t)tm->n,
-                 hi = P * (size_t)(tm->tid + 1) / (size_t)tm->n;
+    size_t lo, hi;
+    wn__team_share(tm, m->n_params, &lo, &hi);
     const int *in = codes + (size_t)b * len;
     memset(ws->grad + lo, 0, sizeof(float) * (hi - lo)); /* the forward syncs */
     wn__forward_train(m, ws, in, N, V, tm);

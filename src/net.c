@@ -125,6 +125,32 @@ int wn__layer_start(const wn_model *m, int j, int N, int V)
     return need > 0 ? (int)need : 0;
 }
 
+/* The network's input rows (the causal embedding), and the skip sum's
+ * start: all the layers' skip biases at once. */
+static void forward_start(const wn_model *m, wn__ws *ws, const int *in, int N)
+{
+    const wn_config *c = &m->cfg;
+    const wn_view *w = &m->pk;
+    causal_forward(ws->h, in, N, w->causal_w, w->causal_b, c->bins, c->residual);
+    memcpy(ws->bsum, w->layer[0].b_skip, sizeof(float) * (size_t)c->skip);
+    for (int j = 1; j < c->layers; j++)
+        for (int s = 0; s < c->skip; s++) ws->bsum[s] += w->layer[j].b_skip[s];
+}
+
+/* The head over n rows of the skip sum from row r0: relu, 1x1, relu, 1x1
+ * to the logits. */
+static void head_forward(const wn_model *m, wn__ws *ws, int r0, int n)
+{
+    const int S = m->cfg.skip, Q = m->cfg.bins;
+    const wn_view *w = &m->pk;
+    const size_t o = (size_t)r0 * S;
+    relu_forward(ws->r1 + o, ws->skip + o, (size_t)n * S);
+    conv1x1_forward(ws->u + o, ws->r1 + o, n, w->head0_w, w->head0_b, S, S, 0.0f);
+    relu_forward(ws->r2 + o, ws->u + o, (size_t)n * S);
+    conv1x1_forward(ws->logits + (size_t)r0 * Q, ws->r2 + o, n, w->head1_w, w->head1_b, S, Q,
+                    0.0f);
+}
+
 void wn__forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
                  float *const *rings)
 {
@@ -134,16 +160,12 @@ void wn__forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
         return;
     }
     const wn_config *c = &m->cfg;
-    const int R = c->residual, D = c->dilation, S = c->skip, Q = c->bins, L = c->layers;
+    const int R = c->residual, D = c->dilation, S = c->skip, L = c->layers;
     const wn_view *w = &m->pk;
     const int v0 = N - V;
     float *h = ws->h;
 
-    causal_forward(h, in, N, w->causal_w, w->causal_b, Q, R);
-    /* the skip sum starts from all the layers' skip biases at once */
-    memcpy(ws->bsum, w->layer[0].b_skip, sizeof(float) * (size_t)S);
-    for (int j = 1; j < L; j++)
-        for (int s = 0; s < S; s++) ws->bsum[s] += w->layer[j].b_skip[s];
+    forward_start(m, ws, in, N);
     for (int j = 0; j < L; j++) {
         const wn_layer_view *lw = &w->layer[j];
         const int d = m->dil[j], t0 = wn__layer_start(m, j, N, V);
@@ -170,11 +192,7 @@ void wn__forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
                                 1.0f);
         }
     }
-    const size_t vs = (size_t)V * S;
-    relu_forward(ws->r1, ws->skip, vs);
-    conv1x1_forward(ws->u, ws->r1, V, w->head0_w, w->head0_b, S, S, 0.0f);
-    relu_forward(ws->r2, ws->u, vs);
-    conv1x1_forward(ws->logits, ws->r2, V, w->head1_w, w->head1_b, S, Q, 0.0f);
+    head_forward(m, ws, 0, V);
 }
 
 /* ---------------------------------------------------------------- training */
@@ -197,8 +215,8 @@ void wn__team_sync(const wn__team *tm)
 static void reduce_parts(const wn__team *tm, float *dst, const float *src, size_t n,
                          size_t stride, int nk)
 {
-    const size_t lo = n * (size_t)tm->tid / (size_t)tm->n,
-                 hi = n * (size_t)(tm->tid + 1) / (size_t)tm->n;
+    size_t lo, hi;
+    wn__team_share(tm, n, &lo, &hi);
     for (size_t b0 = lo; b0 < hi; b0 += 1024) {
         const size_t b1 = hi - b0 > 1024 ? b0 + 1024 : hi;
         for (int k = 0; k < nk; k++) {
@@ -212,17 +230,12 @@ void wn__forward_train(const wn_model *m, wn__ws *ws, const int *in, int N, int 
                        const wn__team *tm)
 {
     const wn_config *c = &m->cfg;
-    const int R = c->residual, D = c->dilation, S = c->skip, Q = c->bins, L = c->layers;
+    const int R = c->residual, D = c->dilation, S = c->skip, L = c->layers;
     const wn_view *w = &m->pk;
     const size_t nR = (size_t)N * R, nA = (size_t)N * 2 * D, nZ = (size_t)N * D;
     const int v0 = N - V;
 
-    if (tm->tid == 0) {
-        causal_forward(ws->h, in, N, w->causal_w, w->causal_b, Q, R);
-        memcpy(ws->bsum, w->layer[0].b_skip, sizeof(float) * (size_t)S);
-        for (int j = 1; j < L; j++)
-            for (int s = 0; s < S; s++) ws->bsum[s] += w->layer[j].b_skip[s];
-    }
+    if (tm->tid == 0) forward_start(m, ws, in, N);
     wn__team_sync(tm);
     for (int j = 0; j < L; j++) {
         const wn_layer_view *lw = &w->layer[j];
@@ -251,13 +264,8 @@ void wn__forward_train(const wn_model *m, wn__ws *ws, const int *in, int N, int 
         wn__team_sync(tm); /* layer j+1 reads rows of h_{j+1} other chunks wrote */
     }
     for (int k = tm->tid; k < hchunks(V); k += tm->n) {
-        const int r0 = k * HCHUNK, n = V - r0 > HCHUNK ? HCHUNK : V - r0;
-        const size_t o = (size_t)r0 * S;
-        relu_forward(ws->r1 + o, ws->skip + o, (size_t)n * S);
-        conv1x1_forward(ws->u + o, ws->r1 + o, n, w->head0_w, w->head0_b, S, S, 0.0f);
-        relu_forward(ws->r2 + o, ws->u + o, (size_t)n * S);
-        conv1x1_forward(ws->logits + (size_t)r0 * Q, ws->r2 + o, n, w->head1_w, w->head1_b,
-                        S, Q, 0.0f);
+        const int r0 = k * HCHUNK;
+        head_forward(m, ws, r0, V - r0 > HCHUNK ? HCHUNK : V - r0);
     }
     wn__team_sync(tm);
 }
@@ -347,11 +355,11 @@ double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
     float *hdst[] = {g->head1_w, g->head1_b, g->head0_w, g->head0_b, ws->bsum};
     const size_t hl[] = {(size_t)Q * S, (size_t)Q, (size_t)S * S, (size_t)S, (size_t)S};
     {
-        const size_t lo = nR * (size_t)tm->tid / (size_t)tm->n,
-                     hi = nR * (size_t)(tm->tid + 1) / (size_t)tm->n;
+        size_t lo, hi;
+        wn__team_share(tm, nR, &lo, &hi);
         memset(ws->dh + lo, 0, sizeof(float) * (hi - lo));
-        const size_t blo = (size_t)S * tm->tid / tm->n, bhi = (size_t)S * (tm->tid + 1) / tm->n;
-        memset(ws->bsum + blo, 0, sizeof(float) * (bhi - blo));
+        wn__team_share(tm, (size_t)S, &lo, &hi);
+        memset(ws->bsum + lo, 0, sizeof(float) * (hi - lo));
     }
     for (int k = tm->tid; k < nh; k += tm->n) {
         const int r0 = k * HCHUNK, n = V - r0 > HCHUNK ? HCHUNK : V - r0;

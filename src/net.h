@@ -63,6 +63,13 @@ typedef struct wn__team {
 /* The team's threads meet here (one thread alone goes straight on). */
 void wn__team_sync(const wn__team *tm);
 
+/* This thread's share [*lo, *hi) of n elements (all of them alone). */
+static inline void wn__team_share(const wn__team *tm, size_t n, size_t *lo, size_t *hi)
+{
+    *lo = n * (size_t)tm->tid / (size_t)tm->n;
+    *hi = n * (size_t)(tm->tid + 1) / (size_t)tm->n;
+}
+
 /* Training forward over a training workspace (as wn__forward). */
 void wn__forward_train(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
                        const wn__team *tm);
