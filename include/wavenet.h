@@ -118,19 +118,36 @@ WN_API size_t wn_model_param_count(const wn_model *m);
 /* The dilation of layer i. */
 WN_API int wn_model_layer_dilation(const wn_model *m, int i);
 
-/* Tensors, by PyTorch state-dict name and in PyTorch's layout (out, in,
+/* Tensors, by PyTorch state-dict name, with PyTorch's shapes (out, in,
  * kernel). Returns the number of tensors; name/shape of tensor i. */
 WN_API int wn_model_tensor_count(const wn_model *m);
 WN_API const char *wn_model_tensor_name(const wn_model *m, int i);
 /* Fills shape[0..ndim) and returns element count, or 0 if no such name.
- * offset (optional) receives the tensor's offset in the flat parameter
- * vector (the order of wn_model_params). */
+ * offset (optional) receives where the tensor's elements start in the flat
+ * parameter vector (wn_model_params); they are contiguous there. */
 WN_API size_t wn_model_tensor_info(const wn_model *m, const char *name,
                                    int *ndim, int shape[3], size_t *offset);
-/* Read-only view of all parameters as one flat vector (file layout). */
+/* Read-only view of all parameters as one flat vector in the model's
+ * compute layout: each tensor at its offset, but a kernel-2 convolution
+ * stored per tap (tap-major), not in PyTorch's (out, in, kernel) order.
+ * Gradients (wn_loss_grad) and optimizer moments (wn_optim_state) are
+ * vectors of this same layout. Use wn_model_tensor_get for PyTorch's. */
 WN_API const float *wn_model_params(const wn_model *m);
-/* Copy n floats into tensor `name` (or the whole flat vector when name is
- * NULL); the model is re-packed. Not thread-safe against users of m. */
+/* Copy tensor `name` of `slab` (a vector in the layout of wn_model_params:
+ * a gradient, a moment; NULL = the model's own parameters) into out in
+ * PyTorch's layout (out, in, kernel). Returns the element count (out must
+ * hold that many), 0 if no such tensor. */
+WN_API size_t wn_model_tensor_get(const wn_model *m, const char *name,
+                                  const float *slab, float *out);
+/* The other way: tensor `name` from `in` (PyTorch's layout) into `slab` (a
+ * vector in the layout of wn_model_params, e.g. a gradient being built).
+ * Returns the element count, 0 if no such tensor. */
+WN_API size_t wn_model_tensor_put(const wn_model *m, const char *name, float *slab,
+                                  const float *in);
+/* Set tensor `name` from n floats in PyTorch's layout, or, when name is
+ * NULL, the whole flat vector from n floats in the layout of
+ * wn_model_params. Non-finite values are refused (nothing changes). Not
+ * thread-safe against users of m. */
 WN_API int wn_model_set_tensor(wn_model *m, const char *name, const float *data,
                                size_t n, wn_error *err);
 
@@ -149,7 +166,7 @@ typedef enum {
     WN_PRECISION_I8 = 2
 } wn_precision;
 /* Round those weights to precision p in place (biases and the input
- * embedding keep float32); the model is re-packed. A generator at
+ * embedding keep float32). A generator at
  * WN_PRECISION_F16 computes exactly what WN_PRECISION_F32 computes for the
  * rounded model, so scoring the rounded model measures its cost in bits.
  * Rounding twice changes nothing. WN_PRECISION_I8 is refused: its inputs
@@ -309,10 +326,11 @@ WN_API void wn_wav_abort(wn_wav *w);
 /* Mean cross-entropy (nats) of `batch` windows of `len` codes each
  * (codes[b*len + i]): inputs are codes[0..len-1), and the loss counts the
  * len - RF predicted samples that see a full receptive field (RF). grad
- * (wn_model_param_count floats, the flat file layout) is overwritten with
- * d(loss)/d(params). threads 0 = OpenMP default: windows run a thread
- * each, and windows that do not fill the threads are shared by all of
- * them, by chunks of time; the result is the same bits for any count. */
+ * (wn_model_param_count floats, the layout of wn_model_params) is
+ * overwritten with d(loss)/d(params). threads 0 = OpenMP default: windows
+ * run a thread each, and windows that do not fill the threads are shared
+ * by all of them, by chunks of time; the windows' gradients are added in
+ * window order, so the result is the same bits for any count. */
 WN_API int wn_loss_grad(const wn_model *m, const int *codes, int batch, int len,
                         int threads, float *grad, double *loss, wn_error *err);
 
@@ -330,31 +348,37 @@ WN_API size_t wn_grad_memory(const wn_model *m, int batch, int len, int threads)
 
 typedef enum wn_optimizer {
     WN_OPT_ADAM = 0, WN_OPT_SGD, WN_OPT_MOMENTUM, WN_OPT_NESTEROV,
-    WN_OPT_ADAGRAD, WN_OPT_RMSPROP,
+    WN_OPT_ADAGRAD, WN_OPT_RMSPROP, WN_OPT_ADADELTA,
 } wn_optimizer;
 
 typedef struct wn_optim_params {
     wn_optimizer kind;
-    float beta1, beta2, eps;   /* Adam: 0.9, 0.999, 1e-8 */
+    float beta1, beta2, eps;   /* Adam: 0.9, 0.999, 1e-8 (eps also Adagrad's,
+                                  RMSprop's and Adadelta's; PyTorch's
+                                  Adadelta default is 1e-6) */
     float momentum;            /* momentum/Nesterov: 0.9 */
-    float rho;                 /* RMSprop decay: 0.9 */
+    float rho;                 /* RMSprop and Adadelta decay: 0.9 */
     float weight_decay;        /* decoupled (AdamW-style), 0 = off */
 } wn_optim_params;
 WN_API wn_optim_params wn_optim_default_params(void);
 WN_API const char *wn_optimizer_name(wn_optimizer k);
-/* -1 if unknown; names: adam sgd momentum nesterov adagrad rmsprop */
+/* -1 if unknown; names: adam sgd momentum nesterov adagrad rmsprop adadelta */
 WN_API int wn_optimizer_parse(const char *name);
 
 typedef struct wn_optim wn_optim;
 WN_API wn_optim *wn_optim_create(const wn_model *m, const wn_optim_params *p,
                                  wn_error *err);
 WN_API void wn_optim_free(wn_optim *o);
-/* One update of m's parameters with gradient grad at learning rate lr. */
+/* One update of m's parameters, in place, with gradient grad (the layout
+ * of wn_model_params) at learning rate lr. An update that would make a
+ * parameter or a moment non-finite changes nothing and returns
+ * WN_ERR_NONFINITE. Not thread-safe against users of m. */
 WN_API int wn_optim_step(wn_optim *o, wn_model *m, const float *grad, float lr,
                          wn_error *err);
 WN_API int64_t wn_optim_steps(const wn_optim *o);
-/* Moment buffers (file layout, param_count floats each; NULL if unused by
- * the optimizer): slot 0 = first moment / velocity / accumulator, 1 = second. */
+/* Moment buffers (the layout of wn_model_params, param_count floats each;
+ * NULL if unused by the optimizer): slot 0 = first moment / velocity /
+ * accumulator, 1 = second. */
 WN_API float *wn_optim_state(wn_optim *o, int slot);
 WN_API void wn_optim_set_steps(wn_optim *o, int64_t steps);
 
@@ -382,8 +406,10 @@ WN_API void wn_optim_set_steps(wn_optim *o, int64_t steps);
  * of which sees a full receptive field. A window may begin up to RF samples
  * before its clip, the missing past being silence - exactly the past that
  * scoring gives a clip's first samples - so every sample of a clip is
- * trained on. A clip is used when it holds at least max(T, RF + 1) samples;
- * trimming that would leave fewer keeps the clip whole (reported).
+ * trained on. A clip is used when what is left after trimming holds at
+ * least max(T, RF + 1) samples; a shorter one, or one that is silence
+ * throughout, is skipped (reported: wn_trainer_clip), so that no window is
+ * mostly silence.
  * Validation clips are read with wn_audio_read_codes, untrimmed, and scored
  * whole with wn_score_codes, as `wavenet score` does: bits/sample = total
  * nats / total samples / ln 2.
@@ -447,8 +473,9 @@ WN_API float wn_train_lr(const wn_train_params *p, int64_t step);
 WN_API int wn_list_read(const char *list, char ***paths, int *n, wn_error *err);
 WN_API void wn_list_free(char **paths, int n);
 /* Append what a path names to *paths / *n, as the trainer reads its
- * --train and --valid paths: a folder gives the audio files in it (by
- * extension, sorted, not recursive, hidden files skipped; possibly none),
+ * --train and --valid paths: a folder gives the audio files in it and in
+ * its sub-folders (by extension, sorted by path, hidden entries and links
+ * to folders skipped; possibly none),
  * anything else is appended as given, for the audio reader to judge. */
 WN_API int wn_path_expand(const char *path, char ***paths, int *n, wn_error *err);
 
@@ -457,8 +484,10 @@ typedef struct wn_clip_report {
     const char *path;      /* as given (owned by the trainer) */
     int64_t samples;       /* read (before trimming) */
     int64_t head, tail;    /* trimmed at the start and at the end */
-    int kept_whole;        /* trimming would leave too little: kept untrimmed */
-    int unusable;          /* too short even whole: not trained on */
+    int unusable;          /* not trained on: what is left after trimming is
+                              shorter than a window (or than the receptive
+                              field), or the clip is all silence */
+    int silent;            /* all silence (no sample above one 16-bit step) */
     int file_rate;         /* the file's own rate */
     int resampled;         /* 1 if resampled to the model's rate */
 } wn_clip_report;
@@ -485,7 +514,7 @@ typedef struct wn_trainer wn_trainer;
 /* Read the data and set up everything a step needs (gradients, moments,
  * windows): later steps allocate nothing. m is updated in place and must
  * outlive the trainer (not owned). train/valid: files or folders (every
- * audio file directly inside, in name order). Errors: no training file, a
+ * audio file in them, wn_path_expand). Errors: no training file, a
  * file that cannot be read, no clip long enough to hold a window. */
 WN_API wn_trainer *wn_trainer_create(wn_model *m, const wn_train_params *p,
                                      const char *const *train, int ntrain,
@@ -535,11 +564,15 @@ WN_API int wn_trainer_save_model(const wn_trainer *t, const char *path, wn_error
 
 /* A checkpoint: a weights file (wn_model_load reads it) with the optimizer
  * moments as extra tensors opt.m.<name> (slot 0) and opt.v.<name> (slot 1)
- * and the training state and parameters in its metadata; written
- * atomically. */
+ * and the training state and parameters in its metadata, with the data's
+ * files by their resolved paths and, for each, its samples and the crc32
+ * of what was kept of it (train_data, valid_data); written atomically. */
 WN_API int wn_trainer_save(const wn_trainer *t, const char *path, wn_error *err);
 /* Restore a checkpoint's weights (into the trainer's model), moments and
- * state. The model configuration and optimizer must match. */
+ * state. The model configuration and optimizer must match, and so must the
+ * data (WN_ERR_ARG naming the first file whose audio differs from what the
+ * run trained on; checkpoints older than the data record are not checked).
+ * A best validation figure that is NaN or -inf is refused (WN_ERR_FORMAT). */
 WN_API int wn_trainer_resume(wn_trainer *t, const char *path, wn_error *err);
 /* The parameters a checkpoint was trained with (progress, best_path:
  * zero), its step, and its file lists (optional; wn_list_free them). */

@@ -2,9 +2,10 @@
  * and backward in parallel, a window per thread; windows left over when
  * the batch does not fill every thread (one window on two threads, say)
  * are each shared by all the threads, by chunks of time (net.c, wn__team).
- * Each window's gradient goes to its own slab and the slabs are summed in
- * a fixed order, and a shared window gives the same bits as a window
- * alone, so the result does not depend on the thread count. */
+ * Each window's gradient is made in its thread's workspace and added to
+ * the caller's slab in window order (an ordered loop), and a shared window
+ * gives the same bits as a window alone, so the result does not depend on
+ * the thread count; the memory is a slab per thread, not per window. */
 #include "net.h"
 
 #include <math.h>
@@ -19,8 +20,6 @@ struct wn_grad_ctx {
     int batch, len, threads, nws;
     wn__ws **ws;      /* nws = min(threads, batch): a window each */
     float **dz;       /* a chunk of dz per thread */
-    float **gslab;    /* one packed gradient per batch element */
-    float *sum;       /* packed total */
     double *nll;
 };
 
@@ -44,8 +43,7 @@ size_t wn_grad_memory(const wn_model *m, int batch, int len, int threads)
     if (batch < 1 || len <= m->rf) return 0;
     int t = pick_threads(m, threads, batch, len), nws = t < batch ? t : batch;
     return (size_t)nws * wn__ws_bytes(m, len - 1, len - m->rf, 1) +
-           (size_t)t * dz_floats(m) * sizeof(float) +
-           (size_t)(batch + 1) * m->n_params * sizeof(float);
+           (size_t)t * dz_floats(m) * sizeof(float);
 }
 
 void wn_grad_ctx_free(wn_grad_ctx *c)
@@ -53,11 +51,8 @@ void wn_grad_ctx_free(wn_grad_ctx *c)
     if (!c) return;
     for (int i = 0; c->ws && i < c->nws; i++) wn__ws_free(c->ws[i]);
     for (int i = 0; c->dz && i < c->threads; i++) wn__free(c->dz[i]);
-    for (int i = 0; c->gslab && i < c->batch; i++) wn__free(c->gslab[i]);
     free(c->ws);
     free(c->dz);
-    free(c->gslab);
-    wn__free(c->sum);
     free(c->nll);
     free(c);
 }
@@ -84,16 +79,12 @@ wn_grad_ctx *wn_grad_ctx_create(const wn_model *m, int batch, int len, int threa
     c->nws = c->threads < batch ? c->threads : batch;
     c->ws = calloc((size_t)c->nws, sizeof *c->ws);
     c->dz = calloc((size_t)c->threads, sizeof *c->dz);
-    c->gslab = calloc((size_t)batch, sizeof *c->gslab);
-    c->sum = wn__alloc(m->n_params, sizeof(float));
     c->nll = calloc((size_t)batch, sizeof *c->nll);
-    if (!c->ws || !c->dz || !c->gslab || !c->sum || !c->nll) goto nomem;
+    if (!c->ws || !c->dz || !c->nll) goto nomem;
     for (int i = 0; i < c->nws; i++)
         if (!(c->ws[i] = wn__ws_create(m, len - 1, len - m->rf, 1))) goto nomem;
     for (int i = 0; i < c->threads; i++)
         if (!(c->dz[i] = wn__alloc(dz_floats(m), sizeof(float)))) goto nomem;
-    for (int b = 0; b < batch; b++)
-        if (!(c->gslab[b] = wn__alloc(m->n_params, sizeof(float)))) goto nomem;
     return c;
 nomem:
     wn_grad_ctx_free(c);
@@ -102,7 +93,7 @@ nomem:
     return NULL;
 }
 
-/* Window b through workspace ws by team tm (every member calls). */
+/* Window b's gradient into ws->grad by team tm (every member calls). */
 static void run_window(wn_grad_ctx *c, wn__ws *ws, const int *codes, int b, float scale,
                        const wn__team *tm)
 {
@@ -114,10 +105,18 @@ static void run_window(wn_grad_ctx *c, wn__ws *ws, const int *codes, int b, floa
     memset(ws->grad + lo, 0, sizeof(float) * (hi - lo)); /* the forward syncs */
     wn__forward_train(m, ws, in, N, V, tm);
     double nll = wn__backward(m, ws, in, N, V, in + m->rf, scale, tm);
-    wn__team_sync(tm);
-    memcpy(c->gslab[b] + lo, ws->grad + lo, sizeof(float) * (hi - lo));
     if (tm->tid == 0) c->nll[b] = nll;
-    wn__team_sync(tm); /* before the next window clears ws->grad */
+    wn__team_sync(tm);
+}
+
+/* out = g (window 0) or out += g: the windows' sum, always in window order */
+static void add_window(float *restrict out, const float *restrict g, size_t lo, size_t hi,
+                       int first)
+{
+    if (first)
+        memcpy(out + lo, g + lo, sizeof(float) * (hi - lo));
+    else
+        for (size_t i = lo; i < hi; i++) out[i] += g[i];
 }
 
 int wn_grad_ctx_run(wn_grad_ctx *c, const int *codes, float *grad, double *loss,
@@ -138,22 +137,27 @@ int wn_grad_ctx_run(wn_grad_ctx *c, const int *codes, float *grad, double *loss,
         tid = omp_get_thread_num();
         nth = omp_get_num_threads();
 #endif
-        /* whole rounds of windows, a window per thread; then what is left,
-         * a window at a time for the whole team */
+        /* whole rounds of windows, a window per thread, each added to grad
+         * in turn; then what is left, a window at a time for the whole
+         * team, each thread adding its share of the elements */
         const int full = B / nth * nth;
         const wn__team solo = {0, 1, c->dz[tid]}, team = {tid, nth, c->dz[tid]};
-#pragma omp for schedule(static, 1)
-        for (int b = 0; b < full; b++) run_window(c, c->ws[tid], codes, b, scale, &solo);
-        for (int b = full; b < B; b++) run_window(c, c->ws[0], codes, b, scale, &team);
+#pragma omp for schedule(static, 1) ordered
+        for (int b = 0; b < full; b++) {
+            run_window(c, c->ws[tid], codes, b, scale, &solo);
+#pragma omp ordered
+            add_window(grad, c->ws[tid]->grad, 0, P, b == 0);
+        }
+        for (int b = full; b < B; b++) {
+            size_t lo, hi;
+            run_window(c, c->ws[0], codes, b, scale, &team);
+            wn__team_share(&team, P, &lo, &hi);
+            add_window(grad, c->ws[0]->grad, lo, hi, b == 0);
+            wn__team_sync(&team); /* before the next window clears ws->grad */
+        }
     }
     double nll = 0;
-    memcpy(c->sum, c->gslab[0], sizeof(float) * P);
-    for (int b = 1; b < B; b++) {
-        const float *g = c->gslab[b];
-        for (size_t i = 0; i < P; i++) c->sum[i] += g[i];
-    }
     for (int b = 0; b < B; b++) nll += c->nll[b];
-    wn__unpack(m, c->sum, grad);
     if (loss) *loss = nll / ((double)B * V);
     if (!isfinite(nll)) return wn__err(err, WN_ERR_NONFINITE, "the training loss is not finite");
     return WN_OK;

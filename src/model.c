@@ -1,10 +1,12 @@
-/* model.c - configuration, the tensor table, the parameter slab, seeded
- * initialisation, and the packed compute copy of the weights.
+/* model.c - configuration, the tensor table, the parameter slab and seeded
+ * initialisation.
  *
- * Parameters live in one slab in the file's (PyTorch) layout, so that the
- * weights file, gradients and optimizer moments all share one flat order.
- * The kernels read a second, packed copy in which kernel-2 convolutions are
- * split per tap into contiguous (out, in) matrices (a BLAS needs unit stride). */
+ * Parameters live in one slab in the compute layout, in which kernel-2
+ * convolutions are split per tap into contiguous (out, in) matrices (a
+ * BLAS needs unit stride); gradients and optimizer moments are slabs of
+ * the same layout, so a training step never converts anything. The file's
+ * (PyTorch) layout exists only at the safetensors boundary (load, save,
+ * checkpoints) and in wn_model_tensor_get / wn_model_set_tensor. */
 #include "model.h"
 #include "kernels.h"
 
@@ -101,8 +103,7 @@ void wn__view_free(wn_view *v)
 int wn__model_alloc_slabs(wn_model *m, wn_error *err)
 {
     m->params = wn__calloc(m->n_params, sizeof(float));
-    m->packed = wn__calloc(m->n_params, sizeof(float));
-    if (!m->params || !m->packed || wn__view_init(m, m->packed, &m->pk) != WN_OK)
+    if (!m->params || wn__view_init(m, m->params, &m->pk) != WN_OK)
         return wn__err(err, WN_ERR_NOMEM, "out of memory for %zu parameters", m->n_params);
     return WN_OK;
 }
@@ -157,14 +158,12 @@ void wn_model_free(wn_model *m)
     if (!m) return;
     wn__view_free(&m->pk);
     wn__free(m->params);
-    wn__free(m->packed);
     free(m->tensors);
     free(m->dil);
     free(m);
 }
 
-/* file layout -> compute layout for one tensor (dir 0), or back (dir 1) */
-static void convert(const wn_tensor_desc *t, const float *src, float *dst, int back)
+void wn__tensor_convert(const wn_tensor_desc *t, const float *src, float *dst, int back)
 {
     if (t->kind == WN_T_PLAIN) {
         memcpy(dst, src, t->count * sizeof(float));
@@ -187,22 +186,6 @@ static void convert(const wn_tensor_desc *t, const float *src, float *dst, int b
             }
 }
 
-void wn__model_pack(wn_model *m)
-{
-    for (int i = 0; i < m->n_tensors; i++) {
-        const wn_tensor_desc *t = &m->tensors[i];
-        convert(t, m->params + t->offset, m->packed + t->offset, 0);
-    }
-}
-
-void wn__unpack(const wn_model *m, const float *packed, float *out)
-{
-    for (int i = 0; i < m->n_tensors; i++) {
-        const wn_tensor_desc *t = &m->tensors[i];
-        convert(t, packed + t->offset, out + t->offset, 1);
-    }
-}
-
 wn_model *wn_model_init(const wn_config *c, uint64_t seed, wn_error *err)
 {
     wn_model *m = wn__model_alloc(c, 1, err);
@@ -212,14 +195,23 @@ wn_model *wn_model_init(const wn_config *c, uint64_t seed, wn_error *err)
      * weight and the bias, fan_in = in_channels * kernel. A bias follows
      * its weight in the table, so it reuses the weight's fan_in. */
     double bound = 1.0;
+    size_t most = 0;
+    for (int i = 0; i < m->n_tensors; i++)
+        if (m->tensors[i].count > most) most = m->tensors[i].count;
+    float *f = wn__alloc(most, sizeof(float)); /* one tensor in file order */
+    if (!f) {
+        wn_model_free(m);
+        wn__err(err, WN_ERR_NOMEM, "out of memory initialising the model");
+        return NULL;
+    }
     for (int i = 0; i < m->n_tensors; i++) {
         const wn_tensor_desc *t = &m->tensors[i];
         if (t->ndim == 3) bound = 1.0 / sqrt((double)t->shape[1] * t->shape[2]);
-        float *p = m->params + t->offset;
         for (size_t j = 0; j < t->count; j++)
-            p[j] = (float)((2.0 * wn__uniform(&rng) - 1.0) * bound);
+            f[j] = (float)((2.0 * wn__uniform(&rng) - 1.0) * bound);
+        wn__tensor_convert(t, f, m->params + t->offset, 0);
     }
-    wn__model_pack(m);
+    wn__free(f);
     return m;
 }
 
@@ -248,20 +240,30 @@ size_t wn_model_tensor_info(const wn_model *m, const char *name, int *ndim,
     return t->count;
 }
 
+size_t wn_model_tensor_get(const wn_model *m, const char *name, const float *slab,
+                           float *out)
+{
+    const wn_tensor_desc *t = name ? wn__find_tensor(m, name) : NULL;
+    if (!t || !out) return 0;
+    wn__tensor_convert(t, (slab ? slab : m->params) + t->offset, out, 1);
+    return t->count;
+}
+
+size_t wn_model_tensor_put(const wn_model *m, const char *name, float *slab, const float *in)
+{
+    const wn_tensor_desc *t = name ? wn__find_tensor(m, name) : NULL;
+    if (!t || !slab || !in) return 0;
+    wn__tensor_convert(t, in, slab + t->offset, 0);
+    return t->count;
+}
+
 int wn_model_set_tensor(wn_model *m, const char *name, const float *data, size_t n,
                         wn_error *err)
 {
-    float *dst;
-    size_t want;
-    if (!name) {
-        dst = m->params;
-        want = m->n_params;
-    } else {
-        const wn_tensor_desc *t = wn__find_tensor(m, name);
-        if (!t) return wn__err(err, WN_ERR_ARG, "no tensor named '%s'", name);
-        dst = m->params + t->offset;
-        want = t->count;
-    }
+    const wn_tensor_desc *t = NULL;
+    if (name && !(t = wn__find_tensor(m, name)))
+        return wn__err(err, WN_ERR_ARG, "no tensor named '%s'", name);
+    size_t want = t ? t->count : m->n_params;
     if (n != want)
         return wn__err(err, WN_ERR_ARG, "%s: %zu values given, %zu expected",
                        name ? name : "parameters", n, want);
@@ -269,8 +271,10 @@ int wn_model_set_tensor(wn_model *m, const char *name, const float *data, size_t
         if (!isfinite(data[i]))
             return wn__err(err, WN_ERR_NONFINITE, "%s: value %zu is not finite",
                            name ? name : "parameters", i);
-    memmove(dst, data, n * sizeof(float));
-    wn__model_pack(m);
+    if (t)
+        wn__tensor_convert(t, data, m->params + t->offset, 0);
+    else
+        memmove(m->params, data, n * sizeof(float));
     return WN_OK;
 }
 
@@ -312,8 +316,6 @@ int wn_model_round(wn_model *m, wn_precision p, wn_error *err)
     if (rc == WN_OK) {
         for (int k = 0; k < nw; k++)
             for (size_t i = 0; i < n[k]; i++) w[k][i] = wn__f16_to_f32(wn__f32_to_f16(w[k][i]));
-        wn__unpack(m, m->packed, m->params);
-        wn__model_pack(m);
     }
     free(w);
     free(n);
@@ -325,7 +327,6 @@ wn_model *wn__model_rounded(const wn_model *m, wn_precision p, wn_error *err)
     wn_model *r = wn__model_alloc(&m->cfg, 1, err);
     if (!r) return NULL;
     memcpy(r->params, m->params, sizeof(float) * m->n_params);
-    wn__model_pack(r);
     if (wn_model_round(r, p, err) != WN_OK) {
         wn_model_free(r);
         return NULL;

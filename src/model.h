@@ -43,9 +43,8 @@ struct wn_model {
     size_t n_params;
     int n_tensors;
     wn_tensor_desc *tensors;
-    float *params;        /* file (PyTorch) layout */
-    float *packed;        /* compute layout, same offsets */
-    wn_view pk;           /* views into packed */
+    float *params;        /* the one slab, in the compute layout */
+    wn_view pk;           /* views into params */
 };
 
 /* Parameter count a configuration implies (in double: no overflow). */
@@ -57,18 +56,24 @@ wn_model *wn__model_alloc(const wn_config *c, int slabs, wn_error *err);
 int wn__model_alloc_slabs(wn_model *m, wn_error *err);
 /* A copy of m after wn_model_round(copy, p), or NULL (err set). */
 wn_model *wn__model_rounded(const wn_model *m, wn_precision p, wn_error *err);
-/* Rebuild the packed compute copy from params. */
-void wn__model_pack(wn_model *m);
 /* Views of a slab in compute layout; wn__view_free frees the layer array. */
 int wn__view_init(const wn_model *m, float *slab, wn_view *v);
 void wn__view_free(wn_view *v);
-/* Convert a compute-layout slab (e.g. gradients) to file layout. */
-void wn__unpack(const wn_model *m, const float *packed, float *out);
+/* One tensor between the file (PyTorch) layout and the compute layout:
+ * to_file 0 reads src in file layout and writes dst in compute layout,
+ * 1 the other way. src and dst do not overlap. */
+void wn__tensor_convert(const wn_tensor_desc *t, const float *src, float *dst, int to_file);
 const wn_tensor_desc *wn__find_tensor(const wn_model *m, const char *name);
 
-/* Describe the model's tensors over a file-layout slab (params, moments)
- * for wn__st_write; t has room for m->n_tensors. Returns the count. */
-int wn__model_tensors(const wn_model *m, const float *slab, wn__st_tensor *t);
+/* The safetensors boundary: describe the model's tensors of a compute-
+ * layout slab (params, a moment) for wn__st_write, converted to the file
+ * layout in tmp (n_params floats, caller-owned, alive until the write);
+ * t has room for m->n_tensors. Returns the count. */
+int wn__model_tensors(const wn_model *m, const float *slab, float *tmp, wn__st_tensor *t);
+/* The other way: read the tensors "<prefix><name>" of an open file (F32,
+ * finite, the model's sizes) into a compute-layout slab. */
+int wn__st_load_slab(const wn__st_file *f, const char *path, const wn_model *m,
+                     const char *prefix, float *slab, wn_error *err);
 /* The model's metadata key/value pairs (format, version, config) into kv
  * (room for 18 strings), using buf for numbers. Returns the pair count. */
 int wn__model_meta(const wn_model *m, char buf[][24], const char **kv);

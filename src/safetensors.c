@@ -447,20 +447,7 @@ wn_model *wn_model_load(const char *path, wn_error *err)
         }
     }
     if (wn__model_alloc_slabs(m, err) != WN_OK) goto fail;
-    for (int i = 0; i < m->n_tensors; i++) {
-        const wn_tensor_desc *t = &m->tensors[i];
-        const void *data;
-        size_t bytes;
-        wn__st_find(f, t->name, NULL, NULL, NULL, &data, &bytes);
-        float *dst = m->params + t->offset;
-        memcpy(dst, data, bytes); /* little-endian host assumed (x86-64, arm64) */
-        for (size_t j = 0; j < t->count; j++)
-            if (!isfinite(dst[j])) {
-                wn__err(err, WN_ERR_NONFINITE, "%s: tensor '%s' element %zu is %s", path,
-                        t->name, j, isnan(dst[j]) ? "NaN" : "infinite");
-                goto fail;
-            }
-    }
+    if (wn__st_load_slab(f, path, m, "", m->params, err) != WN_OK) goto fail;
     /* every tensor must be one we know (a training checkpoint adds opt.*) */
     for (int i = 0; i < wn__st_count(f); i++) {
         const char *name = wn__st_name(f, i);
@@ -470,7 +457,6 @@ wn_model *wn_model_load(const char *path, wn_error *err)
             goto fail;
         }
     }
-    wn__model_pack(m);
     goto out;
 fail:
     wn_model_free(m);
@@ -480,12 +466,51 @@ out:
     return m;
 }
 
-int wn__model_tensors(const wn_model *m, const float *slab, wn__st_tensor *t)
+int wn__st_load_slab(const wn__st_file *f, const char *path, const wn_model *m,
+                     const char *prefix, float *slab, wn_error *err)
+{
+    size_t most = 0;
+    for (int i = 0; i < m->n_tensors; i++)
+        if (m->tensors[i].count > most) most = m->tensors[i].count;
+    float *tmp = wn__alloc(most ? most : 1, sizeof(float));
+    if (!tmp) return wn__err(err, WN_ERR_NOMEM, "%s: out of memory", path);
+    int rc = WN_OK;
+    for (int i = 0; i < m->n_tensors && rc == WN_OK; i++) {
+        const wn_tensor_desc *t = &m->tensors[i];
+        char name[80];
+        snprintf(name, sizeof name, "%s%s", prefix, t->name);
+        const char *dtype;
+        const void *data;
+        size_t bytes;
+        if (!wn__st_find(f, name, &dtype, NULL, NULL, &data, &bytes)) {
+            rc = wn__err(err, WN_ERR_FORMAT, "%s: tensor '%s' is missing", path, name);
+            break;
+        }
+        if (strcmp(dtype, "F32") || bytes != t->count * sizeof(float)) {
+            rc = wn__err(err, WN_ERR_FORMAT, "%s: tensor '%s' is not %zu F32 values", path,
+                         name, t->count);
+            break;
+        }
+        memcpy(tmp, data, bytes); /* little-endian host assumed (x86-64, arm64) */
+        for (size_t j = 0; j < t->count; j++)
+            if (!isfinite(tmp[j])) {
+                rc = wn__err(err, WN_ERR_NONFINITE, "%s: tensor '%s' element %zu is %s", path,
+                             name, j, isnan(tmp[j]) ? "NaN" : "infinite");
+                break;
+            }
+        if (rc == WN_OK) wn__tensor_convert(t, tmp, slab + t->offset, 0);
+    }
+    wn__free(tmp);
+    return rc;
+}
+
+int wn__model_tensors(const wn_model *m, const float *slab, float *tmp, wn__st_tensor *t)
 {
     for (int i = 0; i < m->n_tensors; i++) {
         const wn_tensor_desc *d = &m->tensors[i];
+        wn__tensor_convert(d, slab + d->offset, tmp + d->offset, 1);
         t[i] = (wn__st_tensor){d->name, "F32", d->ndim, {d->shape[0], d->shape[1], d->shape[2], 0},
-                               slab + d->offset, d->count * sizeof(float)};
+                               tmp + d->offset, d->count * sizeof(float)};
     }
     return m->n_tensors;
 }
@@ -510,12 +535,18 @@ int wn__model_meta(const wn_model *m, char buf[][24], const char **kv)
 int wn_model_save(const wn_model *m, const char *path, wn_error *err)
 {
     wn__st_tensor *t = calloc((size_t)m->n_tensors, sizeof *t);
-    if (!t) return wn__err(err, WN_ERR_NOMEM, "out of memory");
-    wn__model_tensors(m, m->params, t);
+    float *tmp = wn__alloc(m->n_params, sizeof(float));
+    if (!t || !tmp) {
+        free(t);
+        wn__free(tmp);
+        return wn__err(err, WN_ERR_NOMEM, "out of memory");
+    }
+    wn__model_tensors(m, m->params, tmp, t);
     char buf[8][24];
     const char *kv[18];
     int nmeta = wn__model_meta(m, buf, kv);
     int rc = wn__st_write(path, t, m->n_tensors, kv, nmeta, err);
     free(t);
+    wn__free(tmp);
     return rc;
 }

@@ -122,12 +122,27 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
 /* Write model m (with params replaced by `values` if given) as a weights
  * file with our own header: extra_tensors (JSON members, may be "") come
  * first; crc32 of the data is included when with_crc. */
+/* m's parameters in the file's (PyTorch) layout, malloc'ed */
+static float *file_params(const wn_model *m)
+{
+    float *v = malloc(wn_model_param_count(m) * sizeof *v);
+    REQUIRE(v);
+    for (int i = 0; i < wn_model_tensor_count(m); i++) {
+        size_t off;
+        const char *name = wn_model_tensor_name(m, i);
+        wn_model_tensor_info(m, name, NULL, NULL, &off);
+        wn_model_tensor_get(m, name, NULL, v + off);
+    }
+    return v;
+}
+
 static void put_model(const char *path, const wn_model *m, const float *values,
                       const char *extra_meta, const char *extra_tensors, int with_crc)
 {
     wn_config c = wn_model_config(m);
     size_t np = wn_model_param_count(m);
-    const float *data = values ? values : wn_model_params(m);
+    float *own = values ? NULL : file_params(m);
+    const float *data = values ? values : own;
     sbuf h = {0};
     sb_printf(&h, "{\"__metadata__\":{\"format\":\"wavenet\",\"version\":\"1\","
               "\"sample_rate\":\"%d\",\"bins\":\"%d\",\"layers\":\"%d\",\"stack\":\"%d\","
@@ -151,6 +166,7 @@ static void put_model(const char *path, const wn_model *m, const float *values,
     sb_printf(&h, "}");
     put_st(path, h.s, data, np * sizeof(float));
     free(h.s);
+    free(own);
 }
 
 /* A WAV: fmt tag 1 (PCM) or 3 (float), data chunk size claim (or 0 = real). */
@@ -416,9 +432,7 @@ static void hostile_models(void)
            10);
 
     /* NaN / Inf weights, with a correct crc32 so the value check is reached */
-    float *v = malloc(np * sizeof *v);
-    REQUIRE(v);
-    memcpy(v, wn_model_params(m), np * sizeof *v);
+    float *v = file_params(m);
     v[3] = NAN;
     p = tu_path("nan.safetensors");
     put_model(p, m, v, NULL, NULL, 1);

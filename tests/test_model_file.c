@@ -54,8 +54,7 @@ static void write_variant(wn_model *m, const char *path, const char *skip, const
     int n = wn_model_tensor_count(m);
     wn__st_tensor *t = calloc((size_t)n + 1, sizeof *t);
     float *copy = malloc(sizeof(float) * wn_model_param_count(m));
-    memcpy(copy, wn_model_params(m), sizeof(float) * wn_model_param_count(m));
-    wn__model_tensors(m, copy, t);
+    wn__model_tensors(m, wn_model_params(m), copy, t);
     int k = 0;
     for (int i = 0; i < n; i++) {
         if (skip && !strcmp(t[i].name, skip)) continue;

@@ -55,6 +55,13 @@ static void reference(wn_optim_params p, float lr, const float *p0, const unsign
                 s1[i] = p.rho * s1[i] + (1 - (double)p.rho) * g * g;
                 x -= lr * g / (sqrt(s1[i]) + p.eps);
                 break;
+            case WN_OPT_ADADELTA: { /* Zeiler 2012, as torch.optim.Adadelta */
+                s1[i] = p.rho * s1[i] + (1 - (double)p.rho) * g * g;
+                double d = sqrt(s0[i] + p.eps) / sqrt(s1[i] + p.eps) * g;
+                s0[i] = p.rho * s0[i] + (1 - (double)p.rho) * d * d;
+                x -= lr * d;
+                break;
+            }
             }
             out[i] = x;
         }
@@ -81,7 +88,11 @@ static void check_kind(wn_optimizer kind, float wd)
     wn_optim_params p = wn_optim_default_params();
     p.kind = kind;
     p.weight_decay = wd;
-    float lr = kind == WN_OPT_ADAGRAD || kind == WN_OPT_RMSPROP ? 0.03f : 0.01f;
+    /* Adadelta's steps are about sqrt(eps) g at first: PyTorch's lr 1, eps 1e-6 */
+    float lr = kind == WN_OPT_ADAGRAD || kind == WN_OPT_RMSPROP ? 0.03f
+               : kind == WN_OPT_ADADELTA                        ? 1.0f
+                                                                : 0.01f;
+    if (kind == WN_OPT_ADADELTA) p.eps = 1e-6f;
     wn_error err;
     wn_optim *o = wn_optim_create(m, &p, &err);
     REQUIRE(o);
@@ -104,7 +115,7 @@ static void check_kind(wn_optimizer kind, float wd)
     CHECKF(moved > 1e-3, "%s: the reference did not move", wn_optimizer_name(kind));
     /* slots: which exist */
     int want0 = kind != WN_OPT_SGD && kind != WN_OPT_RMSPROP;
-    int want1 = kind == WN_OPT_ADAM || kind == WN_OPT_RMSPROP;
+    int want1 = kind == WN_OPT_ADAM || kind == WN_OPT_RMSPROP || kind == WN_OPT_ADADELTA;
     CHECK((wn_optim_state(o, 0) != NULL) == want0);
     CHECK((wn_optim_state(o, 1) != NULL) == want1);
     CHECK(wn_optim_state(o, 2) == NULL);
@@ -161,7 +172,7 @@ static void adam_quadratic(void)
 
 static void misc(void)
 {
-    for (int k = WN_OPT_ADAM; k <= WN_OPT_RMSPROP; k++)
+    for (int k = WN_OPT_ADAM; k <= WN_OPT_ADADELTA; k++)
         CHECK(wn_optimizer_parse(wn_optimizer_name((wn_optimizer)k)) == k);
     CHECK(wn_optimizer_parse("lbfgs") == -1);
     CHECK(wn_optimizer_parse(NULL) == -1);
@@ -182,16 +193,30 @@ static void misc(void)
     float *before = malloc(n * sizeof *before);
     memcpy(before, wn_model_params(m), n * sizeof *before);
     CHECK(wn_optim_step(o, m, g, NAN, &err) == WN_ERR_ARG);
-    /* a non-finite gradient leaves the weights untouched */
-    g[3] = INFINITY;
-    CHECK(wn_optim_step(o, m, g, 0.01f, &err) == WN_ERR_NONFINITE);
-    CHECK(memcmp(before, wn_model_params(m), n * sizeof *before) == 0);
-    CHECK(wn_optim_steps(o) == 0);
+    /* a non-finite gradient, or one whose square overflows the second
+     * moment, leaves the weights and the moments untouched */
+    for (size_t i = 0; i < n; i++) g[i] = 0.5f;
+    REQUIRE_OK(wn_optim_step(o, m, g, 0.01f, &err), &err);
+    memcpy(before, wn_model_params(m), n * sizeof *before);
+    float *m1 = malloc(n * sizeof *m1), *v1 = malloc(n * sizeof *v1);
+    memcpy(m1, wn_optim_state(o, 0), n * sizeof *m1);
+    memcpy(v1, wn_optim_state(o, 1), n * sizeof *v1);
+    const float bad_g[] = {INFINITY, NAN, 1e30f}; /* 1e30: finite, its square is not */
+    for (int k = 0; k < 3; k++) {
+        g[n - 1] = bad_g[k];
+        CHECKF(wn_optim_step(o, m, g, 0.01f, &err) == WN_ERR_NONFINITE, "g = %g", bad_g[k]);
+        CHECK(memcmp(before, wn_model_params(m), n * sizeof *before) == 0);
+        CHECK(memcmp(m1, wn_optim_state(o, 0), n * sizeof *m1) == 0);
+        CHECK(memcmp(v1, wn_optim_state(o, 1), n * sizeof *v1) == 0);
+        CHECK(wn_optim_steps(o) == 1);
+    }
+    free(m1);
+    free(v1);
+    g[n - 1] = 0;
     wn_optim_set_steps(o, 41);
     CHECK(wn_optim_steps(o) == 41);
     /* a model of another size is refused */
     wn_model *m2 = tu_small_model(8, 3, 2, 3, 2, 4, 1);
-    g[3] = 0;
     CHECK(wn_optim_step(o, m2, g, 0.01f, &err) == WN_ERR_ARG);
     wn_model_free(m2);
     wn_optim_free(o);
@@ -202,7 +227,7 @@ static void misc(void)
 
 int main(void)
 {
-    for (int k = WN_OPT_ADAM; k <= WN_OPT_RMSPROP; k++) {
+    for (int k = WN_OPT_ADAM; k <= WN_OPT_ADADELTA; k++) {
         check_kind((wn_optimizer)k, 0.0f);
         check_kind((wn_optimizer)k, 0.5f);
     }

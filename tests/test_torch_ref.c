@@ -128,11 +128,13 @@ int main(void)
         REQUIRE(cnt > 0 && off + cnt <= P);
         total += cnt;
         float *ref = fx_get(&fm, name, "F32", cnt, NULL);
-        const float *p = wn_model_params(m) + off;
+        float *p = malloc(cnt * sizeof *p);
+        REQUIRE(p && wn_model_tensor_get(m, name, NULL, p) == cnt);
         for (size_t k = 0; k < cnt; k++)
             if (memcmp(&p[k], &ref[k], sizeof(float)))
                 note(&wload, fabs((double)p[k] - ref[k]) + 1e-30, "%s%s", name,
                      coords(ndim, shape, k));
+        free(p);
         free(ref);
     }
     CHECKF(total == P, "tensors hold %zu floats, param_count %zu", total, P);
@@ -219,8 +221,10 @@ int main(void)
         for (int i = 0; i < nt; i++) {
             const char *name = wn_model_tensor_name(m, i);
             int ndim, shape[3];
-            size_t off, cnt = wn_model_tensor_info(m, name, &ndim, shape, &off);
-            const float *gc = grad + off, *gr = gref[i];
+            size_t cnt = wn_model_tensor_info(m, name, &ndim, shape, NULL);
+            float *gc = malloc(cnt * sizeof *gc);
+            const float *gr = gref[i];
+            REQUIRE(gc && wn_model_tensor_get(m, name, grad, gc) == cnt);
             double tscale = maxabs(gr, cnt);
             if (tscale < 0.01 * gscale) tscale = 0.01 * gscale;
             double terr = 0;
@@ -239,6 +243,7 @@ int main(void)
                    "threads=%d: grad.%s: max |err|/scale %.3e at %s, max|ref| %.3e, "
                    "fitted c = %.4f * ref", thread_runs[r], name, terr, where,
                    maxabs(gr, cnt), fit_scale(gc, gr, cnt));
+            free(gc);
         }
         fprintf(stderr, "loss:    threads=%d: %.9f vs %.9f, rel err %.3e, tolerance %.0e\n",
                 thread_runs[r], loss, loss_ref[0], lerr, TOL_LOSS);
@@ -257,11 +262,8 @@ int main(void)
     float *w0 = malloc(P * sizeof *w0);
     REQUIRE(w0);
     memcpy(w0, wn_model_params(m), P * sizeof *w0);
-    for (int i = 0; i < nt; i++) {
-        int ndim, shape[3];
-        size_t off, cnt = wn_model_tensor_info(m, wn_model_tensor_name(m, i), &ndim, shape, &off);
-        memcpy(grad + off, gref[i], cnt * sizeof *grad);
-    }
+    for (int i = 0; i < nt; i++)
+        REQUIRE(wn_model_tensor_put(m, wn_model_tensor_name(m, i), grad, gref[i]) > 0);
     wn_optim *o = wn_optim_create(m, &op, &err);
     if (!o) { fprintf(stderr, "wn_optim_create: %s\n", err.message); return 1; }
     const float lr = 1e-3f;
@@ -275,9 +277,11 @@ int main(void)
         char key[256];
         snprintf(key, sizeof key, "adam1.%s", name);
         int ndim, shape[3];
-        size_t off, cnt = wn_model_tensor_info(m, name, &ndim, shape, &off);
+        size_t cnt = wn_model_tensor_info(m, name, &ndim, shape, NULL);
         float *ref = fx_get(&fd, key, "F32", cnt, NULL);
-        const float *p = wn_model_params(m) + off;
+        float *p = malloc(cnt * sizeof *p), *p0 = malloc(cnt * sizeof *p0);
+        REQUIRE(p && p0 && wn_model_tensor_get(m, name, NULL, p) == cnt &&
+                wn_model_tensor_get(m, name, w0, p0) == cnt);
         double terr = 0;
         size_t at = 0;
         for (size_t k = 0; k < cnt; k++) {
@@ -285,14 +289,16 @@ int main(void)
             if (!(e <= terr)) { terr = isnan(e) ? INFINITY : e; at = k; }
         }
         /* the update itself, in units of lr, at the worst element */
-        double du_c = ((double)p[at] - w0[off + at]) / lr;
-        double du_r = ((double)ref[at] - w0[off + at]) / lr;
+        double du_c = ((double)p[at] - p0[at]) / lr;
+        double du_r = ((double)ref[at] - p0[at]) / lr;
         char where[128];
         snprintf(where, sizeof where, "%s (update %.6f lr vs %.6f lr, grad %.3e)",
                  coords(ndim, shape, at), du_c, du_r, (double)gref[i][at]);
         note(&wadam, terr, "adam1.%s%s", name, where);
         CHECKF(terr <= TOL_ADAM, "adam1.%s: max |err|/(1+|ref|) %.3e at %s", name, terr, where);
         free(ref);
+        free(p);
+        free(p0);
     }
     fprintf(stderr, "adam:    worst %.3e (%s), tolerance %.0e\n", wadam.err, wadam.where,
             TOL_ADAM);

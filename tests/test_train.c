@@ -298,6 +298,32 @@ static void checkpoint_round_trip(void)
     wn_list_free(tr, ntr);
     wn_list_free(va, nva);
 
+    /* other audio under the clip's name is refused, naming the file; the
+     * same audio read again resumes */
+    {
+        const char *other = tu_path("other-data.wav"), *moved = tu_path("moved.wav");
+        float y[2000];
+        for (int i = 0; i < 2000; i++) y[i] = (float)(0.3 * sin(2 * M_PI * i / 23.0));
+        write_wav(other, y, 2000, 8000);
+        REQUIRE(rename(clip, moved) == 0);
+        REQUIRE(rename(other, clip) == 0);
+        wn_model *mo = tiny_model(3);
+        wn_trainer *to = wn_trainer_create(mo, &p, files, 1, files, 1, &err);
+        REQUIRE(to);
+        CHECK(wn_trainer_resume(to, ck, &err) == WN_ERR_ARG);
+        CHECKF(strstr(err.message, "not the audio the run trained on") &&
+               strstr(err.message, "periodic.wav"), "%s", err.message);
+        CHECK(wn_trainer_steps_done(to) == 0);
+        wn_trainer_free(to);
+        REQUIRE(rename(moved, clip) == 0);
+        to = wn_trainer_create(mo, &p, files, 1, files, 1, &err);
+        REQUIRE(to);
+        REQUIRE_OK(wn_trainer_resume(to, ck, &err), &err);
+        CHECK(wn_trainer_steps_done(to) == 8);
+        wn_trainer_free(to);
+        wn_model_free(mo);
+    }
+
     /* a plain model file is not a checkpoint; another optimizer cannot resume */
     const char *plain = tu_path("plain.safetensors");
     REQUIRE_OK(wn_model_save(m, plain, &err), &err);
@@ -454,7 +480,8 @@ static void data_handling(void)
     }
     mkdir(tu_path("clips"), 0755);
     write_wav(tu_path("clips/b_trim.wav"), x, 12000, 8000);
-    /* a short burst in silence: trimming would leave too little, kept whole */
+    /* a short burst in silence: trimming leaves less than a window, skipped
+     * (never a window of mostly silence) */
     for (int t = 0; t < 12000; t++) x[t] = t >= 6000 && t < 6100 ? 0.5f : 0.0f;
     write_wav(tu_path("clips/c_burst.wav"), x, 12000, 8000);
     /* too short even whole */
@@ -462,6 +489,10 @@ static void data_handling(void)
     f = fopen(tu_path("clips/notes.txt"), "w");
     fputs("not audio\n", f);
     fclose(f);
+    /* sub-folders are searched; an all-silent clip is skipped as such */
+    mkdir(tu_path("clips/d_sub"), 0755);
+    memset(x, 0, sizeof x);
+    write_wav(tu_path("clips/d_sub/silent.wav"), x, 12000, 8000);
 
     wn_model *m = tiny_model(4);
     wn_train_params p = wn_train_default_params();
@@ -470,17 +501,19 @@ static void data_handling(void)
     const char *dir[] = {tu_path("clips")};
     wn_trainer *t = wn_trainer_create(m, &p, dir, 1, NULL, 0, &err);
     REQUIRE(t);
-    CHECK(wn_trainer_clip_count(t, 0) == 3); /* sorted, notes.txt skipped */
+    CHECK(wn_trainer_clip_count(t, 0) == 4); /* sorted, notes.txt skipped */
     const wn_clip_report *r0 = wn_trainer_clip(t, 0, 0), *r1 = wn_trainer_clip(t, 0, 1),
-                         *r2 = wn_trainer_clip(t, 0, 2);
+                         *r2 = wn_trainer_clip(t, 0, 2), *r3 = wn_trainer_clip(t, 0, 3);
+    CHECK(r3 && strstr(r3->path, "d_sub/silent.wav") && r3->silent && r3->unusable);
     CHECK(r0 && strstr(r0->path, "a_short") && r0->unusable && r0->samples == 100);
-    CHECK(r1 && strstr(r1->path, "b_trim") && !r1->unusable && !r1->kept_whole);
+    CHECK(r1 && strstr(r1->path, "b_trim") && !r1->unusable && !r1->silent);
     /* the tone starts at 4000; 20 ms (160 samples) of margin kept */
     CHECKF(r1->head >= 3835 && r1->head <= 3845, "head %lld", (long long)r1->head);
     CHECKF(r1->tail >= 3835 && r1->tail <= 3845, "tail %lld", (long long)r1->tail);
-    CHECK(r2 && strstr(r2->path, "c_burst") && r2->kept_whole && !r2->unusable &&
-          r2->head == 0 && r2->tail == 0);
-    CHECK(wn_trainer_data_samples(t, 0) == 12000 - r1->head - r1->tail + 12000);
+    CHECKF(r2 && strstr(r2->path, "c_burst") && r2->unusable && !r2->silent &&
+           r2->samples - r2->head - r2->tail == 100 + 2 * 160, "burst kept %lld",
+           (long long)(r2->samples - r2->head - r2->tail));
+    CHECK(wn_trainer_data_samples(t, 0) == 12000 - r1->head - r1->tail);
     CHECK(wn_trainer_memory(t) > 0);
     wn_train_stats st;
     REQUIRE_OK(wn_trainer_step(t, &st, &err), &err);

@@ -249,7 +249,7 @@ static int parse_args(int argc, char **argv, opts *o)
         } else if (!strcmp(a, "--decay")) {
             VALUE();
             wn_train_params tp = wn_train_default_params();
-            if (wn_decay_parse(v, &tp, &err)) return cli_fail_err(&err), -1;
+            if (wn_decay_parse(v, &tp, &err)) return cli_fail("--%s", err.message), -1;
             o->decay = v;
         } else if (!strcmp(a, "--clip")) {
             VALUE();
@@ -420,14 +420,16 @@ static void report_clips(const wn_trainer *tr, int rate, int window, int rf)
             if (w) continue;
             if (r->unusable) {
                 int64_t need = window > rf + 1 ? window : rf + 1;
-                fprintf(stderr,
-                        "wavenet: warning: %s: %lld samples is too short to train on "
-                        "(needs %lld: more than the receptive field %d and at least the "
-                        "window %d); skipped\n",
-                        r->path, (long long)r->samples, (long long)need, rf, window);
-            } else if (r->kept_whole) {
-                cli_note("%s: trimming its silence would leave too little; kept whole "
-                         "(%.2f s)", r->path, (double)r->samples / rate);
+                if (r->silent)
+                    fprintf(stderr, "wavenet: warning: %s: all silence; skipped\n", r->path);
+                else
+                    fprintf(stderr,
+                            "wavenet: warning: %s: %lld samples%s is too short to train on "
+                            "(needs %lld: more than the receptive field %d and at least the "
+                            "window %d); skipped\n",
+                            r->path, (long long)(r->samples - r->head - r->tail),
+                            r->head || r->tail ? " left after trimming its silence" : "",
+                            (long long)need, rf, window);
             } else if (r->head || r->tail) {
                 cli_note("%s: trimmed %.2f s of silence at the start, %.2f s at the end "
                          "(%.2f s kept)", r->path, (double)r->head / rate,
@@ -518,7 +520,7 @@ int cmd_train(int argc, char **argv)
     if (o.set_lr) p.lr = (float)o.lr;
     if (o.set_warmup) p.warmup = o.warmup;
     if (o.decay && wn_decay_parse(o.decay, &p, &err)) {
-        cli_fail_err(&err);
+        cli_fail("--%s", err.message);
         goto out;
     }
     if (o.set_clip) p.clip = (float)o.clip;

@@ -1,0 +1,72 @@
+/* train.h - what the trainer's files share: the data (data.c), the trainer
+ * itself (train.c) and its checkpoints (checkpoint.c). */
+#ifndef WN_TRAIN_H
+#define WN_TRAIN_H
+
+#include "model.h"
+
+/* ---- the data (data.c)
+ * The training clips, trimmed and resampled, and the validation clips'
+ * codes wait in one unlinked temporary file; a step reads its windows back,
+ * a validation one clip at a time, so memory grows with batch x window, not
+ * with the data set. */
+typedef struct wn__data wn__data;
+
+/* Read every file of files[0] (training) and files[1] (validation), which
+ * the data keeps (freed with it). progress as the trainer's. */
+wn__data *wn__data_load(const wn_model *m, const wn_train_params *p, char **files[2],
+                        const int nfiles[2], wn_error *err);
+void wn__data_free(wn__data *d);
+
+/* The batch windows of one step into codes (batch x (RF + window)): for each,
+ * a start over all clips (uniform, so longer clips give more windows), then
+ * its gain, both from *rng in that fixed order. */
+int wn__data_draw(wn__data *d, uint64_t *rng, int *codes, wn_error *err);
+
+/* Validation clip i's codes (room for wn__data_valid_max codes). */
+int wn__data_valid(const wn__data *d, int i, int *codes, size_t *n, wn_error *err);
+size_t wn__data_valid_max(const wn__data *d);
+
+int wn__data_files(const wn__data *d, int which, char ***files);
+const wn_clip_report *wn__data_report(const wn__data *d, int which, int i);
+int64_t wn__data_samples(const wn__data *d, int which);
+/* What identifies the data a run trained on, for its checkpoint: a JSON
+ * array (malloc'ed) with each file's resolved path, its samples and the
+ * crc32 of what was kept of it. */
+char *wn__data_identity(const wn__data *d, int which);
+/* WN_OK if a checkpoint's identity (JSON text as above) is this data's,
+ * else WN_ERR_ARG naming the first file that differs. */
+int wn__data_same(const wn__data *d, int which, const char *identity, const char *ckpt,
+                  wn_error *err);
+
+/* ---- the trainer (train.c; checkpoint.c writes and restores it) */
+struct wn_trainer {
+    wn_model *m;
+    wn_train_params p;
+    wn_optim *opt;
+    wn_grad_ctx *gc;       /* forward/backward buffers for batch x len */
+    wn__data *data;
+    int len;               /* RF + window: codes a window holds */
+    size_t np;
+
+    /* per-step buffers, allocated once */
+    int *codes;            /* batch x len */
+    float *grad;           /* the gradient: compute layout, like the moments */
+
+    /* state: everything here is in the checkpoint */
+    uint64_t rng;
+    int64_t step;
+    double best;
+    int64_t best_step;
+    int bad;               /* validations since the best */
+    int64_t last_valid_step;
+    double last_valid;
+    double seconds;
+};
+
+/* The shortest decimal that reads back as the same float. */
+void wn__fmt_float(char *buf, size_t size, float v);
+/* Append a copy of s[0..len) to a path list (WN_ERR_NOMEM). */
+int wn__push_path(char ***paths, int *n, const char *s, size_t len);
+
+#endif
