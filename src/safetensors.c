@@ -380,32 +380,77 @@ static int meta_int(const wn__st_file *f, const char *path, const char *key, int
     return WN_OK;
 }
 
+/* The configuration of a file written by another program (safetensors'
+ * own writers: metadata {"format": "pt"} or none) from its tensors' shapes
+ * under our PyTorch state-dict names. The shapes tell bins, layers and
+ * channels; the sample rate and the dilation cycle (stack) they cannot, so
+ * those come from the metadata or the message says exactly what to add. */
+static int infer_config(const wn__st_file *f, const char *path, const char *fmt, wn_config *c,
+                        wn_error *err)
+{
+    int nd;
+    int64_t cs[8], ds[8], ks[8];
+    if (!wn__st_find(f, "causal.weight", NULL, &nd, cs, NULL, NULL) || nd != 3 ||
+        !wn__st_find(f, "layers.0.dilated.weight", NULL, &nd, ds, NULL, NULL) || nd != 3 ||
+        !wn__st_find(f, "layers.0.skip.weight", NULL, &nd, ks, NULL, NULL) || nd != 3)
+        return wn__err(err, WN_ERR_FORMAT, "%s: not a wavenet model (metadata format = %s%s%s)",
+                       path, fmt ? "'" : "", fmt ? fmt : "missing", fmt ? "'" : "");
+    int layers = 0;
+    for (int i = 0; i < wn__st_count(f); i++) {
+        int l;
+        if (sscanf(wn__st_name(f, i), "layers.%d.dilated.weight", &l) == 1 && l + 1 > layers)
+            layers = l + 1;
+    }
+    if (cs[1] > 65536 || cs[0] > 4096 || ds[0] > 8192 || ks[0] > 4096)
+        return wn__err(err, WN_ERR_FORMAT, "%s: tensor shapes beyond any configuration", path);
+    *c = (wn_config){.bins = (int)cs[1], .layers = layers, .residual = (int)cs[0],
+                     .dilation = (int)ds[0] / 2, .skip = (int)ks[0]};
+    const char *sr = wn__st_meta(f, "sample_rate"), *st = wn__st_meta(f, "stack");
+    if (!sr || !st)
+        return wn__err(err, WN_ERR_FORMAT,
+                       "%s: metadata format %s%s%s, not 'wavenet'; its tensors are a WaveNet of "
+                       "%d layers, %d bins, R=%d D=%d S=%d, but the rate and dilations are not "
+                       "in them: write the file with metadata {\"format\": \"wavenet\", "
+                       "\"version\": \"1\", \"sample_rate\": \"8000\", \"stack\": \"10\"} "
+                       "(your rate, and the number of layers per dilation cycle 1, 2, .., "
+                       "2^(stack-1))", path, fmt ? "'" : "", fmt ? fmt : "missing",
+                       fmt ? "'" : "", c->layers, c->bins, c->residual, c->dilation, c->skip);
+    return meta_int(f, path, "sample_rate", &c->sample_rate, err) ||
+                   meta_int(f, path, "stack", &c->stack, err)
+               ? WN_ERR_FORMAT
+               : WN_OK;
+}
+
 wn_model *wn_model_load(const char *path, wn_error *err)
 {
     wn__st_file *f = wn__st_open(path, err);
     if (!f) return NULL;
     wn_model *m = NULL;
     const char *fmt = wn__st_meta(f, "format");
-    if (!fmt || strcmp(fmt, "wavenet")) {
-        wn__err(err, WN_ERR_FORMAT, "%s: not a wavenet model (metadata format = %s%s%s)",
-                path, fmt ? "'" : "", fmt ? fmt : "missing", fmt ? "'" : "");
-        goto out;
-    }
-    int version;
-    if (meta_int(f, path, "version", &version, err)) goto out;
-    if (version < 1 || version > WN_FORMAT_VERSION) {
-        wn__err(err, WN_ERR_FORMAT, "%s: format version %d (this build reads 1..%d)", path,
-                version, WN_FORMAT_VERSION);
-        goto out;
-    }
     wn_config c = {0};
-    if (meta_int(f, path, "sample_rate", &c.sample_rate, err) ||
-        meta_int(f, path, "bins", &c.bins, err) || meta_int(f, path, "layers", &c.layers, err) ||
-        meta_int(f, path, "stack", &c.stack, err) ||
-        meta_int(f, path, "residual", &c.residual, err) ||
-        meta_int(f, path, "dilation", &c.dilation, err) ||
-        meta_int(f, path, "skip", &c.skip, err))
+    if (!fmt || !strcmp(fmt, "pt") || !strcmp(fmt, "np")) {
+        if (infer_config(f, path, fmt, &c, err)) goto out;
+    } else if (strcmp(fmt, "wavenet")) {
+        wn__err(err, WN_ERR_FORMAT, "%s: not a wavenet model (metadata format = '%s')", path,
+                fmt);
         goto out;
+    } else {
+        int version;
+        if (meta_int(f, path, "version", &version, err)) goto out;
+        if (version < 1 || version > WN_FORMAT_VERSION) {
+            wn__err(err, WN_ERR_FORMAT, "%s: format version %d (this build reads 1..%d)", path,
+                    version, WN_FORMAT_VERSION);
+            goto out;
+        }
+        if (meta_int(f, path, "sample_rate", &c.sample_rate, err) ||
+            meta_int(f, path, "bins", &c.bins, err) ||
+            meta_int(f, path, "layers", &c.layers, err) ||
+            meta_int(f, path, "stack", &c.stack, err) ||
+            meta_int(f, path, "residual", &c.residual, err) ||
+            meta_int(f, path, "dilation", &c.dilation, err) ||
+            meta_int(f, path, "skip", &c.skip, err))
+            goto out;
+    }
     if (wn__st_meta(f, "cond") && meta_int(f, path, "cond", &c.cond, err)) goto out;
     wn_error cerr;
     if (wn_config_check(&c, &cerr) != WN_OK) {

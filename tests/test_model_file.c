@@ -169,6 +169,44 @@ int main(void)
     expect_fail(tu_path("v.st"), WN_ERR_NONFINITE, "infinite", "Inf weight");
     write_variant(m, tu_path("v.st"), NULL, NULL, NULL, 0, "format", "llama");
     expect_fail(tu_path("v.st"), WN_ERR_FORMAT, "not a wavenet model", "other format");
+    /* a file from safetensors' own PyTorch writer ({"format": "pt"}, or no
+     * metadata): the configuration from the tensors' shapes, the rate and
+     * the dilation cycle from the metadata, or a message naming them */
+    write_variant(m, tu_path("pt.st"), NULL, NULL, NULL, 0, "format", "pt");
+    r = wn_model_load(tu_path("pt.st"), &err);
+    CHECKF(r != NULL, "format pt with every key: %s", r ? "" : err.message);
+    if (r) {
+        wn_config c = wn_model_config(r);
+        CHECK(!memcmp(&c, &a, sizeof c));
+        CHECK(!memcmp(wn_model_params(r), wn_model_params(m),
+                      sizeof(float) * wn_model_param_count(m)));
+        wn_model_free(r);
+    }
+    {
+        int nt = wn_model_tensor_count(m);
+        wn__st_tensor *t = calloc((size_t)nt, sizeof *t);
+        float *tmp = malloc(sizeof(float) * wn_model_param_count(m));
+        wn__model_tensors(m, wn_model_params(m), tmp, t);
+        const char *kv[] = {"format", "pt", "sample_rate", "16000", "stack", "3"};
+        REQUIRE_OK(wn__st_write(tu_path("pt2.st"), t, nt, kv, 3, &err), &err);
+        r = wn_model_load(tu_path("pt2.st"), &err);
+        CHECKF(r != NULL, "format pt, rate and stack only: %s", r ? "" : err.message);
+        if (r) {
+            wn_config c = wn_model_config(r);
+            CHECK(c.sample_rate == 16000 && c.stack == 3 && c.layers == a.layers &&
+                  c.bins == a.bins && c.residual == a.residual && c.dilation == a.dilation &&
+                  c.skip == a.skip);
+            wn_model_free(r);
+        }
+        REQUIRE_OK(wn__st_write(tu_path("pt3.st"), t, nt, kv, 1, &err), &err);
+        expect_fail(tu_path("pt3.st"), WN_ERR_FORMAT, "\"sample_rate\"", "pt, no rate");
+        wn_model_load(tu_path("pt3.st"), &err);
+        CHECKF(strstr(err.message, "6 layers, 64 bins, R=4 D=5 S=6"), "%s", err.message);
+        REQUIRE_OK(wn__st_write(tu_path("pt4.st"), t, nt, kv, 0, &err), &err);
+        expect_fail(tu_path("pt4.st"), WN_ERR_FORMAT, "\"stack\"", "no metadata");
+        free(t);
+        free(tmp);
+    }
     write_variant(m, tu_path("v.st"), NULL, NULL, NULL, 0, "version", "99");
     expect_fail(tu_path("v.st"), WN_ERR_FORMAT, "version", "future version");
     write_variant(m, tu_path("v.st"), NULL, NULL, NULL, 0, "layers", "7");
