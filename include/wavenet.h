@@ -454,6 +454,13 @@ typedef struct wn_train_params {
                               wn_model_save); NULL = not saved. Not owned. */
     wn_progress_fn progress; /* reading data, validation; non-zero = stop */
     void *progress_user;
+    const char *const *meta; /* the caller's own key/value pairs written into
+                              each checkpoint (meta[0] = key, meta[1] =
+                              value, ..., then a NULL key), read back with
+                              wn_checkpoint_meta: a program's output paths,
+                              say. Keys start with "user." (WN_ERR_ARG
+                              otherwise). NULL = none. Not owned: it
+                              must outlive the trainer. */
 } wn_train_params;
 WN_API wn_train_params wn_train_default_params(void);
 
@@ -574,7 +581,12 @@ WN_API int wn_trainer_save(const wn_trainer *t, const char *path, wn_error *err)
  * run trained on; checkpoints older than the data record are not checked).
  * A best validation figure that is NaN or -inf is refused (WN_ERR_FORMAT). */
 WN_API int wn_trainer_resume(wn_trainer *t, const char *path, wn_error *err);
-/* The parameters a checkpoint was trained with (progress, best_path:
+/* A metadata value of a checkpoint (one of wn_train_params.meta's keys, or
+ * any other) into buf: WN_OK, or WN_ERR_ARG if the key is absent (buf "")
+ * and WN_ERR_RANGE if the value does not fit. */
+WN_API int wn_checkpoint_meta(const char *path, const char *key, char *buf, size_t size,
+                              wn_error *err);
+/* The parameters a checkpoint was trained with (progress, best_path, meta:
  * zero), its step, and its file lists (optional; wn_list_free them). */
 WN_API int wn_checkpoint_read(const char *path, wn_train_params *p, int64_t *step,
                               char ***train, int *ntrain, char ***valid, int *nvalid,

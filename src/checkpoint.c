@@ -70,7 +70,17 @@ int wn_trainer_save(const wn_trainer *t, const char *path, wn_error *err)
     }
     int n = ckpt_tensors(t, tmp, names, st);
     char mbuf[8][24];
-    const char *kv[18 + 2 * 40];
+    int nuser = 0;
+    while (t->p.meta && t->p.meta[2 * nuser]) nuser++;
+    const char **kv = malloc(sizeof *kv * (size_t)(18 + 2 * 40 + 2 * nuser));
+    if (!kv) {
+        wn__free(tmp);
+        free(st);
+        free(names);
+        free(tid);
+        free(vid);
+        return wn__err(err, WN_ERR_NOMEM, "out of memory writing %s", path);
+    }
     int nm = wn__model_meta(t->m, mbuf, kv);
     char v[32][80];
     int nv = 0;
@@ -147,6 +157,10 @@ int wn_trainer_save(const wn_trainer *t, const char *path, wn_error *err)
         kv[2 * nm + 6] = "valid_data";
         kv[2 * nm + 7] = vid;
         nm += 4;
+        for (int i = 0; i < nuser; i++, nm++) {
+            kv[2 * nm] = t->p.meta[2 * i];
+            kv[2 * nm + 1] = t->p.meta[2 * i + 1] ? t->p.meta[2 * i + 1] : "";
+        }
         rc = wn__st_write(path, st, n, kv, nm, err);
     }
     free(tfs);
@@ -156,6 +170,7 @@ int wn_trainer_save(const wn_trainer *t, const char *path, wn_error *err)
     wn__free(tmp);
     free(st);
     free(names);
+    free(kv);
     return rc;
 }
 
@@ -359,6 +374,27 @@ static int read_files(const wn__st_file *f, const char *path, const char *key, c
     }
     json_decref(a);
     return WN_OK;
+}
+
+int wn_checkpoint_meta(const char *path, const char *key, char *buf, size_t size,
+                       wn_error *err)
+{
+    if (!path || !key || !buf || !size)
+        return wn__err(err, WN_ERR_ARG, "wn_checkpoint_meta: bad argument");
+    buf[0] = 0;
+    wn__st_file *f = open_ckpt(path, err);
+    if (!f) return err ? err->code : WN_ERR_FORMAT;
+    const char *v = wn__st_meta(f, key);
+    int rc = WN_OK;
+    if (!v)
+        rc = wn__err(err, WN_ERR_ARG, "%s: checkpoint metadata lacks '%s'", path, key);
+    else if (strlen(v) >= size)
+        rc = wn__err(err, WN_ERR_RANGE, "%s: checkpoint '%s' is longer than %zu bytes", path,
+                     key, size - 1);
+    else
+        memcpy(buf, v, strlen(v) + 1);
+    wn__st_close(f);
+    return rc;
 }
 
 int wn_checkpoint_read(const char *path, wn_train_params *p, int64_t *step, char ***train,

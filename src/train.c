@@ -168,6 +168,10 @@ static int check_params(const wn_train_params *p, int rf, wn_error *err)
     if (!(p->gain_jitter_db >= 0 && p->gain_jitter_db <= 60))
         return wn__err(err, WN_ERR_ARG, "gain jitter %g dB must lie in 0..60",
                        p->gain_jitter_db);
+    for (int i = 0; p->meta && p->meta[2 * i]; i++)
+        if (strncmp(p->meta[2 * i], "user.", 5))
+            return wn__err(err, WN_ERR_ARG, "checkpoint metadata key '%s' must start with "
+                           "'user.'", p->meta[2 * i]);
     if (p->valid_every < 0 || p->patience < 0 || p->threads < 0)
         return wn__err(err, WN_ERR_ARG, "valid_every, patience and threads must be >= 0");
     return WN_OK;

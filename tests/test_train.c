@@ -267,11 +267,25 @@ static void checkpoint_round_trip(void)
     p.seed = 0xfedcba9876543210ULL;
     wn_error err;
     wn_model *m = tiny_model(3);
+    const char *bad_meta[] = {"steps", "7", NULL};
+    p.meta = bad_meta; /* would shadow the checkpoint's own key */
+    CHECK(wn_trainer_create(m, &p, files, 1, files, 1, &err) == NULL && err.code == WN_ERR_ARG);
+    const char *meta[] = {"user.out", "somewhere/out.safetensors", "user.empty", "", NULL};
+    p.meta = meta;
     wn_trainer *t = wn_trainer_create(m, &p, files, 1, files, 1, &err);
     REQUIRE(t);
     for (int i = 0; i < 8; i++) REQUIRE_OK(wn_trainer_step(t, NULL, &err), &err);
     const char *ck = tu_path("rt.ckpt");
     REQUIRE_OK(wn_trainer_save(t, ck, &err), &err);
+    {
+        char v[64];
+        REQUIRE_OK(wn_checkpoint_meta(ck, "user.out", v, sizeof v, &err), &err);
+        CHECK(!strcmp(v, "somewhere/out.safetensors"));
+        REQUIRE_OK(wn_checkpoint_meta(ck, "user.empty", v, sizeof v, &err), &err);
+        CHECK(v[0] == 0);
+        CHECK(wn_checkpoint_meta(ck, "user.nope", v, sizeof v, &err) == WN_ERR_ARG && !v[0]);
+        CHECK(wn_checkpoint_meta(ck, "user.out", v, 8, &err) == WN_ERR_RANGE);
+    }
 
     /* a checkpoint is a model file too */
     wn_model *l = wn_model_load(ck, &err);
