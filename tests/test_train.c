@@ -1,9 +1,10 @@
 /* test_train.c - the training driver: a tiny model overfits a 0.25 s
- * periodic clip to under 1 bit/sample; global-norm clipping of an SGD
- * step and the grad_norm it reports; a run interrupted, checkpointed and
- * resumed reaches the same weights bit for bit; checkpoints round-trip;
- * a NaN loss stops training with the last good weights; the schedule, list
- * files and silence trimming; and `wavenet train` on bad input. */
+ * periodic clip to under 1 bit/sample within 200 steps; global-norm
+ * clipping of an SGD step and the grad_norm it reports; a run
+ * interrupted, checkpointed and resumed reaches the same weights bit for
+ * bit; checkpoints round-trip; a NaN loss stops training with the last
+ * good weights; the schedule, list files and silence trimming; and
+ * `wavenet train` on bad input. */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
@@ -67,7 +68,9 @@ static void overfit(void)
     p.lr = 3e-3f;
     p.warmup = 20;
     p.decay = WN_DECAY_NONE;
-    p.steps = 600;
+    /* the behaviour checked is how many steps it takes (100 today), not
+     * how many seconds: timing belongs to bench/ */
+    p.steps = 200;
     p.valid_every = 50;
     p.trim_db = 0;
     p.threads = 2;
@@ -76,7 +79,7 @@ static void overfit(void)
     const char *files[] = {clip};
     wn_trainer *t = wn_trainer_create(m, &p, files, 1, files, 1, &err);
     REQUIRE(t);
-    double t0 = now_s(), bits = INFINITY, first = NAN;
+    double bits = INFINITY, first = NAN;
     int64_t step = 0;
     while (step < p.steps) {
         wn_train_stats st;
@@ -89,11 +92,10 @@ static void overfit(void)
             if (bits < 1.0) break;
         }
     }
-    double secs = now_s() - t0;
     fprintf(stderr, "  overfit: train loss %.2f bits at step 1, validation %.3f bits/sample "
-            "after %lld steps, %.1f s\n", first, bits, (long long)step, secs);
-    CHECKF(bits < 1.0, "the tiny model reached only %.3f bits/sample", bits);
-    CHECKF(secs < 30, "overfitting took %.1f s", secs);
+            "after %lld steps\n", first, bits, (long long)step);
+    CHECKF(bits < 1.0, "the tiny model reached only %.3f bits/sample in %lld steps", bits,
+           (long long)step);
     int64_t bs;
     CHECK(wn_trainer_best(t, &bs) == bits && bs == step);
     /* best_path holds the weights of the best validation (the last one here) */
