@@ -2,7 +2,8 @@
  * files, NaN/Inf, huge requests, a full disk. Each hostile load runs in a
  * child process under a memory bound (RLIMIT_AS of 512 MiB, or in sanitizer
  * builds, where ASan needs terabytes of address space, a watchdog on the
- * child's resident size) and a time bound, and must end in a negative
+ * child's resident size) and a generous CPU-time bound against hangs (not
+ * a speed claim: timing belongs to bench/), and must end in a negative
  * wn_status with a one-line message naming the file. The command-line part
  * checks that a failed run (a full disk simulated with RLIMIT_FSIZE, a bad
  * input) leaves an existing output byte for byte as it was, with no
@@ -44,7 +45,10 @@
 #define ANY_ERROR 1     /* want: any negative status */
 #define ANY_OUTCOME 2   /* want: success or a clean error */
 
-static int time_limit(int s) { return SANITIZED ? 5 * s : s; }
+/* CPU seconds a hostile load may use before it counts as hung: far above
+ * what any takes (well under a second unsanitized), and CPU time, not wall
+ * time, so a busy machine does not fail the test */
+#define HANG_CPU_SECONDS 120
 
 static double now_s(void)
 {
@@ -223,7 +227,7 @@ static long rss_kb(pid_t pid)
     return res * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-static outcome run_bounded(op_fn fn, const char *path, int seconds)
+static outcome run_bounded(op_fn fn, const char *path)
 {
     outcome o;
     memset(&o, 0, sizeof o);
@@ -239,7 +243,8 @@ static outcome run_bounded(op_fn fn, const char *path, int seconds)
             struct rlimit r = {MEM_LIMIT, MEM_LIMIT};
             setrlimit(RLIMIT_AS, &r);
         }
-        alarm((unsigned)seconds);
+        struct rlimit c = {HANG_CPU_SECONDS, HANG_CPU_SECONDS + 5};
+        setrlimit(RLIMIT_CPU, &c); /* SIGXCPU at the soft limit */
         wn_error err;
         memset(&err, 0, sizeof err);
         struct { int rc, code; char msg[320]; } r;
@@ -282,16 +287,15 @@ static outcome run_bounded(op_fn fn, const char *path, int seconds)
 
 /* Run op on path in a bounded child; want: a wn_status, ANY_ERROR or
  * ANY_OUTCOME; needle (optional) must be in the message. */
-static void expect(const char *what, op_fn fn, const char *path, int want, const char *needle,
-                   int seconds)
+static void expect(const char *what, op_fn fn, const char *path, int want, const char *needle)
 {
-    outcome o = run_bounded(fn, path, time_limit(seconds));
+    outcome o = run_bounded(fn, path);
     if (!o.exited) {
         CHECKF(0, "%s: %s (%.1f s, peak %ld MiB)", what,
                o.over_memory ? "used more than 512 MiB"
-               : o.sig == SIGALRM ? "took longer than its time limit"
+               : o.sig == SIGXCPU ? "used its CPU-time bound (a hang?)"
                                   : "crashed", o.secs, o.peak_kb >> 10);
-        if (o.sig && o.sig != SIGALRM && !o.over_memory)
+        if (o.sig && o.sig != SIGXCPU && !o.over_memory)
             fprintf(stderr, "  (signal %d)\n", o.sig);
         return;
     }
@@ -367,47 +371,47 @@ static void hostile_models(void)
 
     p = tu_path("good.safetensors");
     put_model(p, m, NULL, NULL, NULL, 1);
-    expect("a valid model (our own header writer)", op_model, p, WN_OK, NULL, 10);
+    expect("a valid model (our own header writer)", op_model, p, WN_OK, NULL);
 
     p = tu_path("empty.safetensors");
     put(p, "", 0);
-    expect("zero-length file", op_model, p, WN_ERR_FORMAT, NULL, 10);
+    expect("zero-length file", op_model, p, WN_ERR_FORMAT, NULL);
     p = tu_path("seven.safetensors");
     put(p, "\x08\0\0\0\0\0\0", 7);
-    expect("7-byte file", op_model, p, WN_ERR_FORMAT, NULL, 10);
+    expect("7-byte file", op_model, p, WN_ERR_FORMAT, NULL);
     p = tu_path("dir.safetensors");
     REQUIRE(mkdir(p, 0755) == 0);
-    expect("a directory", op_model, p, WN_ERR_IO, NULL, 10);
+    expect("a directory", op_model, p, WN_ERR_IO, NULL);
     p = tu_path("fifo.safetensors");
     REQUIRE(mkfifo(p, 0644) == 0);
-    expect("a FIFO nobody writes to (must not block)", op_model, p, WN_ERR_IO, NULL, 10);
-    expect("a character device (/dev/zero)", op_model, "/dev/zero", WN_ERR_IO, NULL, 10);
+    expect("a FIFO nobody writes to (must not block)", op_model, p, WN_ERR_IO, NULL);
+    expect("a character device (/dev/zero)", op_model, "/dev/zero", WN_ERR_IO, NULL);
     p = tu_path("missing.safetensors");
-    expect("a missing file", op_model, p, WN_ERR_IO, NULL, 10);
+    expect("a missing file", op_model, p, WN_ERR_IO, NULL);
 
     unsigned char big[16] = {0, 0, 0, 0, 0, 0, 0, 0x80, '{', '}', ' ', ' ', ' ', ' ', ' ', ' '};
     p = tu_path("hlen63.safetensors");
     put(p, big, sizeof big);
-    expect("header length 2^63", op_model, p, WN_ERR_FORMAT, NULL, 10);
+    expect("header length 2^63", op_model, p, WN_ERR_FORMAT, NULL);
     p = tu_path("hlenbig.safetensors");
     big[7] = 0;
     big[2] = 1; /* 64 KiB header, 8 bytes present */
     put(p, big, sizeof big);
-    expect("header length beyond the file", op_model, p, WN_ERR_FORMAT, "truncated", 10);
+    expect("header length beyond the file", op_model, p, WN_ERR_FORMAT, "truncated");
 
     float zeros[4] = {0};
     p = tu_path("e40.safetensors");
     put_st(p, "{\"causal.weight\":{\"dtype\":\"F32\",\"shape\":[1048576,1048576],"
               "\"data_offsets\":[0,16]}}", zeros, sizeof zeros);
-    expect("a tensor claiming 2^40 elements", op_model, p, WN_ERR_FORMAT, NULL, 10);
+    expect("a tensor claiming 2^40 elements", op_model, p, WN_ERR_FORMAT, NULL);
     p = tu_path("e40b.safetensors");
     put_st(p, "{\"causal.weight\":{\"dtype\":\"F32\",\"shape\":[1048576,1048576],"
               "\"data_offsets\":[0,4398046511104]}}", zeros, sizeof zeros);
-    expect("2^40 elements with offsets to match", op_model, p, WN_ERR_FORMAT, NULL, 10);
+    expect("2^40 elements with offsets to match", op_model, p, WN_ERR_FORMAT, NULL);
     p = tu_path("ovf.safetensors");
     put_st(p, "{\"a\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4611686018427387904,16],"
               "\"data_offsets\":[0,0]}}", NULL, 0);
-    expect("a shape whose product overflows 64 bits", op_model, p, WN_ERR_FORMAT, NULL, 10);
+    expect("a shape whose product overflows 64 bits", op_model, p, WN_ERR_FORMAT, NULL);
     p = tu_path("deep.safetensors");
     {
         size_t depth = 100000;
@@ -420,7 +424,7 @@ static void hostile_models(void)
         put_st(p, h, NULL, 0);
         free(h);
     }
-    expect("JSON nested 100000 deep", op_model, p, WN_ERR_FORMAT, NULL, 10);
+    expect("JSON nested 100000 deep", op_model, p, WN_ERR_FORMAT, NULL);
 
     /* a configuration far larger than the data that comes with it: the
      * loader must not allocate for what the header claims (14 GiB here) */
@@ -428,24 +432,23 @@ static void hostile_models(void)
     put_st(p, "{\"__metadata__\":{\"format\":\"wavenet\",\"version\":\"1\",\"sample_rate\":"
               "\"8000\",\"bins\":\"256\",\"layers\":\"18\",\"stack\":\"10\",\"residual\":"
               "\"4096\",\"dilation\":\"4096\",\"skip\":\"4096\"}}", NULL, 0);
-    expect("metadata for a 1.8e9-parameter model, no data", op_model, p, WN_ERR_FORMAT, NULL,
-           10);
+    expect("metadata for a 1.8e9-parameter model, no data", op_model, p, WN_ERR_FORMAT, NULL);
 
     /* NaN / Inf weights, with a correct crc32 so the value check is reached */
     float *v = file_params(m);
     v[3] = NAN;
     p = tu_path("nan.safetensors");
     put_model(p, m, v, NULL, NULL, 1);
-    expect("a NaN weight (valid crc32)", op_model, p, WN_ERR_NONFINITE, "element 3 is NaN", 10);
+    expect("a NaN weight (valid crc32)", op_model, p, WN_ERR_NONFINITE, "element 3 is NaN");
     v[3] = 0;
     v[np - 1] = -INFINITY;
     p = tu_path("inf.safetensors");
     put_model(p, m, v, NULL, NULL, 0);
-    expect("an infinite weight (no crc32)", op_model, p, WN_ERR_NONFINITE, "infinite", 10);
+    expect("an infinite weight (no crc32)", op_model, p, WN_ERR_NONFINITE, "infinite");
     v[np - 1] = 0.25f;
     p = tu_path("crc.safetensors");
     put_model(p, m, v, ",\"crc32\":\"12345\"", NULL, 0);
-    expect("a crc32 mismatch", op_model, p, WN_ERR_CHECKSUM, "crc32", 10);
+    expect("a crc32 mismatch", op_model, p, WN_ERR_CHECKSUM, "crc32");
     free(v);
 
     /* a checkpoint reader on hostile metadata: its errors name the file too */
@@ -459,10 +462,10 @@ static void hostile_models(void)
               "\"patience\":\"0\",\"decay\":\"sawtooth:3\",\"steps\":\"1\","
               "\"train_files\":\"[]\",\"valid_files\":\"[]\"",
               NULL, 0);
-    expect("checkpoint with decay 'sawtooth:3'", op_checkpoint, p, WN_ERR_FORMAT, NULL, 10);
+    expect("checkpoint with decay 'sawtooth:3'", op_checkpoint, p, WN_ERR_FORMAT, NULL);
 
     /* many tensors: a model of 1024 one-channel layers (6150 tensors) after
-     * 100000 ignored opt.* entries; must load in seconds, not minutes */
+     * 100000 ignored opt.* entries: must load (how fast is for bench/) */
     {
         wn_model *wide = tu_small_model(2, 1024, 10, 1, 1, 1, 5);
         sbuf t = {0};
@@ -473,7 +476,7 @@ static void hostile_models(void)
         put_model(p, wide, NULL, NULL, t.s, 0);
         free(t.s);
         wn_model_free(wide);
-        expect("100000 opt.* tensors + 6150 model tensors", op_model, p, WN_OK, NULL, 10);
+        expect("100000 opt.* tensors + 6150 model tensors", op_model, p, WN_OK, NULL);
     }
     /* a tensor count in the millions (a 62 MB header) */
     if (!SANITIZED) {
@@ -486,8 +489,7 @@ static void hostile_models(void)
         p = tu_path("million.safetensors");
         put_st(p, t.s, NULL, 0);
         free(t.s);
-        expect("1000001 tensors (62 MB header)", op_model, p, ANY_ERROR, "more than the 16 MiB",
-               20);
+        expect("1000001 tensors (62 MB header)", op_model, p, ANY_ERROR, "more than the 16 MiB");
         unlink(p);
     }
     wn_model_free(m);
@@ -504,27 +506,27 @@ static void hostile_audio(void)
 
     p = tu_path("ok.wav");
     put_wav(p, 1, 1, 8000, 16, pcm, sizeof pcm, 0);
-    expect("a valid 16-bit WAV", op_audio, p, WN_OK, NULL, 10);
+    expect("a valid 16-bit WAV", op_audio, p, WN_OK, NULL);
     p = tu_path("empty.wav");
     put(p, "", 0);
-    expect("zero-length .wav", op_audio, p, ANY_ERROR, "an empty file (0 bytes)", 10);
+    expect("zero-length .wav", op_audio, p, ANY_ERROR, "an empty file (0 bytes)");
     p = tu_path("empty.raw");
     put(p, "", 0);
-    expect("zero-length .raw", op_audio, p, ANY_ERROR, NULL, 10);
+    expect("zero-length .raw", op_audio, p, ANY_ERROR, NULL);
     p = tu_path("odd.raw");
     put(p, "\x01", 1);
-    expect("a one-byte .raw", op_audio, p, ANY_ERROR, NULL, 10);
+    expect("a one-byte .raw", op_audio, p, ANY_ERROR, NULL);
     p = tu_path("adir.wav");
     REQUIRE(mkdir(p, 0755) == 0);
-    expect("a directory", op_audio, p, WN_ERR_IO, "directory", 10);
+    expect("a directory", op_audio, p, WN_ERR_IO, "directory");
     p = tu_path("fifo.wav");
     REQUIRE(mkfifo(p, 0644) == 0);
-    expect("a FIFO nobody writes to (must not block)", op_audio, p, WN_ERR_IO, NULL, 10);
-    expect("a character device (/dev/zero)", op_audio, "/dev/zero", WN_ERR_IO, NULL, 10);
-    expect("a missing file", op_audio, tu_path("missing.wav"), WN_ERR_IO, NULL, 10);
+    expect("a FIFO nobody writes to (must not block)", op_audio, p, WN_ERR_IO, NULL);
+    expect("a character device (/dev/zero)", op_audio, "/dev/zero", WN_ERR_IO, NULL);
+    expect("a missing file", op_audio, tu_path("missing.wav"), WN_ERR_IO, NULL);
     p = tu_path("text.wav");
     put(p, "this is not audio\n", 18);
-    expect("a text file", op_audio, p, WN_ERR_FORMAT, NULL, 10);
+    expect("a text file", op_audio, p, WN_ERR_FORMAT, NULL);
 
     /* libsndfile 1.2 loops forever without I/O on this header: a LIST
      * sub-chunk of size 0xFFFFFFF8 wraps its skip 8 bytes backwards (its
@@ -538,26 +540,26 @@ static void hostile_audio(void)
         p = tu_path("list-loop.wav");
         put(p, (const char *)loop_wav, sizeof loop_wav - 1);
         expect("WAV whose LIST sub-chunk loops libsndfile", op_audio, p, WN_ERR_FORMAT,
-               "did not finish", 10);
+               "did not finish");
     }
     p = tu_path("claims.wav");
     put_wav(p, 1, 1, 8000, 16, pcm, sizeof pcm, 1000000);
-    expect("WAV claiming 500000 frames, holding 100", op_audio, p, WN_ERR_FORMAT, "500000", 10);
+    expect("WAV claiming 500000 frames, holding 100", op_audio, p, WN_ERR_FORMAT, "500000");
     p = tu_path("claims4g.wav");
     put_wav(p, 1, 2, 8000, 16, pcm, sizeof pcm, 0xFFFFFF00u);
-    expect("WAV claiming 2^30 stereo frames", op_audio, p, WN_ERR_FORMAT, "claims", 10);
+    expect("WAV claiming 2^30 stereo frames", op_audio, p, WN_ERR_FORMAT, "claims");
     p = tu_path("unknown.wav");
     put_wav(p, 1, 1, 8000, 16, pcm, sizeof pcm, 0xFFFFFFFFu);
-    expect("WAV with the 'unknown length' mark", op_audio, p, ANY_OUTCOME, NULL, 10);
+    expect("WAV with the 'unknown length' mark", op_audio, p, ANY_OUTCOME, NULL);
     p = tu_path("ch65535.wav");
     put_wav(p, 1, 65535, 8000, 16, pcm, sizeof pcm, 0);
-    expect("WAV with 65535 channels", op_audio, p, ANY_ERROR, NULL, 10);
+    expect("WAV with 65535 channels", op_audio, p, ANY_ERROR, NULL);
     p = tu_path("rate0.wav");
     put_wav(p, 1, 1, 0, 16, pcm, sizeof pcm, 0);
-    expect("WAV at 0 Hz", op_audio, p, ANY_ERROR, NULL, 10);
+    expect("WAV at 0 Hz", op_audio, p, ANY_ERROR, NULL);
     p = tu_path("rate1.wav");
     put_wav(p, 1, 1, 1, 16, pcm, sizeof pcm, 0);
-    expect("WAV at 1 Hz read at 8000 Hz", op_audio_8k, p, ANY_ERROR, NULL, 10);
+    expect("WAV at 1 Hz read at 8000 Hz", op_audio_8k, p, ANY_ERROR, NULL);
     {
         /* RF64 whose ds64 claims 2^40 frames */
         unsigned char b[80 + sizeof pcm];
@@ -575,7 +577,7 @@ static void hostile_audio(void)
         memcpy(b + 80, pcm, sizeof pcm);
         p = tu_path("rf64.wav");
         put(p, b, sizeof b);
-        expect("RF64 claiming 2^40 frames", op_audio, p, ANY_ERROR, NULL, 10);
+        expect("RF64 claiming 2^40 frames", op_audio, p, ANY_ERROR, NULL);
     }
     {
         unsigned char au[24 + sizeof pcm];
@@ -583,7 +585,7 @@ static void hostile_audio(void)
         memcpy(au + 24, pcm, sizeof pcm);
         p = tu_path("claims.au");
         put(p, au, sizeof au);
-        expect("AU claiming 1 GiB of audio", op_audio, p, WN_ERR_FORMAT, "claims", 10);
+        expect("AU claiming 1 GiB of audio", op_audio, p, WN_ERR_FORMAT, "claims");
     }
 
     /* NaN / Inf samples: refused with the file and the sample index */
@@ -592,45 +594,44 @@ static void hostile_audio(void)
     f[5] = NAN;
     p = tu_path("nan.wav");
     put_wav(p, 3, 1, 8000, 32, f, 12 * sizeof(float), 0);
-    expect("float WAV, NaN at sample 5", op_audio, p, WN_ERR_AUDIO, "sample 5 is NaN", 10);
+    expect("float WAV, NaN at sample 5", op_audio, p, WN_ERR_AUDIO, "sample 5 is NaN");
     f[5] = 0;
     f[2] = -INFINITY;
     p = tu_path("inf.wav");
     put_wav(p, 3, 1, 8000, 32, f, 12 * sizeof(float), 0);
-    expect("float WAV, -Inf at sample 2", op_audio, p, WN_ERR_AUDIO, "sample 2 is infinite", 10);
+    expect("float WAV, -Inf at sample 2", op_audio, p, WN_ERR_AUDIO, "sample 2 is infinite");
     f[2] = 0;
     f[3] = NAN; /* stereo: frame 1, channel 1 */
     p = tu_path("nan2.wav");
     put_wav(p, 3, 2, 8000, 32, f, 12 * sizeof(float), 0);
     expect("stereo float WAV, NaN in frame 1 ch 1", op_audio, p, WN_ERR_AUDIO,
-           "sample 1 (channel 1) is NaN", 10);
+           "sample 1 (channel 1) is NaN");
     f[3] = 0;
     f[10000] = INFINITY; /* past the first read block */
     p = tu_path("inflate.wav");
     put_wav(p, 3, 1, 16000, 32, f, sizeof f, 0);
-    expect("float WAV, +Inf at sample 10000", op_audio, p, WN_ERR_AUDIO, "sample 10000", 10);
-    expect("  ... read at 8000 Hz (resampling)", op_audio_8k, p, WN_ERR_AUDIO, "sample 10000",
-           10);
+    expect("float WAV, +Inf at sample 10000", op_audio, p, WN_ERR_AUDIO, "sample 10000");
+    expect("  ... read at 8000 Hz (resampling)", op_audio_8k, p, WN_ERR_AUDIO, "sample 10000");
     {   /* huge but finite samples: clipped, never NaN, even when resampled */
         float h[400];
         for (int i = 0; i < 400; i++) h[i] = i % 2 ? 3e38f : -3e38f;
         p = tu_path("huge.wav");
         put_wav(p, 3, 1, 16000, 32, h, sizeof h, 0);
-        expect("float WAV of +-3e38, read at 8000 Hz", op_audio_8k, p, WN_OK, NULL, 10);
+        expect("float WAV of +-3e38, read at 8000 Hz", op_audio_8k, p, WN_OK, NULL);
         for (int i = 0; i < 400; i++) h[i] = 3e38f;
         p = tu_path("huge2.wav");
         put_wav(p, 3, 2, 16000, 32, h, sizeof h, 0);
-        expect("stereo float WAV of 3e38 (sum overflows)", op_audio_8k, p, WN_OK, NULL, 10);
+        expect("stereo float WAV of 3e38 (sum overflows)", op_audio_8k, p, WN_OK, NULL);
         for (int i = 0; i < 400; i++) h[i] = i % 2 ? 3e38f : -3e38f;
         p = tu_path("huge3.wav");
         put_wav(p, 3, 2, 16000, 32, h, sizeof h, 0);
-        expect("stereo float WAV of 3e38 and -3e38", op_audio_8k, p, WN_OK, NULL, 10);
+        expect("stereo float WAV of 3e38 and -3e38", op_audio_8k, p, WN_OK, NULL);
     }
     {
         double d[4] = {0, 0, 0, NAN};
         p = tu_path("nan64.wav");
         put_wav(p, 3, 1, 8000, 64, d, sizeof d, 0);
-        expect("double WAV, NaN at sample 3", op_audio, p, WN_ERR_AUDIO, "sample 3 is NaN", 10);
+        expect("double WAV, NaN at sample 3", op_audio, p, WN_ERR_AUDIO, "sample 3 is NaN");
     }
 
     /* resource limits: audio longer than the reader takes, or than memory */
@@ -641,8 +642,7 @@ static void hostile_audio(void)
         int ok = ftruncate(fd, ((off_t)1 << 32) + 2) == 0;
         close(fd);
         if (ok)
-            expect("a 4 GiB .raw (2^31+1 frames, sparse)", op_audio, p, ANY_ERROR, "too long",
-                   10);
+            expect("a 4 GiB .raw (2^31+1 frames, sparse)", op_audio, p, ANY_ERROR, "too long");
         unlink(p);
     }
     if (!SANITIZED) {
@@ -655,7 +655,7 @@ static void hostile_audio(void)
         int ok = fd >= 0 && ftruncate(fd, 44 + (off_t)0xFFFFFF00u) == 0;
         if (fd >= 0) close(fd);
         if (ok)
-            expect("a 4 GiB WAV under a 512 MiB limit", op_audio, p, WN_ERR_NOMEM, NULL, 20);
+            expect("a 4 GiB WAV under a 512 MiB limit", op_audio, p, WN_ERR_NOMEM, NULL);
         unlink(p);
     }
 }
@@ -825,7 +825,6 @@ static void hostile_cli(void)
         fprintf(stderr, "  generate %-35s %5.2f s  exit %d: %s", huge[i], secs, rc, out);
         CHECKF(rc == 1 && error_lines(out) == 1, "generate %s: exit %d: %s", huge[i], rc, out);
         CHECKF(strstr(out, "more than a WAV file holds"), "generate %s: %s", huge[i], out);
-        CHECKF(secs < time_limit(5), "generate %s took %.1f s", huge[i], secs);
         struct stat st;
         CHECKF(stat(tu_path("never.wav"), &st) != 0 && stat(tu_path("never-0.wav"), &st) != 0,
                "generate %s created an output", huge[i]);

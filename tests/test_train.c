@@ -1,8 +1,10 @@
 /* test_train.c - the training driver: a tiny model overfits a 0.25 s
- * periodic clip to under 1 bit/sample; a run interrupted, checkpointed and
- * resumed reaches the same weights bit for bit; checkpoints round-trip;
- * a NaN loss stops training with the last good weights; the schedule, list
- * files and silence trimming; and `wavenet train` on bad input. */
+ * periodic clip to under 1 bit/sample within 200 steps; global-norm
+ * clipping of an SGD step and the grad_norm it reports; a run
+ * interrupted, checkpointed and resumed reaches the same weights bit for
+ * bit; checkpoints round-trip; a NaN loss stops training with the last
+ * good weights; the schedule, list files and silence trimming; and
+ * `wavenet train` on bad input. */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
@@ -66,7 +68,9 @@ static void overfit(void)
     p.lr = 3e-3f;
     p.warmup = 20;
     p.decay = WN_DECAY_NONE;
-    p.steps = 600;
+    /* the behaviour checked is how many steps it takes (100 today), not
+     * how many seconds: timing belongs to bench/ */
+    p.steps = 200;
     p.valid_every = 50;
     p.trim_db = 0;
     p.threads = 2;
@@ -75,7 +79,7 @@ static void overfit(void)
     const char *files[] = {clip};
     wn_trainer *t = wn_trainer_create(m, &p, files, 1, files, 1, &err);
     REQUIRE(t);
-    double t0 = now_s(), bits = INFINITY, first = NAN;
+    double bits = INFINITY, first = NAN;
     int64_t step = 0;
     while (step < p.steps) {
         wn_train_stats st;
@@ -88,11 +92,10 @@ static void overfit(void)
             if (bits < 1.0) break;
         }
     }
-    double secs = now_s() - t0;
     fprintf(stderr, "  overfit: train loss %.2f bits at step 1, validation %.3f bits/sample "
-            "after %lld steps, %.1f s\n", first, bits, (long long)step, secs);
-    CHECKF(bits < 1.0, "the tiny model reached only %.3f bits/sample", bits);
-    CHECKF(secs < 30, "overfitting took %.1f s", secs);
+            "after %lld steps\n", first, bits, (long long)step);
+    CHECKF(bits < 1.0, "the tiny model reached only %.3f bits/sample in %lld steps", bits,
+           (long long)step);
     int64_t bs;
     CHECK(wn_trainer_best(t, &bs) == bits && bs == step);
     /* best_path holds the weights of the best validation (the last one here) */
@@ -807,12 +810,131 @@ static void cli(void)
     checks++;
 }
 
+/* ------------------------------------------------------------ clipping */
+
+/* 0.5 s at 8 kHz of a 440 Hz tone in seeded noise */
+static const char *noisy_clip(void)
+{
+    static char path[512];
+    if (path[0]) return path;
+    snprintf(path, sizeof path, "%s", tu_path("noisy.wav"));
+    float x[4000];
+    uint64_t s = 99;
+    for (int t = 0; t < 4000; t++)
+        x[t] = (float)(0.4 * sin(2 * M_PI * 440.0 * t / 8000.0) +
+                       0.2 * (wn__uniform_for_tests(&s) - 0.5));
+    write_wav(path, x, 4000, 8000);
+    return path;
+}
+
+/* One SGD step at a fixed lr with global-norm limit `clip` (0 = off) from
+ * tiny_model(3): the weight change (malloc'ed) and the step's stats. */
+static float *one_sgd_step(float clip, float lr, wn_train_stats *st)
+{
+    const char *files[] = {noisy_clip()};
+    wn_model *m = tiny_model(3);
+    const size_t n = wn_model_param_count(m);
+    float *d = malloc(sizeof(float) * n);
+    REQUIRE(d);
+    memcpy(d, wn_model_params(m), sizeof(float) * n);
+    wn_train_params p = wn_train_default_params();
+    p.batch = 2;
+    p.window = 128;
+    p.steps = 1;
+    p.lr = lr;
+    p.warmup = 0;
+    p.decay = WN_DECAY_NONE;
+    p.clip = clip;
+    p.optim.kind = WN_OPT_SGD;
+    p.valid_every = 0;
+    p.trim_db = 0;
+    p.threads = 2;
+    p.seed = 42;
+    wn_error err;
+    wn_trainer *t = wn_trainer_create(m, &p, files, 1, NULL, 0, &err);
+    REQUIRE(t);
+    REQUIRE_OK(wn_trainer_step(t, st, &err), &err);
+    const float *w = wn_model_params(m);
+    for (size_t i = 0; i < n; i++) d[i] = w[i] - d[i];
+    wn_trainer_free(t);
+    wn_model_free(m);
+    return d;
+}
+
+/* Global-norm clipping seen through the trainer: with SGD the change of
+ * the weights is -lr * (the gradient after clipping), so a clipped step is
+ * the unclipped one scaled by clip / norm, grad_norm is the norm before
+ * clipping (|unclipped change| / lr), and a limit above the norm is a no-op. */
+static void clipping(void)
+{
+    const float lr = 0.5f; /* large enough that the change is not lost in the weights' rounding */
+    wn_model *m = tiny_model(3);
+    const size_t n = wn_model_param_count(m);
+    float *w0 = malloc(sizeof(float) * n);
+    REQUIRE(w0);
+    memcpy(w0, wn_model_params(m), sizeof(float) * n);
+    wn_model_free(m);
+
+    wn_train_stats su, sc, sl;
+    float *du = one_sgd_step(0, lr, &su);
+    const double norm = su.grad_norm;
+    REQUIRE(isfinite(norm) && norm > 0);
+    CHECKF(su.lr == lr, "lr %g, expected %g (warmup 0, no decay)", su.lr, lr);
+    /* grad_norm = |change| / lr; the change is a float difference of
+     * weights, each exact to half an ulp of the weight */
+    double ss = 0, ulps = 0;
+    for (size_t i = 0; i < n; i++) {
+        ss += (double)du[i] * du[i];
+        ulps += ldexp(fabs(w0[i]), -24) * ldexp(fabs(w0[i]), -24);
+    }
+    double e = fabs(sqrt(ss) / lr - norm);
+    CHECKF(e <= 4 * sqrt(ulps) / lr + 1e-6 * norm,
+           "grad_norm %.9g, |update| / lr %.9g", norm, sqrt(ss) / lr);
+
+    /* a limit a quarter of the norm */
+    const float c = (float)(norm / 4);
+    float *dc = one_sgd_step(c, lr, &sc);
+    CHECKF(sc.grad_norm == norm, "clipped run reports grad_norm %.9g, unclipped %.9g",
+           sc.grad_norm, norm);
+    const double s = c / norm;
+    size_t bad = 0;
+    double worst = 0, cs = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* rounding: the scale factor and the gradient in float, then the
+         * subtraction from the weight (half an ulp of it) */
+        double want = s * du[i], err = fabs(dc[i] - want);
+        double tol = ldexp(fabs(w0[i]), -22) + 1e-6 * fabs(want);
+        if (err > tol) bad++;
+        if (err > worst) worst = err;
+        cs += (double)dc[i] * dc[i];
+    }
+    CHECKF(bad == 0, "%zu of %zu weights moved other than clip/norm = %.4f times the "
+           "unclipped change (worst error %.3g)", bad, n, s, worst);
+    /* and the clipped update's norm is lr * clip */
+    CHECKF(fabs(sqrt(cs) / lr - c) <= 4 * sqrt(ulps) / lr + 1e-6 * c,
+           "clipped |update| / lr %.9g, limit %.9g", sqrt(cs) / lr, c);
+
+    /* a limit above the norm changes nothing, bit for bit */
+    float *dl = one_sgd_step((float)(norm * 1.5), lr, &sl);
+    CHECK(sl.grad_norm == norm);
+    CHECKF(memcmp(dl, du, sizeof(float) * n) == 0,
+           "a limit of 1.5 x the norm changed the update");
+    fprintf(stderr, "  clipping: grad_norm %.4f, clip %.4f scales the SGD step by %.4f "
+            "(worst error %.2g), clip %.4f changes nothing\n", norm, c, s, worst, norm * 1.5);
+    checks += 6;
+    free(w0);
+    free(du);
+    free(dc);
+    free(dl);
+}
+
 int main(void)
 {
     double t0 = now_s();
     schedule();
     data_handling();
     memory_vs_data();
+    clipping();
     overfit();
     resume_case(WN_OPT_ADAM, 12);
     resume_case(WN_OPT_ADAM, 14); /* right after a validation */

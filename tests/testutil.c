@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 int tu_failures = 0;
+long tu_checks = 0;
 static char tmp_dir[256]; /* made on first use */
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
@@ -22,7 +23,11 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 int tu_finish(const char *name, int checks_run)
 {
-    (void)checks_run;
+    if (tu_checks == 0) {
+        fprintf(stderr, "%s: no CHECK ran: a suite that checked nothing has not passed\n",
+                name);
+        return 1;
+    }
     if (tu_failures) {
         fprintf(stderr, "%s: %d check(s) failed\n", name, tu_failures);
         if (tmp_dir[0]) fprintf(stderr, "%s: its files are kept in %s\n", name, tmp_dir);
@@ -31,7 +36,11 @@ int tu_finish(const char *name, int checks_run)
     /* a passing test leaves nothing behind */
     if (tmp_dir[0] && nftw(tmp_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
         fprintf(stderr, "%s: could not remove %s\n", name, tmp_dir);
-    fprintf(stderr, "%s: ok\n", name);
+    if (checks_run > 0)
+        fprintf(stderr, "%s: ok (%ld checks evaluated; the suite's tally %d)\n", name, tu_checks,
+                checks_run);
+    else
+        fprintf(stderr, "%s: ok (%ld checks evaluated)\n", name, tu_checks);
     return 0;
 }
 

@@ -8,12 +8,14 @@
 #include <stdlib.h>
 
 extern int tu_failures;
+/* CHECK and CHECKF evaluations so far: tu_finish fails a suite that ran none */
+extern long tu_checks;
 
 #define CHECK(cond) \
-    do { if (!(cond)) { tu_failures++; \
+    do { tu_checks++; if (!(cond)) { tu_failures++; \
         fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); } } while (0)
 #define CHECKF(cond, ...) \
-    do { if (!(cond)) { tu_failures++; \
+    do { tu_checks++; if (!(cond)) { tu_failures++; \
         fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
         fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } while (0)
 /* abort the test at once (a precondition for the rest) */
@@ -24,7 +26,9 @@ extern int tu_failures;
     do { int rc_ = (expr); if (rc_ != WN_OK) { fprintf(stderr, "%s:%d: %s -> %d (%s)\n", \
         __FILE__, __LINE__, #expr, rc_, (errp)->message); exit(1); } } while (0)
 
-/* Print "N passed, N failed" and return the exit status. */
+/* Print the outcome and return the exit status: 1 if a check failed or if
+ * no CHECK/CHECKF ran at all (a suite that checked nothing has not passed).
+ * checks_run is the suite's own tally, printed when given (> 0). */
 int tu_finish(const char *name, int checks_run);
 
 /* A fresh temporary directory for this test (removed by the OS's tmp
