@@ -2,19 +2,29 @@
  * wavenet.h - a WaveNet-style autoregressive audio model: load, generate,
  * score and train.
  *
- * Usage (generation):
+ * Usage (one second of generated speech into out.wav; tests/test_usage.sh
+ * builds and runs it):
  *
  *     wn_error err;
  *     wn_model *m = wn_model_load("models/wavenet-speech.safetensors", &err);
  *     if (!m) { fprintf(stderr, "%s\n", err.message); return 1; }
+ *     wn_config c = wn_model_config(m);
  *     wn_sample_params sp = wn_sample_default_params();
  *     sp.seed = 42;
- *     wn_gen *g = wn_gen_create(m, 1, &sp, &err);   // one stream
- *     wn_gen_prime(g, NULL, 0);                      // start from silence
- *     int code; double logp;
- *     for (int t = 0; t < 8000; t++) wn_gen_step(g, &code, &logp);
+ *     wn_gen *g = wn_gen_create(m, 1, &sp, &err);        // one stream
+ *     wn_wav *w = g ? wn_wav_open("out.wav", c.sample_rate, c.bins, &err) : NULL;
+ *     int rc = w ? wn_gen_prime(g, NULL, 0, &err) : err.code; // from silence
+ *     for (int t = 0; rc == WN_OK && t < c.sample_rate; t++) {
+ *         int code;
+ *         wn_gen_step(g, &code, NULL);
+ *         rc = wn_wav_write_codes(w, &code, 1, &err);
+ *     }
+ *     if (rc == WN_OK) rc = wn_wav_close(w, &err);       // renames into place
+ *     else wn_wav_abort(w);
+ *     if (rc != WN_OK) fprintf(stderr, "%s\n", err.message);
  *     wn_gen_free(g);
  *     wn_model_free(m);
+ *     return rc == WN_OK ? 0 : 1;
  *
  * Ownership: every create/load has its free. A wn_model is read-only once
  * loaded (wn_model_set_tensor aside) and may be shared by threads; all
@@ -295,6 +305,28 @@ WN_API int wn_audio_read_codes(const char *path, int rate, int bins,
                                int **codes, size_t *n, wn_audio_info *info,
                                wn_error *err);
 
+/* The header sandbox of wn_audio_read (and of everything that reads audio
+ * through it: wn_audio_read_codes, training and validation clips, the
+ * baselines). libsndfile's header parsers are not all safe on hostile
+ * files: 1.2.x spins forever on a WAV whose LIST sub-chunk size wraps its
+ * seek backwards (its issue #1118), and its other formats have such
+ * corners. Off (the default), a file is read directly and the library
+ * never forks: a hostile header can hang the calling thread for good or
+ * crash the process. On, each file's header is first parsed by a forked
+ * child under a deadline (2 s plus 1 s per 16 MiB of file), and a hang or
+ * a crash there is WN_ERR_FORMAT; each read then forks once, which first
+ * flushes all of the process's stdio output (fflush(NULL): the child must
+ * not write it a second time) and runs the process's pthread_atfork
+ * handlers. Turn it on when the files come from anyone else (the
+ * `wavenet` command does). Process-wide and atomic: it may be set from
+ * any thread at any time; a read uses the setting it finds at its start.
+ * .raw files have no header and are never probed. In a multi-threaded
+ * host the child calls libsndfile (and malloc) after fork(), which glibc
+ * supports but POSIX does not promise. */
+WN_API void wn_audio_set_sandbox(int on);
+/* 1 if the sandbox is on, else 0. */
+WN_API int wn_audio_sandbox(void);
+
 /* A streamed audio writer. The container is the one `path`'s extension
  * names among libsndfile's (.flac, .aiff, .au, .caf, .w64, ...; .raw is
  * headerless 16-bit little-endian, as wn_audio_read reads .raw), WAV for
@@ -320,6 +352,24 @@ WN_API int wn_wav_write_codes(wn_wav *w, const int *codes, size_t n, wn_error *e
 WN_API int wn_wav_flush(wn_wav *w, wn_error *err);
 WN_API int wn_wav_close(wn_wav *w, wn_error *err);
 WN_API void wn_wav_abort(wn_wav *w);
+
+/* ---------------------------------------------------------------- BLAS threads */
+
+/* OpenBLAS has one thread count for the whole process. The library's large
+ * products (scoring, training, priming a generator) run inside its own
+ * OpenMP threads, each thread its own product: an OpenBLAS that also spread
+ * every product over threads of its own would oversubscribe the cores. So,
+ * by default, the library's first product sets OpenBLAS's count to 1
+ * (openblas_set_num_threads(1)), once, for the whole process: the host's
+ * own BLAS calls then run on one thread too. wn_set_blas_threads takes
+ * that over: n >= 1 sets OpenBLAS's count to n now; n == 0 leaves it to
+ * the caller (OPENBLAS_NUM_THREADS, or one per core, unless the caller sets
+ * it). Either way the library never sets it again, and a count it set
+ * earlier stays until the caller changes it. Call it at start-up, before
+ * products run in other threads (OpenBLAS's own setter is not safe against
+ * them). WN_OK, or WN_ERR_ARG for n < 0 (nothing changes). The `wavenet`
+ * command keeps the default. */
+WN_API int wn_set_blas_threads(int n);
 
 /* ---------------------------------------------------------------- training */
 

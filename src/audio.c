@@ -22,6 +22,7 @@
 #include <strings.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -234,10 +235,18 @@ static int open_stdin(int64_t *size, wn_error *err)
 /* libsndfile's header parsers are not all safe on hostile input: 1.2.x
  * spins forever, without any I/O, on a WAV LIST sub-chunk whose size wraps
  * a seek backwards (its issue #1118; our fuzzer found it), and each of its
- * two dozen formats has such corners. So a file's header is parsed first by
- * a forked child under a deadline: a loop or a crash there costs the child,
- * and only a header that parsed there, deterministically, is parsed again
- * here. A fork of the reader's process costs well under a millisecond. */
+ * two dozen formats has such corners. So, in the sandbox, a file's header
+ * is parsed first by a forked child under a deadline: a loop or a crash
+ * there costs the child, and only a header that parsed there,
+ * deterministically, is parsed again here. A fork of the reader's process
+ * costs well under a millisecond, but it is the host's process that forks
+ * (its stdio flushed, its atfork handlers run): the host asks for it. */
+static atomic_int sandbox; /* 0 (the default): no fork, a direct read */
+
+void wn_audio_set_sandbox(int on) { atomic_store(&sandbox, on != 0); }
+
+int wn_audio_sandbox(void) { return atomic_load(&sandbox); }
+
 static int probe_header(int fd, int64_t fsize, const char *path, wn_error *err)
 {
     int p[2];
@@ -403,7 +412,8 @@ int wn_audio_read(const char *path, int rate, float **out, size_t *n,
                                     path);
     }
     int rc = raw ? WN_OK : claim_check(fd, fsize, path, err);
-    if (rc == WN_OK && !raw) rc = probe_header(fd, fsize, path, err);
+    if (rc == WN_OK && !raw && atomic_load(&sandbox))
+        rc = probe_header(fd, fsize, path, err);
     if (rc != WN_OK) {
         close(fd);
         return rc;

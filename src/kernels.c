@@ -1,17 +1,36 @@
 /* kernels.c - GEMM through the BLAS, and the scalar reference versions of
  * the per-sample kernels plus the run-time choice among the tables. */
 #include "kernels.h"
+#include "wavenet.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Our OpenMP threads each run their own products; a BLAS that also spawned
- * threads would oversubscribe the cores. */
+ * threads would oversubscribe the cores. OpenBLAS has one count for the
+ * whole process, so it is set once, at the first product, and only if the
+ * caller has not taken it over (wn_set_blas_threads). */
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
-static void blas_init(void) { openblas_set_num_threads(1); }
+static atomic_int blas_caller; /* 1: the caller chose; never set it here */
+static void blas_init(void)
+{
+    if (!atomic_load(&blas_caller)) openblas_set_num_threads(1);
+}
+
+int wn_set_blas_threads(int n)
+{
+    if (n < 0) return WN_ERR_ARG;
+    atomic_store(&blas_caller, 1);
+    /* a first product running now in another thread finishes its
+     * set-to-1 before this returns, so the caller's n is the last word */
+    pthread_once(&blas_once, blas_init);
+    if (n > 0) openblas_set_num_threads(n);
+    return WN_OK;
+}
 
 void wn__gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
               int lda, const float *B, int ldb, float beta, float *C, int ldc)

@@ -115,14 +115,20 @@ void conv1x1_forward(float *out, const float *in, int n, const float *w, const f
                      int I, int O, float beta)
 {
     if (n <= 0) return;
-    for (int t = 0; b && t < n; t++) {
+    if (!b) { /* the BLAS scales out itself (beta 0: out is not read, NaN or not) */
+        wn__gemm(0, 1, n, O, I, 1.0f, in, I, w, I, beta, out, O);
+        return;
+    }
+    /* the scale goes in with the bias, in one pass over out (1 * o is o:
+     * beta 1 gives the bits of a plain +=) */
+    for (int t = 0; t < n; t++) {
         float *o = out + (size_t)t * O;
         if (beta == 0.0f)
             memcpy(o, b, sizeof(float) * (size_t)O);
         else
-            for (int j = 0; j < O; j++) o[j] += b[j];
+            for (int j = 0; j < O; j++) o[j] = beta * o[j] + b[j];
     }
-    wn__gemm(0, 1, n, O, I, 1.0f, in, I, w, I, b || beta != 0.0f ? 1.0f : 0.0f, out, O);
+    wn__gemm(0, 1, n, O, I, 1.0f, in, I, w, I, 1.0f, out, O);
 }
 
 void conv1x1_backward(float *din, float *dw, float *db, const float *dout, const float *in,

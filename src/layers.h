@@ -43,7 +43,8 @@ void gate_forward(float *z, float *a, int n, int D);
 void gate_backward(float *da, const float *dz, const float *ts, int n, int D);
 
 /* out[t] = beta*out[t] + w in[t] + b over n rows; w (O, I); b may be NULL
- * (no bias). */
+ * (no bias). beta is any scale; with beta 0, out is not read (it may hold
+ * NaN). net.c passes 0 (start a sum) or 1 (add to it). */
 void conv1x1_forward(float *out, const float *in, int n, const float *w, const float *b,
                      int I, int O, float beta);
 /* din += dout w (if din), dw = dout^T in, db = sum dout (if db). */

@@ -9,6 +9,8 @@
 # exit status and the first error line on stderr (notes and the training
 # banner left out). An exit status above 128 (a signal) or an error of more
 # than one line is flagged in the last column; the script then exits 1.
+# The command reads audio with the header sandbox on (wn_audio_set_sandbox
+# in src/cli/main.c), so headers that hang libsndfile are rows here too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

@@ -530,7 +530,8 @@ static void hostile_audio(void)
 
     /* libsndfile 1.2 loops forever without I/O on this header: a LIST
      * sub-chunk of size 0xFFFFFFF8 wraps its skip 8 bytes backwards (its
-     * issue #1118; found by our fuzzer). The forked header check gives up. */
+     * issue #1118; found by our fuzzer). The forked header check (the sandbox,
+ * on in main) gives up. */
     {
         static const unsigned char loop_wav[] =
             "RIFF\x58\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x40\x1f\0\0\x80\x3e\0\0"
@@ -881,6 +882,9 @@ static void hostile_cli(void)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
+    /* hostile headers need the sandbox (a LIST chunk loops libsndfile);
+     * the command's runs below turn it on themselves */
+    wn_audio_set_sandbox(1);
     hostile_models();
     hostile_audio();
     hostile_cli();

@@ -456,19 +456,22 @@ static void test_conv1x1(int n, int I, int O, float beta)
     const size_t ni = (size_t)n * I, no = (size_t)n * O, nw = (size_t)O * I;
     float *in = rnd(ni, -1, 1), *w = rnd(nw, -1, 1), *b = rnd((size_t)O, -1, 1);
     float *W = rnd(no, -1, 1);
-    /* beta 0: what is in out must not matter (NaN); beta 1: it is added */
+    /* beta 0: what is in out must not matter (NaN); otherwise it is
+     * scaled by beta and added (net.c uses 0 and 1; 0.5 checks that the
+     * scale is a scale, with and without a bias) */
     float *out0 = rnd(no, -1, 1), *out = zeros(no);
     if (beta == 0.0f)
         for (size_t i = 0; i < no; i++) out0[i] = NAN;
     conv_ctx c = {out, out0, in, w, b, W, n, I, O, beta};
-    const char *gf = beta == 0.0f ? "conv1x1 beta=0 forward" : "conv1x1 beta=1 forward";
-    const char *gb = beta == 0.0f ? "conv1x1 beta=0 backward" : "conv1x1 beta=1 backward";
-    const char *gd = beta == 0.0f ? "conv1x1 beta=0 fd" : "conv1x1 beta=1 fd";
+    char gf[64], gb[64], gd[64];
+    snprintf(gf, sizeof gf, "conv1x1 beta=%g forward", beta);
+    snprintf(gb, sizeof gb, "conv1x1 beta=%g backward", beta);
+    snprintf(gd, sizeof gd, "conv1x1 beta=%g fd", beta);
 
     double *ref = dzeros(no);
     for (int t = 0; t < n; t++)
         for (int o = 0; o < O; o++) {
-            double v = b[o] + (beta == 0.0f ? 0.0 : (double)out0[(size_t)t * O + o]);
+            double v = b[o] + (beta == 0.0f ? 0.0 : beta * (double)out0[(size_t)t * O + o]);
             for (int i = 0; i < I; i++)
                 v += (double)w[(size_t)o * I + i] * in[(size_t)t * I + i];
             ref[(size_t)t * O + o] = v;
@@ -685,6 +688,7 @@ int main(void)
         int n = 1 + rng_int(9), I = 1 + rng_int(6), O = 1 + rng_int(6);
         test_conv1x1(n, I, O, 0.0f);
         test_conv1x1(n, I, O, 1.0f);
+        test_conv1x1(n, I, O, 0.5f);
     }
 
     test_relu(37);

@@ -32,6 +32,9 @@ int main(int argc, char **argv)
      * which every writer reports in one line and cleans up after, instead
      * of the signal killing the process mid-write */
     signal(SIGXFSZ, SIG_IGN);
+    /* the command reads anyone's files: parse each header in a forked
+     * child first, so a hostile one cannot hang or crash the run */
+    wn_audio_set_sandbox(1);
     if (argc < 2) {
         usage(stderr);
         return 2;
