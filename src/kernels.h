@@ -13,7 +13,8 @@
 #include <string.h>
 
 /* C (M,N) = alpha * op(A) op(B) + beta * C, row-major; ta/tb = 1 transposes.
- * A BLAS (OpenBLAS) does the work, limited to one thread per call: our
+ * A BLAS (OpenBLAS) does the work, one thread per call by default
+ * (wn_set_blas_threads): our
  * callers parallelise over chunks and batch themselves. */
 void wn__gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
               int lda, const float *B, int ldb, float beta, float *C, int ldc);
