@@ -847,16 +847,17 @@ wn_wav *wn_wav_open(const char *path, int rate, int bins, wn_error *err)
         return w;
     }
     char tmp[4096];
-    if (wn__tmpname(path, tmp, sizeof tmp, err) != WN_OK) {
+    w->fd = wn__tmpcreate(path, tmp, sizeof tmp, err);
+    if (w->fd < 0) {
+        w->fd = -1;
         wav_free(w);
         return NULL;
     }
-    if (!(w->tmp = strdup(tmp))) goto nomem;
-    w->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (w->fd < 0) {
-        wn__err(err, WN_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-        wav_free(w);
-        return NULL;
+    if (!(w->tmp = strdup(tmp))) {
+        close(w->fd);
+        unlink(tmp);
+        w->fd = -1;
+        goto nomem;
     }
     w->sf = sf_open_fd(w->fd, SFM_WRITE, &si, 0);
     if (!w->sf) {
@@ -957,17 +958,16 @@ int wn_wav_close(wn_wav *w, wn_error *err)
         wn_wav_abort(w);
         return rc;
     }
-    int e = sf_close(w->sf);
+    int e = sf_close(w->sf); /* the descriptor stays ours (sf_open_fd's close_desc 0) */
     w->sf = NULL;
-    int ce = close(w->fd);
-    w->fd = -1;
-    if (e != 0 || ce != 0) {
-        rc = wn__err(err, WN_ERR_IO, "%s: cannot finish WAV: %s", w->path,
-                     e ? sf_error_number(e) : strerror(errno));
-        remove(w->tmp);
+    if (e != 0) {
+        rc = wn__err(err, WN_ERR_IO, "%s: cannot finish WAV: %s", w->path, sf_error_number(e));
+        close(w->fd);
+        unlink(w->tmp);
     } else {
-        rc = wn__commit_path(w->tmp, w->path, err); /* removes tmp on failure */
+        rc = wn__commit_fd(w->fd, w->tmp, w->path, err); /* removes tmp on failure */
     }
+    w->fd = -1;
     wav_free(w);
     return rc;
 }

@@ -16,14 +16,19 @@
  * returns code so callers can `return wn__err(err, WN_ERR_IO, ...)`. */
 int wn__err(wn_error *err, int code, const char *fmt, ...) WN_PRINTF(3, 4);
 
-/* Atomic output: write to "<dir>/.<name>.tmp.<pid>", then commit renames it
- * over path. Nothing at `path` changes until the commit. */
-int wn__tmpname(const char *path, char *tmp, size_t size, wn_error *err);
-/* fflush + fsync + fclose + rename; on failure the temporary is removed. */
+/* Atomic output. wn__tmpcreate creates "<dir>/.<name>.tmp.<pid>.<random>"
+ * beside path, exclusively (O_EXCL | O_NOFOLLOW: a planted link or file is
+ * never written through), after removing such temporaries of path that a
+ * dead process of ours left; it returns the descriptor, or a negative
+ * wn_status (err set). Nothing at `path` changes until a commit fsyncs the
+ * temporary, renames it over path and syncs the folder; on failure the
+ * temporary is removed. */
+int wn__tmpcreate(const char *path, char *tmp, size_t size, wn_error *err);
+/* The same as a stdio stream (NULL on failure, err set). */
+FILE *wn__tmpopen(const char *path, char *tmp, size_t size, wn_error *err);
 int wn__commit_file(FILE *f, const char *tmp, const char *path, wn_error *err);
-/* fsync the file at tmp, then rename it to path (for files written by
- * libraries that own their FILE, e.g. libsndfile). Removes tmp on failure. */
-int wn__commit_path(const char *tmp, const char *path, wn_error *err);
+/* For files written through a descriptor (libsndfile's sf_open_fd). */
+int wn__commit_fd(int fd, const char *tmp, const char *path, wn_error *err);
 void wn__abort_file(FILE *f, const char *tmp);
 
 /* Seeded RNG shared by init, sampling and training: splitmix64 seeding of

@@ -334,15 +334,10 @@ int wn__st_write(const char *path, const wn__st_tensor *t, int n, const char *co
     if (!text) goto nomem;
     size_t len = strlen(text), padded = (len + 7) & ~(size_t)7;
     char tmp[4096];
-    int rc = wn__tmpname(path, tmp, sizeof tmp, err);
-    if (rc) {
-        free(text);
-        return rc;
-    }
-    FILE *fp = fopen(tmp, "wb");
+    FILE *fp = wn__tmpopen(path, tmp, sizeof tmp, err);
     if (!fp) {
         free(text);
-        return wn__err(err, WN_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+        return err ? err->code : WN_ERR_IO;
     }
     unsigned char le[8];
     for (int i = 0; i < 8; i++) le[i] = (unsigned char)((uint64_t)padded >> (8 * i));

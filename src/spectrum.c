@@ -641,14 +641,10 @@ int wn_spectrogram_png(const float *x, size_t n, int rate, const char *png_path,
         return ok ? WN_OK : wn__err(err, WN_ERR_IO, "stdout: write failed: %s", strerror(e));
     }
     char tmp[4096];
-    if ((rc = wn__tmpname(png_path, tmp, sizeof tmp, err)) != WN_OK) {
-        gdFree(png);
-        return rc;
-    }
-    FILE *f = fopen(tmp, "wb");
+    FILE *f = wn__tmpopen(png_path, tmp, sizeof tmp, err);
     if (!f) {
         gdFree(png);
-        return wn__err(err, WN_ERR_IO, "%s: cannot create: %s", png_path, strerror(errno));
+        return err ? err->code : WN_ERR_IO;
     }
     size_t put = fwrite(png, 1, (size_t)size, f);
     gdFree(png);
