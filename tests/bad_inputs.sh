@@ -164,7 +164,8 @@ for a in "--samples 0" "--samples -5" "--samples ten" "--samples 1e3" "--samples
          "--samples 10 --streams 5000" "--samples 10 --threads 0" "--samples 10 --seed -1" \
          "--samples 10 --prime missing.wav" "--samples 10 -o /nonexistent/x.wav" \
          "--samples 10 -o adir" "--samples 10 -o adir/" "--samples 10 --streams 2 -o -" \
-         "--samples 10 --bogus" "--samples 10 --precision f8" "--samples"; do
+         "--samples 10 --bogus" "--samples 10 --precision f8" "--samples" "--samples 0x10" \
+         "--samples 10 --temperature 1e-40" "--samples 10 --top-p 0x1p-1" "--samp 10"; do
     # shellcheck disable=SC2086
     row "generate $a" -- generate -m tiny.safetensors $a
 done
@@ -183,6 +184,8 @@ row "init without -o" -- init
 row "init -o a directory" -- init -o adir
 row "info -m a directory" -- info -m adir
 row "score without files" -- score -m tiny.safetensors
+row "score, a file named -x.wav after --" -- score -m tiny.safetensors -- -x.wav
+row "score, a file named -x.wav without --" -- score -m tiny.safetensors -x.wav
 row "score --threads -1" -- score -m tiny.safetensors --threads -1 clip.wav
 row "score --per-sample in a missing folder" -- score -m tiny.safetensors \
     --per-sample /nonexistent/x.csv clip.wav

@@ -681,15 +681,23 @@ static void cli(void)
     struct stat st;
     CHECK(stat(out, &st) != 0); /* nothing written by any of them */
 
-    /* every training file gets a line on its trimming, one with nothing to trim too */
-    rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --steps 1 --batch 1 --window 64 "
-                 "--threads 1", model, out, clip);
-    CHECKF(rc == 0 && strstr(buf, "no silence to trim at its ends"), "trim report: %s", buf);
-    unlink(out);
+    /* the trimming: one summary line by default; with --verbose a line
+     * for every training file, one with nothing to trim too; with --quiet
+     * only the result (on stdout, dropped here) */
     {
+        const char *mode[3] = {"", "--verbose", "--quiet"};
         char o2[600];
         snprintf(o2, sizeof o2, "%s.ckpt", out);
-        unlink(o2);
+        for (int k = 0; k < 3; k++) {
+            rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s %s %s --steps 1 --batch 1 "
+                         "--window 64 --threads 1", model, out, clip, clip, mode[k]);
+            int per_file = strstr(buf, "no silence to trim at its ends") != NULL;
+            int summary = strstr(buf, "read 2 training files") != NULL;
+            CHECKF(rc == 0 && per_file == (k == 1) && summary == (k != 2) &&
+                   (k != 2 || !*buf), "trim report %s: %s", mode[k], buf);
+            unlink(out);
+            unlink(o2);
+        }
     }
 
     /* a real short run with a log, then resumed to more steps */

@@ -4,7 +4,9 @@
 #define WN_CLI_H
 
 #include "wavenet.h"
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #if defined(__GNUC__)
 #define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -18,19 +20,75 @@ int cli_fail(const char *fmt, ...) CLI_PRINTF(1, 2);
 int cli_fail_err(const wn_error *err);
 /* Print "wavenet: note: ..." on stderr. */
 void cli_note(const char *fmt, ...) CLI_PRINTF(1, 2);
+void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
 
-/* Strict number parsing of a flag's value: the whole string must parse and
- * lie in [lo, hi]; otherwise print a one-line error naming the flag and
- * return -1. */
+/* The one number parser of every option. A whole number: optional '-' and
+ * decimal digits only (no hex, spaces, exponent); a number: decimal with an
+ * optional fraction and exponent (no hex, inf, nan, spaces). Out of range,
+ * or malformed: a one-line error naming the flag and stating the range,
+ * and -1. cli_double with zero_ok also takes exactly 0 below lo: a value
+ * between 0 and lo would otherwise act as 0 silently (a subnormal float). */
 int cli_int(const char *flag, const char *s, long lo, long hi, long *out);
 int cli_u64(const char *flag, const char *s, uint64_t *out);
 int cli_double(const char *flag, const char *s, double lo, double hi, double *out);
-/* "f32" or "f16" for --precision; 0, or 2 after printing the error. */
+int cli_double0(const char *flag, const char *s, double lo, double hi, double *out);
+/* "f32", "f16" or "int8" for --precision; 0, or 2 after printing the error. */
 int cli_precision(const char *flag, const char *s, wn_precision *out);
 
-/* The value after a flag: argv[*i + 1], advancing *i; prints an error and
- * returns NULL if missing. */
-const char *cli_value(int argc, char **argv, int *i);
+/* ---------------------------------------------------------------- options
+ * Each command describes its options in one table; cli_parse reads argv
+ * with getopt_long from it and `CMD --help` is printed from it, so the
+ * two cannot disagree (tests/test_cli_opts.c checks them and the docs). */
+typedef enum cli_kind {
+    CLI_HELP,  /* print the help, exit 0 */
+    CLI_FLAG,  /* no value: the int at `off` becomes 1 */
+    CLI_STR,   /* const char * at `off` (argv's string) */
+    CLI_INT,   /* long at `off`, a whole number in [lo, hi] */
+    CLI_U64,   /* uint64_t at `off`, any non-negative whole number */
+    CLI_NUM,   /* double at `off` in [lo, hi] (or 0 with zero_ok) */
+    CLI_CALL,  /* the value goes to fn */
+    CLI_PATHS, /* one or more values, up to the next option: each to fn */
+} cli_kind;
+
+typedef struct cli_opt {
+    const char *name;  /* long name, without "--" */
+    char short_name;   /* 0: none */
+    cli_kind kind;
+    const char *arg;   /* the value's name in the help ("N", "FILE") */
+    const char *help;  /* '\n' starts a continuation line */
+    size_t off;        /* where the value goes: offsetof(the command's struct, field) */
+    double lo, hi;     /* CLI_INT, CLI_NUM */
+    int zero_ok;       /* CLI_NUM: 0 is allowed too ("0 = off") */
+    size_t given;      /* CLI_GIVEN(struct, int field) set to 1 when given; 0: none */
+    /* CLI_CALL, CLI_PATHS: 0, or the exit status after printing why */
+    int (*fn)(void *opts, const char *flag, const char *value);
+} cli_opt;
+#define CLI_GIVEN(type, field) (offsetof(type, field) + 1)
+
+typedef struct cli_cmd {
+    const char *name, *summary;
+    int (*run)(int argc, char **argv);
+    const char *synopsis;  /* after "usage: wavenet NAME " */
+    const char *intro;     /* between the usage line and the options (or NULL) */
+    const char *outro;     /* after the options (or NULL) */
+    const cli_opt *opts;   /* ends with a zero entry */
+    /* arguments that are not options (and all after "--"): 0 or an exit
+     * status; NULL: none taken */
+    int (*operand)(void *opts, const char *value);
+} cli_cmd;
+
+/* Parse argv (argv[0] the command's name) into *opts. Returns -1 to go on,
+ * else the exit status: 0 after --help, 2 for a wrong command line (one
+ * line printed), or what a fn/operand returned. */
+int cli_parse(const cli_cmd *c, void *opts, int argc, char **argv);
+void cli_help(const cli_cmd *c, FILE *f);
+#define CLI_GO_ON (-1)
+
+/* The commands, in the order `wavenet --help` lists them. */
+extern const cli_cmd *const cli_commands[];
+extern const int cli_command_count;
+extern const cli_cmd cli_cmd_init, cli_cmd_info, cli_cmd_generate, cli_cmd_score,
+    cli_cmd_train, cli_cmd_baseline, cli_cmd_spectrogram;
 
 /* The shipped model: $WAVENET_MODEL, else models/ beside the build tree or
  * the executable, else the installed data dir. Never NULL. */

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -19,16 +20,31 @@
 #endif
 #define WN_DEFAULT_MODEL_NAME "wavenet-speech.safetensors"
 
+/* One line on stderr: "wavenet: " prefix, then the message with every
+ * control character (a newline, or a terminal escape from a file name, a
+ * list file or a model's metadata) shown as \xNN, so nothing a file holds
+ * can move the cursor or recolour the terminal. */
+static void say(const char *prefix, const char *fmt, va_list ap)
+{
+    char buf[1024], out[4096];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    size_t k = 0;
+    for (const unsigned char *p = (const unsigned char *)buf; *p && k + 5 < sizeof out; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            k += (size_t)snprintf(out + k, sizeof out - k, "\\x%02x", *p);
+        else
+            out[k++] = (char)*p;
+    }
+    out[k] = 0;
+    fprintf(stderr, "wavenet: %s%s\n", prefix, out);
+}
+
 int cli_fail(const char *fmt, ...)
 {
-    char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    say("", fmt, ap);
     va_end(ap);
-    for (char *p = buf; *p; p++)
-        if (*p == '\n') *p = ' ';
-    fprintf(stderr, "wavenet: %s\n", buf);
     return 1;
 }
 
@@ -41,20 +57,41 @@ void cli_note(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("wavenet: note: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    say("note: ", fmt, ap);
     va_end(ap);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+/* Decimal digits after an optional '-': nothing else (strtol would take
+ * leading spaces, '+' and, with base 0, hex). *neg, *mag; 0 or -1. */
+static int whole(const char *s, int *neg, unsigned long long *mag)
+{
+    *neg = *s == '-';
+    const char *d = s + *neg;
+    if (!*d) return -1;
+    for (const char *p = d; *p; p++)
+        if (*p < '0' || *p > '9') return -1;
+    char *end;
+    errno = 0;
+    *mag = strtoull(d, &end, 10);
+    return errno || *end ? -1 : 0;
 }
 
 int cli_int(const char *flag, const char *s, long lo, long hi, long *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        cli_fail("%s: expected a whole number from %ld to %ld, got '%s'", flag, lo,
-                 hi, s);
+    int neg;
+    unsigned long long m;
+    int ok = whole(s, &neg, &m) == 0 && m <= (unsigned long long)LONG_MAX;
+    long v = ok ? (neg ? -(long)m : (long)m) : 0;
+    if (!ok || v < lo || v > hi) {
+        cli_fail("%s: expected a whole number from %ld to %ld, got '%s'", flag, lo, hi, s);
         return -1;
     }
     *out = v;
@@ -63,41 +100,62 @@ int cli_int(const char *flag, const char *s, long lo, long hi, long *out)
 
 int cli_u64(const char *flag, const char *s, uint64_t *out)
 {
+    int neg;
+    unsigned long long m;
+    if (whole(s, &neg, &m) || (neg && m) || m > UINT64_MAX) {
+        cli_fail("%s: expected a whole number from 0 to %llu, got '%s'", flag,
+                 (unsigned long long)UINT64_MAX, s);
+        return -1;
+    }
+    *out = (uint64_t)m;
+    return 0;
+}
+
+/* A decimal number: digits, '.', an exponent; the sign only first or after
+ * the 'e'. Hex floats, inf and nan have letters strtod would take. */
+static int decimal(const char *s, double *v)
+{
+    int digits = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p >= '0' && *p <= '9') digits = 1;
+        else if ((*p == '-' || *p == '+') && !(p == s || p[-1] == 'e' || p[-1] == 'E'))
+            return -1;
+        else if (!strchr("+-.eE", *p)) return -1;
+    }
+    if (!digits || (!isdigit((unsigned char)s[0]) && s[0] != '-' && s[0] != '+' && s[0] != '.'))
+        return -1;
     char *end;
     errno = 0;
-    if (s[0] == '-') {
-        cli_fail("%s: expected a non-negative whole number, got '%s'", flag, s);
+    *v = strtod(s, &end);
+    /* ERANGE: overflow, or an underflow to 0 or a subnormal */
+    return errno || *end || !isfinite(*v) ? -1 : 0;
+}
+
+static int number(const char *flag, const char *s, double lo, double hi, int zero_ok,
+                  double *out)
+{
+    double v;
+    int bad = decimal(s, &v) != 0;
+    if (!bad && !(zero_ok && v == 0)) bad = v < lo || v > hi;
+    if (bad) {
+        if (zero_ok && lo > 0)
+            cli_fail("%s: expected 0 or a number from %g to %g, got '%s'", flag, lo, hi, s);
+        else
+            cli_fail("%s: expected a number from %g to %g, got '%s'", flag, lo, hi, s);
         return -1;
     }
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end) {
-        cli_fail("%s: expected a non-negative whole number, got '%s'", flag, s);
-        return -1;
-    }
-    *out = (uint64_t)v;
+    *out = v == 0 ? 0 : v; /* -0 is 0 */
     return 0;
 }
 
 int cli_double(const char *flag, const char *s, double lo, double hi, double *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) {
-        cli_fail("%s: expected a number from %g to %g, got '%s'", flag, lo, hi, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    return number(flag, s, lo, hi, 0, out);
 }
 
-const char *cli_value(int argc, char **argv, int *i)
+int cli_double0(const char *flag, const char *s, double lo, double hi, double *out)
 {
-    if (*i + 1 >= argc) {
-        cli_fail("%s needs a value", argv[*i]);
-        return NULL;
-    }
-    return argv[++*i];
+    return number(flag, s, lo, hi, 1, out);
 }
 
 static int readable(const char *p) { return access(p, R_OK) == 0; }

@@ -10,49 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-        "usage: wavenet baseline [--train PATH...] [--train-list FILE]\n"
-        "                        [--valid PATH...] [--valid-list FILE]\n"
-        "                        [--rate HZ] [--bins Q] [--lpc-k K] [--lpc-reweight N]\n"
-        "                        [--json]\n"
-        "\n"
-        "Fit reference models on the training clips and print their bits/sample\n"
-        "(base-2 NLL of the mu-law codes, averaged over every validation sample;\n"
-        "the past before each clip is silence):\n"
-        "  uniform         1/Q for every code (log2 Q)\n"
-        "  histogram       code counts, add-one\n"
-        "  bigram          P(code | previous code), add-one\n"
-        "  lpc16-fixed     order-16 least-squares predictor on the decoded signal,\n"
-        "                  logistic residual integrated over each mu-law bin,\n"
-        "                  fixed scale (fitted)\n"
-        "  lpc16-adaptive  the same, scale = k * mean |residual| of the previous\n"
-        "                  32 samples, with a floor (k and floor fitted); the\n"
-        "                  coefficients are refitted by least squares weighted\n"
-        "                  with 1 / (mean |residual|)^2\n"
-        "\n"
-        "options:\n"
-        "  --train PATH...     training audio files or folders of them (one or more,\n"
-        "                      until the next flag)\n"
-        "  --train-list FILE   a file of training paths (files or folders), one per\n"
-        "                      line, '#' comments, relative paths relative to the list\n"
-        "  --valid PATH...     validation audio files or folders\n"
-        "  --valid-list FILE   a file of validation paths\n"
-        "  --rate HZ           sample rate the audio is resampled to (8000)\n"
-        "  --bins Q            mu-law classes (256)\n"
-        "  --lpc-k K           impose the adaptive scale factor k (default: fitted;\n"
-        "                      1/(2 ln 2) = 0.7213 is the logistic's own relation)\n"
-        "  --lpc-reweight N    weighted least-squares refits of the adaptive LPC\n"
-        "                      (default 6; 0 = ordinary least squares)\n"
-        "  --json              one JSON object per baseline and line:\n"
-        "                      {\"baseline\", \"bits_per_sample\", \"nll_nats\", \"samples\"}\n"
-        "  -h, --help          this help\n"
-        "\n"
-        "example:\n"
-        "  wavenet baseline --train-list models/train.txt --valid-list models/valid.txt\n");
-}
-
 typedef struct strvec {
     char **v;
     int n, cap;
@@ -91,19 +48,6 @@ static int read_list(const char *list, strvec *out)
     return 0;
 }
 
-/* Paths after a flag, up to the next argument that starts with '-'. */
-static int take_paths(int argc, char **argv, int *i, strvec *out)
-{
-    const char *flag = argv[*i];
-    int n = 0;
-    while (*i + 1 < argc && argv[*i + 1][0] != '-') {
-        if (sv_push(out, argv[++*i])) return 1;
-        n++;
-    }
-    if (n == 0) return cli_fail("%s needs one or more paths", flag);
-    return 0;
-}
-
 /* Folders stand for the audio files in them, as `wavenet train` and
  * `wavenet score` read them (wn_path_expand); one without any is an error. */
 static int expand(strvec *s)
@@ -127,52 +71,101 @@ static int expand(strvec *s)
     return 0;
 }
 
+typedef struct base_opts {
+    strvec train, valid;
+    long rate, bins, reweight;
+    double lpc_k;
+    int json;
+} base_opts;
+
+static int add_path(void *o, const char *flag, const char *path)
+{
+    base_opts *b = o;
+    return sv_push(flag[2] == 't' ? &b->train : &b->valid, path);
+}
+
+static int add_list(void *o, const char *flag, const char *list)
+{
+    base_opts *b = o;
+    return read_list(list, flag[2] == 't' ? &b->train : &b->valid);
+}
+
+#define B(f) offsetof(base_opts, f)
+static const cli_opt table[] = {
+    {.name = "help", .short_name = 'h', .kind = CLI_HELP, .help = "this help"},
+    {.name = "train", .kind = CLI_PATHS, .arg = "PATH",
+     .help = "training audio files or folders of them (one or more,\n"
+     "until the next flag)", .fn = add_path},
+    {.name = "train-list", .kind = CLI_CALL, .arg = "FILE",
+     .help = "a file of training paths (files or folders), one per\n"
+     "line, '#' comments, relative paths relative to the list", .fn = add_list},
+    {.name = "valid", .kind = CLI_PATHS, .arg = "PATH",
+     .help = "validation audio files or folders", .fn = add_path},
+    {.name = "valid-list", .kind = CLI_CALL, .arg = "FILE",
+     .help = "a file of validation paths", .fn = add_list},
+    {.name = "rate", .kind = CLI_INT, .arg = "HZ",
+     .help = "sample rate the audio is resampled to (8000)", .off = B(rate), .lo = 1000,
+     .hi = 384000},
+    {.name = "bins", .kind = CLI_INT, .arg = "Q", .help = "mu-law classes (256)",
+     .off = B(bins), .lo = 2, .hi = 65536},
+    {.name = "lpc-k", .kind = CLI_NUM, .arg = "K",
+     .help = "impose the adaptive scale factor k (default: fitted;\n"
+     "1/(2 ln 2) = 0.7213 is the logistic's own relation)",
+     .off = B(lpc_k), .lo = 0.001, .hi = 1000},
+    {.name = "lpc-reweight", .kind = CLI_INT, .arg = "N",
+     .help = "weighted least-squares refits of the adaptive LPC\n"
+     "(default 6; 0 = ordinary least squares)", .off = B(reweight), .lo = 0, .hi = 100},
+    {.name = "json", .kind = CLI_FLAG, .help = "one JSON object per baseline and line:\n"
+     "{\"baseline\", \"bits_per_sample\", \"nll_nats\", \"samples\"}", .off = B(json)},
+    {0},
+};
+#undef B
+
+const cli_cmd cli_cmd_baseline = {
+    .name = "baseline", .summary = "bits/sample of reference models (histogram, bigram, LPC)",
+    .run = cmd_baseline,
+    .synopsis = "[--train PATH...] [--train-list FILE]\n"
+                "                        [--valid PATH...] [--valid-list FILE]\n"
+                "                        [--rate HZ] [--bins Q] [--lpc-k K] [--lpc-reweight N]\n"
+                "                        [--json]",
+    .intro =
+        "Fit reference models on the training clips and print their bits/sample\n"
+        "(base-2 NLL of the mu-law codes, averaged over every validation sample;\n"
+        "the past before each clip is silence):\n"
+        "  uniform         1/Q for every code (log2 Q)\n"
+        "  histogram       code counts, add-one\n"
+        "  bigram          P(code | previous code), add-one\n"
+        "  lpc16-fixed     order-16 least-squares predictor on the decoded signal,\n"
+        "                  logistic residual integrated over each mu-law bin,\n"
+        "                  fixed scale (fitted)\n"
+        "  lpc16-adaptive  the same, scale = k * mean |residual| of the previous\n"
+        "                  32 samples, with a floor (k and floor fitted); the\n"
+        "                  coefficients are refitted by least squares weighted\n"
+        "                  with 1 / (mean |residual|)^2\n",
+    .outro = "example:\n"
+             "  wavenet baseline --train-list models/train.txt --valid-list models/valid.txt\n",
+    .opts = table,
+};
+
 int cmd_baseline(int argc, char **argv)
 {
-    strvec train = {0}, valid = {0};
-    long rate = 8000, bins = 256, reweight = -1;
-    double lpc_k = 0;
-    int json = 0, rc = 0, list_failed = 0;
-
-    for (int i = 1; i < argc && rc == 0; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            sv_free(&train);
-            sv_free(&valid);
-            return 0;
-        } else if (!strcmp(a, "--train")) {
-            rc = take_paths(argc, argv, &i, &train);
-        } else if (!strcmp(a, "--valid")) {
-            rc = take_paths(argc, argv, &i, &valid);
-        } else if (!strcmp(a, "--train-list") || !strcmp(a, "--valid-list")) {
-            if (!(v = cli_value(argc, argv, &i))) rc = 1;
-            else if (read_list(v, a[2] == 't' ? &train : &valid)) list_failed = rc = 1;
-        } else if (!strcmp(a, "--rate")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 1000, 384000, &rate)) rc = 1;
-        } else if (!strcmp(a, "--bins")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 2, 65536, &bins)) rc = 1;
-        } else if (!strcmp(a, "--lpc-k")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_double(a, v, 0.001, 1000, &lpc_k)) rc = 1;
-        } else if (!strcmp(a, "--lpc-reweight")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 0, 100, &reweight)) rc = 1;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else {
-            rc = cli_fail("baseline: unknown option '%s' (try 'wavenet baseline --help')", a);
-        }
-    }
-    if (rc == 0 && train.n == 0)
-        rc = cli_fail("baseline: no training clips (use --train or --train-list)");
-    if (rc == 0 && valid.n == 0)
-        rc = cli_fail("baseline: no validation clips (use --valid or --valid-list)");
-    if (rc == 0 && (expand(&train) || expand(&valid))) list_failed = rc = 1;
-    if (rc) { /* 2 for a wrong command line, as every command; 1 for a bad list file or folder */
+    base_opts o = {{0}, {0}, 8000, 256, -1, 0, 0};
+    int rc = cli_parse(&cli_cmd_baseline, &o, argc, argv);
+    /* 2 for a wrong command line, as every command; 1 for a bad list file or folder */
+    if (rc == CLI_GO_ON && o.train.n == 0)
+        rc = 2, cli_fail("baseline: no training clips (use --train or --train-list)");
+    if (rc == CLI_GO_ON && o.valid.n == 0)
+        rc = 2, cli_fail("baseline: no validation clips (use --valid or --valid-list)");
+    if (rc == CLI_GO_ON && (expand(&o.train) || expand(&o.valid))) rc = 1;
+    strvec train = o.train, valid = o.valid;
+    if (rc != CLI_GO_ON) {
         sv_free(&train);
         sv_free(&valid);
-        return list_failed ? 1 : 2;
+        return rc;
     }
-
+    long rate = o.rate, bins = o.bins, reweight = o.reweight;
+    double lpc_k = o.lpc_k;
+    int json = o.json;
     wn_baseline_params p = wn_baseline_default_params();
     p.bins = (int)bins;
     p.lpc_k = lpc_k;

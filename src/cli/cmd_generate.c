@@ -11,27 +11,75 @@
 #include <string.h>
 #include <time.h>
 
-static const char usage[] =
-    "usage: wavenet generate [-m MODEL] (--samples N | --seconds S) [--seed N]\n"
-    "                        [--temperature T] [--top-k K] [--top-p P] [--prime WAV]\n"
-    "                        [--keep-prime] [--streams B] [--threads N] [--precision P]\n"
-    "                        [-o OUT.wav] [--json]\n"
-    "  -o OUT.wav     output (default generated.wav; '-' = stdout); with B > 1 streams\n"
-    "                 stream i goes to OUT-i.wav (i = 0..B-1). The extension picks the\n"
-    "                 format: .wav (also for others), .flac, .aiff, .au, .caf, .w64, or\n"
-    "                 .raw (headerless 16-bit little-endian); lossy ones are refused\n"
-    "  --temperature  1 = the model's distribution, 0 = argmax (default 1)\n"
-    "  --top-k K      sample among the K likeliest codes (0 = off)\n"
-    "  --top-p P      sample among the likeliest codes holding mass P (1 = off)\n"
-    "  --prime WAV    continue this recording (resampled to the model's rate)\n"
-    "  --keep-prime   also write the prime at the start of each output\n"
-    "  --threads N    threads over the streams (default 1; the output is the same)\n"
-    "  --precision P  f32 (default: exactly the model); f16: weights kept as half\n"
-    "                 floats, ~1.4x faster for one stream, samples exactly the model\n"
-    "                 that `wavenet score --precision f16` scores; int8: 8-bit weights\n"
-    "                 and 7-bit inputs in every product, ~2x faster, samples exactly\n"
-    "                 what `wavenet score --precision int8` scores\n"
-    "  --json         one JSON object per stream: file, samples, nll_nats, ...\n";
+typedef struct gen_opts {
+    const char *model, *out, *prime;
+    long samples, streams, topk, threads;
+    double seconds, temp, topp;
+    uint64_t seed;
+    int json, keep_prime;
+    wn_precision prec;
+} gen_opts;
+
+static int set_precision(void *o, const char *flag, const char *v)
+{
+    return cli_precision(flag, v, &((gen_opts *)o)->prec);
+}
+
+#define G(f) offsetof(gen_opts, f)
+static const cli_opt table[] = {
+    {.name = "help", .short_name = 'h', .kind = CLI_HELP, .help = "this help"},
+    {.name = "model", .short_name = 'm', .kind = CLI_STR, .arg = "MODEL",
+     .help = "the weights file (default: the shipped model)", .off = G(model)},
+    {.name = "output", .short_name = 'o', .kind = CLI_STR, .arg = "OUT.wav",
+     .help = "output (default generated.wav; '-' = stdout); with B > 1 streams\n"
+     "stream i goes to OUT-i.wav (i = 0..B-1). The extension picks the\n"
+     "format: .wav (also for others), .flac, .aiff, .au, .caf, .w64, or\n"
+     ".raw (headerless 16-bit little-endian); lossy ones are refused", .off = G(out)},
+    {.name = "samples", .kind = CLI_INT, .arg = "N", .help = "samples to generate per stream",
+     .off = G(samples), .lo = 1, .hi = 1099511627776.0},
+    {.name = "seconds", .kind = CLI_NUM, .arg = "S",
+     .help = "or seconds of audio at the model's rate", .off = G(seconds), .lo = 1e-6,
+     .hi = 1e9},
+    {.name = "seed", .kind = CLI_U64, .arg = "N", .help = "sampling seed (0)", .off = G(seed)},
+    {.name = "temperature", .kind = CLI_NUM, .arg = "T",
+     .help = "1 = the model's distribution, 0 = argmax (default 1)", .off = G(temp), .lo = 1e-3,
+     .hi = 100, .zero_ok = 1},
+    {.name = "top-k", .kind = CLI_INT, .arg = "K",
+     .help = "sample among the K likeliest codes (0 = off)", .off = G(topk), .lo = 0,
+     .hi = 65536},
+    {.name = "top-p", .kind = CLI_NUM, .arg = "P",
+     .help = "sample among the likeliest codes holding mass P (1 = off)", .off = G(topp),
+     .lo = 1e-9, .hi = 1},
+    {.name = "prime", .kind = CLI_STR, .arg = "WAV",
+     .help = "continue this recording (resampled to the model's rate)", .off = G(prime)},
+    {.name = "keep-prime", .kind = CLI_FLAG,
+     .help = "also write the prime at the start of each output", .off = G(keep_prime)},
+    {.name = "streams", .kind = CLI_INT, .arg = "B",
+     .help = "independent streams sampled together (1)", .off = G(streams), .lo = 1,
+     .hi = 4096},
+    {.name = "threads", .kind = CLI_INT, .arg = "N",
+     .help = "threads over the streams (default 1; the output is the same)", .off = G(threads),
+     .lo = 1, .hi = 1024},
+    {.name = "precision", .kind = CLI_CALL, .arg = "P",
+     .help = "f32 (default: exactly the model); f16: weights kept as half\n"
+     "floats, ~1.4x faster for one stream, samples exactly the model\n"
+     "that scoring at f16 scores; int8: 8-bit weights and 7-bit\n"
+     "inputs in every product, ~2x faster, samples exactly what\n"
+     "scoring at int8 scores", .fn = set_precision},
+    {.name = "json", .kind = CLI_FLAG,
+     .help = "one JSON object per stream: file, samples, nll_nats, ...", .off = G(json)},
+    {0},
+};
+#undef G
+
+const cli_cmd cli_cmd_generate = {
+    .name = "generate", .summary = "sample audio from a model into a WAV", .run = cmd_generate,
+    .synopsis = "[-m MODEL] (--samples N | --seconds S) [--seed N]\n"
+                "                        [--temperature T] [--top-k K] [--top-p P] [--prime WAV]\n"
+                "                        [--keep-prime] [--streams B] [--threads N] [--precision P]\n"
+                "                        [-o OUT.wav] [--json]",
+    .opts = table,
+};
 
 static volatile sig_atomic_t interrupted;
 static void on_signal(int sig) { (void)sig; interrupted = 1; }
@@ -75,51 +123,16 @@ static char *stream_path(const char *out, int i, int streams)
 
 int cmd_generate(int argc, char **argv)
 {
-    const char *model = NULL, *out = "generated.wav", *prime = NULL;
-    double seconds = -1;
-    long samples = -1, streams = 1, topk = 0, threads = 1;
-    double temp = 1.0, topp = 1.0;
-    uint64_t seed = 0;
-    int json = 0, keep_prime = 0;
-    wn_precision prec = WN_PRECISION_F32;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
-            if (!(model = cli_value(argc, argv, &i))) return 2;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            if (!(out = cli_value(argc, argv, &i))) return 2;
-        } else if (!strcmp(a, "--samples")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 1, 1L << 40, &samples)) return 2;
-        } else if (!strcmp(a, "--seconds")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_double(a, v, 1e-6, 1e9, &seconds)) return 2;
-        } else if (!strcmp(a, "--seed")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_u64(a, v, &seed)) return 2;
-        } else if (!strcmp(a, "--temperature")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_double(a, v, 0, 100, &temp)) return 2;
-        } else if (!strcmp(a, "--top-k")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 0, 65536, &topk)) return 2;
-        } else if (!strcmp(a, "--top-p")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_double(a, v, 1e-9, 1, &topp)) return 2;
-        } else if (!strcmp(a, "--prime")) {
-            if (!(prime = cli_value(argc, argv, &i))) return 2;
-        } else if (!strcmp(a, "--keep-prime")) {
-            keep_prime = 1;
-        } else if (!strcmp(a, "--streams")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 1, 4096, &streams)) return 2;
-        } else if (!strcmp(a, "--threads")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 1, 1024, &threads)) return 2;
-        } else if (!strcmp(a, "--precision")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_precision(a, v, &prec)) return 2;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else {
-            cli_fail("generate: unknown option '%s' (see wavenet generate --help)", a);
-            return 2;
-        }
-    }
+    gen_opts o = {NULL, "generated.wav", NULL, -1, 1, 0, 1, -1, 1.0, 1.0, 0, 0, 0,
+                  WN_PRECISION_F32};
+    int rc0 = cli_parse(&cli_cmd_generate, &o, argc, argv);
+    if (rc0 != CLI_GO_ON) return rc0;
+    const char *model = o.model, *out = o.out, *prime = o.prime;
+    double seconds = o.seconds, temp = o.temp, topp = o.topp;
+    long samples = o.samples, streams = o.streams, topk = o.topk, threads = o.threads;
+    uint64_t seed = o.seed;
+    int json = o.json, keep_prime = o.keep_prime;
+    wn_precision prec = o.prec;
     if ((samples < 0) == (seconds < 0)) {
         cli_fail("generate: give exactly one of --samples N or --seconds S");
         return 2;

@@ -4,54 +4,68 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char init_usage[] =
-    "usage: wavenet init -o MODEL [--rate HZ] [--bins Q] [--layers L] [--stack K]\n"
-    "                    [--residual R] [--dilation D] [--skip S] [--seed N]\n"
-    "defaults: 8000 Hz, 256 bins, 20 layers in stacks of 10, R=32, D=32, S=128, seed 0\n";
+typedef struct init_opts {
+    const char *out;
+    long rate, bins, layers, stack, residual, dilation, skip;
+    uint64_t seed;
+} init_opts;
+
+#define I(f) offsetof(init_opts, f)
+static const cli_opt init_table[] = {
+    {.name = "help", .short_name = 'h', .kind = CLI_HELP, .help = "this help"},
+    {.name = "output", .short_name = 'o', .kind = CLI_STR, .arg = "MODEL",
+     .help = "the weights file to write (required)", .off = I(out)},
+    {.name = "rate", .kind = CLI_INT, .arg = "HZ", .help = "sample rate (8000)", .off = I(rate),
+     .lo = 1, .hi = 768000},
+    {.name = "bins", .kind = CLI_INT, .arg = "Q", .help = "mu-law classes (256)",
+     .off = I(bins), .lo = 2, .hi = 65536},
+    {.name = "layers", .kind = CLI_INT, .arg = "L", .help = "dilated layers (20)",
+     .off = I(layers), .lo = 1, .hi = 1024},
+    {.name = "stack", .kind = CLI_INT, .arg = "K",
+     .help = "layers per stack: dilations 1, 2, ..., 2^(K-1), repeated (10)", .off = I(stack),
+     .lo = 1, .hi = 24},
+    {.name = "residual", .kind = CLI_INT, .arg = "R", .help = "residual channels (32)",
+     .off = I(residual), .lo = 1, .hi = 4096},
+    {.name = "dilation", .kind = CLI_INT, .arg = "D",
+     .help = "gate channels: the dilated convolution gives 2D (32)", .off = I(dilation),
+     .lo = 1, .hi = 4096},
+    {.name = "skip", .kind = CLI_INT, .arg = "S", .help = "skip channels (128)", .off = I(skip),
+     .lo = 1, .hi = 4096},
+    {.name = "seed", .kind = CLI_U64, .arg = "N", .help = "the random weights' seed (0)",
+     .off = I(seed)},
+    {0},
+};
+#undef I
+
+const cli_cmd cli_cmd_init = {
+    .name = "init", .summary = "write a model with seeded random weights", .run = cmd_init,
+    .synopsis = "-o MODEL [--rate HZ] [--bins Q] [--layers L] [--stack K]\n"
+                "                    [--residual R] [--dilation D] [--skip S] [--seed N]",
+    .intro = "defaults: 8000 Hz, 256 bins, 20 layers in stacks of 10, R=32, D=32, S=128, "
+             "seed 0\n",
+    .opts = init_table,
+};
 
 int cmd_init(int argc, char **argv)
 {
     wn_config c = wn_config_default();
-    const char *out = NULL;
-    uint64_t seed = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        long x;
-        struct { const char *flag; int *field; long lo, hi; } ints[] = {
-            {"--rate", &c.sample_rate, 1, 768000}, {"--bins", &c.bins, 2, 65536},
-            {"--layers", &c.layers, 1, 1024},      {"--stack", &c.stack, 1, 24},
-            {"--residual", &c.residual, 1, 4096},  {"--dilation", &c.dilation, 1, 4096},
-            {"--skip", &c.skip, 1, 4096}};
-        int matched = 0;
-        for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++)
-            if (!strcmp(a, ints[k].flag)) {
-                if (!(v = cli_value(argc, argv, &i)) ||
-                    cli_int(a, v, ints[k].lo, ints[k].hi, &x))
-                    return 2;
-                *ints[k].field = (int)x;
-                matched = 1;
-            }
-        if (matched) continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(init_usage, stdout);
-            return 0;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            if (!(out = cli_value(argc, argv, &i))) return 2;
-        } else if (!strcmp(a, "--seed")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_u64(a, v, &seed)) return 2;
-        } else {
-            cli_fail("init: unknown option '%s' (see wavenet init --help)", a);
-            return 2;
-        }
-    }
-    if (!out) {
+    init_opts o = {NULL, c.sample_rate, c.bins, c.layers, c.stack, c.residual, c.dilation,
+                   c.skip, 0};
+    int rc = cli_parse(&cli_cmd_init, &o, argc, argv);
+    if (rc != CLI_GO_ON) return rc;
+    if (!o.out) {
         cli_fail("init: -o MODEL is required");
         return 2;
     }
+    c.sample_rate = (int)o.rate, c.bins = (int)o.bins, c.layers = (int)o.layers;
+    c.stack = (int)o.stack, c.residual = (int)o.residual, c.dilation = (int)o.dilation;
+    c.skip = (int)o.skip;
+    const char *out = o.out;
+    uint64_t seed = o.seed;
     wn_error err;
     wn_model *m = wn_model_init(&c, seed, &err);
     if (!m) return cli_fail_err(&err);
-    int rc = wn_model_save(m, out, &err);
+    rc = wn_model_save(m, out, &err);
     if (rc == WN_OK)
         fprintf(stderr, "wavenet: wrote %s (%zu parameters, receptive field %d samples)\n",
                 out, wn_model_param_count(m), wn_model_receptive_field(m));
@@ -59,25 +73,33 @@ int cmd_init(int argc, char **argv)
     return rc == WN_OK ? 0 : cli_fail_err(&err);
 }
 
-static const char info_usage[] = "usage: wavenet info [-m MODEL] [--json]\n";
+typedef struct info_opts {
+    const char *model;
+    int json;
+} info_opts;
+
+static const cli_opt info_table[] = {
+    {.name = "help", .short_name = 'h', .kind = CLI_HELP, .help = "this help"},
+    {.name = "model", .short_name = 'm', .kind = CLI_STR, .arg = "MODEL",
+     .help = "the weights file (default: the shipped model)",
+     .off = offsetof(info_opts, model)},
+    {.name = "json", .kind = CLI_FLAG, .help = "one JSON object instead of the table",
+     .off = offsetof(info_opts, json)},
+    {0},
+};
+
+const cli_cmd cli_cmd_info = {
+    .name = "info", .summary = "print a model's configuration", .run = cmd_info,
+    .synopsis = "[-m MODEL] [--json]", .opts = info_table,
+};
 
 int cmd_info(int argc, char **argv)
 {
-    const char *path = NULL;
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) {
-            if (!(path = cli_value(argc, argv, &i))) return 2;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = 1;
-        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            fputs(info_usage, stdout);
-            return 0;
-        } else {
-            cli_fail("info: unknown option '%s' (see wavenet info --help)", argv[i]);
-            return 2;
-        }
-    }
+    info_opts o = {0};
+    int rc = cli_parse(&cli_cmd_info, &o, argc, argv);
+    if (rc != CLI_GO_ON) return rc;
+    const char *path = o.model;
+    int json = o.json;
     if (!path) path = cli_default_model();
     wn_error err;
     wn_model *m = wn_model_load(path, &err);

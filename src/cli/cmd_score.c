@@ -8,22 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] =
-    "usage: wavenet score [-m MODEL] [--json] [--per-sample FILE.csv] [--threads N]\n"
-    "                     [--precision P] [--list FILE] PATH...\n"
-    "  prints per file: samples, total NLL in nats, bits per sample; with several\n"
-    "  files a last line with their total (text output only)\n"
-    "  PATH           an audio file, or a folder: every audio file in it (sorted)\n"
-    "  --list FILE    score the paths of a list file too: one per line, '#'\n"
-    "                 comments, relative to the list (as train reads them)\n"
-    "  --per-sample   write file,sample,code,logp_nats for every sample (CSV);\n"
-    "                 '-' writes it to stdout and the per-file lines to stderr\n"
-    "  --precision P  f32 (default), f16: score the model with its weights rounded\n"
-    "                 to half floats, the model `generate --precision f16` samples,\n"
-    "                 or int8: score through the int8 generation steps themselves, the\n"
-    "                 model `generate --precision int8` samples (chunks as streams of\n"
-    "                 generators: slower than scoring at f32 or f16)\n";
-
 static int progress(void *user, double done, double total)
 {
     const char *name = user;
@@ -66,52 +50,95 @@ static int add_path(const char *path, char ***files, int *n, wn_error *err)
     return rc;
 }
 
+typedef struct score_opts {
+    const char *model, *csv;
+    int json;
+    long threads;
+    wn_precision prec;
+    char **files; /* malloc'ed paths, in the order given */
+    int nfiles;
+} score_opts;
+
+static int set_precision(void *o, const char *flag, const char *v)
+{
+    return cli_precision(flag, v, &((score_opts *)o)->prec);
+}
+
+static int add_operand(void *o, const char *path)
+{
+    score_opts *so = o;
+    wn_error err;
+    return add_path(path, &so->files, &so->nfiles, &err) ? cli_fail_err(&err) : 0;
+}
+
+/* a list's paths, each a file or a folder, as train reads a list */
+static int add_list(void *o, const char *flag, const char *v)
+{
+    (void)flag;
+    score_opts *so = o;
+    wn_error err;
+    char **l = NULL;
+    int nl = 0, rc = wn_list_read(v, &l, &nl, &err);
+    for (int k = 0; !rc && k < nl; k++) rc = add_path(l[k], &so->files, &so->nfiles, &err);
+    wn_list_free(l, nl);
+    if (!rc && !nl) return cli_fail("%s: no paths in the list", v); /* as baseline says it */
+    return rc ? cli_fail_err(&err) : 0;
+}
+
+#define S(f) offsetof(score_opts, f)
+static const cli_opt table[] = {
+    {.name = "help", .short_name = 'h', .kind = CLI_HELP, .help = "this help"},
+    {.name = "model", .short_name = 'm', .kind = CLI_STR, .arg = "MODEL",
+     .help = "the weights file (default: the shipped model)", .off = S(model)},
+    {.name = "json", .kind = CLI_FLAG,
+     .help = "one JSON object per file: file, samples, nll_nats,\n"
+     "bits_per_sample", .off = S(json)},
+    {.name = "per-sample", .kind = CLI_STR, .arg = "FILE.csv",
+     .help = "write file,sample,code,logp_nats for every sample (CSV);\n"
+     "'-' writes it to stdout and the per-file lines to stderr", .off = S(csv)},
+    {.name = "threads", .kind = CLI_INT, .arg = "N", .help = "OpenMP threads (0 = all)",
+     .off = S(threads), .lo = 0, .hi = 1024},
+    {.name = "precision", .kind = CLI_CALL, .arg = "P",
+     .help = "f32 (default), f16: score the model with its weights rounded\n"
+     "to half floats, the model `generate --precision f16` samples,\n"
+     "or int8: score through the int8 generation steps themselves, the\n"
+     "model `generate --precision int8` samples (chunks as streams of\n"
+     "generators: slower than scoring at f32 or f16)", .fn = set_precision},
+    {.name = "list", .kind = CLI_CALL, .arg = "FILE",
+     .help = "score the paths of a list file too: one per line, '#'\n"
+     "comments, relative to the list (as train reads them)", .fn = add_list},
+    {0},
+};
+#undef S
+
+const cli_cmd cli_cmd_score = {
+    .name = "score", .summary = "exact log-likelihood of audio files (bits/sample)",
+    .run = cmd_score,
+    .synopsis = "[-m MODEL] [--json] [--per-sample FILE.csv] [--threads N]\n"
+                "                     [--precision P] [--list FILE] [--] PATH...",
+    .intro = "prints per file: samples, total NLL in nats, bits per sample; with several\n"
+             "files a last line with their total (text output only)\n"
+             "  PATH           an audio file, or a folder: every audio file in it (sorted);\n"
+             "                 '-' is stdin\n",
+    .opts = table, .operand = add_operand,
+};
+
 int cmd_score(int argc, char **argv)
 {
-    const char *model = NULL, *csv = NULL;
-    int json = 0;
-    long threads = 0;
-    wn_precision prec = WN_PRECISION_F32;
-    char **files = NULL; /* malloc'ed paths, in the order given */
-    int nfiles = 0;
-    wn_error err;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage, stdout);
-            wn_list_free(files, nfiles);
-            return 0;
-        } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
-            if (!(model = cli_value(argc, argv, &i))) goto bad;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--per-sample")) {
-            if (!(csv = cli_value(argc, argv, &i))) goto bad;
-        } else if (!strcmp(a, "--threads")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 0, 1024, &threads)) goto bad;
-        } else if (!strcmp(a, "--precision")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_precision(a, v, &prec)) goto bad;
-        } else if (!strcmp(a, "--list")) {
-            if (!(v = cli_value(argc, argv, &i))) goto bad;
-            /* its paths, each a file or a folder, as train reads a list */
-            char **l = NULL;
-            int nl = 0, rc = wn_list_read(v, &l, &nl, &err);
-            for (int k = 0; !rc && k < nl; k++) rc = add_path(l[k], &files, &nfiles, &err);
-            wn_list_free(l, nl);
-            if (!rc && !nl) cli_fail("%s: no paths in the list", v); /* as baseline says it */
-            else if (rc) cli_fail_err(&err);
-            if (rc || !nl) {
-                wn_list_free(files, nfiles);
-                return 1;
-            }
-        } else if (a[0] == '-' && a[1]) {
-            cli_fail("score: unknown option '%s' (see wavenet score --help)", a);
-            goto bad;
-        } else if (add_path(a, &files, &nfiles, &err)) {
-            wn_list_free(files, nfiles);
-            return cli_fail_err(&err);
-        }
+    score_opts o = {0};
+    o.prec = WN_PRECISION_F32;
+    int rc0 = cli_parse(&cli_cmd_score, &o, argc, argv);
+    if (rc0 != CLI_GO_ON) {
+        wn_list_free(o.files, o.nfiles);
+        return rc0;
     }
+    const char *model = o.model, *csv = o.csv;
+    int json = o.json;
+    long threads = o.threads;
+    wn_precision prec = o.prec;
+    char **files = o.files;
+    int nfiles = o.nfiles;
+    wn_error err;
     if (!nfiles) {
         cli_fail("score: no audio files given (see wavenet score --help)");
         goto bad;

@@ -6,74 +6,86 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
-    "usage: wavenet spectrogram IN.wav -o OUT.png [--rate HZ] [--fft N] [--hop N]\n"
-    "                           [--range DB] [--title TEXT] [--width PX] [--height PX]\n"
-    "                           [--mel N [--fmin HZ] [--fmax HZ]]\n"
-    "  IN       any audio file libsndfile reads (a .raw file is 16-bit LE mono, 8000 Hz\n"
-    "           unless --rate is given); channels are mixed to mono\n"
-    "  --rate   resample to HZ first (default: the file's own rate)\n"
-    "  --fft    frame length in samples, even (default: 256 at 8 kHz, scaled with the rate)\n"
-    "  --hop    frame step in samples (default: fft/4)\n"
-    "  --range  colours span this many dB below the loudest point (default 80)\n"
-    "  --title  text above the plot (default: the input file name)\n"
-    "  --width, --height  whole image size in pixels (default: from the length and fft)\n"
-    "  --mel    N mel bands (Slaney's scale) as rows instead of the FFT bins\n"
-    "  --fmin, --fmax  the mel bands' range in Hz (default 0 to half the rate)\n";
+typedef struct spec_opts {
+    const char *in, *out, *title;
+    long rate, fft, hop, width, height, mels;
+    double range, fmin, fmax;
+} spec_opts;
+
+static int input(void *o, const char *path)
+{
+    spec_opts *so = o;
+    if (so->in) {
+        cli_fail("spectrogram: one input file only ('%s' and '%s')", so->in, path);
+        return 2;
+    }
+    so->in = path;
+    return 0;
+}
+
+#define P(f) offsetof(spec_opts, f)
+static const cli_opt table[] = {
+    {.name = "help", .short_name = 'h', .kind = CLI_HELP, .help = "this help"},
+    {.name = "output", .short_name = 'o', .kind = CLI_STR, .arg = "OUT.png",
+     .help = "the image (required; '-' = stdout)", .off = P(out)},
+    {.name = "rate", .kind = CLI_INT, .arg = "HZ",
+     .help = "resample to HZ first (default: the file's own rate)", .off = P(rate), .lo = 1,
+     .hi = 1 << 20},
+    {.name = "fft", .kind = CLI_INT, .arg = "N",
+     .help = "frame length in samples, even (default: 256 at 8 kHz, scaled\nwith the rate)",
+     .off = P(fft), .lo = 8, .hi = 65536},
+    {.name = "hop", .kind = CLI_INT, .arg = "N",
+     .help = "frame step in samples (default: fft/4)", .off = P(hop), .lo = 1, .hi = 1 << 20},
+    {.name = "range", .kind = CLI_NUM, .arg = "DB",
+     .help = "colours span this many dB below the loudest point (default 80)", .off = P(range),
+     .lo = 1, .hi = 400},
+    {.name = "title", .kind = CLI_STR, .arg = "TEXT",
+     .help = "text above the plot (default: the input file name)", .off = P(title)},
+    {.name = "width", .kind = CLI_INT, .arg = "PX",
+     .help = "whole image width in pixels (default: from the length)", .off = P(width),
+     .lo = 64, .hi = 8192},
+    {.name = "height", .kind = CLI_INT, .arg = "PX",
+     .help = "whole image height in pixels (default: from the fft)", .off = P(height), .lo = 64,
+     .hi = 8192},
+    {.name = "mel", .kind = CLI_INT, .arg = "N",
+     .help = "N mel bands (Slaney's scale) as rows instead of the FFT bins", .off = P(mels),
+     .lo = 1, .hi = 4096},
+    {.name = "fmin", .kind = CLI_NUM, .arg = "HZ",
+     .help = "the mel bands' lowest frequency (default 0)", .off = P(fmin), .lo = 1e-3,
+     .hi = 1e6, .zero_ok = 1},
+    {.name = "fmax", .kind = CLI_NUM, .arg = "HZ",
+     .help = "the mel bands' highest frequency (default: half the rate)", .off = P(fmax),
+     .lo = 1e-3, .hi = 1e6, .zero_ok = 1},
+    {0},
+};
+#undef P
+
+const cli_cmd cli_cmd_spectrogram = {
+    .name = "spectrogram", .summary = "log-magnitude spectrogram of a WAV as PNG",
+    .run = cmd_spectrogram,
+    .synopsis = "IN.wav -o OUT.png [--rate HZ] [--fft N] [--hop N]\n"
+                "                           [--range DB] [--title TEXT] [--width PX] [--height PX]\n"
+                "                           [--mel N [--fmin HZ] [--fmax HZ]]",
+    .intro = "  IN       any audio file libsndfile reads (a .raw file is 16-bit LE mono, 8000 Hz\n"
+             "           unless --rate is given); channels are mixed to mono\n",
+    .opts = table, .operand = input,
+};
 
 int cmd_spectrogram(int argc, char **argv)
 {
     wn_spectrogram_params p = wn_spectrogram_default_params();
-    const char *in = NULL, *out = NULL, *title = NULL;
-    long rate = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        long x;
-        double d;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            if (!(out = cli_value(argc, argv, &i))) return 2;
-        } else if (!strcmp(a, "--rate")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 1, 1 << 20, &rate)) return 2;
-        } else if (!strcmp(a, "--fft")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 8, 65536, &x)) return 2;
-            if (x % 2) {
-                cli_fail("--fft: expected an even number, got %ld", x);
-                return 2;
-            }
-            p.fft = (int)x;
-        } else if (!strcmp(a, "--hop")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 1, 1 << 20, &x)) return 2;
-            p.hop = (int)x;
-        } else if (!strcmp(a, "--range")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_double(a, v, 1, 400, &d)) return 2;
-            p.range_db = (float)d;
-        } else if (!strcmp(a, "--title")) {
-            if (!(title = cli_value(argc, argv, &i))) return 2;
-        } else if (!strcmp(a, "--width")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 64, 8192, &x)) return 2;
-            p.width = (int)x;
-        } else if (!strcmp(a, "--height")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 64, 8192, &x)) return 2;
-            p.height = (int)x;
-        } else if (!strcmp(a, "--mel")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_int(a, v, 1, 4096, &x)) return 2;
-            p.mels = (int)x;
-        } else if (!strcmp(a, "--fmin") || !strcmp(a, "--fmax")) {
-            if (!(v = cli_value(argc, argv, &i)) || cli_double(a, v, 0, 1e6, &d)) return 2;
-            *(a[4] == 'i' ? &p.fmin : &p.fmax) = d;
-        } else if (a[0] == '-' && a[1]) {
-            cli_fail("spectrogram: unknown option '%s' (see wavenet spectrogram --help)", a);
-            return 2;
-        } else if (!in) {
-            in = a;
-        } else {
-            cli_fail("spectrogram: one input file only ('%s' and '%s')", in, a);
-            return 2;
-        }
+    spec_opts o = {NULL, NULL, NULL, 0, p.fft, p.hop, p.width, p.height, p.mels, p.range_db,
+                   p.fmin, p.fmax};
+    int rc0 = cli_parse(&cli_cmd_spectrogram, &o, argc, argv);
+    if (rc0 != CLI_GO_ON) return rc0;
+    if (o.fft % 2) {
+        cli_fail("--fft: expected an even number, got %ld", o.fft);
+        return 2;
     }
+    const char *in = o.in, *out = o.out, *title = o.title;
+    long rate = o.rate;
+    p.fft = (int)o.fft, p.hop = (int)o.hop, p.width = (int)o.width, p.height = (int)o.height;
+    p.mels = (int)o.mels, p.range_db = (float)o.range, p.fmin = o.fmin, p.fmax = o.fmax;
     if (!in || !out) {
         cli_fail("spectrogram: %s is required (see wavenet spectrogram --help)",
                  !in ? "an input file" : "-o OUT.png");

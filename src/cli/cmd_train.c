@@ -18,62 +18,188 @@
 
 #define DEFAULT_STEPS 2000
 
-static const char usage_text[] =
-    "usage: wavenet train -m MODEL -o OUT [--train PATH...] [--train-list FILE]\n"
-    "                     [--valid PATH...] [--valid-list FILE] [--steps N | --minutes M]\n"
-    "                     [--batch B] [--window T] [--lr X] [--warmup N] [--decay SPEC]\n"
-    "                     [--clip G] [--weight-decay W] [--seed N] [--threads N]\n"
-    "                     [--checkpoint-every N] [--checkpoint PATH] [--resume CKPT]\n"
-    "                     [--valid-every N] [--patience N] [--optimizer NAME]\n"
-    "                     [--gain-jitter DB] [--trim-db DB] [--log FILE.csv]\n"
-    "                     [--print-every SECONDS]\n"
-    "\n"
-    "Train MODEL (a weights file from `wavenet init` or an earlier run) on speech\n"
-    "clips; OUT receives the best model on the validation clips (the last one\n"
-    "when there are none).\n"
-    "\n"
-    "  -m MODEL            starting weights (not needed with --resume)\n"
-    "  -o OUT              best model so far (written atomically)\n"
-    "  --train PATH...     training audio files or folders (every audio file inside)\n"
-    "  --train-list FILE   a list file: one path per line, '#' comments, relative\n"
-    "                      paths relative to the list file (repeatable)\n"
-    "  --valid PATH...     validation files or folders; --valid-list FILE likewise\n"
-    "  --steps N           total steps (default " "2000" "; with --resume, the checkpoint's)\n"
-    "  --minutes M         train for M minutes of training time instead (a resumed\n"
-    "                      run counts the time before); the lr schedule's length is\n"
-    "                      estimated from the first steps and kept in the checkpoint\n"
-    "  --batch B           windows per step (8)\n"
-    "  --window T          predicted samples per window (2048); a window holds\n"
-    "                      receptive field + T samples\n"
-    "  --lr X              peak learning rate (0.001)\n"
-    "  --warmup N          linear warmup steps (100)\n"
-    "  --decay SPEC        after warmup: none | cosine[:FINAL] | linear[:FINAL] |\n"
-    "                      step:EVERY[:GAMMA]; FINAL is a fraction of --lr reached at\n"
-    "                      the last step (cosine:0.1); step multiplies the lr by GAMMA\n"
-    "                      (0.5) every EVERY steps\n"
-    "  --clip G            clip the gradient's global L2 norm to G (1; 0 = off)\n"
-    "  --weight-decay W    decoupled weight decay on weight tensors, not biases (0)\n"
-    "  --optimizer NAME    adam (default), sgd, momentum, nesterov, adagrad, rmsprop\n"
-    "  --seed N            data RNG seed: window positions and gains (1)\n"
-    "  --threads N         OpenMP threads (default: all): a window each, and windows\n"
-    "                      that do not fill them shared by time chunks; resuming bit\n"
-    "                      for bit needs the same count\n"
-    "  --valid-every N     validate every N steps (500)\n"
-    "  --patience N        stop after N validations without a new best (0 = never)\n"
-    "  --gain-jitter DB    random gain per window, uniform in +-DB dB (0 = off)\n"
-    "  --trim-db DB        trim leading/trailing silence quieter than the clip's\n"
-    "                      peak - DB dB (40; 0 = off)\n"
-    "  --checkpoint PATH   checkpoint file (OUT.ckpt)\n"
-    "  --checkpoint-every N  write the checkpoint every N steps (500; 0 = at the end)\n"
-    "  --resume CKPT       continue a run from its checkpoint: weights, optimizer,\n"
-    "                      data RNG, schedule, best validation; the checkpoint's\n"
-    "                      settings and files are the defaults\n"
-    "  --log FILE.csv      append one row per progress line (each row whole or not\n"
-    "                      at all; '-': to stdout)\n"
-    "  --print-every S     seconds between progress lines (10)\n"
-    "\n"
-    "SIGINT/SIGTERM write the checkpoint at the end of the current step and exit 0;\n"
-    "a second signal a second or more later stops at once.\n";
+/* A growable list of paths (argv strings or malloc'ed from list files). */
+typedef struct plist {
+    char **v;
+    int n;
+} plist;
+
+static int plist_add(plist *l, const char *s)
+{
+    char **nv = realloc(l->v, sizeof *nv * (size_t)(l->n + 1));
+    if (!nv) return -1;
+    l->v = nv;
+    if (!(l->v[l->n] = strdup(s))) return -1;
+    l->n++;
+    return 0;
+}
+
+static void plist_free(plist *l)
+{
+    wn_list_free(l->v, l->n);
+    l->v = NULL;
+    l->n = 0;
+}
+
+/* The command line (its flags override a checkpoint's settings: set_*). */
+typedef struct opts {
+    const char *model, *out, *ckpt, *resume, *log, *decay, *optimizer;
+    plist train, valid;
+    int train_given, valid_given;
+    long steps, batch, window, warmup, threads, valid_every, patience, ckpt_every;
+    double minutes, lr, clip, wd, jitter, trim, print_every;
+    uint64_t seed;
+    int set_steps, set_batch, set_window, set_warmup, set_threads, set_valid_every,
+        set_patience, set_ckpt_every, set_minutes, set_lr, set_clip, set_wd, set_jitter,
+        set_trim, set_seed;
+    int quiet, verbose;
+} opts;
+
+static int add_path(void *o, const char *flag, const char *v)
+{
+    opts *t = o;
+    return plist_add(flag[2] == 't' ? &t->train : &t->valid, v) ? cli_fail("out of memory") : 0;
+}
+
+static int add_list(void *o, const char *flag, const char *v)
+{
+    opts *t = o;
+    plist *l = flag[2] == 't' ? &t->train : &t->valid;
+    wn_error err;
+    return wn_list_read(v, &l->v, &l->n, &err) ? cli_fail_err(&err) : 0;
+}
+
+static int set_decay(void *o, const char *flag, const char *v)
+{
+    (void)flag;
+    wn_train_params tp = wn_train_default_params();
+    wn_error err;
+    if (wn_decay_parse(v, &tp, &err)) return cli_fail("--%s", err.message), 2;
+    ((opts *)o)->decay = v;
+    return 0;
+}
+
+static int set_optimizer(void *o, const char *flag, const char *v)
+{
+    if (wn_optimizer_parse(v) < 0)
+        return cli_fail("%s '%s': expected adam, sgd, momentum, nesterov, adagrad or rmsprop",
+                        flag, v), 2;
+    ((opts *)o)->optimizer = v;
+    return 0;
+}
+
+#define O(f) offsetof(opts, f)
+#define SET(f) CLI_GIVEN(opts, f)
+static const cli_opt table[] = {
+    {.name = "help", .short_name = 'h', .kind = CLI_HELP, .help = "this help"},
+    {.name = "model", .short_name = 'm', .kind = CLI_STR, .arg = "MODEL",
+     .help = "starting weights (not needed with --resume)", .off = O(model)},
+    {.name = "output", .short_name = 'o', .kind = CLI_STR, .arg = "OUT",
+     .help = "best model so far (written atomically)", .off = O(out)},
+    {.name = "train", .kind = CLI_PATHS, .arg = "PATH",
+     .help = "training audio files or folders (every audio file inside)",
+     .given = SET(train_given), .fn = add_path},
+    {.name = "train-list", .kind = CLI_CALL, .arg = "FILE",
+     .help = "a list file: one path per line, '#' comments, relative\n"
+     "paths relative to the list file (repeatable)", .given = SET(train_given), .fn = add_list},
+    {.name = "valid", .kind = CLI_PATHS, .arg = "PATH", .help = "validation files or folders",
+     .given = SET(valid_given), .fn = add_path},
+    {.name = "valid-list", .kind = CLI_CALL, .arg = "FILE",
+     .help = "a list file of validation paths, as --train-list", .given = SET(valid_given),
+     .fn = add_list},
+    {.name = "steps", .kind = CLI_INT, .arg = "N",
+     .help = "total steps (default " "2000" "; with --resume, the checkpoint's)",
+     .off = O(steps), .lo = 1, .hi = 1e12, .given = SET(set_steps)},
+    {.name = "minutes", .kind = CLI_NUM, .arg = "M",
+     .help = "train for M minutes of training time instead (a resumed\n"
+     "run counts the time before); the lr schedule's length is\n"
+     "estimated from the first steps and kept in the checkpoint",
+     .off = O(minutes), .lo = 1e-3, .hi = 1e7, .given = SET(set_minutes)},
+    {.name = "batch", .kind = CLI_INT, .arg = "B", .help = "windows per step (8)",
+     .off = O(batch), .lo = 1, .hi = 65536, .given = SET(set_batch)},
+    {.name = "window", .kind = CLI_INT, .arg = "T",
+     .help = "predicted samples per window (2048); a window holds\n"
+     "receptive field + T samples",
+     .off = O(window), .lo = 1, .hi = 1 << 24, .given = SET(set_window)},
+    {.name = "lr", .kind = CLI_NUM, .arg = "X", .help = "peak learning rate (0.001)",
+     .off = O(lr), .lo = 1e-9, .hi = 1e6, .zero_ok = 1, .given = SET(set_lr)},
+    {.name = "warmup", .kind = CLI_INT, .arg = "N", .help = "linear warmup steps (100)",
+     .off = O(warmup), .lo = 0, .hi = 1e12, .given = SET(set_warmup)},
+    {.name = "decay", .kind = CLI_CALL, .arg = "SPEC",
+     .help = "after warmup: none | cosine[:FINAL] | linear[:FINAL] |\n"
+     "step:EVERY[:GAMMA]; FINAL is a fraction of --lr reached at\n"
+     "the last step (cosine:0.1); step multiplies the lr by GAMMA\n"
+     "(0.5) every EVERY steps", .fn = set_decay},
+    {.name = "clip", .kind = CLI_NUM, .arg = "G",
+     .help = "clip the gradient's global L2 norm to G (1; 0 = off)", .off = O(clip), .lo = 1e-6,
+     .hi = 1e30, .zero_ok = 1, .given = SET(set_clip)},
+    {.name = "weight-decay", .kind = CLI_NUM, .arg = "W",
+     .help = "decoupled weight decay on weight tensors, not biases (0)", .off = O(wd),
+     .lo = 1e-9, .hi = 1e6, .zero_ok = 1, .given = SET(set_wd)},
+    {.name = "optimizer", .kind = CLI_CALL, .arg = "NAME",
+     .help = "adam (default), sgd, momentum, nesterov, adagrad, rmsprop", .fn = set_optimizer},
+    {.name = "seed", .kind = CLI_U64, .arg = "N",
+     .help = "data RNG seed: window positions and gains (1)", .off = O(seed),
+     .given = SET(set_seed)},
+    {.name = "threads", .kind = CLI_INT, .arg = "N",
+     .help = "OpenMP threads (default: all): a window each, and windows\n"
+     "that do not fill them shared by time chunks; resuming bit\n"
+     "for bit needs the same count",
+     .off = O(threads), .lo = 1, .hi = 4096, .given = SET(set_threads)},
+    {.name = "valid-every", .kind = CLI_INT, .arg = "N", .help = "validate every N steps (500)",
+     .off = O(valid_every), .lo = 0, .hi = 1e12, .given = SET(set_valid_every)},
+    {.name = "patience", .kind = CLI_INT, .arg = "N",
+     .help = "stop after N validations without a new best (0 = never)", .off = O(patience),
+     .lo = 0, .hi = 1e9, .given = SET(set_patience)},
+    {.name = "gain-jitter", .kind = CLI_NUM, .arg = "DB",
+     .help = "random gain per window, uniform in +-DB dB (0 = off)", .off = O(jitter),
+     .lo = 1e-3, .hi = 60, .zero_ok = 1, .given = SET(set_jitter)},
+    {.name = "trim-db", .kind = CLI_NUM, .arg = "DB",
+     .help = "trim leading/trailing silence quieter than the clip's\n"
+     "peak - DB dB (40; 0 = off)",
+     .off = O(trim), .lo = 1e-3, .hi = 200, .zero_ok = 1, .given = SET(set_trim)},
+    {.name = "checkpoint", .kind = CLI_STR, .arg = "PATH", .help = "checkpoint file (OUT.ckpt)",
+     .off = O(ckpt)},
+    {.name = "checkpoint-every", .kind = CLI_INT, .arg = "N",
+     .help = "write the checkpoint every N steps (500; 0 = at the end)", .off = O(ckpt_every),
+     .lo = 0, .hi = 1e12, .given = SET(set_ckpt_every)},
+    {.name = "resume", .kind = CLI_STR, .arg = "CKPT",
+     .help = "continue a run from its checkpoint: weights, optimizer,\n"
+     "data RNG, schedule, best validation; the checkpoint's\n"
+     "settings and files are the defaults", .off = O(resume)},
+    {.name = "log", .kind = CLI_STR, .arg = "FILE.csv",
+     .help = "append one row per progress line (each row whole or not\n"
+     "at all; '-': to stdout)", .off = O(log)},
+    {.name = "print-every", .kind = CLI_NUM, .arg = "S",
+     .help = "seconds between progress lines (10)", .off = O(print_every), .lo = 1e-3,
+     .hi = 1e7, .zero_ok = 1},
+    {.name = "quiet", .kind = CLI_FLAG,
+     .help = "print only warnings, errors and the result line", .off = O(quiet)},
+    {.name = "verbose", .kind = CLI_FLAG,
+     .help = "a line for each data file read (its trimming, resampling,\n"
+     "or why it is skipped) instead of one summary", .off = O(verbose)},
+    {0},
+};
+#undef O
+#undef SET
+
+const cli_cmd cli_cmd_train = {
+    .name = "train", .summary = "train a model on speech clips", .run = cmd_train,
+    .synopsis = "-m MODEL -o OUT [--train PATH...] [--train-list FILE]\n"
+                "                     [--valid PATH...] [--valid-list FILE] [--steps N | --minutes M]\n"
+                "                     [--batch B] [--window T] [--lr X] [--warmup N] [--decay SPEC]\n"
+                "                     [--clip G] [--weight-decay W] [--seed N] [--threads N]\n"
+                "                     [--checkpoint-every N] [--checkpoint PATH] [--resume CKPT]\n"
+                "                     [--valid-every N] [--patience N] [--optimizer NAME]\n"
+                "                     [--gain-jitter DB] [--trim-db DB] [--log FILE.csv]\n"
+                "                     [--print-every S] [--quiet | --verbose]",
+    .intro = "Train MODEL (a weights file from `wavenet init` or an earlier run) on speech\n"
+             "clips; OUT receives the best model on the validation clips (the last one\n"
+             "when there are none).\n",
+    .outro = "SIGINT/SIGTERM write the checkpoint at the end of the current step and exit 0;\n"
+             "a second signal a second or more later stops at once.\n",
+    .opts = table,
+};
 
 static volatile sig_atomic_t g_stop;
 static struct timespec g_first_signal;
@@ -98,14 +224,6 @@ static void on_signal(int sig)
     }
 }
 
-static int stop_requested(void *user, double done, double total)
-{
-    (void)user;
-    (void)done;
-    (void)total;
-    return g_stop != 0;
-}
-
 static double now_s(void)
 {
     struct timespec ts;
@@ -126,29 +244,6 @@ static void fmt_duration(double s, char *buf, size_t n)
         snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
     else
         snprintf(buf, n, "%lds", t);
-}
-
-/* A growable list of paths (argv strings or malloc'ed from list files). */
-typedef struct plist {
-    char **v;
-    int n;
-} plist;
-
-static int plist_add(plist *l, const char *s)
-{
-    char **nv = realloc(l->v, sizeof *nv * (size_t)(l->n + 1));
-    if (!nv) return -1;
-    l->v = nv;
-    if (!(l->v[l->n] = strdup(s))) return -1;
-    l->n++;
-    return 0;
-}
-
-static void plist_free(plist *l)
-{
-    wn_list_free(l->v, l->n);
-    l->v = NULL;
-    l->n = 0;
 }
 
 /* Can we create files beside path? (the check made before any training) */
@@ -173,143 +268,6 @@ static int check_writable(const char *flag, const char *path)
         return cli_fail("%s %s: cannot write in %s: %s", flag, path, dir, strerror(errno));
     close(fd);
     unlink(probe);
-    return 0;
-}
-
-/* Flags given on the command line (they override a checkpoint's settings). */
-typedef struct opts {
-    const char *model, *out, *ckpt, *resume, *log;
-    plist train, valid;
-    int train_given, valid_given;
-    long steps, batch, window, warmup, threads, valid_every, patience, ckpt_every;
-    double minutes, lr, clip, wd, jitter, trim, print_every;
-    uint64_t seed;
-    const char *decay, *optimizer;
-    int set_steps, set_batch, set_window, set_warmup, set_threads, set_valid_every,
-        set_patience, set_ckpt_every, set_minutes, set_lr, set_clip, set_wd, set_jitter,
-        set_trim, set_seed;
-} opts;
-
-static int is_flag(const char *s) { return s[0] == '-' && s[1] != 0; }
-
-static int parse_args(int argc, char **argv, opts *o)
-{
-    wn_error err;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-#define VALUE() \
-    if (!(v = cli_value(argc, argv, &i))) return -1
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage_text, stdout);
-            return 1;
-        } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
-            VALUE();
-            o->model = v;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            VALUE();
-            o->out = v;
-        } else if (!strcmp(a, "--train") || !strcmp(a, "--valid")) {
-            plist *l = a[2] == 't' ? &o->train : &o->valid;
-            *(a[2] == 't' ? &o->train_given : &o->valid_given) = 1;
-            int got = 0;
-            while (i + 1 < argc && !is_flag(argv[i + 1])) {
-                if (plist_add(l, argv[++i])) return cli_fail("out of memory"), -1;
-                got++;
-            }
-            if (!got) return cli_fail("%s needs one or more paths", a), -1;
-        } else if (!strcmp(a, "--train-list") || !strcmp(a, "--valid-list")) {
-            VALUE();
-            plist *l = a[2] == 't' ? &o->train : &o->valid;
-            *(a[2] == 't' ? &o->train_given : &o->valid_given) = 1;
-            if (wn_list_read(v, &l->v, &l->n, &err)) return cli_fail_err(&err), -3;
-        } else if (!strcmp(a, "--steps")) {
-            VALUE();
-            if (cli_int(a, v, 1, 1000000000000L, &o->steps)) return -1;
-            o->set_steps = 1;
-        } else if (!strcmp(a, "--minutes")) {
-            VALUE();
-            if (cli_double(a, v, 1e-3, 1e7, &o->minutes)) return -1;
-            o->set_minutes = 1;
-        } else if (!strcmp(a, "--batch")) {
-            VALUE();
-            if (cli_int(a, v, 1, 65536, &o->batch)) return -1;
-            o->set_batch = 1;
-        } else if (!strcmp(a, "--window")) {
-            VALUE();
-            if (cli_int(a, v, 1, 1 << 24, &o->window)) return -1;
-            o->set_window = 1;
-        } else if (!strcmp(a, "--lr")) {
-            VALUE();
-            if (cli_double(a, v, 0, 1e6, &o->lr)) return -1;
-            o->set_lr = 1;
-        } else if (!strcmp(a, "--warmup")) {
-            VALUE();
-            if (cli_int(a, v, 0, 1000000000000L, &o->warmup)) return -1;
-            o->set_warmup = 1;
-        } else if (!strcmp(a, "--decay")) {
-            VALUE();
-            wn_train_params tp = wn_train_default_params();
-            if (wn_decay_parse(v, &tp, &err)) return cli_fail("--%s", err.message), -1;
-            o->decay = v;
-        } else if (!strcmp(a, "--clip")) {
-            VALUE();
-            if (cli_double(a, v, 0, 1e30, &o->clip)) return -1;
-            o->set_clip = 1;
-        } else if (!strcmp(a, "--weight-decay")) {
-            VALUE();
-            if (cli_double(a, v, 0, 1e6, &o->wd)) return -1;
-            o->set_wd = 1;
-        } else if (!strcmp(a, "--seed")) {
-            VALUE();
-            if (cli_u64(a, v, &o->seed)) return -1;
-            o->set_seed = 1;
-        } else if (!strcmp(a, "--threads")) {
-            VALUE();
-            if (cli_int(a, v, 1, 4096, &o->threads)) return -1;
-            o->set_threads = 1;
-        } else if (!strcmp(a, "--checkpoint-every")) {
-            VALUE();
-            if (cli_int(a, v, 0, 1000000000000L, &o->ckpt_every)) return -1;
-            o->set_ckpt_every = 1;
-        } else if (!strcmp(a, "--checkpoint")) {
-            VALUE();
-            o->ckpt = v;
-        } else if (!strcmp(a, "--resume")) {
-            VALUE();
-            o->resume = v;
-        } else if (!strcmp(a, "--valid-every")) {
-            VALUE();
-            if (cli_int(a, v, 0, 1000000000000L, &o->valid_every)) return -1;
-            o->set_valid_every = 1;
-        } else if (!strcmp(a, "--patience")) {
-            VALUE();
-            if (cli_int(a, v, 0, 1000000000L, &o->patience)) return -1;
-            o->set_patience = 1;
-        } else if (!strcmp(a, "--optimizer")) {
-            VALUE();
-            if (wn_optimizer_parse(v) < 0)
-                return cli_fail("--optimizer '%s': expected adam, sgd, momentum, nesterov, "
-                                "adagrad or rmsprop", v), -1;
-            o->optimizer = v;
-        } else if (!strcmp(a, "--gain-jitter")) {
-            VALUE();
-            if (cli_double(a, v, 0, 60, &o->jitter)) return -1;
-            o->set_jitter = 1;
-        } else if (!strcmp(a, "--trim-db")) {
-            VALUE();
-            if (cli_double(a, v, 0, 200, &o->trim)) return -1;
-            o->set_trim = 1;
-        } else if (!strcmp(a, "--log")) {
-            VALUE();
-            o->log = v;
-        } else if (!strcmp(a, "--print-every")) {
-            VALUE();
-            if (cli_double(a, v, 0, 1e7, &o->print_every)) return -1;
-        } else {
-            return cli_fail("train: unknown option '%s' (try 'wavenet train --help')", a), -1;
-        }
-#undef VALUE
-    }
     return 0;
 }
 
@@ -372,8 +330,9 @@ static int log_row(csvlog *lg, wn_error *err, const char *fmt, ...)
 /* One line of progress on stderr with the latest validation figure, and
  * a row of the log, which has the figure only on the row of the step it
  * scored (fresh), so that a row says whether it is a new measurement. */
-static int progress_line(csvlog *log, const wn_trainer *tr, interval *iv, double valid_bits,
-                         int fresh, float lr, double grad_norm, double eta, wn_error *err)
+static int progress_line(csvlog *log, int show, const wn_trainer *tr, interval *iv,
+                         double valid_bits, int fresh, float lr, double grad_norm, double eta,
+                         wn_error *err)
 {
     int64_t step = wn_trainer_steps_done(tr);
     wn_train_params p = wn_trainer_params(tr);
@@ -384,7 +343,8 @@ static int progress_line(csvlog *log, const wn_trainer *tr, interval *iv, double
     if (p.steps > 0) snprintf(total, sizeof total, "/%lld", (long long)p.steps);
     snprintf(vb, sizeof vb, isfinite(valid_bits) ? "%.4f" : "-", valid_bits);
     snprintf(tb, sizeof tb, isfinite(train_bits) ? "%.4f" : "-", train_bits);
-    fprintf(stderr, "step %lld%s  train %s bits  valid %s bits  %.0f samples/s  lr %.3g  ETA %s\n",
+    if (show)
+        fprintf(stderr, "step %lld%s  train %s bits  valid %s bits  %.0f samples/s  lr %.3g  ETA %s\n",
             (long long)step, total, tb, vb, isfinite(rate) ? rate : 0.0, lr, eta_s);
     iv->loss_sum = 0;
     iv->steps = 0;
@@ -400,418 +360,499 @@ static int progress_line(csvlog *log, const wn_trainer *tr, interval *iv, double
 }
 
 /* A validation on a line and a row of its own (outside the intervals). */
-static int valid_line(csvlog *log, const wn_trainer *tr, int64_t step, double bits,
+static int valid_line(csvlog *log, int show, const wn_trainer *tr, int64_t step, double bits,
                       int improved, double eta, wn_error *err)
 {
-    fprintf(stderr, "step %lld  valid %.4f bits%s\n", (long long)step, bits,
+    if (show)
+        fprintf(stderr, "step %lld  valid %.4f bits%s\n", (long long)step, bits,
             improved ? " (new best)" : "");
     return log ? log_row(log, err, "%lld,%.3f,,%.4f,,,,%.1f\n", (long long)step,
                          wn_trainer_seconds(tr), bits, eta)
                : 0;
 }
 
-static void report_clips(const wn_trainer *tr, int rate, int window, int rf)
+/* The loading line: wn_trainer_create reports the files read through the
+ * progress callback, which otherwise only asks whether to stop. */
+typedef struct loading {
+    int show;       /* stderr is a terminal and not --quiet */
+    int active;     /* wn_trainer_create is reading */
+    double shown;   /* when the line was last drawn */
+    int width;      /* its length, to blank it */
+} loading;
+
+static int on_progress(void *user, double done, double total)
 {
-    for (int w = 0; w < 2; w++) {
-        for (int i = 0; i < wn_trainer_clip_count(tr, w); i++) {
-            const wn_clip_report *r = wn_trainer_clip(tr, w, i);
-            if (r->resampled)
-                cli_note("%s: resampled from %d Hz to %d Hz", r->path, r->file_rate, rate);
-            if (w) continue;
-            if (r->unusable) {
-                int64_t need = window > rf + 1 ? window : rf + 1;
-                if (r->silent)
-                    fprintf(stderr, "wavenet: warning: %s: all silence; skipped\n", r->path);
-                else
-                    fprintf(stderr,
-                            "wavenet: warning: %s: %lld samples%s is too short to train on "
-                            "(needs %lld: more than the receptive field %d and at least the "
-                            "window %d); skipped\n",
-                            r->path, (long long)(r->samples - r->head - r->tail),
-                            r->head || r->tail ? " left after trimming its silence" : "",
-                            (long long)need, rf, window);
-            } else if (r->head || r->tail) {
-                cli_note("%s: trimmed %.2f s of silence at the start, %.2f s at the end "
-                         "(%.2f s kept)", r->path, (double)r->head / rate,
-                         (double)r->tail / rate,
-                         (double)(r->samples - r->head - r->tail) / rate);
-            } else if (wn_trainer_params(tr).trim_db > 0) { /* a line for every file */
-                cli_note("%s: no silence to trim at its ends (%.2f s kept)", r->path,
-                         (double)r->samples / rate);
-            }
+    loading *l = user;
+    if (l->active && l->show) {
+        double t = now_s();
+        if (t - l->shown >= 0.25) { /* a few a second at most, none for a short read */
+            l->shown = t;
+            l->width = fprintf(stderr, "\rwavenet: reading the data: %.0f of %.0f files", done,
+                               total) - 1;
         }
     }
+    return g_stop != 0;
 }
 
-int cmd_train(int argc, char **argv)
-{
+/* Everything the stages of a run share. */
+typedef struct run {
     opts o;
-    memset(&o, 0, sizeof o);
-    o.print_every = 10;
-    int status = 1;
-    wn_error err = {0};
-    wn_model *m = NULL;
-    wn_trainer *tr = NULL;
-    csvlog logw = {-1, NULL}, *log = NULL;
+    wn_train_params p;
+    wn_model *m;
+    wn_trainer *tr;
+    csvlog logw, *log;
+    plist ck_train, ck_valid;
+    const plist *train, *valid;
+    int64_t resumed_step, last_ckpt_step, seg_step0;
     char ckpt_buf[4096];
-    plist ck_train = {0}, ck_valid = {0};
+    int rf, rate, nvalid;
+    loading load;
+    long ckpt_every;
+    double budget, seg_t0, last_valid, eta, last_norm;
+    float last_lr;
+    interval iv;
+    int interrupted, early, wrote_best; /* wrote_best: -o, this run */
+    wn_error err;
+} run;
 
-    /* exit 2 for a wrong command line, as every command does; 1 when a
-     * file named on it cannot be used */
-    int pr = parse_args(argc, argv, &o);
-    if (pr) {
-        status = pr > 0 ? 0 : pr == -3 ? 1 : 2;
-        goto out;
+/* What the command line must hold before anything is read: 2 if not. */
+static int check_args(run *r)
+{
+    opts *o = &r->o;
+    if (!o->out) return cli_fail("train: -o OUT is required (try 'wavenet train --help')"), 2;
+    if (!o->model && !o->resume)
+        return cli_fail("train: -m MODEL is required (or --resume CKPT)"), 2;
+    if (o->set_steps && o->set_minutes)
+        return cli_fail("train: give --steps or --minutes, not both"), 2;
+    if (!o->ckpt) {
+        snprintf(r->ckpt_buf, sizeof r->ckpt_buf, "%s.ckpt", o->out);
+        o->ckpt = r->ckpt_buf;
     }
-    status = 2;
-    if (!o.out) {
-        cli_fail("train: -o OUT is required (try 'wavenet train --help')");
-        goto out;
-    }
-    if (!o.model && !o.resume) {
-        cli_fail("train: -m MODEL is required (or --resume CKPT)");
-        goto out;
-    }
-    if (o.set_steps && o.set_minutes) {
-        cli_fail("train: give --steps or --minutes, not both");
-        goto out;
-    }
-    if (!o.ckpt) {
-        snprintf(ckpt_buf, sizeof ckpt_buf, "%s.ckpt", o.out);
-        o.ckpt = ckpt_buf;
-    }
-    if (!strcmp(o.ckpt, o.out)) {
-        cli_fail("train: the checkpoint and -o must be different files (%s)", o.out);
-        goto out;
-    }
-    status = 1;
+    if (!strcmp(o->ckpt, o->out))
+        return cli_fail("train: the checkpoint and -o must be different files (%s)", o->out), 2;
+    return CLI_GO_ON;
+}
 
-    /* the settings: defaults, or the checkpoint's when resuming; then flags */
-    wn_train_params p = wn_train_default_params();
-    p.steps = DEFAULT_STEPS;
-    int64_t resumed_step = 0;
-    if (o.resume) {
-        if (wn_checkpoint_read(o.resume, &p, &resumed_step, &ck_train.v, &ck_train.n,
-                               &ck_valid.v, &ck_valid.n, &err)) {
-            cli_fail_err(&err);
-            goto out;
-        }
-        if (o.model) cli_note("-m %s ignored: the weights come from --resume %s", o.model, o.resume);
-        m = wn_model_load(o.resume, &err);
-    } else {
-        m = wn_model_load(o.model, &err);
+/* The settings: defaults, or the checkpoint's when resuming; then the
+ * flags given. And the starting weights. */
+static int load_settings(run *r)
+{
+    opts *o = &r->o;
+    wn_train_params *p = &r->p;
+    *p = wn_train_default_params();
+    p->steps = DEFAULT_STEPS;
+    if (o->resume) {
+        if (wn_checkpoint_read(o->resume, p, &r->resumed_step, &r->ck_train.v, &r->ck_train.n,
+                               &r->ck_valid.v, &r->ck_valid.n, &r->err))
+            return cli_fail_err(&r->err);
+        if (o->model && !o->quiet)
+            cli_note("-m %s ignored: the weights come from --resume %s", o->model, o->resume);
     }
-    if (!m) {
-        cli_fail_err(&err);
-        goto out;
-    }
-    if (o.set_steps) p.steps = o.steps;
+    if (!(r->m = wn_model_load(o->resume ? o->resume : o->model, &r->err)))
+        return cli_fail_err(&r->err);
+    if (o->set_steps) p->steps = o->steps;
     /* --minutes: the schedule's length is estimated once running, unless a
      * resumed checkpoint already fixed it (so the same command with
      * --resume continues the same schedule) */
-    if (o.set_minutes && !(o.resume && p.steps > 0)) p.steps = 0;
-    if (o.resume && p.steps == 0 && !o.set_steps && !o.set_minutes) {
-        cli_fail("--resume %s: that run had no step count yet (--minutes); give --steps N "
-                 "or --minutes M", o.resume);
-        goto out;
+    if (o->set_minutes && !(o->resume && p->steps > 0)) p->steps = 0;
+    if (o->resume && p->steps == 0 && !o->set_steps && !o->set_minutes)
+        return cli_fail("--resume %s: that run had no step count yet (--minutes); give --steps N "
+                        "or --minutes M", o->resume);
+    if (o->set_batch) p->batch = (int)o->batch;
+    if (o->set_window) p->window = (int)o->window;
+    if (o->set_lr) p->lr = (float)o->lr;
+    if (o->set_warmup) p->warmup = o->warmup;
+    if (o->decay && wn_decay_parse(o->decay, p, &r->err)) return cli_fail("--%s", r->err.message);
+    if (o->set_clip) p->clip = (float)o->clip;
+    if (o->set_wd) p->optim.weight_decay = (float)o->wd;
+    if (o->optimizer) {
+        wn_optimizer k = (wn_optimizer)wn_optimizer_parse(o->optimizer);
+        if (o->resume && k != p->optim.kind)
+            return cli_fail("--optimizer %s: the checkpoint was trained with %s, whose moments "
+                            "cannot continue as %s", o->optimizer,
+                            wn_optimizer_name(p->optim.kind), o->optimizer);
+        p->optim.kind = k;
     }
-    if (o.set_batch) p.batch = (int)o.batch;
-    if (o.set_window) p.window = (int)o.window;
-    if (o.set_lr) p.lr = (float)o.lr;
-    if (o.set_warmup) p.warmup = o.warmup;
-    if (o.decay && wn_decay_parse(o.decay, &p, &err)) {
-        cli_fail("--%s", err.message);
-        goto out;
-    }
-    if (o.set_clip) p.clip = (float)o.clip;
-    if (o.set_wd) p.optim.weight_decay = (float)o.wd;
-    if (o.optimizer) {
-        wn_optimizer k = (wn_optimizer)wn_optimizer_parse(o.optimizer);
-        if (o.resume && k != p.optim.kind) {
-            cli_fail("--optimizer %s: the checkpoint was trained with %s, whose moments "
-                     "cannot continue as %s", o.optimizer, wn_optimizer_name(p.optim.kind),
-                     o.optimizer);
-            goto out;
-        }
-        p.optim.kind = k;
-    }
-    if (o.set_seed) p.seed = o.seed;
-    if (o.set_threads) p.threads = (int)o.threads;
-    if (o.set_valid_every) p.valid_every = o.valid_every;
-    if (o.set_patience) p.patience = (int)o.patience;
-    if (o.set_jitter) p.gain_jitter_db = (float)o.jitter;
-    if (o.set_trim) p.trim_db = (float)o.trim;
-    long ckpt_every = o.set_ckpt_every ? o.ckpt_every : 500;
-    p.best_path = o.out;
-    p.progress = stop_requested;
+    if (o->set_seed) p->seed = o->seed;
+    if (o->set_threads) p->threads = (int)o->threads;
+    if (o->set_valid_every) p->valid_every = o->valid_every;
+    if (o->set_patience) p->patience = (int)o->patience;
+    if (o->set_jitter) p->gain_jitter_db = (float)o->jitter;
+    if (o->set_trim) p->trim_db = (float)o->trim;
+    r->ckpt_every = o->set_ckpt_every ? o->ckpt_every : 500;
+    p->best_path = o->out;
+    p->progress = on_progress;
+    p->progress_user = &r->load;
+    return CLI_GO_ON;
+}
 
-    const plist *train = o.train_given || !o.resume ? &o.train : &ck_train;
-    const plist *valid = o.valid_given || !o.resume ? &o.valid : &ck_valid;
-    if (train->n == 0) {
-        cli_fail("train: no training files (give --train PATH... or --train-list FILE)");
-        goto out;
+/* The data lists, and every output checked writable before any work. */
+static int open_outputs(run *r)
+{
+    opts *o = &r->o;
+    r->train = o->train_given || !o->resume ? &o->train : &r->ck_train;
+    r->valid = o->valid_given || !o->resume ? &o->valid : &r->ck_valid;
+    if (r->train->n == 0)
+        return cli_fail("train: no training files (give --train PATH... or --train-list FILE)");
+    for (int i = 0; i < r->valid->n; i++)
+        for (int j = 0; j < r->train->n; j++)
+            if (!strcmp(r->valid->v[i], r->train->v[j]))
+                cli_warn("%s is both a training and a validation file", r->valid->v[i]);
+    if (check_writable("-o", o->out) || check_writable("--checkpoint", o->ckpt) ||
+        (o->log && strcmp(o->log, "-") && check_writable("--log", o->log)))
+        return 1;
+    if (o->log) { /* "-": the rows on stdout */
+        r->logw.path = o->log;
+        if (strcmp(o->log, "-") &&
+            (r->logw.fd = open(o->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666)) < 0)
+            return cli_fail("--log %s: %s", o->log, strerror(errno));
+        r->log = &r->logw;
     }
-    for (int i = 0; i < valid->n; i++)
-        for (int j = 0; j < train->n; j++)
-            if (!strcmp(valid->v[i], train->v[j]))
-                fprintf(stderr, "wavenet: warning: %s is both a training and a validation "
-                        "file\n", valid->v[i]);
-    if (check_writable("-o", o.out) || check_writable("--checkpoint", o.ckpt) ||
-        (o.log && strcmp(o.log, "-") && check_writable("--log", o.log)))
-        goto out;
-    if (o.log) { /* "-": the rows on stdout */
-        logw.path = o.log;
-        if (strcmp(o.log, "-") &&
-            (logw.fd = open(o.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666)) < 0) {
-            cli_fail("--log %s: %s", o.log, strerror(errno));
-            goto out;
-        }
-        log = &logw;
-    }
+    return CLI_GO_ON;
+}
 
+/* One clip's line (--verbose). */
+static void clip_line(const run *r, const wn_clip_report *c, int valid)
+{
+    const int rate = r->rate;
+    if (c->resampled)
+        cli_note("%s: resampled from %d Hz to %d Hz", c->path, c->file_rate, rate);
+    if (valid) return;
+    const int64_t kept = c->samples - c->head - c->tail;
+    if (c->silent) {
+        cli_warn("%s: all silence (%.2f s); skipped", c->path, (double)c->samples / rate);
+    } else if (c->unusable) {
+        int64_t need = r->p.window > r->rf + 1 ? r->p.window : r->rf + 1;
+        cli_warn("%s: %lld samples%s is too short to train on (needs %lld: more than the "
+                 "receptive field %d and at least the window %d); skipped", c->path,
+                 (long long)kept, c->head || c->tail ? " left after trimming its silence" : "",
+                 (long long)need, r->rf, r->p.window);
+    } else if (c->head || c->tail) {
+        cli_note("%s: trimmed %.2f s of silence at the start, %.2f s at the end (%.2f s kept)",
+                 c->path, (double)c->head / rate, (double)c->tail / rate, (double)kept / rate);
+    } else if (r->p.trim_db > 0) {
+        cli_note("%s: no silence to trim at its ends (%.2f s kept)", c->path,
+                 (double)c->samples / rate);
+    }
+}
+
+/* What reading the files gave: a line per file with --verbose; else one
+ * summary (a line per file floods the terminal for a corpus of clips) and
+ * one warning if some clips cannot be used. */
+static void report_clips(const run *r)
+{
+    int n = wn_trainer_clip_count(r->tr, 0), trimmed = 0, silent = 0, unusable = 0;
+    int resampled = 0;
+    int64_t total = 0, cut = 0;
+    const wn_clip_report *bad = NULL;
+    for (int w = 0; w < 2; w++)
+        for (int i = 0; i < wn_trainer_clip_count(r->tr, w); i++) {
+            const wn_clip_report *c = wn_trainer_clip(r->tr, w, i);
+            if (r->o.verbose) clip_line(r, c, w);
+            resampled += c->resampled;
+            if (w) continue;
+            total += c->samples;
+            cut += c->head + c->tail;
+            trimmed += c->head || c->tail;
+            silent += c->silent;
+            if (c->unusable) unusable++, bad = bad ? bad : c;
+        }
+    if (unusable && !r->o.verbose) {
+        int64_t need = r->p.window > r->rf + 1 ? r->p.window : r->rf + 1;
+        cli_warn("%d training file%s skipped (%d all silence; each other needs %lld samples "
+                 "of sound: more than the receptive field %d and at least the window %d): "
+                 "%s%s", unusable, unusable > 1 ? "s" : "", silent, (long long)need, r->rf,
+                 r->p.window, bad->path, unusable > 1 ? " and more (--verbose names them)" : "");
+    }
+    if (r->o.quiet) return;
+    char line[512];
+    size_t k = 0;
+#define ADD(...) \
+    (k < sizeof line ? (k += (size_t)snprintf(line + k, sizeof line - k, __VA_ARGS__)) : k)
+    ADD("read %d training file%s (%.1f s)", n, n == 1 ? "" : "s", (double)total / r->rate);
+    if (r->p.trim_db > 0 && trimmed)
+        ADD(": %.1f s of it silence, trimmed at the ends of %d file%s (%.0f%%)",
+            (double)cut / r->rate, trimmed, trimmed == 1 ? "" : "s",
+            total ? 100.0 * (double)cut / (double)total : 0.0);
+    else if (r->p.trim_db > 0)
+        ADD(": no silence to trim at their ends");
+    else
+        ADD(": no trimming (--trim-db 0)");
+    if (unusable) ADD(", %d skipped", unusable);
+    if (resampled) ADD("; %d file%s resampled to %d Hz", resampled, resampled == 1 ? "" : "s",
+                       r->rate);
+    if (!r->o.verbose && n > 1) ADD(" (--verbose: a line per file)");
+#undef ADD
+    cli_note("%s", line);
+}
+
+static void banner(const run *r)
+{
+    const wn_train_params *p = &r->p;
+    int used = 0;
+    for (int i = 0; i < wn_trainer_clip_count(r->tr, 0); i++)
+        used += !wn_trainer_clip(r->tr, 0, i)->unusable;
+    char decay[64], threads[16];
+    wn_decay_format(p, decay, sizeof decay);
+    if (p->threads) snprintf(threads, sizeof threads, "%d", p->threads);
+    else snprintf(threads, sizeof threads, "all");
+    fprintf(stderr,
+            "wavenet: training %zu parameters (receptive field %d) on %d clips "
+            "(%.1f s), validating on %d (%.1f s)\n",
+            wn_model_param_count(r->m), r->rf, used,
+            (double)wn_trainer_data_samples(r->tr, 0) / r->rate, r->nvalid,
+            (double)wn_trainer_data_samples(r->tr, 1) / r->rate);
+    fprintf(stderr,
+            "wavenet: batch %d x window %d (+%d), %s, lr %g, warmup %lld, decay %s, "
+            "clip %g, weight decay %g, threads %s\n",
+            p->batch, p->window, r->rf, wn_optimizer_name(p->optim.kind), p->lr,
+            (long long)p->warmup, decay, p->clip, p->optim.weight_decay, threads);
+    fprintf(stderr, "wavenet: memory estimate %.1f MiB (grows with batch x window; the "
+            "clips, %.1f MiB, wait in a temporary file)\n",
+            (double)wn_trainer_memory(r->tr) / (1024.0 * 1024.0),
+            4.0 * (double)(wn_trainer_data_samples(r->tr, 0) + wn_trainer_data_samples(r->tr, 1)) /
+                (1024.0 * 1024.0));
+    if (r->o.resume)
+        fprintf(stderr, "wavenet: resuming %s at step %lld\n", r->o.resume,
+                (long long)wn_trainer_steps_done(r->tr));
+    if (!r->nvalid)
+        cli_note("no validation clips: %s will hold the last weights, not the best", r->o.out);
+}
+
+/* Signals, the data read (with a line showing it on a terminal), the
+ * resumed state, what the run is, the log's header. */
+static int start(run *r)
+{
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    tr = wn_trainer_create(m, &p, (const char *const *)train->v, train->n,
-                           (const char *const *)valid->v, valid->n, &err);
-    if (!tr) {
-        if (err.code == WN_ERR_INTERRUPTED) {
-            cli_note("interrupted while reading the data; nothing written");
-            status = 0;
-        } else {
-            cli_fail_err(&err);
-        }
-        goto out;
+    r->load.show = cli_stderr_tty() && !r->o.quiet;
+    r->load.active = 1;
+    r->load.shown = now_s();
+    r->tr = wn_trainer_create(r->m, &r->p, (const char *const *)r->train->v, r->train->n,
+                              (const char *const *)r->valid->v, r->valid->n, &r->err);
+    r->load.active = 0;
+    if (r->load.width > 0) fprintf(stderr, "\r%*s\r", r->load.width, "");
+    if (!r->tr) {
+        if (r->err.code != WN_ERR_INTERRUPTED) return cli_fail_err(&r->err);
+        cli_note("interrupted while reading the data; nothing written");
+        return 0;
     }
-    wn_config cfg = wn_model_config(m);
-    int rf = wn_model_receptive_field(m);
-    report_clips(tr, cfg.sample_rate, p.window, rf);
-    if (o.resume && wn_trainer_resume(tr, o.resume, &err)) {
-        cli_fail_err(&err);
-        goto out;
-    }
-    int nvalid = wn_trainer_clip_count(tr, 1);
-    {
-        int used = 0;
-        for (int i = 0; i < wn_trainer_clip_count(tr, 0); i++)
-            used += !wn_trainer_clip(tr, 0, i)->unusable;
-        char decay[64], threads[16];
-        wn_decay_format(&p, decay, sizeof decay);
-        if (p.threads)
-            snprintf(threads, sizeof threads, "%d", p.threads);
-        else
-            snprintf(threads, sizeof threads, "all");
-        fprintf(stderr,
-                "wavenet: training %zu parameters (receptive field %d) on %d clips "
-                "(%.1f s), validating on %d (%.1f s)\n",
-                wn_model_param_count(m), rf, used,
-                (double)wn_trainer_data_samples(tr, 0) / cfg.sample_rate, nvalid,
-                (double)wn_trainer_data_samples(tr, 1) / cfg.sample_rate);
-        fprintf(stderr,
-                "wavenet: batch %d x window %d (+%d), %s, lr %g, warmup %lld, decay %s, "
-                "clip %g, weight decay %g, threads %s\n",
-                p.batch, p.window, rf, wn_optimizer_name(p.optim.kind), p.lr,
-                (long long)p.warmup, decay, p.clip, p.optim.weight_decay, threads);
-        fprintf(stderr, "wavenet: memory estimate %.1f MiB (grows with batch x window; the "
-                "clips, %.1f MiB, wait in a temporary file)\n",
-                (double)wn_trainer_memory(tr) / (1024.0 * 1024.0),
-                4.0 * (double)(wn_trainer_data_samples(tr, 0) + wn_trainer_data_samples(tr, 1)) /
-                    (1024.0 * 1024.0));
-        if (o.resume)
-            fprintf(stderr, "wavenet: resuming %s at step %lld\n", o.resume,
-                    (long long)wn_trainer_steps_done(tr));
-        if (!nvalid)
-            cli_note("no validation clips: %s will hold the last weights, not the best", o.out);
-    }
+    wn_config cfg = wn_model_config(r->m);
+    r->rate = cfg.sample_rate;
+    r->rf = wn_model_receptive_field(r->m);
+    report_clips(r);
+    if (r->o.resume && wn_trainer_resume(r->tr, r->o.resume, &r->err))
+        return cli_fail_err(&r->err);
+    r->nvalid = wn_trainer_clip_count(r->tr, 1);
+    if (!r->o.quiet) banner(r);
     struct stat lst;
-    if (log && (log->fd < 0 || (fstat(log->fd, &lst) == 0 && lst.st_size == 0)) &&
-        log_row(log, &err, "step,seconds,train_bits,valid_bits,samples_per_s,lr,grad_norm,"
-                "eta_s\n")) {
-        cli_fail_err(&err);
-        goto out;
-    }
+    if (r->log && (r->log->fd < 0 || (fstat(r->log->fd, &lst) == 0 && lst.st_size == 0)) &&
+        log_row(r->log, &r->err, "step,seconds,train_bits,valid_bits,samples_per_s,lr,grad_norm,"
+                "eta_s\n"))
+        return cli_fail_err(&r->err);
+    return CLI_GO_ON;
+}
 
-    double budget = o.set_minutes ? o.minutes * 60.0 : 0;
-    double seg_t0 = wn_trainer_seconds(tr);
-    int64_t seg_step0 = wn_trainer_steps_done(tr);
-    interval iv = {0};
-    iv.t0 = now_s();
-    double last_valid = NAN, eta = NAN, last_norm = NAN;
-    float last_lr = wn_train_lr(&p, wn_trainer_steps_done(tr));
-    int64_t last_ckpt_step = o.resume ? resumed_step : -1;
-    int interrupted = 0, early = 0, failed = 0, wrote_best = 0; /* wrote_best: -o, this run */
-    {
-        int64_t bs;
-        double b = wn_trainer_best(tr, &bs);
-        if (isfinite(b)) last_valid = b;
+/* A failed step or save: why, and what is left to resume from. */
+static int step_failed(run *r)
+{
+    cli_fail_err(&r->err);
+    if (r->err.code == WN_ERR_NONFINITE) {
+        if (r->last_ckpt_step >= 0)
+            cli_note("stopped; the last good checkpoint is %s (step %lld)", r->o.ckpt,
+                     (long long)r->last_ckpt_step);
+        else
+            cli_note("stopped; no checkpoint was written");
     }
+    return 1;
+}
+
+/* --minutes: fix the schedule's length once the speed is known, counting
+ * the validations to come */
+static void fix_horizon(run *r, int64_t step, const wn_train_params *cur)
+{
+    double seg_secs = wn_trainer_seconds(r->tr) - r->seg_t0;
+    int64_t seg_steps = step - r->seg_step0;
+    if (!(r->budget > 0 && cur->steps == 0 && seg_steps >= 5 &&
+          seg_secs >= fmin(30.0, 0.03 * r->budget)))
+        return;
+    double per = seg_secs / (double)seg_steps;
+    if (r->nvalid && cur->valid_every > 0 && wn_trainer_last_validation(r->tr) < 0) {
+        double vs = (double)wn_trainer_data_samples(r->tr, 1);
+        double ws = (double)cur->batch * (cur->window + r->rf);
+        per += per / 3.0 * vs / ws / (double)cur->valid_every;
+    }
+    int64_t horizon = step + (int64_t)((r->budget - wn_trainer_seconds(r->tr)) / per);
+    if (horizon <= step) horizon = step + 1;
+    wn_trainer_set_steps(r->tr, horizon);
+    if (!r->o.quiet)
+        cli_note("--minutes %g: about %lld steps; the lr schedule ends there", r->o.minutes,
+                 (long long)horizon);
+}
+
+/* Steps until the end, an early stop or a signal; progress lines, log
+ * rows and checkpoints on their schedules. */
+static int train_steps(run *r)
+{
+    wn_trainer *tr = r->tr;
+    const int show = !r->o.quiet;
+    r->budget = r->o.set_minutes ? r->o.minutes * 60.0 : 0;
+    r->seg_t0 = wn_trainer_seconds(tr);
+    r->seg_step0 = wn_trainer_steps_done(tr);
+    r->iv.t0 = now_s();
+    r->last_valid = r->eta = r->last_norm = NAN;
+    r->last_lr = wn_train_lr(&r->p, wn_trainer_steps_done(tr));
+    r->last_ckpt_step = r->o.resume ? r->resumed_step : -1;
+    int64_t bs;
+    double b = wn_trainer_best(tr, &bs);
+    if (isfinite(b)) r->last_valid = b;
 
     for (;;) {
         int64_t step = wn_trainer_steps_done(tr);
         wn_train_params cur = wn_trainer_params(tr);
         if (g_stop) {
-            interrupted = 1;
+            r->interrupted = 1;
             break;
         }
         if (cur.steps > 0 && step >= cur.steps) break;
-        if (budget > 0 && wn_trainer_seconds(tr) >= budget) break;
+        if (r->budget > 0 && wn_trainer_seconds(tr) >= r->budget) break;
         wn_train_stats st;
-        int rc = wn_trainer_step(tr, &st, &err);
+        int rc = wn_trainer_step(tr, &st, &r->err);
         if (rc == WN_ERR_INTERRUPTED) {
-            interrupted = 1;
+            r->interrupted = 1;
             break;
         }
-        if (rc) {
-            failed = 1;
-            break;
-        }
-        iv.loss_sum += st.loss_bits;
-        iv.steps++;
-        iv.samples += (double)st.samples;
-        iv.step_seconds += st.step_seconds;
-        last_lr = st.lr;
-        last_norm = st.grad_norm;
+        if (rc) return step_failed(r);
+        r->iv.loss_sum += st.loss_bits;
+        r->iv.steps++;
+        r->iv.samples += (double)st.samples;
+        r->iv.step_seconds += st.step_seconds;
+        r->last_lr = st.lr;
+        r->last_norm = st.grad_norm;
         step = st.step;
-        /* --minutes: fix the schedule's length once the speed is known,
-         * counting the validations to come */
-        double seg_secs = wn_trainer_seconds(tr) - seg_t0;
-        int64_t seg_steps = step - seg_step0;
-        if (budget > 0 && cur.steps == 0 && seg_steps >= 5 &&
-            seg_secs >= fmin(30.0, 0.03 * budget)) {
-            double per = seg_secs / (double)seg_steps;
-            if (nvalid && cur.valid_every > 0 && wn_trainer_last_validation(tr) < 0) {
-                double vs = (double)wn_trainer_data_samples(tr, 1);
-                double ws = (double)cur.batch * (cur.window + rf);
-                per += per / 3.0 * vs / ws / (double)cur.valid_every;
-            }
-            int64_t horizon = step + (int64_t)((budget - wn_trainer_seconds(tr)) / per);
-            if (horizon <= step) horizon = step + 1;
-            wn_trainer_set_steps(tr, horizon);
-            cli_note("--minutes %g: about %lld steps; the lr schedule ends there", o.minutes,
-                     (long long)horizon);
-        }
+        fix_horizon(r, step, &cur);
         cur = wn_trainer_params(tr);
-        double secs_per_step = seg_steps > 0 ? seg_secs / (double)seg_steps : NAN;
-        eta = cur.steps > 0 ? (double)(cur.steps - step) * secs_per_step : NAN;
-        if (budget > 0) {
-            double left = budget - wn_trainer_seconds(tr);
-            eta = isfinite(eta) ? fmin(eta, left) : left;
+        int64_t seg_steps = step - r->seg_step0;
+        double secs_per_step =
+            seg_steps > 0 ? (wn_trainer_seconds(tr) - r->seg_t0) / (double)seg_steps : NAN;
+        r->eta = cur.steps > 0 ? (double)(cur.steps - step) * secs_per_step : NAN;
+        if (r->budget > 0) {
+            double left = r->budget - wn_trainer_seconds(tr);
+            r->eta = isfinite(r->eta) ? fmin(r->eta, left) : left;
         }
-        if (st.validated) last_valid = st.valid_bits;
+        if (st.validated) r->last_valid = st.valid_bits;
         /* a validation of the step before, which an interrupt had cut
          * short: its own line and row */
         if (st.validated && st.valid_step != step &&
-            valid_line(log, tr, st.valid_step, st.valid_bits, st.improved, -1.0, &err)) {
-            failed = 1;
-            break;
-        }
+            valid_line(r->log, show, tr, st.valid_step, st.valid_bits, st.improved, -1.0, &r->err))
+            return step_failed(r);
         const int fresh = st.validated && st.valid_step == step;
-        int due_print = fresh || step == seg_step0 + 1 || now_s() - iv.t0 >= o.print_every ||
-                        st.stop || (cur.steps > 0 && step >= cur.steps);
-        if (due_print &&
-            progress_line(log, tr, &iv, last_valid, fresh, last_lr, last_norm, eta, &err)) {
-            failed = 1;
-            break;
-        }
-        wrote_best |= st.validated && st.improved;
-        if (st.validated && st.improved)
+        int due = fresh || step == r->seg_step0 + 1 || now_s() - r->iv.t0 >= r->o.print_every ||
+                  st.stop || (cur.steps > 0 && step >= cur.steps);
+        if (due && progress_line(r->log, show, tr, &r->iv, r->last_valid, fresh, r->last_lr,
+                                 r->last_norm, r->eta, &r->err))
+            return step_failed(r);
+        r->wrote_best |= st.validated && st.improved;
+        if (st.validated && st.improved && show)
             cli_note("step %lld: new best %.4f bits/sample, saved %s", (long long)st.valid_step,
-                     st.valid_bits, o.out);
-        if (ckpt_every > 0 && step % ckpt_every == 0) {
-            if (wn_trainer_save(tr, o.ckpt, &err) ||
-                (!nvalid && wn_trainer_save_model(tr, o.out, &err))) {
-                failed = 1;
-                break;
-            }
-            last_ckpt_step = step;
+                     st.valid_bits, r->o.out);
+        if (r->ckpt_every > 0 && step % r->ckpt_every == 0) {
+            if (wn_trainer_save(tr, r->o.ckpt, &r->err) ||
+                (!r->nvalid && wn_trainer_save_model(tr, r->o.out, &r->err)))
+                return step_failed(r);
+            r->last_ckpt_step = step;
         }
         if (st.stop) {
-            early = 1;
+            r->early = 1;
             break;
         }
     }
+    return CLI_GO_ON;
+}
 
+/* The last progress line, a last validation, the checkpoint, the result. */
+static int finish(run *r)
+{
+    wn_trainer *tr = r->tr;
+    const opts *o = &r->o;
+    const int show = !o->quiet;
     int64_t step = wn_trainer_steps_done(tr);
-    if (failed) {
-        cli_fail_err(&err);
-        if (err.code == WN_ERR_NONFINITE) {
-            if (last_ckpt_step >= 0)
-                cli_note("stopped; the last good checkpoint is %s (step %lld)", o.ckpt,
-                         (long long)last_ckpt_step);
-            else
-                cli_note("stopped; no checkpoint was written");
-        }
-        goto out;
-    }
     /* after Ctrl-C the run is not over: the time it still needs */
-    if (iv.steps && progress_line(log, tr, &iv, last_valid, 0, last_lr, last_norm,
-                                  interrupted ? eta : 0, &err)) {
-        cli_fail_err(&err);
-        goto out;
-    }
-    if (!interrupted && nvalid && step > 0 && wn_trainer_last_validation(tr) != step) {
+    if (r->iv.steps && progress_line(r->log, show, tr, &r->iv, r->last_valid, 0, r->last_lr,
+                                     r->last_norm, r->interrupted ? r->eta : 0, &r->err))
+        return cli_fail_err(&r->err);
+    if (!r->interrupted && r->nvalid && step > 0 && wn_trainer_last_validation(tr) != step) {
         wn_train_stats st;
-        int rc = wn_trainer_validate(tr, &st, &err);
+        int rc = wn_trainer_validate(tr, &st, &r->err);
         if (rc == WN_ERR_INTERRUPTED) {
-            interrupted = 1;
+            r->interrupted = 1;
         } else if (rc) {
-            cli_fail_err(&err);
-            goto out;
+            return cli_fail_err(&r->err);
         } else {
-            wrote_best |= st.improved;
-            if (valid_line(log, tr, step, st.valid_bits, st.improved, 0, &err)) {
-                cli_fail_err(&err);
-                goto out;
-            }
+            r->wrote_best |= st.improved;
+            if (valid_line(r->log, show, tr, step, st.valid_bits, st.improved, 0, &r->err))
+                return cli_fail_err(&r->err);
         }
     }
-    if (wn_trainer_save(tr, o.ckpt, &err) || (!nvalid && wn_trainer_save_model(tr, o.out, &err))) {
-        cli_fail_err(&err);
-        goto out;
-    }
+    if (wn_trainer_save(tr, o->ckpt, &r->err) ||
+        (!r->nvalid && wn_trainer_save_model(tr, o->out, &r->err)))
+        return cli_fail_err(&r->err);
     int64_t best_step;
     double best = wn_trainer_best(tr, &best_step);
     char took[32];
     fmt_duration(wn_trainer_seconds(tr), took, sizeof took);
-    if (interrupted) {
-        fprintf(stderr,
-                "wavenet: interrupted at step %lld: checkpoint written to %s (continue with "
-                "--resume %s)\n", (long long)step, o.ckpt, o.ckpt);
-    } else if (early) {
-        fprintf(stderr,
-                "wavenet: early stop at step %lld: no new best in %d validations\n",
-                (long long)step, p.patience);
-    }
-    FILE *res = log && log->fd < 0 ? stderr : stdout; /* stdout holds only the CSV then */
+    if (r->interrupted)
+        fprintf(stderr, "wavenet: interrupted at step %lld: checkpoint written to %s (continue "
+                "with --resume %s)\n", (long long)step, o->ckpt, o->ckpt);
+    else if (r->early)
+        fprintf(stderr, "wavenet: early stop at step %lld: no new best in %d validations\n",
+                (long long)step, r->p.patience);
+    FILE *res = r->log && r->log->fd < 0 ? stderr : stdout; /* stdout holds only the CSV then */
     struct stat ost;
-    if (nvalid && isfinite(best) && !wrote_best && stat(o.out, &ost) != 0)
+    if (r->nvalid && isfinite(best) && !r->wrote_best && stat(o->out, &ost) != 0)
         fprintf(res, "%s: not written: no validation of this run beat the best so far, %.4f "
                 "bits/sample at step %lld, whose weights the checkpoint does not hold (%lld "
-                "steps; checkpoint %s)\n", o.out, best, (long long)best_step, (long long)step,
-                o.ckpt);
-    else if (nvalid && isfinite(best))
+                "steps; checkpoint %s)\n", o->out, best, (long long)best_step, (long long)step,
+                o->ckpt);
+    else if (r->nvalid && isfinite(best))
         fprintf(res, "%s: best validation %.4f bits/sample at step %lld (%lld steps, %s of "
-                "training; checkpoint %s)\n", o.out, best, (long long)best_step,
-                (long long)step, took, o.ckpt);
-    else if (nvalid)
+                "training; checkpoint %s)\n", o->out, best, (long long)best_step,
+                (long long)step, took, o->ckpt);
+    else if (r->nvalid)
         fprintf(res, "%s: not written yet (no validation ran; %lld steps; checkpoint %s)\n",
-                o.out, (long long)step, o.ckpt);
+                o->out, (long long)step, o->ckpt);
     else
-        fprintf(res, "%s: weights after step %lld (%s of training; checkpoint %s)\n", o.out,
-                (long long)step, took, o.ckpt);
-    status = 0;
-out:
-    if (logw.fd >= 0) close(logw.fd);
-    wn_trainer_free(tr);
-    wn_model_free(m);
-    plist_free(&o.train);
-    plist_free(&o.valid);
-    plist_free(&ck_train);
-    plist_free(&ck_valid);
+        fprintf(res, "%s: weights after step %lld (%s of training; checkpoint %s)\n", o->out,
+                (long long)step, took, o->ckpt);
+    return 0;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    run r;
+    memset(&r, 0, sizeof r);
+    r.o.print_every = 10;
+    r.logw.fd = -1;
+    /* exit 2 for a wrong command line, as every command does; 1 when a
+     * file named on it cannot be used */
+    int status = cli_parse(&cli_cmd_train, &r.o, argc, argv);
+    if (status == CLI_GO_ON) status = check_args(&r);
+    if (status == CLI_GO_ON) status = load_settings(&r);
+    if (status == CLI_GO_ON) status = open_outputs(&r);
+    if (status == CLI_GO_ON) status = start(&r);
+    if (status == CLI_GO_ON) status = train_steps(&r);
+    if (status == CLI_GO_ON) status = finish(&r);
+    if (r.logw.fd >= 0) close(r.logw.fd);
+    wn_trainer_free(r.tr);
+    wn_model_free(r.m);
+    plist_free(&r.o.train);
+    plist_free(&r.o.valid);
+    plist_free(&r.ck_train);
+    plist_free(&r.ck_valid);
     return status;
 }

@@ -5,25 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static const struct {
-    const char *name;
-    int (*run)(int, char **);
-    const char *help;
-} commands[] = {
-    {"init", cmd_init, "write a model with seeded random weights"},
-    {"info", cmd_info, "print a model's configuration"},
-    {"generate", cmd_generate, "sample audio from a model into a WAV"},
-    {"score", cmd_score, "exact log-likelihood of audio files (bits/sample)"},
-    {"train", cmd_train, "train a model on speech clips"},
-    {"baseline", cmd_baseline, "bits/sample of reference models (histogram, bigram, LPC)"},
-    {"spectrogram", cmd_spectrogram, "log-magnitude spectrogram of a WAV as PNG"},
-};
-
 static void usage(FILE *f)
 {
     fprintf(f, "usage: wavenet COMMAND [OPTIONS]   (wavenet COMMAND --help)\n\ncommands:\n");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
+    for (int i = 0; i < cli_command_count; i++)
+        fprintf(f, "  %-12s %s\n", cli_commands[i]->name, cli_commands[i]->summary);
 }
 
 int main(int argc, char **argv)
@@ -47,8 +33,9 @@ int main(int argc, char **argv)
         printf("wavenet %s (format version %d)\n", WN_VERSION_STRING, WN_FORMAT_VERSION);
         return 0;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    for (int i = 0; i < cli_command_count; i++)
+        if (!strcmp(argv[1], cli_commands[i]->name))
+            return cli_commands[i]->run(argc - 1, argv + 1);
     cli_fail("unknown command '%s' (try 'wavenet --help')", argv[1]);
     return 2;
 }
