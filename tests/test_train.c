@@ -13,6 +13,8 @@
 #include <sndfile.h>
 #include <stdarg.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -818,6 +820,116 @@ static void cli(void)
     checks++;
 }
 
+/* Steps of a CSV log's training rows (not a validation's), in order;
+ * returns how many. */
+static int log_steps(const char *path, long *steps, int most)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char line[512];
+    int n = 0;
+    while (fgets(line, sizeof line, f) && n < most) {
+        char *end;
+        long s = strtol(line, &end, 10);
+        const char *c = end + 1; /* the training rows: train_bits, the third field */
+        if (end != line && *end == ',' && (c = strchr(c, ',')) && c[1] != ',') steps[n++] = s;
+    }
+    fclose(f);
+    return n;
+}
+
+/* The command's guards around a run: --resume alone, its log carried on
+ * without repeated rows, the warm-up of a short run, no output over an
+ * input, one run per output, a checkpoint left by a failed run. */
+static void cli_guards(void)
+{
+    const char *clip = periodic_clip();
+    wn_error err;
+    char model[512], out[512], csv[512], ck[600], buf[8192], cmd[8192];
+    snprintf(model, sizeof model, "%s", tu_path("g_model.safetensors"));
+    snprintf(out, sizeof out, "%s", tu_path("g_out.safetensors"));
+    snprintf(csv, sizeof csv, "%s", tu_path("g_log.csv"));
+    snprintf(ck, sizeof ck, "%s.ckpt", out);
+    wn_model *m = tiny_model(8);
+    REQUIRE_OK(wn_model_save(m, model, &err), &err);
+    wn_model_free(m);
+
+    /* a short run: the warm-up scaled to it, and said */
+    int rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --valid %s --steps 10 --batch 2 "
+                     "--window 64 --log %s --print-every 0 --checkpoint-every 5", model, out,
+                     clip, clip, csv);
+    CHECKF(rc == 0 && strstr(buf, "warm-up of 1 steps, a tenth of this short run"),
+           "short run: %s", buf);
+    /* a run that went on past its last checkpoint before it died left rows
+     * 11 and 12; --resume alone finds -o, the checkpoint and the log, and
+     * writes each step's row once */
+    FILE *f = fopen(csv, "a");
+    REQUIRE(f);
+    fputs("11,1.0,5.0,,100,0.001,0.5,1\n12,1.1,5.0,,100,0.001,0.5,1\n", f);
+    fclose(f);
+    rc = run_err(buf, sizeof buf, "--resume %s --steps 15 --print-every 0", ck);
+    CHECKF(rc == 0 && strstr(buf, "appending to the run's log") && strstr(buf, "step 15/15"),
+           "--resume alone: %s", buf);
+    long steps[64];
+    int n = log_steps(csv, steps, 64), dup = 0;
+    for (int i = 1; i < n; i++) dup += steps[i] <= steps[i - 1];
+    CHECKF(n == 15 && steps[0] == 1 && steps[14] == 15 && !dup,
+           "resumed log: %d rows, %d out of order or repeated", n, dup);
+    int64_t step = 0;
+    CHECK(wn_checkpoint_read(ck, NULL, &step, NULL, NULL, NULL, NULL, &err) == WN_OK &&
+          step == 15);
+
+    /* an output that is an input, under another name: refused, untouched */
+    char link[512];
+    snprintf(link, sizeof link, "%s", tu_path("g_link.wav"));
+    unlink(link);
+    REQUIRE(symlink(clip, link) == 0);
+    struct stat before, after;
+    REQUIRE(stat(clip, &before) == 0);
+    rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --steps 2", model, link, clip);
+    CHECKF(rc != 0 && strstr(buf, "is the same file as the input") && count_lines(buf) == 1,
+           "-o over a training file: %s", buf);
+    rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --steps 2 --log %s", model,
+                 tu_path("g_o2.st"), clip, model);
+    CHECKF(rc != 0 && strstr(buf, "--log") && strstr(buf, "same file"), "--log over -m: %s",
+           buf);
+    REQUIRE(stat(clip, &after) == 0);
+    CHECK(after.st_mtime == before.st_mtime && after.st_size == before.st_size);
+
+    /* a second run on the same output while the first holds it */
+    char lock[512];
+    snprintf(lock, sizeof lock, "%s", tu_path(".g_busy.st.lock"));
+    int lfd = open(lock, O_RDWR | O_CREAT, 0666);
+    REQUIRE(lfd >= 0 && flock(lfd, LOCK_EX) == 0);
+    rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --steps 2", model,
+                 tu_path("g_busy.st"), clip);
+    CHECKF(rc != 0 && strstr(buf, "another wavenet is writing it"), "locked -o: %s", buf);
+    close(lfd);
+
+    /* a run that fails at step 50 (a folder appeared at -o before its first
+     * validation could save there) leaves a checkpoint of step 50 */
+    char o3[512], ck3[512], log3[512];
+    snprintf(o3, sizeof o3, "%s", tu_path("g_fail.st"));
+    snprintf(ck3, sizeof ck3, "%s", tu_path("g_fail.ckpt"));
+    snprintf(log3, sizeof log3, "%s", tu_path("g_fail.csv"));
+    snprintf(cmd, sizeof cmd,
+             "%s train -m %s -o %s --train %s --valid %s --steps 80 --valid-every 50 --batch 2 "
+             "--window 64 --checkpoint %s --checkpoint-every 1000 --log %s --print-every 0 "
+             "2>&1 >/dev/null & pid=$!; "
+             "i=0; while [ $i -lt 3000 ] && [ \"$(wc -l < %s 2>/dev/null || echo 0)\" -lt 2 ]; "
+             "do sleep 0.01; i=$((i+1)); done; kill -STOP $pid; mkdir %s; kill -CONT $pid; "
+             "wait $pid; echo \"exit=$?\"",
+             tu_wavenet(), model, o3, clip, clip, ck3, log3, log3, o3);
+    rc = tu_run(cmd, buf, sizeof buf);
+    step = 0;
+    CHECKF(strstr(buf, "exit=1") && strstr(buf, "holds step 50") &&
+           strstr(buf, "--resume") && wn_checkpoint_read(ck3, NULL, &step, NULL, NULL, NULL,
+                                                         NULL, &err) == WN_OK && step == 50,
+           "failed run's checkpoint: step %lld: %s", (long long)step, buf);
+    rmdir(o3);
+    checks++;
+}
+
 /* ------------------------------------------------------------ clipping */
 
 /* 0.5 s at 8 kHz of a 440 Hz tone in seeded noise */
@@ -952,6 +1064,7 @@ int main(void)
     checkpoint_round_trip();
     nan_loss();
     cli();
+    cli_guards();
     fprintf(stderr, "  total %.1f s\n", now_s() - t0);
     return tu_finish("train", checks);
 }

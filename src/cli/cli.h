@@ -97,6 +97,22 @@ const char *cli_default_model(void);
 /* 1 if stderr is a terminal (progress lines). */
 int cli_stderr_tty(void);
 
+/* An output must not be one of the command's inputs: 1 (after a one-line
+ * error naming both) if the file at `out` is the same file, by device and
+ * inode, as any of inputs[0..n) (NULL entries and "-" skipped); 0 if it is
+ * none of them or does not exist yet. Names do not matter: a link, a
+ * "./x" or a second path to the same file is caught too. */
+int cli_output_is_input(const char *flag, const char *out, const char *const *inputs, int n);
+/* Hold an advisory lock (flock) for writing `path` until the process
+ * ends, on ".NAME.lock" beside it (the file itself is replaced by rename,
+ * so it cannot carry the lock). 1 after a one-line error if another
+ * process holds it: two runs writing the same file would leave one's model
+ * and the other's checkpoint. */
+int cli_lock(const char *flag, const char *path);
+/* Check stdout once the results are written: 1 after a one-line error if
+ * anything written to it was lost (a full disk, a closed pipe). */
+int cli_stdout_ok(void);
+
 /* Subcommands: argc/argv start at the subcommand name. Return exit status. */
 int cmd_init(int argc, char **argv);
 int cmd_info(int argc, char **argv);

@@ -4,6 +4,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -198,5 +201,48 @@ int cli_precision(const char *flag, const char *s, wn_precision *out)
     else if (!strcmp(s, "f16")) *out = WN_PRECISION_F16;
     else if (!strcmp(s, "int8")) *out = WN_PRECISION_I8;
     else return cli_fail("%s: expected f32, f16 or int8, got '%s'", flag, s), 2;
+    return 0;
+}
+
+int cli_output_is_input(const char *flag, const char *out, const char *const *inputs, int n)
+{
+    struct stat so, si;
+    if (!out || !strcmp(out, "-") || stat(out, &so) != 0) return 0;
+    for (int i = 0; i < n; i++) {
+        if (!inputs[i] || !strcmp(inputs[i], "-") || stat(inputs[i], &si) != 0) continue;
+        if (so.st_dev == si.st_dev && so.st_ino == si.st_ino) {
+            cli_fail("%s %s: is the same file as the input %s; nothing was written "
+                     "(name another output)", flag, out, inputs[i]);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int cli_lock(const char *flag, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    int dl = slash ? (int)(slash - path + 1) : 0;
+    char lock[4200];
+    if (snprintf(lock, sizeof lock, "%.*s.%s.lock", dl, path, path + dl) >= (int)sizeof lock)
+        return cli_fail("%s %s: path too long", flag, path);
+    int fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0) return cli_fail("%s %s: cannot lock %s: %s", flag, path, lock, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return cli_fail("%s %s: another wavenet is writing it (it holds %s); wait for it "
+                            "or name another file", flag, path, lock);
+        return cli_fail("%s %s: cannot lock %s: %s", flag, path, lock, strerror(e));
+    }
+    return 0; /* the descriptor stays open: the lock lasts until exit */
+}
+
+int cli_stdout_ok(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return cli_fail("cannot write the results to stdout: %s",
+                        errno ? strerror(errno) : "write error");
     return 0;
 }

@@ -45,6 +45,7 @@ static void plist_free(plist *l)
 typedef struct opts {
     const char *model, *out, *ckpt, *resume, *log, *decay, *optimizer;
     plist train, valid;
+    plist lists; /* the list files named (inputs, never to be overwritten) */
     int train_given, valid_given;
     long steps, batch, window, warmup, threads, valid_every, patience, ckpt_every;
     double minutes, lr, clip, wd, jitter, trim, print_every;
@@ -66,6 +67,7 @@ static int add_list(void *o, const char *flag, const char *v)
     opts *t = o;
     plist *l = flag[2] == 't' ? &t->train : &t->valid;
     wn_error err;
+    if (plist_add(&t->lists, v)) return cli_fail("out of memory");
     return wn_list_read(v, &l->v, &l->n, &err) ? cli_fail_err(&err) : 0;
 }
 
@@ -404,7 +406,8 @@ typedef struct run {
     plist ck_train, ck_valid;
     const plist *train, *valid;
     int64_t resumed_step, last_ckpt_step, seg_step0;
-    char ckpt_buf[4096];
+    char ckpt_buf[4200], out_buf[4096], log_buf[4096], abs_out[4096], abs_log[4096];
+    const char *meta[5]; /* in the checkpoint: where this run writes */
     int rf, rate, nvalid;
     loading load;
     long ckpt_every;
@@ -412,20 +415,48 @@ typedef struct run {
     float last_lr;
     interval iv;
     int interrupted, early, wrote_best; /* wrote_best: -o, this run */
+    int warmup_scaled;
     wn_error err;
 } run;
 
 /* What the command line must hold before anything is read: 2 if not. */
+/* path made absolute against the current folder (a resumed run may start
+ * from another one) */
+static const char *absolute(const char *path, char *buf, size_t size)
+{
+    char cwd[4096];
+    if (path[0] == '/' || !getcwd(cwd, sizeof cwd) ||
+        snprintf(buf, size, "%s/%s", cwd, path) >= (int)size)
+        return path;
+    return buf;
+}
+
 static int check_args(run *r)
 {
     opts *o = &r->o;
-    if (!o->out) return cli_fail("train: -o OUT is required (try 'wavenet train --help')"), 2;
+    /* --resume alone: the run's own -o, as its checkpoint recorded it
+     * (older checkpoints: OUT.ckpt, the default name, gives OUT) */
+    if (!o->out && o->resume) {
+        size_t n = strlen(o->resume);
+        if (wn_checkpoint_meta(o->resume, "user.out", r->out_buf, sizeof r->out_buf, NULL) ==
+                WN_OK && r->out_buf[0])
+            o->out = r->out_buf;
+        else if (n > 5 && !strcmp(o->resume + n - 5, ".ckpt") && n - 5 < sizeof r->out_buf)
+            o->out = memcpy(r->out_buf, o->resume, n - 5);
+        if (o->out && !o->ckpt) o->ckpt = o->resume; /* and it goes on writing there */
+    }
+    if (!o->out)
+        return cli_fail("train: -o OUT is required (try 'wavenet train --help')%s",
+                        o->resume ? "; the checkpoint does not say where its run wrote" : ""),
+               2;
     if (!o->model && !o->resume)
         return cli_fail("train: -m MODEL is required (or --resume CKPT)"), 2;
     if (o->set_steps && o->set_minutes)
         return cli_fail("train: give --steps or --minutes, not both"), 2;
     if (!o->ckpt) {
-        snprintf(r->ckpt_buf, sizeof r->ckpt_buf, "%s.ckpt", o->out);
+        if (snprintf(r->ckpt_buf, sizeof r->ckpt_buf, "%.4000s.ckpt", o->out) >=
+            (int)sizeof r->ckpt_buf)
+            return cli_fail("train: -o %s: path too long", o->out), 2;
         o->ckpt = r->ckpt_buf;
     }
     if (!strcmp(o->ckpt, o->out))
@@ -447,6 +478,12 @@ static int load_settings(run *r)
             return cli_fail_err(&r->err);
         if (o->model && !o->quiet)
             cli_note("-m %s ignored: the weights come from --resume %s", o->model, o->resume);
+        /* the run's log goes on where it was (unless --log names another) */
+        if (!o->log && wn_checkpoint_meta(o->resume, "user.log", r->log_buf, sizeof r->log_buf,
+                                          NULL) == WN_OK && r->log_buf[0]) {
+            o->log = r->log_buf;
+            if (!o->quiet) cli_note("appending to the run's log %s (--log names another)", o->log);
+        }
     }
     if (!(r->m = wn_model_load(o->resume ? o->resume : o->model, &r->err)))
         return cli_fail_err(&r->err);
@@ -462,6 +499,11 @@ static int load_settings(run *r)
     if (o->set_window) p->window = (int)o->window;
     if (o->set_lr) p->lr = (float)o->lr;
     if (o->set_warmup) p->warmup = o->warmup;
+    /* the default warm-up would swallow a short run: a tenth of it */
+    if (!o->resume && !o->set_warmup && p->steps > 0 && p->warmup * 10 > p->steps) {
+        p->warmup = p->steps / 10;
+        r->warmup_scaled = 1; /* said in the banner */
+    }
     if (o->decay && wn_decay_parse(o->decay, p, &r->err)) return cli_fail("--%s", r->err.message);
     if (o->set_clip) p->clip = (float)o->clip;
     if (o->set_wd) p->optim.weight_decay = (float)o->wd;
@@ -481,9 +523,78 @@ static int load_settings(run *r)
     if (o->set_trim) p->trim_db = (float)o->trim;
     r->ckpt_every = o->set_ckpt_every ? o->ckpt_every : 500;
     p->best_path = o->out;
+    r->meta[0] = "user.out";
+    r->meta[1] = absolute(o->out, r->abs_out, sizeof r->abs_out);
+    r->meta[2] = "user.log";
+    r->meta[3] = o->log && strcmp(o->log, "-") ? absolute(o->log, r->abs_log, sizeof r->abs_log)
+                                                : "";
+    r->meta[4] = NULL;
+    p->meta = r->meta;
     p->progress = on_progress;
     p->progress_user = &r->load;
     return CLI_GO_ON;
+}
+
+/* No output is one of the run's inputs (by device and inode: any name of
+ * the same file), nor two outputs the same file. */
+static int no_output_over_input(run *r)
+{
+    const opts *o = &r->o;
+    const char *outs[3][2] = {{"-o", o->out}, {"--checkpoint", o->ckpt}, {"--log", o->log}};
+    plist in = {0};
+    int bad = plist_add(&in, o->model ? o->model : "-") ||
+              plist_add(&in, o->resume ? o->resume : "-");
+    for (int w = 0; w < 2 && !bad; w++) {
+        const plist *l = w ? r->valid : r->train;
+        for (int i = 0; i < l->n && !bad; i++) {
+            char **f = NULL;
+            int nf = 0;
+            if (wn_path_expand(l->v[i], &f, &nf, NULL) == WN_OK)
+                for (int j = 0; j < nf && !bad; j++) bad = plist_add(&in, f[j]);
+            wn_list_free(f, nf);
+        }
+    }
+    for (int i = 0; i < o->lists.n && !bad; i++) bad = plist_add(&in, o->lists.v[i]);
+    if (bad) {
+        plist_free(&in);
+        return cli_fail("out of memory");
+    }
+    int rc = 0;
+    for (int k = 0; k < 3 && !rc; k++) {
+        /* the checkpoint a run resumes from is where it goes on writing */
+        int skip = k == 1 && o->resume;
+        const char *save = skip ? in.v[1] : NULL;
+        if (skip) in.v[1] = "-";
+        rc = cli_output_is_input(outs[k][0], outs[k][1], (const char *const *)in.v, in.n);
+        if (skip) in.v[1] = (char *)save;
+        for (int j = k + 1; j < 3 && !rc; j++)
+            rc = cli_output_is_input(outs[j][0], outs[j][1], &outs[k][1], 1);
+    }
+    plist_free(&in);
+    return rc;
+}
+
+/* A resumed run's log: rows after the checkpoint's step were written by a
+ * run that stopped before its next checkpoint, and this run writes them
+ * again: cut them, so no step has two rows. */
+static int log_cut(const char *path, int64_t step)
+{
+    FILE *f = fopen(path, "r+");
+    if (!f) return errno == ENOENT ? 0 : cli_fail("--log %s: %s", path, strerror(errno));
+    char line[1024];
+    long at = 0, cut = -1;
+    while (cut < 0 && fgets(line, sizeof line, f)) {
+        char *end;
+        long long s = strtoll(line, &end, 10);
+        if (end != line && *end == ',' && s > step) cut = at;
+        at = ftell(f);
+    }
+    int rc = 0;
+    if (cut >= 0 && ftruncate(fileno(f), cut) != 0)
+        rc = cli_fail("--log %s: cannot cut the rows after step %lld: %s", path, (long long)step,
+                      strerror(errno));
+    fclose(f);
+    return rc;
 }
 
 /* The data lists, and every output checked writable before any work. */
@@ -500,6 +611,10 @@ static int open_outputs(run *r)
                 cli_warn("%s is both a training and a validation file", r->valid->v[i]);
     if (check_writable("-o", o->out) || check_writable("--checkpoint", o->ckpt) ||
         (o->log && strcmp(o->log, "-") && check_writable("--log", o->log)))
+        return 1;
+    if (no_output_over_input(r) || cli_lock("-o", o->out) || cli_lock("--checkpoint", o->ckpt))
+        return 1;
+    if (o->resume && o->log && strcmp(o->log, "-") && log_cut(o->log, r->resumed_step))
         return 1;
     if (o->log) { /* "-": the rows on stdout */
         r->logw.path = o->log;
@@ -612,6 +727,9 @@ static void banner(const run *r)
             (double)wn_trainer_memory(r->tr) / (1024.0 * 1024.0),
             4.0 * (double)(wn_trainer_data_samples(r->tr, 0) + wn_trainer_data_samples(r->tr, 1)) /
                 (1024.0 * 1024.0));
+    if (r->warmup_scaled)
+        cli_note("warm-up of %lld steps, a tenth of this short run (--warmup sets it)",
+                 (long long)p->warmup);
     if (r->o.resume)
         fprintf(stderr, "wavenet: resuming %s at step %lld\n", r->o.resume,
                 (long long)wn_trainer_steps_done(r->tr));
@@ -658,17 +776,26 @@ static int start(run *r)
     return CLI_GO_ON;
 }
 
-/* A failed step or save: why, and what is left to resume from. */
+/* A failed step or save: why, and what is left to resume from. Any stop
+ * after a step leaves a checkpoint: the trainer's weights are the last
+ * finite ones (a failed update changes nothing), so unless the last
+ * checkpoint already holds this step, it is written now. */
 static int step_failed(run *r)
 {
     cli_fail_err(&r->err);
-    if (r->err.code == WN_ERR_NONFINITE) {
-        if (r->last_ckpt_step >= 0)
-            cli_note("stopped; the last good checkpoint is %s (step %lld)", r->o.ckpt,
-                     (long long)r->last_ckpt_step);
+    int64_t step = wn_trainer_steps_done(r->tr);
+    if (step > 0 && step != r->last_ckpt_step) {
+        wn_error e2;
+        if (wn_trainer_save(r->tr, r->o.ckpt, &e2) == WN_OK)
+            r->last_ckpt_step = step;
         else
-            cli_note("stopped; no checkpoint was written");
+            cli_note("could not write the checkpoint either: %s", e2.message);
     }
+    if (r->last_ckpt_step >= 0)
+        cli_note("stopped; the checkpoint %s holds step %lld (continue with --resume %s)",
+                 r->o.ckpt, (long long)r->last_ckpt_step, r->o.ckpt);
+    else
+        cli_note("stopped; no step was done, no checkpoint written");
     return 1;
 }
 
@@ -852,6 +979,7 @@ int cmd_train(int argc, char **argv)
     wn_model_free(r.m);
     plist_free(&r.o.train);
     plist_free(&r.o.valid);
+    plist_free(&r.o.lists);
     plist_free(&r.ck_train);
     plist_free(&r.ck_valid);
     return status;
