@@ -325,9 +325,8 @@ static int probe_header(int fd, int64_t fsize, const char *path, wn_error *err)
  * SRC_SINC_MEDIUM_QUALITY: its ~97 dB SNR is at the 16-bit noise floor and
  * far below the ~40 dB of 8-bit mu-law that every sample goes through next,
  * and it is flat to ~90% of the new Nyquist (-0.28 dB at 3.5 kHz for
- * 16 -> 8 kHz, above the telephone band), while running 2.2x faster than
- * SINC_BEST (measured here: 258x vs 117x real time for 16 -> 8 kHz), which
- * matters when hours of training audio are read. */
+ * 16 -> 8 kHz, above the telephone band), while running about twice as
+ * fast as SINC_BEST, which matters when hours of training audio are read. */
 typedef struct sink {
     float *y;
     size_t len, cap;

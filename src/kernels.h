@@ -135,7 +135,7 @@ typedef struct wn__kern {
                     int nout);
     /* gate to within 1e-5, for int8 generation, which then quantises z
      * to 7 bits anyway: every element is wn__gate_lo1 (below), whose exps
-     * are a degree-4 polynomial (int8 +3.5% samples/s against gate), so
+     * are a degree-4 polynomial (cheaper than gate's), so
      * every table gives the same bits and int8 numbers do not depend on
      * the table the CPU gets */
     void (*gate_lo)(float *z, const float *a, int D, int rows);

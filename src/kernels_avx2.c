@@ -37,8 +37,7 @@
  * same FMA chain per output as one row has, so a stream's numbers do not
  * depend on how many streams run beside it. 4x3 (12 accumulators, 3
  * weight registers, 1 broadcast: all 16 registers) leaves slack that the
- * 8 chains of 4x2 do not (FMA latency 4 x 2 pipes); alone it measured
- * 5-10% faster on Zen 3, within the noise of a whole generation step. */
+ * 8 chains of 4x2 do not (FMA latency 4 x 2 pipes). */
 #define GEMM_PANEL(NAME, WT, LOAD, NR, NV)                                     \
     AVX2 static inline void NAME(float *const *y, const float *const *x, const WT *p, \
                                  int o0, int ob, int oe, int nin)              \

@@ -11,11 +11,9 @@
 /* Each layer is worked through in chunks of WN_CHUNK rows, so that a
  * chunk's pre-activations, gate outputs and their gradients are still in
  * the core's cache when the next product reads them; a whole window
- * (thousands of rows) is not. Against whole-window passes, 2 threads:
- * training 1.23x on the large config (1.09x with only the forward
- * chunked), 1.18x on the small one, flat from 128 to 512 rows; scoring
- * 1.23x large, 1.04x small (bench/README.md). In training the chunks are
- * also what a team of threads shares out (wn__team). */
+ * (thousands of rows) is not (bench/README.md has the figures). In
+ * training the chunks are also what a team of threads shares out
+ * (wn__team). */
 enum { CHUNK = WN_CHUNK };
 
 static int nchunks(int rows) { return rows > 0 ? (rows + CHUNK - 1) / CHUNK : 0; }

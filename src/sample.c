@@ -26,7 +26,11 @@ int wn__sample_k(const wn__kern *k, const float *l, int Q, const wn_sample_param
     const float mx = k->maxf(l, Q);
     int code = 0;
     const double lse = mx + log(k->expsum(w, l, Q, mx, 1.0f));
-    if (!(p->temperature > 0.0f)) /* argmax: the first of equal maxima */
+    /* an overflowing model: no distribution to draw from (never a constant
+     * code with a NaN log-probability) */
+    if (!isfinite(mx) || !isfinite(lse)) return WN_ERR_NONFINITE;
+    /* 1/T overflows for a subnormal temperature: the limit is the argmax */
+    if (!(p->temperature > 0.0f) || !isfinite(1.0f / p->temperature))
         while (code < Q - 1 && l[code] != mx) code++;
     else {
         double total = p->temperature == 1.0f ? exp(lse - mx)

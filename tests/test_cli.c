@@ -311,6 +311,11 @@ int main(void)
              model, g1, g2);
     REQUIRE(wn(args) == 0);
     CHECK(json_num(out, "samples") == 800);
+    /* the line carries the settings it ran with, and its wall time by name */
+    CHECK(json_num(out, "top_k") == 5 && fabs(json_num(out, "top_p") - 0.9) < 1e-6);
+    CHECKF(strstr(out, "\"precision\":\"f32\"") && strstr(out, "\"prime\":\"") &&
+           strstr(out, "\"keep_prime\":false") &&
+           json_num(out, "wall_seconds") == json_num(out, "seconds"), "%s", out);
 
     /* --per-sample CSV: a header and one row per sample summing to the NLL,
      * also at int8 (scored through the generator) */

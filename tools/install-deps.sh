@@ -4,7 +4,8 @@
 #   libs:   libsndfile (audio I/O), FFTW (spectra), libsamplerate (resampling),
 #           jansson (the weights file's JSON header), zlib (crc32),
 #           OpenBLAS (matrix products), libgd (PNG images), OpenMP (gcc's libgomp)
-#   data:   codec2-examples (8 kHz speech clips under /usr/share/codec2)
+#   data:   codec2-examples (8 kHz speech clips under /usr/share/codec2) and
+#           klettres-data (letters and syllables in 20 languages, /usr/share/klettres)
 #   checks: valgrind, clang + its sanitizer/fuzzer runtime
 # With --torch, also python3-torch, python3-torchaudio and python3-numpy: the
 # PyTorch peer of bench/ and the reference scripts tests/torch_reference.py
@@ -24,6 +25,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     build-essential meson ninja-build pkg-config \
     libsndfile1-dev libfftw3-dev libsamplerate0-dev libjansson-dev zlib1g-dev \
     libopenblas-dev libgd-dev \
-    codec2-examples \
+    codec2-examples klettres-data \
     valgrind clang libclang-rt-14-dev $extra >/dev/null
 echo "wavenet: dependencies installed"

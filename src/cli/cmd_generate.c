@@ -62,10 +62,10 @@ static const cli_opt table[] = {
      .lo = 1, .hi = 1024},
     {.name = "precision", .kind = CLI_CALL, .arg = "P",
      .help = "f32 (default: exactly the model); f16: weights kept as half\n"
-     "floats, ~1.4x faster for one stream, samples exactly the model\n"
-     "that scoring at f16 scores; int8: 8-bit weights and 7-bit\n"
-     "inputs in every product, ~2x faster, samples exactly what\n"
-     "scoring at int8 scores", .fn = set_precision},
+     "floats, samples exactly the model that scoring at f16 scores;\n"
+     "int8: 8-bit weights and 7-bit inputs in every product, the\n"
+     "fastest, samples exactly what scoring at int8 scores\n"
+     "(docs/PRECISION.md: speeds and costs in bits)", .fn = set_precision},
     {.name = "json", .kind = CLI_FLAG,
      .help = "one JSON object per stream: file, samples, nll_nats, ...", .off = G(json)},
     {0},
@@ -273,10 +273,18 @@ int cmd_generate(int argc, char **argv)
         if (json) {
             printf("{\"file\":");
             json_str(paths[b]);
+            static const char *const pname[] = {"f32", "f16", "int8"};
+            /* seconds: wall time of the whole run (every stream), kept for
+             * scripts; wall_seconds says so in its name */
             printf(",\"stream\":%d,\"samples\":%ld,\"nll_nats\":%.6f,\"bits_per_sample\":%.6f,"
-                   "\"seed\":%llu,\"temperature\":%g,\"seconds\":%.3f}\n",
+                   "\"seed\":%llu,\"temperature\":%g,\"top_k\":%ld,\"top_p\":%g,"
+                   "\"precision\":\"%s\",\"prime\":",
                    b, samples, nll[b], nll[b] / samples / log(2.0), (unsigned long long)seed,
-                   temp, secs);
+                   temp, topk, topp, pname[prec]);
+            if (prime) json_str(prime);
+            else fputs("null", stdout);
+            printf(",\"keep_prime\":%s,\"seconds\":%.3f,\"wall_seconds\":%.3f}\n",
+                   keep_prime ? "true" : "false", secs, secs);
         } else {
             fprintf(stderr, "wavenet: wrote %s: %ld samples (%.2f s), %.4f bits/sample\n",
                     strcmp(paths[b], "-") ? paths[b] : "stdout", samples,

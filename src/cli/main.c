@@ -25,17 +25,23 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    int status = 2;
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
-        return 0;
-    }
-    if (!strcmp(argv[1], "--version")) {
+        status = 0;
+    } else if (!strcmp(argv[1], "--version")) {
         printf("wavenet %s (format version %d)\n", WN_VERSION_STRING, WN_FORMAT_VERSION);
-        return 0;
+        status = 0;
+    } else {
+        int i = 0;
+        while (i < cli_command_count && strcmp(argv[1], cli_commands[i]->name)) i++;
+        if (i < cli_command_count)
+            status = cli_commands[i]->run(argc - 1, argv + 1);
+        else
+            cli_fail("unknown command '%s' (try 'wavenet --help')", argv[1]);
     }
-    for (int i = 0; i < cli_command_count; i++)
-        if (!strcmp(argv[1], cli_commands[i]->name))
-            return cli_commands[i]->run(argc - 1, argv + 1);
-    cli_fail("unknown command '%s' (try 'wavenet --help')", argv[1]);
-    return 2;
+    /* results lost on the way out (a full disk, a closed pipe) are a
+     * failure, whatever the command thought */
+    if (status == 0 && cli_stdout_ok()) status = 1;
+    return status;
 }
