@@ -43,6 +43,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -370,6 +371,18 @@ WN_API void wn_wav_abort(wn_wav *w);
  * them). WN_OK, or WN_ERR_ARG for n < 0 (nothing changes). The `wavenet`
  * command keeps the default. */
 WN_API int wn_set_blas_threads(int n);
+
+/* ---------------------------------------------------------------- files
+ * The atomic output every writer of the library uses, for the caller's own
+ * files (a CSV, a report): wn_file_open creates an exclusive temporary
+ * beside path (".NAME.tmp.PID.RANDOM", never through a planted link; stale
+ * ones of dead processes removed) and returns it as a stdio stream, its
+ * name in tmp (size >= 4200); wn_file_commit flushes, fsyncs and renames it
+ * over path (a failure removes it, path untouched); wn_file_abort removes
+ * it. path "-" is refused: write to stdout yourself. */
+WN_API FILE *wn_file_open(const char *path, char *tmp, size_t size, wn_error *err);
+WN_API int wn_file_commit(FILE *f, const char *tmp, const char *path, wn_error *err);
+WN_API void wn_file_abort(FILE *f, const char *tmp);
 
 /* ---------------------------------------------------------------- training */
 

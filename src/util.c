@@ -210,3 +210,19 @@ void *wn__calloc(size_t count, size_t size)
 }
 
 void wn__free(void *p) { free(p); }
+
+FILE *wn_file_open(const char *path, char *tmp, size_t size, wn_error *err)
+{
+    if (!path || !tmp) {
+        wn__err(err, WN_ERR_ARG, "wn_file_open: NULL argument");
+        return NULL;
+    }
+    return wn__tmpopen(path, tmp, size, err);
+}
+
+int wn_file_commit(FILE *f, const char *tmp, const char *path, wn_error *err)
+{
+    return wn__commit_file(f, tmp, path, err);
+}
+
+void wn_file_abort(FILE *f, const char *tmp) { wn__abort_file(f, tmp); }

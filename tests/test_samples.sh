@@ -22,7 +22,7 @@ for f in "$src"/samples/*.wav "$src"/samples/*.png; do
     fi
 done
 # the NLL of each run (the wall time and the folder aside)
-key() { sed -E 's/"file":"[^"]*\//"file":"/; s/,"seconds":[0-9.]+//' "$1"; }
+key() { sed -E 's/"file":"[^"]*\//"file":"/; s/,"seconds":[0-9.]+//; s/,"wall_seconds":[0-9.]+//' "$1"; }
 if ! diff <(key "$src/samples/generate.jsonl") <(key "$tmp/generate.jsonl") >&2; then
     echo "test_samples: generate.jsonl differs" >&2
     bad=1

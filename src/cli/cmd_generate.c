@@ -146,6 +146,13 @@ int cmd_generate(int argc, char **argv)
         return 2;
     }
     if (!model) model = cli_default_model();
+    const char *inputs[2] = {model, prime};
+    for (long b = 0; b < streams; b++) {
+        char *pb = stream_path(out, (int)b, (int)streams);
+        int over = pb && cli_output_is_input("-o", pb, inputs, 2);
+        free(pb);
+        if (over) return 1;
+    }
     wn_error err;
     wn_model *m = wn_model_load(model, &err);
     if (!m) return cli_fail_err(&err);

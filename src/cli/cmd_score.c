@@ -164,14 +164,13 @@ int cmd_score(int argc, char **argv)
             wn_list_free(files, nfiles);
             return cli_fail("--per-sample: path too long");
         }
-        /* written beside, renamed when complete */
-        const char *slash = strrchr(csv, '/');
-        int dl = slash ? (int)(slash - csv + 1) : 0;
-        snprintf(tmp, sizeof tmp, "%.*s.%s.tmp.%ld", dl, csv, csv + dl, (long)getpid());
-        if (!(cf = fopen(tmp, "w"))) {
+        /* never over an input; written beside, renamed when complete */
+        int over = cli_output_is_input("--per-sample", csv, (const char *const *)files, nfiles) ||
+                   cli_output_is_input("--per-sample", csv, &model, 1);
+        if (over || !(cf = wn_file_open(csv, tmp, sizeof tmp, &err))) {
             wn_model_free(m);
             wn_list_free(files, nfiles);
-            return cli_fail("%s: cannot write", csv);
+            return over ? 1 : cli_fail_err(&err);
         }
         fprintf(cf, "file,sample,code,logp_nats\n");
     }
@@ -243,14 +242,8 @@ int cmd_score(int argc, char **argv)
             status = cli_fail("stdout: write failed: %s", strerror(errno));
     } else if (cf) {
         /* a failed run leaves an existing CSV as it was */
-        int bad = fflush(cf) != 0 || ferror(cf) || fsync(fileno(cf)) != 0;
-        int e = errno;
-        bad |= fclose(cf) != 0;
-        if (!bad && status == 0 && rename(tmp, csv) != 0) bad = 1, e = errno;
-        if (bad || status) {
-            remove(tmp);
-            if (bad) status = cli_fail("%s: write failed: %s", csv, strerror(e));
-        }
+        if (status) wn_file_abort(cf, tmp);
+        else if (wn_file_commit(cf, tmp, csv, &err)) status = cli_fail_err(&err);
     }
     wn_model_free(m);
     wn_list_free(files, nfiles);

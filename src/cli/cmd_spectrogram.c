@@ -91,6 +91,7 @@ int cmd_spectrogram(int argc, char **argv)
                  !in ? "an input file" : "-o OUT.png");
         return 2;
     }
+    if (cli_output_is_input("-o", out, &in, 1)) return 1;
     wn_error err;
     wn_audio_info info;
     float *x = NULL;
