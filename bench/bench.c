@@ -751,7 +751,7 @@ static int cmd_train(const opts *o)
 
 /* ------------------------------------------------------------ ab */
 
-/* library-internal (stream.c): run generator g on the kernel table of that
+/* library-internal (stream.c, stream_run.c): run generator g on the kernel table of that
  * name ("scalar", "avx2", "avx512", or a table under development) */
 int wn__gen_set_kernels(wn_gen *g, const char *name);
 

@@ -107,6 +107,8 @@ typedef struct gen_queues {
 typedef struct gen_sampling {
     wn_sample_params sp;
     stream_state *ss; /* per stream */
+    int nonfinite;    /* a step's logits were not finite (the model
+                         overflows): the run fails with WN_ERR_NONFINITE */
 } gen_sampling;
 
 /* Steps a thread takes at a time in a balanced run: ~1.5 ms of work for

@@ -168,7 +168,7 @@ int wn_gen_run(wn_gen *g, size_t n, int *codes, double *logp)
 #pragma omp parallel for num_threads(parts) schedule(static) if (parts > 1)
         for (int p = 0; p < parts; p++) wn__gen_run_steps(g, &sc->pt[p], 0, n, codes, logp);
         g->queues.t += (int64_t)n;
-        return WN_OK;
+        return g->sampling.nonfinite ? WN_ERR_NONFINITE : WN_OK;
     }
     memset(sc->pos, 0, sizeof(size_t) * (size_t)g->B);
     memset(sc->busy, 0, (size_t)g->B);
@@ -203,7 +203,7 @@ int wn_gen_run(wn_gen *g, size_t n, int *codes, double *logp)
         }
     }
     g->queues.t += (int64_t)n;
-    return WN_OK;
+    return g->sampling.nonfinite ? WN_ERR_NONFINITE : WN_OK;
 }
 
 int wn_gen_step(wn_gen *g, int *codes, double *logp) { return wn_gen_run(g, 1, codes, logp); }

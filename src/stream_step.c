@@ -317,6 +317,12 @@ void wn__gen_run_steps(wn_gen *g, const part *q, size_t i0, size_t i1, int *code
             double lp;
             int c = wn__sample_k(g->k, q->logits + o, Q, &g->sampling.sp, &ss[b].rng, &lp,
                                  q->wq + o, q->cand + o);
+            if (c < 0) { /* no distribution: go on with silence, report at the end */
+                c = wn_mulaw_silence(Q);
+                lp = NAN;
+#pragma omp atomic write
+                g->sampling.nonfinite = 1;
+            }
             ss[b].pending = c;
             /* the next step starts from this code's embedding row */
             __builtin_prefetch(g->m->pk.causal_w + (size_t)(Q + c) * g->m->cfg.residual);

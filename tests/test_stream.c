@@ -542,8 +542,49 @@ static void table_checks(const int *x, int BINS, int R, int D, int S)
     wn_model_free(m);
 }
 
+/* A model whose logits overflow (finite weights, infinite products):
+ * generation fails with WN_ERR_NONFINITE at every precision and thread
+ * count, as scoring does, instead of drawing a constant code with a NaN
+ * log-probability. */
+static void overflowing_model(void)
+{
+    wn_model *m = tu_small_model(64, 4, 2, 8, 8, 16, 5);
+    int ndim, shape[3];
+    size_t n = wn_model_tensor_info(m, "head.1.weight", &ndim, shape, NULL);
+    float *w = malloc(n * sizeof *w);
+    REQUIRE(w);
+    for (size_t i = 0; i < n; i++) w[i] = 3e38f;
+    wn_error err;
+    REQUIRE_OK(wn_model_set_tensor(m, "head.1.weight", w, n, &err), &err);
+    /* head.1's inputs, relu(head.0), all at least 1000 */
+    float b0[16];
+    for (int i = 0; i < 16; i++) b0[i] = 1000.0f;
+    REQUIRE_OK(wn_model_set_tensor(m, "head.0.bias", b0, 16, &err), &err);
+    free(w);
+    const wn_precision precs[] = {WN_PRECISION_F32, WN_PRECISION_I8};
+    for (int pi = 0; pi < 2; pi++)
+        for (int streams = 1; streams <= 3; streams += 2) {
+            wn_sample_params sp = wn_sample_default_params();
+            wn_gen *g = wn_gen_create(m, streams, &sp, &err);
+            REQUIRE(g);
+            REQUIRE_OK(wn_gen_set_precision(g, precs[pi], &err), &err);
+            wn_gen_set_threads(g, streams > 1 ? 2 : 1);
+            REQUIRE_OK(wn_gen_prime(g, NULL, 0, &err), &err);
+            int codes[3 * 20];
+            double lp[3 * 20];
+            CHECKF(wn_gen_run(g, 20, codes, lp) == WN_ERR_NONFINITE, "precision %d, %d streams",
+                   (int)precs[pi], streams);
+            wn_gen_free(g);
+        }
+    int codes[50] = {0};
+    double nll;
+    CHECK(wn_score_codes(m, codes, 50, NULL, &nll, NULL, &err) == WN_ERR_NONFINITE);
+    wn_model_free(m);
+}
+
 int main(void)
 {
+    overflowing_model();
     /* a walk over codes so that the inputs look like a signal */
     enum { N = 700 };
     int x[N], p[300];

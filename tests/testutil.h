@@ -48,7 +48,7 @@ wn_model *tu_small_model(int bins, int layers, int stack, int r, int d, int s,
                          uint64_t seed);
 /* Uniform [0,1) from a 64-bit state (splitmix64), for test data. */
 double wn__uniform_for_tests(uint64_t *state);
-/* Generation internals (src/stream.c): the steps a thread takes at a time
+/* Generation internals (src/stream*.c): the steps a thread takes at a time
  * in a balanced run, and how many runs of streams threads took (all, and
  * those of fewer streams than a part holds). */
 void wn__gen_set_chunk(wn_gen *g, int steps);

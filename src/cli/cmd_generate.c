@@ -228,7 +228,11 @@ int cmd_generate(int argc, char **argv)
     long done_n = 0, since_flush = 0;
     while (done_n < samples && !interrupted) {
         int n = samples - done_n < BLOCK ? (int)(samples - done_n) : BLOCK;
-        wn_gen_run(g, (size_t)n, codes, lp);
+        if (wn_gen_run(g, (size_t)n, codes, lp) == WN_ERR_NONFINITE) {
+            status = cli_fail("%s: the model's logits are not finite (its weights overflow "
+                              "float32); nothing was written", model);
+            goto done;
+        }
         for (int i = 0; i < n; i++) /* [i*B + b] -> per stream [b*BLOCK + i] */
             for (int b = 0; b < B; b++) {
                 buf[(size_t)b * BLOCK + i] = codes[(size_t)i * B + b];
