@@ -107,7 +107,11 @@ typedef struct wn_config {
 
 /* 8000 Hz, 256 bins, 20 layers in stacks of 10, R=32, D=32, S=128. */
 WN_API wn_config wn_config_default(void);
-/* WN_OK or WN_ERR_CONFIG with a message naming the bad field. */
+/* The largest receptive field a configuration may have (samples); also
+ * the receptive field times the widest channel count (max(R, 2D, S)) is
+ * at most 2^26. */
+#define WN_MAX_RECEPTIVE_FIELD (1 << 21)
+/* WN_OK or WN_ERR_CONFIG with a message naming the bad field or limit. */
 WN_API int wn_config_check(const wn_config *c, wn_error *err);
 
 typedef struct wn_model wn_model;

@@ -196,7 +196,7 @@ static int open_stdin(int64_t *size, wn_error *err)
         return wn__err(err, WN_ERR_NOMEM, "stdin: out of memory");
     }
     int64_t total = 0;
-    int rc = WN_OK;
+    int rc = WN_OK, zeros = 1, text = 1; /* of the first BUF bytes */
     for (;;) {
         ssize_t r = read(STDIN_FILENO, buf, BUF);
         if (r < 0 && errno == EINTR) continue;
@@ -205,6 +205,18 @@ static int open_stdin(int64_t *size, wn_error *err)
             break;
         }
         if (r == 0) break;
+        /* what no audio file starts with, judged on the first 64 KiB
+         * before gigabytes of it are copied (score - < /dev/zero) */
+        for (ssize_t i = 0; total < BUF && i < r && (zeros || text); i++) {
+            unsigned char c = (unsigned char)buf[i];
+            zeros &= c == 0;
+            text &= (c >= 0x20 && c < 0x7f) || c == '\n' || c == '\r' || c == '\t';
+        }
+        if (total < BUF && total + r >= BUF && (zeros || text)) {
+            rc = wn__err(err, WN_ERR_FORMAT, "stdin: its first 64 KiB are %s: not audio",
+                         zeros ? "all zero bytes" : "plain text");
+            break;
+        }
         if (total + r > MAX_STDIN) {
             rc = wn__err(err, WN_ERR_AUDIO, "stdin: more than %lld GiB of audio",
                          (long long)(MAX_STDIN >> 30));

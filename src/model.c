@@ -44,6 +44,21 @@ int wn_config_check(const wn_config *c, wn_error *err)
     RANGE(cond, 0, 0)
 #undef RANGE
     /* keep every size well inside int and the slab under 2^31 floats */
+    /* the work and memory of scoring a clip and of a generator grow with
+     * the receptive field times the channels, whatever the clip's length:
+     * bound them (2^21 samples is over 4 minutes at 8 kHz) */
+    double rf = 2;
+    for (int i = 0; i < c->layers; i++) rf += (double)(1 << (i % c->stack));
+    if (rf > WN_MAX_RECEPTIVE_FIELD)
+        return wn__err(err, WN_ERR_CONFIG,
+                       "receptive field %.0f samples (layers %d, stack %d) is beyond the "
+                       "limit of %d", rf, c->layers, c->stack, WN_MAX_RECEPTIVE_FIELD);
+    double width = c->residual > c->skip ? c->residual : c->skip;
+    if (2 * c->dilation > width) width = 2 * c->dilation;
+    if (rf * width > 67108864.0)
+        return wn__err(err, WN_ERR_CONFIG,
+                       "receptive field %.0f x %.0f channels is beyond the limit of 2^26 "
+                       "(the memory of scoring or generating grows with it)", rf, width);
     double n = wn__config_params(c);
     if (n > 2147483647.0)
         return wn__err(err, WN_ERR_CONFIG, "model too large: %.0f parameters", n);

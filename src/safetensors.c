@@ -125,6 +125,26 @@ wn__st_file *wn__st_open(const char *path, wn_error *err)
                 (unsigned long long)hlen, f->size);
         goto fail;
     }
+    /* a safetensors header nests 3 deep (header, tensor, shape); a parser
+     * given 16 MiB of brackets spends seconds and a gigabyte on them */
+    int depth = 0, most = 0, in_str = 0;
+    for (const unsigned char *p = f->buf + 8, *e = p + hlen; p < e && most <= 4; p++) {
+        if (in_str) {
+            if (*p == '\\') p++;
+            else if (*p == '"') in_str = 0;
+        } else if (*p == '"') {
+            in_str = 1;
+        } else if (*p == '{' || *p == '[') {
+            if (++depth > most) most = depth;
+        } else if (*p == '}' || *p == ']') {
+            depth--;
+        }
+    }
+    if (most > 4) {
+        wn__err(err, WN_ERR_FORMAT, "%s: header nested more than 4 deep (a weights file's is 3)",
+                path);
+        goto fail;
+    }
     json_error_t je;
     f->header = json_loadb((const char *)f->buf + 8, (size_t)hlen,
                            JSON_REJECT_DUPLICATES, &je);

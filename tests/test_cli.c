@@ -110,6 +110,16 @@ int main(void)
         snprintf(cmd2, sizeof cmd2, "echo not audio | %s score -m %s - 2>&1", tu_wavenet(), model);
         CHECKF(tu_run(cmd2, out, sizeof out) == 1 && strstr(out, "stdin: not a readable audio"),
                "text on stdin: %s", out);
+        /* endless zeros or text on stdin: judged on their first 64 KiB, not
+         * copied into $TMPDIR up to its 8 GiB limit first */
+        snprintf(cmd2, sizeof cmd2, "head -c 100000000 /dev/zero | %s score -m %s - 2>&1",
+                 tu_wavenet(), model);
+        CHECKF(tu_run(cmd2, out, sizeof out) == 1 && strstr(out, "all zero bytes: not audio"),
+               "zeros on stdin: %s", out);
+        snprintf(cmd2, sizeof cmd2, "yes | head -c 100000000 | %s score -m %s - 2>&1",
+                 tu_wavenet(), model);
+        CHECKF(tu_run(cmd2, out, sizeof out) == 1 && strstr(out, "plain text: not audio"),
+               "text on stdin: %s", out);
         /* stdin read twice: the second '-' finds it empty, and says why */
         snprintf(cmd2, sizeof cmd2, "%s score -m %s - - < %s 2>&1", tu_wavenet(), model, g1);
         CHECKF(tu_run(cmd2, out, sizeof out) == 1 && strstr(out, "5000 samples") &&

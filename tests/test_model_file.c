@@ -207,6 +207,30 @@ int main(void)
         free(t);
         free(tmp);
     }
+    /* work bounded by the input: a receptive field of 700 M samples from a
+     * few numbers, and a header of nested brackets, are refused up front */
+    {
+        wn_config big = wn_config_default();
+        big.layers = 1024;
+        big.stack = 24;
+        CHECK(wn_config_check(&big, &err) == WN_ERR_CONFIG && strstr(err.message, "receptive field"));
+        big = wn_config_default();
+        big.layers = 40;
+        big.stack = 16;
+        big.residual = 4096;
+        CHECKF(wn_config_check(&big, &err) == WN_ERR_CONFIG && strstr(err.message, "2^26"),
+               "%s", err.message);
+        big.residual = 32; /* the same receptive field at a modest width passes */
+        CHECK(wn_config_check(&big, &err) == WN_OK);
+        const char *nested = "{\"__metadata__\":{\"format\":\"wavenet\"},\"x\":[[[[[[1]]]]]]}";
+        FILE *f = fopen(tu_path("nested.st"), "wb");
+        REQUIRE(f);
+        unsigned long long hl = strlen(nested);
+        for (int i = 0; i < 8; i++) fputc((int)(hl >> (8 * i)) & 255, f);
+        fputs(nested, f);
+        fclose(f);
+        expect_fail(tu_path("nested.st"), WN_ERR_FORMAT, "nested", "nested header");
+    }
     write_variant(m, tu_path("v.st"), NULL, NULL, NULL, 0, "version", "99");
     expect_fail(tu_path("v.st"), WN_ERR_FORMAT, "version", "future version");
     write_variant(m, tu_path("v.st"), NULL, NULL, NULL, 0, "layers", "7");
