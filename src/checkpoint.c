@@ -484,9 +484,14 @@ int wn_trainer_resume(wn_trainer *t, const char *path, wn_error *err)
         (rc = meta_dbl(f, path, "train_seconds", &secs, err)))
         goto out;
     /* +inf: no validation yet; NaN or -inf cannot be a best */
-    if (isnan(best) || best == -INFINITY || isinf(lv) || secs < 0 || !isfinite(secs)) {
-        rc = wn__err(err, WN_ERR_FORMAT, "%s: checkpoint validation figures are not valid "
-                     "(best %g, last %g, seconds %g)", path, best, lv, secs);
+    if (isnan(best) || best == -INFINITY) {
+        rc = wn__err(err, WN_ERR_FORMAT, "%s: checkpoint 'best_valid_bits' = %g is not a best "
+                     "(a finite figure, or inf before any validation)", path, best);
+        goto out;
+    }
+    if (isinf(lv) || secs < 0 || !isfinite(secs)) {
+        rc = wn__err(err, WN_ERR_FORMAT, "%s: checkpoint 'last_valid_bits' or 'train_seconds' "
+                     "is not a valid figure", path);
         goto out;
     }
     if ((rc = wn_model_set_tensor(t->m, NULL, wn_model_params(cm), t->np, err))) goto out;

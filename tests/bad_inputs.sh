@@ -27,7 +27,7 @@ rows=$tmp/rows.md
 : > "$rows"
 flagged=0
 section() { printf '\n## %s\n\n| input | command | exit | message |\n| --- | --- | --- | --- |\n' "$1" >> "$rows"; }
-md() { sed 's/|/\\|/g; s/`/'"'"'/g' <<< "$1"; }
+md() { sed 's/|/\\|/g; s/`/'"'"'/g; s/\x1b/\\x1b/g' <<< "$1"; }
 
 # row DESCRIPTION [LIMITS] -- ARGS...: run `wavenet ARGS` in $PWD (after
 # `ulimit LIMITS` when given; wavenet ignores SIGXFSZ itself, so a write past
@@ -73,6 +73,21 @@ row() {
     msg=$(sed -E 's/\.tmp\.[0-9]+/.tmp.PID/g' <<< "$msg")
     printf '| %s | `%s` | %s | %s%s |\n' "$(md "$what")" "$(md "$shown")" "$rc" \
         "$(md "$msg")" "$note" >> "$rows"
+    last_rc=$rc
+}
+# refused: the row before must have failed (exit 0 there is a silent wrong
+# result); unchanged FILE SUM: FILE still has that md5sum (nothing written over)
+refused() {
+    if (( last_rc == 0 )); then
+        echo "| ^ exit 0: a wrong result or a write that should have been refused | | | **(silent wrong result)** |" >> "$rows"
+        flagged=$((flagged + 1))
+    fi
+}
+unchanged() {
+    if [[ "$(md5sum < "$1")" != "$2" ]]; then
+        echo "| ^ ${1#$tmp/} was changed | | | **(lost work)** |" >> "$rows"
+        flagged=$((flagged + 1))
+    fi
 }
 
 # ------------------------------------------------------------ fixtures
@@ -305,6 +320,165 @@ else
     echo "| a real full disk (tmpfs) | (skipped: cannot mount a tmpfs here) | | |" >> "$rows"
 fi
 
+# ------------------------------------------------------------ hardening, round 2
+section "Writes through planted links, outputs over inputs, lost results (issue 20)"
+# clips of its own (the sections above replaced v2.wav)
+"$W" generate -m tiny.safetensors --seconds 1 --seed 5 -o v1.wav 2>/dev/null
+"$W" generate -m tiny.safetensors --seconds 1 --seed 6 -o v2.wav 2>/dev/null
+# 1. temporaries: a link planted where an old temporary would be (a dead
+# process's and a live one's) is never written through nor removed by the
+# stale-file cleanup; a link at the output itself is replaced, its target kept
+printf 'victim\n' > victim.txt
+vsum=$(md5sum < victim.txt)
+ln -s victim.txt .planted.st.tmp.1.aaaaaaaaaaaa
+ln -s victim.txt .planted.st.tmp.4194000.bbbbbbbbbbbb
+row "links planted at .NAME.tmp.PID.* beside the output (PID 1 alive, 4194000 dead)" -- \
+    init -o planted.st
+unchanged victim.txt "$vsum"
+[[ -L .planted.st.tmp.1.aaaaaaaaaaaa && -L .planted.st.tmp.4194000.bbbbbbbbbbbb ]] || {
+    echo "| ^ a planted link was removed | | | **(wrong file removed)** |" >> "$rows"; flagged=$((flagged + 1)); }
+ln -s victim.txt linked.st
+row "the output is a link to another file" -- init -o linked.st
+unchanged victim.txt "$vsum"
+[[ -f linked.st && ! -L linked.st ]] || {
+    echo "| ^ the link was written through | | | **(lost work)** |" >> "$rows"; flagged=$((flagged + 1)); }
+for w in init spectrogram train; do
+    ln -sf victim.txt ".$w.out.tmp.4194000.cccccccccccc"
+done
+row "init beside a planted link" -- init -o init.out
+row "spectrogram beside a planted link" -- spectrogram v1.wav -o spectrogram.out
+row "train beside a planted link" -- train -m tiny.safetensors -o train.out --train v1.wav \
+    --steps 1 --window 64 --batch 1 --threads 1 --checkpoint train.out.ckpt
+unchanged victim.txt "$vsum"
+# 2. an output that is one of the command's inputs, by any name
+cp tiny.safetensors model2.safetensors
+cp v1.wav in2.wav
+msum=$(md5sum < model2.safetensors); csum=$(md5sum < in2.wav)
+ln -s in2.wav in2-link.wav
+printf '%s\n' "$tmp/in2.wav" > list2.txt
+row "generate -o the model" -- generate -m model2.safetensors --samples 10 -o model2.safetensors
+refused
+row "generate -o the prime, by a link" -- generate -m model2.safetensors --samples 10 \
+    --prime in2.wav -o in2-link.wav
+refused
+row "spectrogram -o its input" -- spectrogram in2.wav -o ./in2.wav
+refused
+row "score --per-sample over the model" -- score -m model2.safetensors --per-sample \
+    model2.safetensors in2.wav
+refused
+row "score --per-sample over the audio" -- score -m model2.safetensors --per-sample in2-link.wav in2.wav
+refused
+row "train -o a training file" -- train -m model2.safetensors -o in2-link.wav --train in2.wav \
+    --steps 1 --window 64 --batch 1
+refused
+row "train --log the model" -- train -m model2.safetensors -o o3.safetensors --train in2.wav \
+    --log model2.safetensors --steps 1 --window 64 --batch 1
+refused
+row "train --checkpoint a validation clip" -- train -m model2.safetensors -o o3.safetensors \
+    --train v1.wav --valid in2.wav --checkpoint in2-link.wav --steps 1 --window 64 --batch 1
+refused
+row "train -o the list file" -- train -m model2.safetensors -o list2.txt --train-list list2.txt \
+    --steps 1 --window 64 --batch 1
+refused
+unchanged model2.safetensors "$msum"
+unchanged in2.wav "$csum"
+# 3. results lost on stdout
+for c in "info -m tiny.safetensors" "score -m tiny.safetensors v1.wav" \
+         "generate -m tiny.safetensors --samples 10 -o g.wav --json" \
+         "baseline --train v1.wav --valid v2.wav" \
+         "train -m tiny.safetensors -o t4.safetensors --train v1.wav --steps 1 --window 64 --batch 1"; do
+    rc=0
+    # shellcheck disable=SC2086
+    timeout 60 "$W" $c > /dev/full 2> "$tmp/stderr" || rc=$?
+    n=$(grep -c . "$tmp/stderr" || true)
+    msg=$(grep -v 'note\|^step \|training \|batch \|memory estimate' "$tmp/stderr" | head -1)
+    note=""
+    (( rc != 0 )) || { note=" **(silent wrong result)**"; flagged=$((flagged + 1)); }
+    printf '| stdout is /dev/full | `wavenet %s > /dev/full` | %s | %s%s |\n' "$(md "$c")" "$rc" \
+        "$(md "$msg")" "$note" >> "$rows"
+done
+# 4. non-finite numbers
+python3 - "$tmp" <<'PY'
+import json, struct, sys
+d = sys.argv[1]
+def rewrite(src, dst, edit):
+    b = open(src, 'rb').read()
+    n = struct.unpack('<Q', b[:8])[0]
+    h = json.loads(b[8:8 + n])
+    body = bytearray(b[8 + n:])
+    edit(h, body)
+    t = json.dumps(h, separators=(',', ':')).encode()
+    t += b' ' * ((8 - len(t) % 8) % 8)
+    open(dst, 'wb').write(struct.pack('<Q', len(t)) + t + bytes(body))
+def overflow(h, body):  # head.1.weight = 3e38, head.0.bias = 1000: logits overflow
+    h['__metadata__'].pop('crc32', None)
+    for name, val in (('head.1.weight', 3e38), ('head.0.bias', 1000.0)):
+        a, e = h[name]['data_offsets']
+        body[a:e] = struct.pack('<f', val) * ((e - a) // 4)
+rewrite(d + '/tiny.safetensors', d + '/overflow.safetensors', overflow)
+PY
+row "a model whose logits overflow: generate" -- generate -m overflow.safetensors --samples 100 -o ovf.wav
+refused
+row "a model whose logits overflow: score" -- score -m overflow.safetensors v1.wav
+refused
+row "a subnormal temperature" -- generate -m tiny.safetensors --samples 10 --temperature 1e-40 -o t.wav
+refused
+"$W" train -m tiny.safetensors -o nanrun.safetensors --train v1.wav --valid v2.wav --steps 2 \
+    --window 64 --batch 1 --threads 1 --checkpoint nanrun.ckpt > /dev/null 2>&1
+for v in nan -inf; do
+    python3 - "$tmp" "$v" <<'PY'
+import json, struct, sys
+d, v = sys.argv[1], sys.argv[2]
+b = open(d + '/nanrun.ckpt', 'rb').read()
+n = struct.unpack('<Q', b[:8])[0]
+h = json.loads(b[8:8 + n])
+h['__metadata__']['best_valid_bits'] = v
+t = json.dumps(h, separators=(',', ':')).encode()
+t += b' ' * ((8 - len(t) % 8) % 8)
+open(d + '/nan-' + v + '.ckpt', 'wb').write(struct.pack('<Q', len(t)) + t + b[8 + n:])
+PY
+    row "a checkpoint whose best validation is $v" -- train --resume "nan-$v.ckpt" \
+        -o nanout.safetensors --steps 3
+    refused
+done
+# 6. resuming with other audio under the same name
+cp v1.wav data6.wav
+"$W" train -m tiny.safetensors -o r6.safetensors --train data6.wav --steps 2 --window 64 \
+    --batch 1 --threads 1 > /dev/null 2>&1
+cp v2.wav data6.wav
+row "--resume where the training file now holds other audio" -- train --resume r6.safetensors.ckpt --steps 4
+refused
+# 7. two runs on the same output: the lock is held
+if command -v flock > /dev/null; then
+    flock .busy.safetensors.lock sleep 30 &
+    lockpid=$!
+    sleep 0.3
+    row "a second run while another holds the output" -- train -m tiny.safetensors \
+        -o busy.safetensors --train v1.wav --steps 1 --window 64 --batch 1
+    refused
+    kill $lockpid 2>/dev/null || true
+    wait $lockpid 2>/dev/null || true
+fi
+# 8. work bounded by the input
+row "a receptive field of 700 M samples" -- init -o huge.safetensors --layers 1024 --stack 24
+refused
+hdr nested.safetensors '{"x":[[[[[[[[[[1]]]]]]]]]]}' < /dev/null
+row "a header nested 10 deep" -- info -m nested.safetensors
+refused
+( trap - XFSZ; ulimit -v 4194304; exec timeout 20 "$W" score -m tiny.safetensors - ) \
+    < /dev/zero > /dev/null 2> "$tmp/stderr" && rc=0 || rc=$?
+printf '| endless zeros on stdin | `wavenet score - < /dev/zero` | %s | %s%s |\n' "$rc" \
+    "$(md "$(head -1 "$tmp/stderr")")" "$( (( rc == 1 )) && echo || { flagged=$((flagged + 1)); echo ' **(not refused at once)**'; })" >> "$rows"
+# 10. terminal escapes in a file name reach the terminal escaped
+esc=$(printf 'esc\033[31mred.wav')
+cp v1.wav "$esc"
+printf 'not audio' > "$esc"
+row "a file name with a terminal escape" -- score -m tiny.safetensors "$esc"
+if grep -q $'\033' "$tmp/stderr"; then
+    echo "| ^ the escape reached stderr raw | | | **(terminal escape)** |" >> "$rows"
+    flagged=$((flagged + 1))
+fi
+
 {
     echo "# Bad inputs and what they get"
     echo
@@ -312,7 +486,11 @@ fi
     echo "Every row ran the real binary; the message is the first error line on stderr"
     echo "(\`score\` prints one error per unreadable file and carries on with the rest)."
     echo "**Flagged** rows are failures of the one-line, no-crash rule."
+    tried=$(grep -c '^| [^-^]' "$rows" || true)
+    echo
+    echo "**$tried cases tried, $((tried - flagged)) handled cleanly** ($flagged flagged:"
+    echo "crashes, hangs, lost files, silent wrong results and messages of more than one line)."
     cat "$rows"
 } > "$out"
-echo "bad_inputs.sh: $(grep -c '^| ' "$rows") rows written to ${out#$root/}; $flagged flagged"
+echo "bad_inputs.sh: $(grep -c '^| [^-^]' "$rows") rows written to ${out#$root/}; $flagged flagged"
 (( flagged == 0 ))
