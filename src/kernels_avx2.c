@@ -134,7 +134,7 @@ GEMM_T(16_avx2, uint16_t, LOAD_F16, _cvtsh_ss)
  * result), for the exps below. Rounding by adding 1.5 * 2^23: the sum is rounded to
  * nearest even, subtracting it back gives n exactly, and the sum's low
  * mantissa bits are n, so 2^n is those bits shifted up 23 plus the
- * exponent's bias: no round, no conversion (-4% of the gate's time). For
+ * exponent's bias: no round, no conversion. For
  * every float |x| < 2^22 this n and 2^n equal the round instruction's
  * (checked exhaustively); only the sign of a zero n can differ, and the
  * exps' results do not. */

@@ -20,8 +20,8 @@ static int nchunks(int rows) { return rows > 0 ? (rows + CHUNK - 1) / CHUNK : 0;
 
 /* The head in training goes by longer chunks: its products are wider
  * (skip and bins, against residual and dilation channels), and it ran
- * whole-window products before; chunks of 256 rows cost the batch path
- * about 1% more (a team still gets two chunks of a 2048-sample window). */
+ * whole-window products before, which chunks of 256 rows slowed a little
+ * (a team still gets two chunks of a 2048-sample window). */
 enum { HCHUNK = 4 * CHUNK };
 static int hchunks(int rows) { return rows > 0 ? (rows + HCHUNK - 1) / HCHUNK : 0; }
 

@@ -24,8 +24,8 @@ typedef struct stream_state {
 #define IN_STRIDE (sizeof(stream_state) / sizeof(int))
 
 /* The scratch of one step for the streams [b0, b1) that one thread runs,
- * in an allocation of its own (threads sharing one block measured ~10%
- * slower): row i of st is [h[t] (R) | skip (S)] of stream
+ * in an allocation of its own (threads sharing one block share cache
+ * lines): row i of st is [h[t] (R) | skip (S)] of stream
  * b0 + i, so one product writes h and skip. Nothing in it outlives a step,
  * so a balanced run (wn_gen_run) can point a part at other streams. */
 typedef struct part {
@@ -67,8 +67,8 @@ typedef struct gen_weights {
 typedef struct gen_queues {
     /* Layer j's queue is the block at ring_off[j]: d slots, each the B
      * streams' R inputs side by side, so the step's reads of one layer
-     * are one contiguous run (streams in separate blocks measured ~10%
-     * slower: each slot a cold line on a page of its own). */
+     * are one contiguous run (in separate blocks, each slot would be a
+     * cold line on a page of its own). */
     size_t *ring_off;
     size_t *qoff; /* layer j's first slot in the int8 queues: its sum of d before */
     size_t ring_floats; /* per stream */
@@ -76,7 +76,7 @@ typedef struct gen_queues {
     /* Tap 0 of layer j only sees inputs d steps old, all in the queue: a
      * part with one stream makes its products for the next d steps at once
      * every d steps (from the part's t0), a d-row product that reads those
-     * weights once instead of d times (~14% less weight per sample for
+     * weights once instead of d times (less weight read per sample for
      * one stream, which is bound by the cache's bandwidth). past holds
      * them, laid out as ring with 2D floats a slot: b_dil + W0 h[t'-d] for
      * the step t' of the slot. Parts of several streams are bound by the

@@ -156,9 +156,8 @@ static int take(gen_sched *sc, int B, size_t n, int pref, int *b0, int *b1, size
  * thread, or a thread per stream, the split is fixed: each thread runs its
  * streams for all n steps with no synchronisation per sample. Otherwise
  * the run is balanced: threads take runs of streams GEN_CHUNK steps at a time,
- * so a thread that gets less of the CPU (a busy or shared core: on a 2-core
- * VM one thread measured 18-30% slower than the other for whole runs)
- * does less of the work instead of holding everyone up at the end of the
+ * so a thread that gets less of the CPU (a busy or shared core: on a
+ * 2-core VM one thread runs markedly slower than the other) does less of the work instead of holding everyone up at the end of the
  * run; streams may be at different steps within the run. */
 int wn_gen_run(wn_gen *g, size_t n, int *codes, double *logp)
 {

@@ -112,8 +112,8 @@ static inline void prefetch_lines(const void *p, size_t bytes)
 
 /* The pieces of one step below make one function, as the step was
  * written before it was cut into them: forced, since GCC otherwise made
- * the lone float path a call of its own (one f32 stream then measured
- * 0.88x, on a busy machine). */
+ * the lone float path a call of its own, which cost one f32 stream
+ * speed (bench/README.md). */
 #define STEP_INLINE static inline __attribute__((always_inline))
 
 /* One step of part q at time t: the sizes, read once a step (the kernels
