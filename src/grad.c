@@ -20,6 +20,10 @@ struct wn_grad_ctx {
     int batch, len, threads, nws;
     wn__ws **ws;      /* nws = min(threads, batch): a window each */
     float **dz;       /* a chunk of dz per thread */
+    float **part;     /* partial sums 1.. of the pairwise sum (0: the caller's) */
+    int nparts;
+    int scale_batch;  /* the loss averages over this many windows (a rank's
+                         share of a global batch averages over the global) */
     double *nll;
 };
 
@@ -38,12 +42,21 @@ static int pick_threads(const wn_model *m, int threads, int batch, int len)
 
 static size_t dz_floats(const wn_model *m) { return (size_t)WN_CHUNK * m->cfg.dilation; }
 
+/* Partial sums held at once beside the caller's: floor(log2(B)). */
+static int partial_slabs(int batch)
+{
+    int n = 0;
+    while ((2 << n) <= batch) n++;
+    return n;
+}
+
 size_t wn_grad_memory(const wn_model *m, int batch, int len, int threads)
 {
     if (batch < 1 || len <= m->rf) return 0;
     int t = pick_threads(m, threads, batch, len), nws = t < batch ? t : batch;
     return (size_t)nws * wn__ws_bytes(m, len - 1, len - m->rf, 1) +
-           (size_t)t * dz_floats(m) * sizeof(float);
+           (size_t)t * dz_floats(m) * sizeof(float) +
+           (size_t)partial_slabs(batch) * m->n_params * sizeof(float);
 }
 
 void wn_grad_ctx_free(wn_grad_ctx *c)
@@ -51,8 +64,10 @@ void wn_grad_ctx_free(wn_grad_ctx *c)
     if (!c) return;
     for (int i = 0; c->ws && i < c->nws; i++) wn__ws_free(c->ws[i]);
     for (int i = 0; c->dz && i < c->threads; i++) wn__free(c->dz[i]);
+    for (int i = 1; c->part && i <= c->nparts; i++) wn__free(c->part[i]);
     free(c->ws);
     free(c->dz);
+    free(c->part);
     free(c->nll);
     free(c);
 }
@@ -79,8 +94,13 @@ wn_grad_ctx *wn_grad_ctx_create(const wn_model *m, int batch, int len, int threa
     c->nws = c->threads < batch ? c->threads : batch;
     c->ws = calloc((size_t)c->nws, sizeof *c->ws);
     c->dz = calloc((size_t)c->threads, sizeof *c->dz);
+    c->scale_batch = batch;
+    c->nparts = partial_slabs(batch);
+    c->part = calloc((size_t)c->nparts + 1, sizeof *c->part);
     c->nll = calloc((size_t)batch, sizeof *c->nll);
-    if (!c->ws || !c->dz || !c->nll) goto nomem;
+    if (!c->ws || !c->dz || !c->part || !c->nll) goto nomem;
+    for (int i = 1; i <= c->nparts; i++)
+        if (!(c->part[i] = wn__alloc(m->n_params, sizeof(float)))) goto nomem;
     for (int i = 0; i < c->nws; i++)
         if (!(c->ws[i] = wn__ws_create(m, len - 1, len - m->rf, 1))) goto nomem;
     for (int i = 0; i < c->threads; i++)
@@ -109,15 +129,37 @@ static void run_window(wn_grad_ctx *c, wn__ws *ws, const int *codes, int b, floa
     wn__team_sync(tm);
 }
 
-/* out = g (window 0) or out += g: the windows' sum, always in window order */
-static void add_window(float *restrict out, const float *restrict g, size_t lo, size_t hi,
-                       int first)
+/* Window b's gradient g into the pairwise sum, elements [lo, hi): before
+ * it, popcount(b) partial sums are held (the binary digits of b), and it
+ * merges ctz(b + 1) times, each time as the right operand. Every thread of
+ * a team follows the same plan on its own elements. */
+static void sum_window(float *const *part, const float *restrict g, int b, size_t lo, size_t hi)
 {
-    if (first)
-        memcpy(out + lo, g + lo, sizeof(float) * (hi - lo));
-    else
-        for (size_t i = lo; i < hi; i++) out[i] += g[i];
+    const int d = __builtin_popcount((unsigned)b), merges = __builtin_ctz((unsigned)b + 1);
+    if (!merges) {
+        memcpy(part[d] + lo, g + lo, sizeof(float) * (hi - lo));
+        return;
+    }
+    float *restrict left = part[d - 1];
+    for (size_t i = lo; i < hi; i++) left[i] += g[i];
+    for (int k = 1; k < merges; k++) {
+        float *restrict l = part[d - 1 - k];
+        const float *restrict r = part[d - k];
+        for (size_t i = lo; i < hi; i++) l[i] += r[i];
+    }
 }
+
+/* After the last window: the partial sums left merge from the right. */
+static void sum_finish(float *const *part, int B, size_t lo, size_t hi)
+{
+    for (int k = __builtin_popcount((unsigned)B) - 1; k > 0; k--) {
+        float *restrict l = part[k - 1];
+        const float *restrict r = part[k];
+        for (size_t i = lo; i < hi; i++) l[i] += r[i];
+    }
+}
+
+void wn__grad_ctx_set_scale(wn_grad_ctx *c, int global_batch) { c->scale_batch = global_batch; }
 
 int wn_grad_ctx_run(wn_grad_ctx *c, const int *codes, float *grad, double *loss,
                     wn_error *err)
@@ -129,7 +171,9 @@ int wn_grad_ctx_run(wn_grad_ctx *c, const int *codes, float *grad, double *loss,
         if (codes[i] < 0 || codes[i] >= Q)
             return wn__err(err, WN_ERR_ARG, "code %d at %zu is outside 0..%d", codes[i], i,
                            Q - 1);
-    const float scale = 1.0f / ((float)B * (float)V);
+    const float scale = 1.0f / ((float)c->scale_batch * (float)V);
+    c->part[0] = grad;
+    float *const *part = c->part;
 #pragma omp parallel num_threads(c->threads)
     {
         int tid = 0, nth = 1;
@@ -137,28 +181,29 @@ int wn_grad_ctx_run(wn_grad_ctx *c, const int *codes, float *grad, double *loss,
         tid = omp_get_thread_num();
         nth = omp_get_num_threads();
 #endif
-        /* whole rounds of windows, a window per thread, each added to grad
-         * in turn; then what is left, a window at a time for the whole
-         * team, each thread adding its share of the elements */
+        /* whole rounds of windows, a window per thread, each summed in
+         * turn; then what is left, a window at a time for the whole team,
+         * each thread summing its share of the elements */
         const int full = B / nth * nth;
         const wn__team solo = {0, 1, c->dz[tid]}, team = {tid, nth, c->dz[tid]};
+        size_t lo, hi;
 #pragma omp for schedule(static, 1) ordered
         for (int b = 0; b < full; b++) {
             run_window(c, c->ws[tid], codes, b, scale, &solo);
 #pragma omp ordered
-            add_window(grad, c->ws[tid]->grad, 0, P, b == 0);
+            sum_window(part, c->ws[tid]->grad, b, 0, P);
         }
+        wn__team_share(&team, P, &lo, &hi);
         for (int b = full; b < B; b++) {
-            size_t lo, hi;
             run_window(c, c->ws[0], codes, b, scale, &team);
-            wn__team_share(&team, P, &lo, &hi);
-            add_window(grad, c->ws[0]->grad, lo, hi, b == 0);
+            sum_window(part, c->ws[0]->grad, b, lo, hi);
             wn__team_sync(&team); /* before the next window clears ws->grad */
         }
+        sum_finish(part, B, lo, hi);
     }
     double nll = 0;
     for (int b = 0; b < B; b++) nll += c->nll[b];
-    if (loss) *loss = nll / ((double)B * V);
+    if (loss) *loss = nll / ((double)c->scale_batch * V);
     if (!isfinite(nll)) return wn__err(err, WN_ERR_NONFINITE, "the training loss is not finite");
     return WN_OK;
 }

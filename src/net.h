@@ -81,4 +81,8 @@ void wn__forward_train(const wn_model *m, wn__ws *ws, const int *in, int N, int 
 double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
                     const int *targets, float scale, const wn__team *tm);
 
+/* grad.c: the loss of a context's windows averages over this many windows
+ * (a rank's share of a data-parallel global batch: the global count). */
+void wn__grad_ctx_set_scale(wn_grad_ctx *c, int global_batch);
+
 #endif

@@ -341,6 +341,69 @@ static void check_batch(wn_model *m, const int *codes, int B, int len)
 
 /* ---------------------------------------------------------------- main */
 
+/* The batch's gradient is the pairwise sum of its windows' gradients in
+ * one fixed tree (grad.c): checked bit for bit against the windows' own
+ * gradients (each made alone, scaled as in the batch) summed here by that
+ * tree, for every batch size to 7; and a power-of-two block of windows is
+ * a subtree, so ranks that each sum a block and merge the blocks' sums by
+ * the same tree (dist.c) give the batch's bits: 4 = 2 + 2, 6 = 2 + 2 + 2. */
+static void pairwise_tree(const wn_model *m, int len)
+{
+    const size_t P = wn_model_param_count(m);
+    int *codes = random_codes((size_t)7 * len, wn_model_config(m).bins);
+    wn_error err;
+    float *g[7], *want = malloc(P * sizeof *want), *got = malloc(P * sizeof *got);
+    REQUIRE(want && got);
+    for (int B = 1; B <= 7; B++) {
+        for (int b = 0; b < B; b++) {
+            wn_grad_ctx *c = wn_grad_ctx_create(m, 1, len, 1, &err);
+            REQUIRE(c);
+            wn__grad_ctx_set_scale(c, B);
+            g[b] = malloc(P * sizeof(float));
+            REQUIRE(g[b]);
+            REQUIRE_OK(wn_grad_ctx_run(c, codes + (size_t)b * len, g[b], NULL, &err), &err);
+            wn_grad_ctx_free(c);
+        }
+        /* the tree: adjacent pairs, level by level, an odd one carried up */
+        int n = B;
+        while (n > 1) {
+            for (int i = 0; 2 * i + 1 < n; i++)
+                for (size_t k = 0; k < P; k++) g[2 * i][k] += g[2 * i + 1][k];
+            for (int i = 0; 2 * i < n; i++)
+                if (i) memcpy(g[i], g[2 * i], P * sizeof(float));
+            n = (n + 1) / 2;
+        }
+        memcpy(want, g[0], P * sizeof(float));
+        for (int t = 1; t <= 2; t++) {
+            REQUIRE_OK(wn_loss_grad(m, codes, B, len, t, got, NULL, &err), &err);
+            CHECKF(!memcmp(want, got, P * sizeof(float)), "batch %d, %d threads: not the tree's sum",
+                   B, t);
+        }
+        for (int b = 0; b < B; b++) free(g[b]);
+        /* blocks of 2 windows as ranks would sum them, then the blocks */
+        if (B == 4 || B == 6) {
+            float *blk[3];
+            for (int r = 0; r < B / 2; r++) {
+                blk[r] = malloc(P * sizeof(float));
+                wn_grad_ctx *c = wn_grad_ctx_create(m, 2, len, 1, &err);
+                REQUIRE(c && blk[r]);
+                wn__grad_ctx_set_scale(c, B);
+                REQUIRE_OK(wn_grad_ctx_run(c, codes + (size_t)2 * r * len, blk[r], NULL, &err), &err);
+                wn_grad_ctx_free(c);
+            }
+            for (size_t k = 0; k < P; k++) blk[0][k] += blk[1][k];
+            if (B == 6)
+                for (size_t k = 0; k < P; k++) blk[0][k] += blk[2][k];
+            CHECKF(!memcmp(want, blk[0], P * sizeof(float)), "batch %d as blocks of 2", B);
+            for (int r = 0; r < B / 2; r++) free(blk[r]);
+        }
+    }
+    fprintf(stderr, "pairwise sum: batches 1-7 on 1 and 2 threads, and blocks of 2, bit for bit\n");
+    free(want);
+    free(got);
+    free(codes);
+}
+
 int main(void)
 {
     /* tiny: Q 24, dilations 1 2 1 2 (RF 8), R 5, D 3, S 7; every entry of
@@ -354,6 +417,7 @@ int main(void)
 
     int *codes3 = random_codes((size_t)3 * len, 24);
     check_threads(m, codes3, 3, len);
+    pairwise_tree(m, len);
     check_batch(m, codes3, 3, len);
     double worst_logits = 0;
     worst_logits = fmax(worst_logits, check_logits(m, codes, len));
