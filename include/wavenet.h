@@ -449,6 +449,27 @@ WN_API int64_t wn_optim_steps(const wn_optim *o);
 WN_API float *wn_optim_state(wn_optim *o, int slot);
 WN_API void wn_optim_set_steps(wn_optim *o, int64_t steps);
 
+/* ---------------------------------------------------------------- ranks
+ * Data-parallel training over MPI (src/dist.c): started with mpirun or
+ * srun, every rank runs the same training and the trainer splits each
+ * step's global batch among them (wn_trainer_create). wn_dist_init starts
+ * MPI in a process that mpirun or srun started, and does nothing in any
+ * other (or in a build without MPI: wn_dist_available() is 0): call it
+ * first thing in main, before threads. The ranks' gradients are summed by a
+ * fixed tree, so N ranks give the weights of one process with the same
+ * global batch, bit for bit, when batch / N is a power of two. */
+WN_API int wn_dist_init(int *argc, char ***argv, wn_error *err);
+WN_API void wn_dist_finalize(void);
+/* End every rank's process with this status (MPI_Abort under MPI). */
+WN_API void wn_dist_abort(int code);
+WN_API int wn_dist_rank(void);
+WN_API int wn_dist_size(void);
+WN_API int wn_dist_available(void);
+/* v[i] = the largest of every rank's v[i] (n values, every rank calls):
+ * how a training loop's ranks agree to stop, and take rank 0's decisions
+ * (the others pass -1). */
+WN_API int wn_dist_max(int64_t *v, int n, wn_error *err);
+
 /* ---------------------------------------------------------------- trainer
  * The training driver (src/train.c): random windows of the training clips,
  * loss and gradient (a wn_grad_ctx), global-norm clipping, learning-rate

@@ -18,6 +18,7 @@
  * thread count. */
 #define _POSIX_C_SOURCE 200809L
 #include "train.h"
+#include "dist.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -357,11 +358,13 @@ static int load_valid(wn__data *d, wn_error *err)
     d->voff = calloc((size_t)nf, sizeof *d->voff);
     d->vn = calloc((size_t)nf, sizeof *d->vn);
     if (!d->voff || !d->vn) return wn__err(err, WN_ERR_NOMEM, "out of memory");
+    const int rank = wn__dist_rank(), size = wn__dist_size();
     for (int i = 0; i < nf; i++) {
         if (progress_stop(d->p, d->nfiles[0] + i, d->nfiles[0] + nf))
             return wn__err(err, WN_ERR_INTERRUPTED, "interrupted while reading the data");
         wn_clip_report *r = &d->rep[1][i];
         r->path = d->files[1][i];
+        if (i % size != rank) continue; /* another rank's clip */
         wn_audio_info info;
         int *codes = NULL;
         int rc = wn_audio_read_codes(r->path, d->rate, d->bins, &codes, &d->vn[i], &info, err);
@@ -376,9 +379,27 @@ static int load_valid(wn__data *d, wn_error *err)
         r->samples = (int64_t)d->vn[i];
         r->file_rate = info.file_rate;
         r->resampled = info.resampled;
-        d->samples[1] += (int64_t)d->vn[i];
     }
-    return WN_OK;
+    /* every rank learns every clip's length and crc32 (the figures are per
+     * sample; a checkpoint names the data whatever the rank count) */
+    const size_t k = 2 * (size_t)(unsigned)nf;
+    double *mine = calloc(k, sizeof *mine),
+           *all = calloc(k * (size_t)(unsigned)(size > 0 ? size : 1), sizeof *all);
+    int rc = mine && all ? WN_OK : wn__err(err, WN_ERR_NOMEM, "out of memory");
+    for (int i = 0; rc == WN_OK && i < nf; i++) {
+        mine[2 * i] = (double)d->rep[1][i].samples;
+        mine[2 * i + 1] = (double)d->crc[1][i];
+    }
+    if (rc == WN_OK) rc = wn__dist_allgather(mine, k, all, err);
+    for (int i = 0; rc == WN_OK && i < nf; i++) {
+        const double *o = all + (size_t)(i % size) * k;
+        d->rep[1][i].samples = (int64_t)o[2 * i];
+        d->crc[1][i] = (uint32_t)o[2 * i + 1];
+        d->samples[1] += d->rep[1][i].samples;
+    }
+    free(mine);
+    free(all);
+    return rc;
 }
 
 wn__data *wn__data_load(const wn_model *m, const wn_train_params *p, char **files[2],
@@ -424,7 +445,7 @@ fail:
     return NULL;
 }
 
-int wn__data_draw(wn__data *d, uint64_t *rng, int *codes, wn_error *err)
+int wn__data_draw(wn__data *d, uint64_t *rng, int b0, int b1, int *codes, wn_error *err)
 {
     const int len = d->len, rf = d->rf, bins = d->bins;
     const float jit = d->p->gain_jitter_db;
@@ -442,7 +463,8 @@ int wn__data_draw(wn__data *d, uint64_t *rng, int *codes, wn_error *err)
         float gain = 1.0f;
         if (jit > 0)
             gain = (float)pow(10.0, (2.0 * wn__uniform(rng) - 1.0) * jit / 20.0);
-        int *out = codes + (size_t)b * (size_t)len;
+        if (b < b0 || b >= b1) continue; /* another rank's window */
+        int *out = codes + (size_t)(b - b0) * (size_t)len;
         int i = 0;
         for (; i < len && s + i < 0; i++) out[i] = d->silence;
         /* win[j] = the clip's sample s + j, for j from i on */
@@ -460,7 +482,7 @@ int wn__data_draw(wn__data *d, uint64_t *rng, int *codes, wn_error *err)
 
 int wn__data_valid(const wn__data *d, int i, int *codes, size_t *n, wn_error *err)
 {
-    *n = d->vn[i];
+    *n = d->vn[i]; /* 0 for another rank's clip */
     return data_io(d, 0, codes, sizeof *codes * d->vn[i], d->voff[i], err);
 }
 

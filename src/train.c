@@ -8,6 +8,8 @@
  * params, grads, m, v); the gradient context adds a workspace per thread. */
 #define _POSIX_C_SOURCE 200809L
 #include "train.h"
+#include "dist.h"
+#include "net.h"
 
 #include <errno.h>
 #include <math.h>
@@ -197,6 +199,7 @@ void wn_trainer_free(wn_trainer *t)
     wn__data_free(t->data);
     wn__free(t->codes);
     wn__free(t->grad);
+    free(t->loss_all);
     free(t);
 }
 
@@ -217,6 +220,16 @@ wn_trainer *wn_trainer_create(wn_model *m, const wn_train_params *p,
     t->m = m;
     t->p = *p;
     t->len = wn_model_receptive_field(m) + p->window;
+    t->rank = wn__dist_rank();
+    t->ranks = wn__dist_size();
+    if (p->batch % t->ranks) {
+        wn__err(err, WN_ERR_ARG, "the batch of %d windows does not split among %d ranks: give "
+                "a batch that is a multiple of %d", p->batch, t->ranks, t->ranks);
+        free(t);
+        return NULL;
+    }
+    t->b0 = p->batch / t->ranks * t->rank;
+    t->b1 = t->b0 + p->batch / t->ranks;
     t->np = wn_model_param_count(m);
     t->rng = p->seed ^ 0xda7a5eedc0ffee00ULL; /* apart from the init seed's stream */
     t->best = INFINITY;
@@ -244,11 +257,13 @@ wn_trainer *wn_trainer_create(wn_model *m, const wn_train_params *p,
 
     t->opt = wn_optim_create(m, &p->optim, err);
     if (!t->opt) goto fail;
-    t->gc = wn_grad_ctx_create(m, p->batch, t->len, p->threads, err);
+    t->gc = wn_grad_ctx_create(m, t->b1 - t->b0, t->len, p->threads, err);
     if (!t->gc) goto fail;
-    t->codes = wn__alloc((size_t)p->batch * (size_t)t->len, sizeof(int));
+    wn__grad_ctx_set_scale(t->gc, p->batch); /* a share averages over the global batch */
+    t->codes = wn__alloc((size_t)(t->b1 - t->b0) * (size_t)t->len, sizeof(int));
     t->grad = wn__alloc(t->np, sizeof(float));
-    if (!t->codes || !t->grad) {
+    t->loss_all = calloc((size_t)t->ranks, sizeof *t->loss_all);
+    if (!t->codes || !t->grad || !t->loss_all) {
         wn__err(err, WN_ERR_NOMEM, "out of memory setting up training");
         goto fail;
     }
@@ -289,20 +304,27 @@ static int valid_nats(wn_trainer *t, double *nats, wn_error *err)
         sp.progress_user = &vp;
     }
     size_t most = wn__data_valid_max(t->data);
+    const int nv = wn__data_files(t->data, 1, NULL);
     int *codes = malloc(sizeof *codes * (most ? most : 1));
-    if (!codes) return wn__err(err, WN_ERR_NOMEM, "out of memory for a validation clip");
-    int rc = WN_OK, nv = wn__data_files(t->data, 1, NULL);
-    *nats = 0;
-    for (int i = 0; i < nv && rc == WN_OK; i++) {
-        double nll;
+    /* each clip's figure, this rank's clips (i % ranks == rank) filled; then
+     * every rank's, summed in clip order: the same figure on any rank count */
+    double *mine = calloc((size_t)nv, sizeof *mine);
+    double *all = calloc((size_t)nv * (size_t)(unsigned)t->ranks, sizeof *all);
+    int rc = codes && mine && all ? WN_OK
+                                  : wn__err(err, WN_ERR_NOMEM, "out of memory for a validation clip");
+    for (int i = t->rank; i < nv && rc == WN_OK; i += t->ranks) {
         size_t n;
         rc = wn__data_valid(t->data, i, codes, &n, err);
         vp.clip = (double)n;
-        if (!rc) rc = wn_score_codes(t->m, codes, n, &sp, &nll, NULL, err);
-        *nats += nll;
+        if (!rc) rc = wn_score_codes(t->m, codes, n, &sp, &mine[i], NULL, err);
         vp.base += (double)n;
     }
+    if (rc == WN_OK) rc = wn__dist_allgather(mine, (size_t)nv, all, err);
+    *nats = 0;
+    for (int i = 0; rc == WN_OK && i < nv; i++) *nats += all[(size_t)(i % t->ranks) * nv + i];
     free(codes);
+    free(mine);
+    free(all);
     return rc;
 }
 
@@ -330,7 +352,7 @@ int wn_trainer_validate(wn_trainer *t, wn_train_stats *st, wn_error *err)
     int64_t prev_lvs = t->last_valid_step;
     t->last_valid_step = t->step;
     t->last_valid = bits;
-    if (improved && t->p.best_path) {
+    if (improved && t->p.best_path && t->rank == 0) { /* one writer */
         rc = wn_trainer_save_model(t, t->p.best_path, err);
         if (rc) { /* as if this validation never ran */
             t->last_valid_step = prev_lvs;
@@ -383,10 +405,20 @@ static int update(wn_trainer *t, wn_train_stats *st, wn_error *err)
 {
     const long long k = (long long)t->step;
     double loss = NAN;
-    int rc = wn__data_draw(t->data, &t->rng, t->codes, err);
+    int rc = wn__data_draw(t->data, &t->rng, t->b0, t->b1, t->codes, err);
     if (rc) return rc;
     rc = wn_grad_ctx_run(t->gc, t->codes, t->grad, &loss, err);
     if (rc && rc != WN_ERR_NONFINITE) return rc;
+    if (t->ranks > 1) { /* the ranks' sums of their windows, by the fixed tree;
+                           a rank's non-finite loss reaches every rank */
+        int rc2 = wn__dist_sum_tree(t->grad, t->np, err);
+        double mine = loss, *all = t->loss_all;
+        if (!rc2) rc2 = wn__dist_allgather(&mine, 1, all, err);
+        if (rc2) return rc2;
+        loss = 0;
+        for (int r = 0; r < t->ranks; r++) loss += all[r];
+        rc = isfinite(loss) ? WN_OK : WN_ERR_NONFINITE;
+    }
     if (rc || !isfinite(loss))
         return wn__err(err, WN_ERR_NONFINITE,
                        "step %lld: the training loss is %s; the weights stay those after step %lld",

@@ -18,12 +18,16 @@ wn__data *wn__data_load(const wn_model *m, const wn_train_params *p, char **file
                         const int nfiles[2], wn_error *err);
 void wn__data_free(wn__data *d);
 
-/* The batch windows of one step into codes (batch x (RF + window)): for each,
- * a start over all clips (uniform, so longer clips give more windows), then
- * its gain, both from *rng in that fixed order. */
-int wn__data_draw(wn__data *d, uint64_t *rng, int *codes, wn_error *err);
+/* The batch windows of one step: for each, a start over all clips
+ * (uniform, so longer clips give more windows), then its gain, both from
+ * *rng in that fixed order; windows [b0, b1) are read into codes
+ * ((b1 - b0) x (RF + window)), the others only drawn (a rank's share of a
+ * global batch: every rank's RNG stays the same). */
+int wn__data_draw(wn__data *d, uint64_t *rng, int b0, int b1, int *codes, wn_error *err);
 
-/* Validation clip i's codes (room for wn__data_valid_max codes). */
+/* Validation clip i's codes (room for wn__data_valid_max codes). A rank of
+ * a data-parallel run reads and scores the clips i with i % size == rank
+ * only; wn__data_samples(d, 1) counts every clip's samples all the same. */
 int wn__data_valid(const wn__data *d, int i, int *codes, size_t *n, wn_error *err);
 size_t wn__data_valid_max(const wn__data *d);
 
@@ -47,11 +51,15 @@ struct wn_trainer {
     wn_grad_ctx *gc;       /* forward/backward buffers for batch x len */
     wn__data *data;
     int len;               /* RF + window: codes a window holds */
+    int rank, ranks;       /* data-parallel: this process's share of each
+                              step's windows is [b0, b1) (dist.c) */
+    int b0, b1;
     size_t np;
 
     /* per-step buffers, allocated once */
     int *codes;            /* batch x len */
     float *grad;           /* the gradient: compute layout, like the moments */
+    double *loss_all;      /* each rank's share of a step's loss */
 
     /* state: everything here is in the checkpoint */
     uint64_t rng;

@@ -6,6 +6,7 @@
 #           OpenBLAS (matrix products), libgd (PNG images), OpenMP (gcc's libgomp)
 #   data:   codec2-examples (8 kHz speech clips under /usr/share/codec2) and
 #           klettres-data (letters and syllables in 20 languages, /usr/share/klettres)
+#   MPI:    Open MPI (data-parallel training: mpirun -np N wavenet train ...)
 #   checks: valgrind, clang + its sanitizer/fuzzer runtime
 # With --torch, also python3-torch, python3-torchaudio and python3-numpy: the
 # PyTorch peer of bench/ and the reference scripts tests/torch_reference.py
@@ -26,5 +27,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     libsndfile1-dev libfftw3-dev libsamplerate0-dev libjansson-dev zlib1g-dev \
     libopenblas-dev libgd-dev \
     codec2-examples klettres-data \
+    openmpi-bin libopenmpi-dev \
     valgrind clang libclang-rt-14-dev $extra >/dev/null
 echo "wavenet: dependencies installed"

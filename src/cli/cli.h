@@ -21,6 +21,8 @@ int cli_fail_err(const wn_error *err);
 /* Print "wavenet: note: ..." on stderr. */
 void cli_note(const char *fmt, ...) CLI_PRINTF(1, 2);
 void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* A rank of a data-parallel run: every message names it ("rank 1: ..."). */
+void cli_set_rank(int rank);
 
 /* The one number parser of every option. A whole number: optional '-' and
  * decimal digits only (no hex, spaces, exponent); a number: decimal with an

@@ -27,6 +27,9 @@
  * control character (a newline, or a terminal escape from a file name, a
  * list file or a model's metadata) shown as \xNN, so nothing a file holds
  * can move the cursor or recolour the terminal. */
+static int g_rank = -1; /* a rank of a data-parallel run: messages name it */
+void cli_set_rank(int rank) { g_rank = rank; }
+
 static void say(const char *prefix, const char *fmt, va_list ap)
 {
     char buf[1024], out[4096];
@@ -39,7 +42,10 @@ static void say(const char *prefix, const char *fmt, va_list ap)
             out[k++] = (char)*p;
     }
     out[k] = 0;
-    fprintf(stderr, "wavenet: %s%s\n", prefix, out);
+    if (g_rank >= 0)
+        fprintf(stderr, "wavenet: rank %d: %s%s\n", g_rank, prefix, out);
+    else
+        fprintf(stderr, "wavenet: %s%s\n", prefix, out);
 }
 
 int cli_fail(const char *fmt, ...)

@@ -415,6 +415,7 @@ typedef struct run {
     float last_lr;
     interval iv;
     int interrupted, early, wrote_best; /* wrote_best: -o, this run */
+    int rank, ranks; /* data-parallel (mpirun): rank 0 alone writes */
     int warmup_scaled;
     wn_error err;
 } run;
@@ -605,6 +606,7 @@ static int open_outputs(run *r)
     r->valid = o->valid_given || !o->resume ? &o->valid : &r->ck_valid;
     if (r->train->n == 0)
         return cli_fail("train: no training files (give --train PATH... or --train-list FILE)");
+    if (r->rank) return CLI_GO_ON; /* rank 0 alone writes, and checks */
     for (int i = 0; i < r->valid->n; i++)
         for (int j = 0; j < r->train->n; j++)
             if (!strcmp(r->valid->v[i], r->train->v[j]))
@@ -656,6 +658,7 @@ static void clip_line(const run *r, const wn_clip_report *c, int valid)
  * one warning if some clips cannot be used. */
 static void report_clips(const run *r)
 {
+    if (r->rank) return; /* every rank read the same: rank 0 says it */
     int n = wn_trainer_clip_count(r->tr, 0), trimmed = 0, silent = 0, unusable = 0;
     int resampled = 0;
     int64_t total = 0, cut = 0;
@@ -727,6 +730,9 @@ static void banner(const run *r)
             (double)wn_trainer_memory(r->tr) / (1024.0 * 1024.0),
             4.0 * (double)(wn_trainer_data_samples(r->tr, 0) + wn_trainer_data_samples(r->tr, 1)) /
                 (1024.0 * 1024.0));
+    if (r->ranks > 1)
+        cli_note("%d ranks (MPI), each %d windows of the batch of %d and %s threads",
+                 r->ranks, p->batch / r->ranks, p->batch, threads);
     if (r->warmup_scaled)
         cli_note("warm-up of %lld steps, a tenth of this short run (--warmup sets it)",
                  (long long)p->warmup);
@@ -783,6 +789,7 @@ static int start(run *r)
 static int step_failed(run *r)
 {
     cli_fail_err(&r->err);
+    if (r->rank) return 1; /* rank 0 writes; the abort that follows ends it */
     int64_t step = wn_trainer_steps_done(r->tr);
     if (step > 0 && step != r->last_ckpt_step) {
         wn_error e2;
@@ -842,12 +849,22 @@ static int train_steps(run *r)
     for (;;) {
         int64_t step = wn_trainer_steps_done(tr);
         wn_train_params cur = wn_trainer_params(tr);
-        if (g_stop) {
+        /* the ranks agree: a signal to any stops all at this step; rank 0's
+         * clock decides the time budget and the --minutes horizon */
+        int64_t agree[3] = {g_stop != 0,
+                            r->rank ? -1 : r->budget > 0 && wn_trainer_seconds(tr) >= r->budget,
+                            r->rank ? -1 : cur.steps};
+        if (r->ranks > 1) {
+            if (wn_dist_max(agree, 3, &r->err)) return cli_fail_err(&r->err);
+            if (agree[2] != cur.steps) wn_trainer_set_steps(tr, agree[2]);
+            cur = wn_trainer_params(tr);
+        }
+        if (agree[0]) {
             r->interrupted = 1;
             break;
         }
         if (cur.steps > 0 && step >= cur.steps) break;
-        if (r->budget > 0 && wn_trainer_seconds(tr) >= r->budget) break;
+        if (agree[1]) break;
         wn_train_stats st;
         int rc = wn_trainer_step(tr, &st, &r->err);
         if (rc == WN_ERR_INTERRUPTED) {
@@ -862,7 +879,7 @@ static int train_steps(run *r)
         r->last_lr = st.lr;
         r->last_norm = st.grad_norm;
         step = st.step;
-        fix_horizon(r, step, &cur);
+        if (!r->rank) fix_horizon(r, step, &cur); /* the others take it from rank 0 */
         cur = wn_trainer_params(tr);
         int64_t seg_steps = step - r->seg_step0;
         double secs_per_step =
@@ -888,7 +905,7 @@ static int train_steps(run *r)
         if (st.validated && st.improved && show)
             cli_note("step %lld: new best %.4f bits/sample, saved %s", (long long)st.valid_step,
                      st.valid_bits, r->o.out);
-        if (r->ckpt_every > 0 && step % r->ckpt_every == 0) {
+        if (!r->rank && r->ckpt_every > 0 && step % r->ckpt_every == 0) {
             if (wn_trainer_save(tr, r->o.ckpt, &r->err) ||
                 (!r->nvalid && wn_trainer_save_model(tr, r->o.out, &r->err)))
                 return step_failed(r);
@@ -926,6 +943,7 @@ static int finish(run *r)
                 return cli_fail_err(&r->err);
         }
     }
+    if (r->rank) return 0; /* rank 0 writes and reports */
     if (wn_trainer_save(tr, o->ckpt, &r->err) ||
         (!r->nvalid && wn_trainer_save_model(tr, o->out, &r->err)))
         return cli_fail_err(&r->err);
@@ -967,7 +985,14 @@ int cmd_train(int argc, char **argv)
     r.logw.fd = -1;
     /* exit 2 for a wrong command line, as every command does; 1 when a
      * file named on it cannot be used */
+    /* started by mpirun or srun: a rank of a data-parallel run (dist.c) */
+    wn_error derr;
+    if (wn_dist_init(&argc, &argv, &derr)) return cli_fail_err(&derr);
+    r.rank = wn_dist_rank();
+    r.ranks = wn_dist_size();
+    if (r.ranks > 1) cli_set_rank(r.rank);
     int status = cli_parse(&cli_cmd_train, &r.o, argc, argv);
+    if (r.rank) r.o.quiet = 1; /* rank 0 reports for all */
     if (status == CLI_GO_ON) status = check_args(&r);
     if (status == CLI_GO_ON) status = load_settings(&r);
     if (status == CLI_GO_ON) status = open_outputs(&r);
@@ -982,5 +1007,9 @@ int cmd_train(int argc, char **argv)
     plist_free(&r.o.lists);
     plist_free(&r.ck_train);
     plist_free(&r.ck_valid);
+    /* a rank that failed ends them all (the others may wait for it in a
+     * sum); the last checkpoint, written atomically, stays as it was */
+    if (status != 0 && r.ranks > 1) wn_dist_abort(status);
+    wn_dist_finalize();
     return status;
 }
