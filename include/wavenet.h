@@ -602,6 +602,8 @@ typedef struct wn_train_stats {
     int64_t valid_step;    /* the step whose weights it scored: `step`, or
                               the step before it for a validation that an
                               interrupt cut short and this call ran first */
+    double sum_seconds;    /* of step_seconds, the part spent summing the
+                              gradient across ranks (0 on one rank) */
 } wn_train_stats;
 
 typedef struct wn_trainer wn_trainer;

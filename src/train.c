@@ -411,7 +411,9 @@ static int update(wn_trainer *t, wn_train_stats *st, wn_error *err)
     if (rc && rc != WN_ERR_NONFINITE) return rc;
     if (t->ranks > 1) { /* the ranks' sums of their windows, by the fixed tree;
                            a rank's non-finite loss reaches every rank */
+        double s0 = now_seconds();
         int rc2 = wn__dist_sum_tree(t->grad, t->np, err);
+        st->sum_seconds = now_seconds() - s0;
         double mine = loss, *all = t->loss_all;
         if (!rc2) rc2 = wn__dist_allgather(&mine, 1, all, err);
         if (rc2) return rc2;

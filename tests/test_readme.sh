@@ -58,6 +58,13 @@ for page in "$src/README.md" "$src"/docs/*.md; do
         esac
         cmd=$line
         [[ "$cmd" != *" train "* ]] || cmd=$(scale "$cmd")
+        # Open MPI keeps memory to the end: a sanitizer build reports it as leaks
+        [[ "$cmd" != mpirun\ * ]] || cmd="ASAN_OPTIONS=\${ASAN_OPTIONS:-}:detect_leaks=0 $cmd"
+        # a build without MPI (or no mpirun here) has nothing to run it with
+        if [[ "$cmd" == *mpirun\ * ]] && { ! command -v mpirun > /dev/null || ! "$build/wavenet" --version | grep -q 'mpi'; }; then
+            skipped=$((skipped + 1))
+            continue
+        fi
         if ! out=$(bash -c "set -o pipefail; $cmd" 2>&1 > /dev/null); then
             echo "test_readme: this line of $name failed:" >&2
             echo "  $line" >&2

@@ -416,6 +416,7 @@ typedef struct run {
     interval iv;
     int interrupted, early, wrote_best; /* wrote_best: -o, this run */
     int rank, ranks; /* data-parallel (mpirun): rank 0 alone writes */
+    double sum_secs, step_secs; /* this run's steps, and their sums across ranks */
     int warmup_scaled;
     wn_error err;
 } run;
@@ -876,6 +877,8 @@ static int train_steps(run *r)
         r->iv.steps++;
         r->iv.samples += (double)st.samples;
         r->iv.step_seconds += st.step_seconds;
+        r->step_secs += st.step_seconds;
+        r->sum_secs += st.sum_seconds;
         r->last_lr = st.lr;
         r->last_norm = st.grad_norm;
         step = st.step;
@@ -944,6 +947,10 @@ static int finish(run *r)
         }
     }
     if (r->rank) return 0; /* rank 0 writes and reports */
+    if (r->ranks > 1 && r->step_secs > 0 && !o->quiet)
+        cli_note("the gradient's sum across the %d ranks took %.1f%% of the steps' time "
+                 "(%.3f of %.3f s)", r->ranks, 100 * r->sum_secs / r->step_secs, r->sum_secs,
+                 r->step_secs);
     if (wn_trainer_save(tr, o->ckpt, &r->err) ||
         (!r->nvalid && wn_trainer_save_model(tr, o->out, &r->err)))
         return cli_fail_err(&r->err);

@@ -30,7 +30,8 @@ int main(int argc, char **argv)
         usage(stdout);
         status = 0;
     } else if (!strcmp(argv[1], "--version")) {
-        printf("wavenet %s (format version %d)\n", WN_VERSION_STRING, WN_FORMAT_VERSION);
+        printf("wavenet %s (format version %d%s)\n", WN_VERSION_STRING, WN_FORMAT_VERSION,
+               wn_dist_available() ? ", mpi" : "");
         status = 0;
     } else {
         int i = 0;
