@@ -93,11 +93,11 @@ int wn__tmpcreate(const char *path, char *tmp, size_t size, wn_error *err)
     remove_stale(dir, prefix);
     /* a name nobody can guess, created only if nothing is there: a link
      * planted at a predictable name is never written through */
-    static _Atomic uint64_t counter;
+    static atomic_uint_fast64_t counter;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t seed = ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^
-                    ((uint64_t)getpid() << 40) ^ (counter += 0x9e3779b97f4a7c15ULL) ^
+                    ((uint64_t)getpid() << 40) ^ (uint64_t)atomic_fetch_add(&counter, 0x9e3779b97f4a7c15ULL) ^
                     (uint64_t)(uintptr_t)tmp;
     for (int attempt = 0; attempt < 64; attempt++) {
         uint64_t r = wn__splitmix64(&seed);
