@@ -147,11 +147,15 @@ int main(void)
     bad(args, 1, "not a readable audio file");
     snprintf(args, sizeof args, "mel %s -o %s", WAV, tu_tmpdir());
     bad(args, 1, "is a folder");
-    snprintf(args, sizeof args, "mel %s -o %s", a, a);
-    bad(args, 1, "-o");
-    snprintf(args, sizeof args, "cd %s && %s mel a.npy -o ./a.npy 2>&1", tu_tmpdir(),
-             tu_wavenet());
-    CHECKF(tu_run(args, out, sizeof out) == 1 && lines(out) == 1, "-o ./its input: %s", out);
+    /* -o its input, by the same name and by another: refused, unchanged */
+    snprintf(args, sizeof args, "cp %s %s", WAV, tu_path("c.wav"));
+    REQUIRE(tu_run(args, NULL, 0) == 0);
+    snprintf(args, sizeof args, "mel %s -o %s", tu_path("c.wav"), tu_path("c.wav"));
+    bad(args, 1, "is the same file as the input");
+    snprintf(args, sizeof args, "cd %s && %s mel c.wav -o ./c.wav 2>&1 && false; cmp c.wav %s",
+             tu_tmpdir(), tu_wavenet(), WAV);
+    CHECKF(tu_run(args, out, sizeof out) == 0 && lines(out) == 1 &&
+           strstr(out, "is the same file as the input"), "-o ./its input: %s", out);
     snprintf(args, sizeof args, "mel %s", WAV);
     bad(args, 2, "-o FEATS.npy is required");
     snprintf(args, sizeof args, "mel -o %s", a);
