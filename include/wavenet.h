@@ -388,6 +388,38 @@ WN_API FILE *wn_file_open(const char *path, char *tmp, size_t size, wn_error *er
 WN_API int wn_file_commit(FILE *f, const char *tmp, const char *path, wn_error *err);
 WN_API void wn_file_abort(FILE *f, const char *tmp);
 
+/* ---------------------------------------------------------------- features files
+ * NumPy .npy files of features (src/npy.c): 2-D float32, (rows, cols) =
+ * (frames, bands), C order, as TTS front ends exchange log-mels. */
+
+/* The most elements (rows * cols) either function takes: 2^31, 8 GiB of
+ * float32. A header claiming more is refused before anything is allocated. */
+#define WN_NPY_MAX_ELEMENTS ((size_t)1 << 31)
+
+/* Write data (rows * cols floats, row-major) as NumPy format 1.0, dtype
+ * '<f4', the header padded with spaces and '\n' so the data start at a
+ * multiple of 64 bytes: the bytes numpy.save writes (numpy >= 1.24).
+ * Atomic (wn_file_open/wn_file_commit); path "-" writes to stdout. rows and
+ * cols must be >= 1 and every value finite (WN_ERR_ARG, WN_ERR_RANGE,
+ * WN_ERR_NONFINITE naming the row and column): what wn_npy_read refuses is
+ * never written. */
+WN_API int wn_npy_write(const char *path, const float *data, size_t rows, size_t cols,
+                        wn_error *err);
+/* Read a .npy file of format 1.0, 2.0 or 3.0 (header at most 64 KiB) that
+ * holds a 2-D C-order array of little-endian float32 ('<f4') or float64
+ * ('<f8', numpy's default dtype, rounded to float32). *data (malloc'ed,
+ * free with free()) receives rows * cols floats, row-major. Refused with a
+ * one-line message: any other dtype, byte order or Fortran order, not 2-D
+ * (naming the shape), 0 rows ("no frames") or 0 columns, more than
+ * WN_NPY_MAX_ELEMENTS (WN_ERR_RANGE), data shorter or longer than the shape
+ * says, a NaN or infinity (WN_ERR_NONFINITE) or a float64 beyond float32's
+ * range (WN_ERR_RANGE), naming its row and column; the rest are
+ * WN_ERR_FORMAT, or WN_ERR_IO for a file that cannot be read. Only regular
+ * files are opened, and path "-" reads standard input (messages call it
+ * "stdin"). On failure *data is NULL and *rows = *cols = 0. */
+WN_API int wn_npy_read(const char *path, float **data, size_t *rows, size_t *cols,
+                       wn_error *err);
+
 /* ---------------------------------------------------------------- training */
 
 /* Mean cross-entropy (nats) of `batch` windows of `len` codes each

@@ -91,6 +91,7 @@ extern const cli_cmd *const cli_commands[];
 extern const int cli_command_count;
 extern const cli_cmd cli_cmd_init, cli_cmd_info, cli_cmd_generate, cli_cmd_score,
     cli_cmd_train, cli_cmd_baseline, cli_cmd_spectrogram;
+extern const cli_cmd cli_cmd_mel; /* src/cli/cmd_mel.c */
 
 /* The shipped model: $WAVENET_MODEL, else models/ beside the build tree or
  * the executable, else the installed data dir. Never NULL. */

@@ -2,7 +2,7 @@
 # tests/fuzz/run.sh - build the libFuzzer targets with clang (ASan + UBSan)
 # straight from the library sources and run each for a bounded time.
 #
-#   bash tests/fuzz/run.sh SECONDS [TARGET...]     (targets: model audio)
+#   bash tests/fuzz/run.sh SECONDS [TARGET...]     (targets: model audio npy)
 #
 # Exits non-zero if a target crashes, leaks, times out on one input, or
 # allocates more than the malloc limit; the input that did it is saved as
@@ -29,12 +29,12 @@ root=$(pwd)
 
 secs=${1:-}
 if [[ ! "$secs" =~ ^[0-9]+$ ]] || (( secs < 1 )); then
-    echo "usage: bash tests/fuzz/run.sh SECONDS [model] [audio]" >&2
+    echo "usage: bash tests/fuzz/run.sh SECONDS [model] [audio] [npy]" >&2
     exit 2
 fi
 shift
 targets=("$@")
-(( ${#targets[@]} )) || targets=(model audio)
+(( ${#targets[@]} )) || targets=(model audio npy)
 
 CC=${CC:-clang}
 out=${WN_FUZZ_BUILD:-build-fuzz}
