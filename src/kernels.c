@@ -18,7 +18,12 @@ static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static atomic_int blas_caller; /* 1: the caller chose; never set it here */
 static void blas_init(void)
 {
-    if (!atomic_load(&blas_caller)) openblas_set_num_threads(1);
+    /* setting a count starts OpenBLAS's thread pool if it is not running
+     * yet, and with little address space its thread creation fails: when
+     * the count is 1 already (OPENBLAS_NUM_THREADS=1, as the command asks
+     * before OpenBLAS loads) there is nothing to set */
+    if (!atomic_load(&blas_caller) && openblas_get_num_threads() != 1)
+        openblas_set_num_threads(1);
 }
 
 int wn_set_blas_threads(int n)
