@@ -3,7 +3,6 @@
 
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static void usage(FILE *f)
@@ -12,24 +11,6 @@ static void usage(FILE *f)
     for (int i = 0; i < cli_command_count; i++)
         fprintf(f, "  %-12s %s\n", cli_commands[i]->name, cli_commands[i]->summary);
 }
-
-/* OpenBLAS starts a pool of threads in its load-time constructor, before
- * main, and with too little address space (ulimit -v) its allocator
- * retries a failed mmap forever there. The library runs OpenBLAS on one
- * thread anyway (its products run in our OpenMP threads), so the command
- * asks for that through the environment, before any library's
- * constructor runs: a preinit function of the executable runs first. The
- * user's own OPENBLAS_NUM_THREADS is kept. */
-static void blas_one_thread(int argc, char **argv, char **envp)
-{
-    (void)argc;
-    (void)argv;
-    (void)envp;
-    setenv("OPENBLAS_NUM_THREADS", "1", 0);
-}
-__attribute__((section(".preinit_array"), used)) static void (*const preinit)(int, char **,
-                                                                               char **) =
-    blas_one_thread;
 
 int main(int argc, char **argv)
 {
