@@ -393,7 +393,9 @@ static int on_progress(void *user, double done, double total)
                                total) - 1;
         }
     }
-    return g_stop != 0;
+    /* ranks stop together, at a step's start (train_steps): one rank must
+     * not leave a validation or a read that the others go on with */
+    return g_stop != 0 && wn_dist_size() == 1;
 }
 
 /* Everything the stages of a run share. */
