@@ -1,8 +1,10 @@
-/* cmd_train.c - `wavenet train`: argument parsing, progress lines and the
- * CSV log, checkpoints on a schedule and on SIGINT/SIGTERM, all over the
- * wn_trainer API. The loop is here; the mathematics is in src/train.c. */
+/* cmd_train.c - `wavenet train`: its options, the run's stages (settings,
+ * outputs, data, the loop of steps with its checkpoints, the end), signals
+ * and the agreement of MPI ranks, all over the wn_trainer API; the lines
+ * and the CSV log it writes are train_log.c's, the mathematics src/train.c's. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "train_log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -226,155 +228,6 @@ static void on_signal(int sig)
     }
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void fmt_duration(double s, char *buf, size_t n)
-{
-    if (!isfinite(s) || s < 0) {
-        snprintf(buf, n, "-");
-        return;
-    }
-    long t = (long)(s + 0.5);
-    if (t >= 3600)
-        snprintf(buf, n, "%ldh%02ldm", t / 3600, t / 60 % 60);
-    else if (t >= 60)
-        snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
-    else
-        snprintf(buf, n, "%lds", t);
-}
-
-/* Can we create files beside path? (the check made before any training) */
-static int check_writable(const char *flag, const char *path)
-{
-    struct stat st;
-    if (!strcmp(path, "-")) return cli_fail("%s -: this output cannot go to stdout: name a file", flag);
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return cli_fail("%s %s: is a folder, not a file name", flag, path);
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    char probe[4200];
-    snprintf(probe, sizeof probe, "%s/.wavenet-train-probe.%ld", dir, (long)getpid());
-    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0)
-        return cli_fail("%s %s: cannot write in %s: %s", flag, path, dir, strerror(errno));
-    close(fd);
-    unlink(probe);
-    return 0;
-}
-
-/* The figures of one progress interval. */
-typedef struct interval {
-    double loss_sum;
-    int steps;
-    double samples, step_seconds;
-    double t0;
-} interval;
-
-/* The CSV log: stdout, or a file appended to row by row, so that it can be
- * followed while training runs (tail -f) and a resumed run adds to it. A
- * row goes in one write(), and a write that fails (a full disk, a file
- * size limit) is cut back to where the row began: the file only ever
- * holds whole rows, and the rows before stay as they were. */
-typedef struct csvlog {
-    int fd;       /* -1: stdout */
-    const char *path;
-} csvlog;
-
-static int log_row(csvlog *lg, wn_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int log_row(csvlog *lg, wn_error *err, const char *fmt, ...)
-{
-    char row[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(row, sizeof row, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof row) n = (int)strlen(row);
-    if (lg->fd < 0) {
-        if (fwrite(row, 1, (size_t)n, stdout) != (size_t)n || fflush(stdout)) {
-            snprintf(err->message, sizeof err->message, "--log -: cannot write to stdout: %s",
-                     strerror(errno));
-            err->code = WN_ERR_IO;
-            return -1;
-        }
-        return 0;
-    }
-    struct stat st;
-    const off_t at = fstat(lg->fd, &st) == 0 ? st.st_size : -1;
-    ssize_t done = 0; /* after a short write the next one says why */
-    errno = 0;
-    while (done < n) {
-        ssize_t w = write(lg->fd, row + done, (size_t)(n - done));
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        done += w;
-    }
-    if (done == n) return 0;
-    const int e = errno ? errno : ENOSPC;
-    const int cut = at >= 0 && ftruncate(lg->fd, at) == 0; /* leave no half row behind */
-    snprintf(err->message, sizeof err->message, "--log %s: cannot write a row: %s%s", lg->path,
-             strerror(e), cut ? "" : " (its last row may be cut short)");
-    err->code = WN_ERR_IO;
-    return -1;
-}
-
-/* One line of progress on stderr with the latest validation figure, and
- * a row of the log, which has the figure only on the row of the step it
- * scored (fresh), so that a row says whether it is a new measurement. */
-static int progress_line(csvlog *log, int show, const wn_trainer *tr, interval *iv,
-                         double valid_bits, int fresh, float lr, double grad_norm, double eta,
-                         wn_error *err)
-{
-    int64_t step = wn_trainer_steps_done(tr);
-    wn_train_params p = wn_trainer_params(tr);
-    double train_bits = iv->steps ? iv->loss_sum / iv->steps : NAN;
-    double rate = iv->step_seconds > 0 ? iv->samples / iv->step_seconds : NAN;
-    char eta_s[32], total[32] = "", vb[32], tb[32];
-    fmt_duration(eta, eta_s, sizeof eta_s);
-    if (p.steps > 0) snprintf(total, sizeof total, "/%lld", (long long)p.steps);
-    snprintf(vb, sizeof vb, isfinite(valid_bits) ? "%.4f" : "-", valid_bits);
-    snprintf(tb, sizeof tb, isfinite(train_bits) ? "%.4f" : "-", train_bits);
-    if (show)
-        fprintf(stderr, "step %lld%s  train %s bits  valid %s bits  %.0f samples/s  lr %.3g  ETA %s\n",
-            (long long)step, total, tb, vb, isfinite(rate) ? rate : 0.0, lr, eta_s);
-    iv->loss_sum = 0;
-    iv->steps = 0;
-    iv->samples = 0;
-    iv->step_seconds = 0;
-    iv->t0 = now_s();
-    if (!log) return 0;
-    return log_row(log, err, "%lld,%.3f,%s,%s,%.1f,%.6g,%.6g,%.1f\n", (long long)step,
-                   wn_trainer_seconds(tr), isfinite(train_bits) ? tb : "",
-                   fresh && isfinite(valid_bits) ? vb : "", isfinite(rate) ? rate : 0.0, lr,
-                   grad_norm,
-                   isfinite(eta) ? eta : -1.0);
-}
-
-/* A validation on a line and a row of its own (outside the intervals). */
-static int valid_line(csvlog *log, int show, const wn_trainer *tr, int64_t step, double bits,
-                      int improved, double eta, wn_error *err)
-{
-    if (show)
-        fprintf(stderr, "step %lld  valid %.4f bits%s\n", (long long)step, bits,
-            improved ? " (new best)" : "");
-    return log ? log_row(log, err, "%lld,%.3f,,%.4f,,,,%.1f\n", (long long)step,
-                         wn_trainer_seconds(tr), bits, eta)
-               : 0;
-}
-
-/* The loading line: wn_trainer_create reports the files read through the
- * progress callback, which otherwise only asks whether to stop. */
 typedef struct loading {
     int show;       /* stderr is a terminal and not --quiet */
     int active;     /* wn_trainer_create is reading */
@@ -386,7 +239,7 @@ static int on_progress(void *user, double done, double total)
 {
     loading *l = user;
     if (l->active && l->show) {
-        double t = now_s();
+        double t = tlog_now();
         if (t - l->shown >= 0.25) { /* a few a second at most, none for a short read */
             l->shown = t;
             l->width = fprintf(stderr, "\rwavenet: reading the data: %.0f of %.0f files", done,
@@ -578,29 +431,6 @@ static int no_output_over_input(run *r)
     return rc;
 }
 
-/* A resumed run's log: rows after the checkpoint's step were written by a
- * run that stopped before its next checkpoint, and this run writes them
- * again: cut them, so no step has two rows. */
-static int log_cut(const char *path, int64_t step)
-{
-    FILE *f = fopen(path, "r+");
-    if (!f) return errno == ENOENT ? 0 : cli_fail("--log %s: %s", path, strerror(errno));
-    char line[1024];
-    long at = 0, cut = -1;
-    while (cut < 0 && fgets(line, sizeof line, f)) {
-        char *end;
-        long long s = strtoll(line, &end, 10);
-        if (end != line && *end == ',' && s > step) cut = at;
-        at = ftell(f);
-    }
-    int rc = 0;
-    if (cut >= 0 && ftruncate(fileno(f), cut) != 0)
-        rc = cli_fail("--log %s: cannot cut the rows after step %lld: %s", path, (long long)step,
-                      strerror(errno));
-    fclose(f);
-    return rc;
-}
-
 /* The data lists, and every output checked writable before any work. */
 static int open_outputs(run *r)
 {
@@ -614,12 +444,12 @@ static int open_outputs(run *r)
         for (int j = 0; j < r->train->n; j++)
             if (!strcmp(r->valid->v[i], r->train->v[j]))
                 cli_warn("%s is both a training and a validation file", r->valid->v[i]);
-    if (check_writable("-o", o->out) || check_writable("--checkpoint", o->ckpt) ||
-        (o->log && strcmp(o->log, "-") && check_writable("--log", o->log)))
+    if (tlog_writable("-o", o->out) || tlog_writable("--checkpoint", o->ckpt) ||
+        (o->log && strcmp(o->log, "-") && tlog_writable("--log", o->log)))
         return 1;
     if (no_output_over_input(r) || cli_lock("-o", o->out) || cli_lock("--checkpoint", o->ckpt))
         return 1;
-    if (o->resume && o->log && strcmp(o->log, "-") && log_cut(o->log, r->resumed_step))
+    if (o->resume && o->log && strcmp(o->log, "-") && tlog_cut(o->log, r->resumed_step))
         return 1;
     if (o->log) { /* "-": the rows on stdout */
         r->logw.path = o->log;
@@ -759,7 +589,7 @@ static int start(run *r)
 
     r->load.show = cli_stderr_tty() && !r->o.quiet;
     r->load.active = 1;
-    r->load.shown = now_s();
+    r->load.shown = tlog_now();
     r->tr = wn_trainer_create(r->m, &r->p, (const char *const *)r->train->v, r->train->n,
                               (const char *const *)r->valid->v, r->valid->n, &r->err);
     r->load.active = 0;
@@ -779,7 +609,7 @@ static int start(run *r)
     if (!r->o.quiet) banner(r);
     struct stat lst;
     if (r->log && (r->log->fd < 0 || (fstat(r->log->fd, &lst) == 0 && lst.st_size == 0)) &&
-        log_row(r->log, &r->err, "step,seconds,train_bits,valid_bits,samples_per_s,lr,grad_norm,"
+        tlog_row(r->log, &r->err, "step,seconds,train_bits,valid_bits,samples_per_s,lr,grad_norm,"
                 "eta_s\n"))
         return cli_fail_err(&r->err);
     return CLI_GO_ON;
@@ -841,7 +671,7 @@ static int train_steps(run *r)
     r->budget = r->o.set_minutes ? r->o.minutes * 60.0 : 0;
     r->seg_t0 = wn_trainer_seconds(tr);
     r->seg_step0 = wn_trainer_steps_done(tr);
-    r->iv.t0 = now_s();
+    r->iv.t0 = tlog_now();
     r->last_valid = r->eta = r->last_norm = NAN;
     r->last_lr = wn_train_lr(&r->p, wn_trainer_steps_done(tr));
     r->last_ckpt_step = r->o.resume ? r->resumed_step : -1;
@@ -898,12 +728,12 @@ static int train_steps(run *r)
         /* a validation of the step before, which an interrupt had cut
          * short: its own line and row */
         if (st.validated && st.valid_step != step &&
-            valid_line(r->log, show, tr, st.valid_step, st.valid_bits, st.improved, -1.0, &r->err))
+            tlog_valid(r->log, show, tr, st.valid_step, st.valid_bits, st.improved, -1.0, &r->err))
             return step_failed(r);
         const int fresh = st.validated && st.valid_step == step;
-        int due = fresh || step == r->seg_step0 + 1 || now_s() - r->iv.t0 >= r->o.print_every ||
+        int due = fresh || step == r->seg_step0 + 1 || tlog_now() - r->iv.t0 >= r->o.print_every ||
                   st.stop || (cur.steps > 0 && step >= cur.steps);
-        if (due && progress_line(r->log, show, tr, &r->iv, r->last_valid, fresh, r->last_lr,
+        if (due && tlog_progress(r->log, show, tr, &r->iv, r->last_valid, fresh, r->last_lr,
                                  r->last_norm, r->eta, &r->err))
             return step_failed(r);
         r->wrote_best |= st.validated && st.improved;
@@ -932,7 +762,7 @@ static int finish(run *r)
     const int show = !o->quiet;
     int64_t step = wn_trainer_steps_done(tr);
     /* after Ctrl-C the run is not over: the time it still needs */
-    if (r->iv.steps && progress_line(r->log, show, tr, &r->iv, r->last_valid, 0, r->last_lr,
+    if (r->iv.steps && tlog_progress(r->log, show, tr, &r->iv, r->last_valid, 0, r->last_lr,
                                      r->last_norm, r->interrupted ? r->eta : 0, &r->err))
         return cli_fail_err(&r->err);
     if (!r->interrupted && r->nvalid && step > 0 && wn_trainer_last_validation(tr) != step) {
@@ -944,7 +774,7 @@ static int finish(run *r)
             return cli_fail_err(&r->err);
         } else {
             r->wrote_best |= st.improved;
-            if (valid_line(r->log, show, tr, step, st.valid_bits, st.improved, 0, &r->err))
+            if (tlog_valid(r->log, show, tr, step, st.valid_bits, st.improved, 0, &r->err))
                 return cli_fail_err(&r->err);
         }
     }
@@ -959,7 +789,7 @@ static int finish(run *r)
     int64_t best_step;
     double best = wn_trainer_best(tr, &best_step);
     char took[32];
-    fmt_duration(wn_trainer_seconds(tr), took, sizeof took);
+    tlog_duration(wn_trainer_seconds(tr), took, sizeof took);
     if (r->interrupted)
         fprintf(stderr, "wavenet: interrupted at step %lld: checkpoint written to %s (continue "
                 "with --resume %s)\n", (long long)step, o->ckpt, o->ckpt);
