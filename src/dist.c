@@ -140,14 +140,6 @@ int wn_dist_max(int64_t *v, int n, wn_error *err)
                                 wn__dist_rank());
 }
 
-int wn__dist_any(int flag)
-{
-    if (wn__dist_size() == 1) return flag != 0;
-    int any = 0;
-    MPI_Allreduce(&flag, &any, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD);
-    return any != 0;
-}
-
 int wn_dist_available(void) { return 1; }
 
 #else /* one rank */
@@ -176,7 +168,6 @@ int wn__dist_allgather(const double *mine, size_t n, double *all, wn_error *err)
     memcpy(all, mine, n * sizeof *all);
     return WN_OK;
 }
-int wn__dist_any(int flag) { return flag != 0; }
 int wn_dist_available(void) { return 0; }
 int wn_dist_max(int64_t *v, int n, wn_error *err)
 {

@@ -18,7 +18,5 @@ int wn__dist_size(void);
 int wn__dist_sum_tree(float *x, size_t n, wn_error *err);
 /* Every rank's n doubles side by side (rank order) into all (size * n). */
 int wn__dist_allgather(const double *mine, size_t n, double *all, wn_error *err);
-/* 1 on every rank if flag is non-zero on any. */
-int wn__dist_any(int flag);
 
 #endif

@@ -500,14 +500,15 @@ int64_t wn_trainer_data_samples(const wn_trainer *t, int which)
 
 size_t wn_trainer_memory(const wn_trainer *t)
 {
-    /* the forward/backward buffers and a gradient slab per thread */
-    double act = (double)wn_grad_memory(t->m, t->p.batch, t->len, t->p.threads);
+    /* the forward/backward buffers and a gradient slab per thread, for this
+     * rank's share of the batch */
+    double act = (double)wn_grad_memory(t->m, t->b1 - t->b0, t->len, t->p.threads);
     /* weights, gradient and moments */
     double slabs = 4.0 * t->np * (2 + (wn_optim_state(t->opt, 0) != NULL) +
                                   (wn_optim_state(t->opt, 1) != NULL));
     /* the clips wait in a file: one batch of codes, one window and one
      * validation clip are read back */
-    double data = 4.0 * t->p.batch * (double)t->len + 4.0 * (double)t->len +
+    double data = 4.0 * (t->b1 - t->b0) * (double)t->len + 4.0 * (double)t->len +
                   4.0 * (double)wn__data_valid_max(t->data);
     return (size_t)(act + slabs + data);
 }
