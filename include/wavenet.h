@@ -55,7 +55,10 @@ extern "C" {
 #define WN_API
 #endif
 
-#define WN_FORMAT_VERSION 1
+/* The newest weights-file version this build reads: 1 unconditional, 2
+ * conditional (docs/FORMAT.md). An unconditional model is still written as
+ * version 1, byte for byte as before. */
+#define WN_FORMAT_VERSION 2
 
 /* ---------------------------------------------------------------- errors */
 
@@ -102,7 +105,13 @@ typedef struct wn_config {
     int residual;    /* R: residual channels */
     int dilation;    /* D: gate channels (the dilated conv outputs 2D) */
     int skip;        /* S: skip channels */
-    int cond;        /* conditioning channels; reserved, must be 0 */
+    /* Conditioning (docs/FORMAT.md; all 0 = an unconditional model). */
+    int cond;        /* C: log-mel bands of local conditioning, 0 = none */
+    int hop;         /* with cond: samples per feature frame; the upsampler's
+                        strides (wn_model_upsample_strides) multiply to it */
+    int upsample_pre;/* with cond: 1 = a kernel-3 conv over the frames first */
+    int speakers;    /* N: rows of the speaker table, 0 = none */
+    int speaker_dim; /* G: a speaker embedding's width (with speakers) */
 } wn_config;
 
 /* 8000 Hz, 256 bins, 20 layers in stacks of 10, R=32, D=32, S=128. */
@@ -166,6 +175,57 @@ WN_API size_t wn_model_tensor_put(const wn_model *m, const char *name, float *sl
 WN_API int wn_model_set_tensor(wn_model *m, const char *name, const float *data,
                                size_t n, wn_error *err);
 
+/* ---------------------------------------------------------------- conditioning
+ * A conditional model (wn_config.cond or .speakers) predicts p(x_t | x_<t,
+ * features, speaker). Features are log-mel frames as wn_model_features
+ * computes them (the model's recipe, wn_model_mel_params), one per hop
+ * samples, frame f centred on sample f * hop; the model normalises them
+ * with its own per-band mean and std (wn_model_feature_norm). Sample t is
+ * conditioned through the upsampled row t + hop/2 (docs/FORMAT.md); before
+ * the first sample (the silent past) the features contribute nothing and
+ * the speaker still does. */
+typedef struct wn_cond {
+    const float *features; /* (frames, cond) floats, row-major; NULL = none */
+    size_t frames;
+    int speaker;           /* row of the speaker table; -1 = none */
+} wn_cond;
+/* The frames that condition n samples: n / hop + 1 would leave the last
+ * samples of a clip whose length is not a multiple of the hop without
+ * their nearest frame, so (n + hop/2) / hop + 1 (0 for an unconditional
+ * model). */
+WN_API size_t wn_model_cond_frames(const wn_model *m, size_t n);
+/* The samples `frames` frames condition: (frames - 1) * hop (what vocoding
+ * them gives). */
+WN_API size_t wn_model_cond_samples(const wn_model *m, size_t frames);
+/* Speaker names (a model without speakers has none): count, i-th name,
+ * and the row of a name (or a decimal row number), -1 if none. */
+WN_API int wn_model_speaker_count(const wn_model *m);
+WN_API const char *wn_model_speaker_name(const wn_model *m, int i);
+WN_API int wn_model_speaker_find(const wn_model *m, const char *name);
+/* Name the speakers (n == wn_config.speakers; each 1..63 characters of
+ * letters, digits, '_', '-', '.'; all different). */
+WN_API int wn_model_set_speaker_names(wn_model *m, const char *const *names, int n,
+                                      wn_error *err);
+/* The per-band normalisation (x - mean) / std applied to features (cond
+ * floats each; std > 0). A new model has mean 0, std 1 and no norm set
+ * (wn_model_feature_norm returns 0); `wavenet train` sets it from the
+ * training clips before the first step of a fresh run. */
+WN_API int wn_model_set_feature_norm(wn_model *m, const float *mean, const float *std,
+                                     wn_error *err);
+/* 1 if set (mean and std copied when given), 0 if not, -1 unconditional. */
+WN_API int wn_model_feature_norm(const wn_model *m, float *mean, float *std);
+/* The upsampler's strides (up to 4) into strides; returns their count. */
+WN_API int wn_model_upsample_strides(const wn_model *m, int strides[4]);
+/* Check a wn_cond against the model for n samples: features present with
+ * the model's band count and at least wn_model_cond_frames(m, n) frames
+ * (more are ignored), all finite; a speaker in range, required when the
+ * model has speakers and refused when it has none. WN_OK or WN_ERR_ARG / WN_ERR_NONFINITE naming what is wrong. */
+WN_API int wn_cond_check(const wn_model *m, const wn_cond *c, size_t n, wn_error *err);
+/* wn_model_logits with conditioning (c may be NULL for an unconditional
+ * model). */
+WN_API int wn_model_logits_cond(const wn_model *m, const int *codes, size_t n,
+                                const wn_cond *c, float *logits, wn_error *err);
+
 /* Precision of the per-sample products of generation (dilated, residual,
  * skip and head convolutions). WN_PRECISION_F16 stores their weights as
  * IEEE half floats, arithmetic in float32: half the bytes that generation
@@ -214,6 +274,8 @@ typedef struct wn_score_params {
                                (wn_gen_set_precision), exactly the numbers
                                generation at it samples from (int8 has no
                                teacher-forced twin) */
+    const wn_cond *cond;    /* a conditional model's features and speaker
+                               for the codes (wn_cond_check), else NULL */
 } wn_score_params;
 WN_API wn_score_params wn_score_default_params(void);
 
@@ -441,6 +503,20 @@ WN_API wn_grad_ctx *wn_grad_ctx_create(const wn_model *m, int batch, int len,
 WN_API int wn_grad_ctx_run(wn_grad_ctx *c, const int *codes, float *grad,
                            double *loss, wn_error *err);
 WN_API void wn_grad_ctx_free(wn_grad_ctx *c);
+/* One window's conditioning for a conditional model: the features of the
+ * clip it was cut from (raw log-mels, as wn_model_features gives them)
+ * and where in the clip it starts. */
+typedef struct wn_window_cond {
+    const float *features; /* (frames, cond), or NULL for a model without */
+    size_t frames;         /* at least wn_model_cond_frames(m, offset + len) */
+    int64_t offset;        /* the clip sample of the window's first code */
+    int speaker;           /* -1 for a model without speakers */
+} wn_window_cond;
+/* wn_grad_ctx_run for a conditional model: wc[b] conditions window b (wc
+ * may be NULL only for an unconditional model). The upsampler's and the
+ * speaker table's gradients are part of grad. */
+WN_API int wn_grad_ctx_run_cond(wn_grad_ctx *c, const int *codes, const wn_window_cond *wc,
+                                float *grad, double *loss, wn_error *err);
 /* Bytes a wn_grad_ctx of this size allocates (0 if the sizes are invalid):
  * grows with batch x window, not with the data. */
 WN_API size_t wn_grad_memory(const wn_model *m, int batch, int len, int threads);
@@ -862,6 +938,22 @@ WN_API int wn_logmel(const float *x, size_t n, int rate, const wn_mel_params *p,
  * (defaults). */
 WN_API int wn_spectrogram_png(const float *x, size_t n, int rate, const char *png_path,
                               const wn_spectrogram_params *p, wn_error *err);
+
+/* ---------------------------------------------------------------- model features
+ * A conditional model's feature recipe (wn_config.cond bands, hop samples). */
+
+/* The recipe (mels = cond, hop = the model's hop): WN_OK, or WN_ERR_ARG for
+ * a model without mel conditioning. */
+WN_API int wn_model_mel_params(const wn_model *m, wn_mel_params *p);
+/* Set the recipe's free fields (fft, fmin, fmax, scale, area_norm, floor);
+ * p->mels and p->hop must be the model's (0 = the model's). Checked with
+ * wn_mel_check at the model's rate. */
+WN_API int wn_model_set_mel_params(wn_model *m, const wn_mel_params *p, wn_error *err);
+/* The model's features of n samples x at its rate: *frames =
+ * wn_model_cond_frames(m, n) rows of cond log-mel bands (the signal is
+ * zero past its end), malloc'ed into *feats (free with free()). */
+WN_API int wn_model_features(const wn_model *m, const float *x, size_t n, float **feats,
+                             size_t *frames, wn_error *err);
 
 #ifdef __cplusplus
 }

@@ -69,11 +69,13 @@ int wn_trainer_save(const wn_trainer *t, const char *path, wn_error *err)
         return wn__err(err, WN_ERR_NOMEM, "out of memory writing %s", path);
     }
     int n = ckpt_tensors(t, tmp, names, st);
-    char mbuf[8][24];
+    char *mstore[2] = {NULL, NULL};
     int nuser = 0;
     while (t->p.meta && t->p.meta[2 * nuser]) nuser++;
-    const char **kv = malloc(sizeof *kv * (size_t)(18 + 2 * 40 + 2 * nuser));
-    if (!kv) {
+    const char **kv = malloc(sizeof *kv * (size_t)(WN_MODEL_META + 2 * 40 + 2 * nuser));
+    int nm = kv ? wn__model_meta(t->m, kv, mstore) : -1;
+    if (nm < 0) {
+        free(kv);
         wn__free(tmp);
         free(st);
         free(names);
@@ -81,7 +83,6 @@ int wn_trainer_save(const wn_trainer *t, const char *path, wn_error *err)
         free(vid);
         return wn__err(err, WN_ERR_NOMEM, "out of memory writing %s", path);
     }
-    int nm = wn__model_meta(t->m, mbuf, kv);
     char v[32][80];
     int nv = 0;
     char decay[64];
@@ -171,6 +172,8 @@ int wn_trainer_save(const wn_trainer *t, const char *path, wn_error *err)
     free(st);
     free(names);
     free(kv);
+    free(mstore[0]);
+    free(mstore[1]);
     return rc;
 }
 
@@ -186,9 +189,14 @@ int wn_trainer_save_model(const wn_trainer *t, const char *path, wn_error *err)
         return wn__err(err, WN_ERR_NOMEM, "out of memory writing %s", path);
     }
     int n = wn__model_tensors(t->m, wn_model_params(t->m), tmp, st);
-    char mbuf[8][24], v[3][32];
-    const char *kv[18 + 6];
-    int nm = wn__model_meta(t->m, mbuf, kv);
+    char v[3][32], *mstore[2];
+    const char *kv[WN_MODEL_META + 6];
+    int nm = wn__model_meta(t->m, kv, mstore);
+    if (nm < 0) {
+        wn__free(tmp);
+        free(st);
+        return wn__err(err, WN_ERR_NOMEM, "out of memory writing %s", path);
+    }
     snprintf(v[0], sizeof v[0], "%lld", (long long)t->step);
     snprintf(v[1], sizeof v[1], "%.1f", t->seconds);
     kv[2 * nm] = "steps";
@@ -205,6 +213,8 @@ int wn_trainer_save_model(const wn_trainer *t, const char *path, wn_error *err)
     int rc = wn__st_write(path, st, n, kv, nm, err);
     wn__free(tmp);
     free(st);
+    free(mstore[0]);
+    free(mstore[1]);
     return rc;
 }
 

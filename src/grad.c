@@ -6,6 +6,7 @@
  * the caller's slab in window order (an ordered loop), and a shared window
  * gives the same bits as a window alone, so the result does not depend on
  * the thread count; the memory is a slab per thread, not per window. */
+#include "cond.h"
 #include "net.h"
 
 #include <math.h>
@@ -25,6 +26,11 @@ struct wn_grad_ctx {
     int scale_batch;  /* the loss averages over this many windows (a rank's
                          share of a global batch averages over the global) */
     double *nll;
+    /* conditioning, per workspace: the upsampler's rows and buffers, the
+     * layers' biases with the speaker's terms */
+    wn__cond_ws **cw;
+    float **u, **bias;
+    const wn_window_cond *wc; /* this run's */
 };
 
 /* Threads beyond the batch share windows by chunks of time, so more than
@@ -54,7 +60,10 @@ size_t wn_grad_memory(const wn_model *m, int batch, int len, int threads)
 {
     if (batch < 1 || len <= m->rf) return 0;
     int t = pick_threads(m, threads, batch, len), nws = t < batch ? t : batch;
-    return (size_t)nws * wn__ws_bytes(m, len - 1, len - m->rf, 1) +
+    const size_t per = wn__ws_bytes(m, len - 1, len - m->rf, 1) + wn__cond_ws_bytes(m, len) +
+                       sizeof(float) * ((size_t)len * m->cfg.cond +
+                                        (size_t)m->cfg.layers * 2 * m->cfg.dilation);
+    return (size_t)nws * per +
            (size_t)t * dz_floats(m) * sizeof(float) +
            (size_t)partial_slabs(batch) * m->n_params * sizeof(float);
 }
@@ -63,6 +72,14 @@ void wn_grad_ctx_free(wn_grad_ctx *c)
 {
     if (!c) return;
     for (int i = 0; c->ws && i < c->nws; i++) wn__ws_free(c->ws[i]);
+    for (int i = 0; c->cw && i < c->nws; i++) {
+        wn__cond_ws_free(c->cw[i]);
+        wn__free(c->u[i]);
+        wn__free(c->bias[i]);
+    }
+    free(c->cw);
+    free(c->u);
+    free(c->bias);
     for (int i = 0; c->dz && i < c->threads; i++) wn__free(c->dz[i]);
     for (int i = 1; c->part && i <= c->nparts; i++) wn__free(c->part[i]);
     free(c->ws);
@@ -103,6 +120,20 @@ wn_grad_ctx *wn_grad_ctx_create(const wn_model *m, int batch, int len, int threa
         if (!(c->part[i] = wn__alloc(m->n_params, sizeof(float)))) goto nomem;
     for (int i = 0; i < c->nws; i++)
         if (!(c->ws[i] = wn__ws_create(m, len - 1, len - m->rf, 1))) goto nomem;
+    if (m->cfg.cond || m->cfg.speakers) {
+        c->cw = calloc((size_t)c->nws, sizeof *c->cw);
+        c->u = calloc((size_t)c->nws, sizeof *c->u);
+        c->bias = calloc((size_t)c->nws, sizeof *c->bias);
+        if (!c->cw || !c->u || !c->bias) goto nomem;
+        for (int i = 0; i < c->nws; i++) {
+            if (!(c->bias[i] = wn__alloc((size_t)m->cfg.layers * 2 * m->cfg.dilation,
+                                         sizeof(float))))
+                goto nomem;
+            if (m->cfg.cond && (!(c->cw[i] = wn__cond_ws_create(m, len)) ||
+                                !(c->u[i] = wn__alloc((size_t)len * m->cfg.cond, sizeof(float)))))
+                goto nomem;
+        }
+    }
     for (int i = 0; i < c->threads; i++)
         if (!(c->dz[i] = wn__alloc(dz_floats(m), sizeof(float)))) goto nomem;
     return c;
@@ -113,20 +144,40 @@ nomem:
     return NULL;
 }
 
-/* Window b's gradient into ws->grad by team tm (every member calls). */
-static void run_window(wn_grad_ctx *c, wn__ws *ws, const int *codes, int b, float scale,
+/* Window b's gradient into workspace w's grad by team tm (every member
+ * calls). */
+static void run_window(wn_grad_ctx *c, int w, const int *codes, int b, float scale,
                        const wn__team *tm)
 {
     const wn_model *m = c->m;
+    wn__ws *ws = c->ws[w];
     const int len = c->len, N = len - 1, V = len - m->rf;
     size_t lo, hi;
     wn__team_share(tm, m->n_params, &lo, &hi);
     const int *in = codes + (size_t)b * len;
     memset(ws->grad + lo, 0, sizeof(float) * (hi - lo)); /* the forward syncs */
-    wn__forward_train(m, ws, in, N, V, tm);
-    double nll = wn__backward(m, ws, in, N, V, in + m->rf, scale, tm);
+    /* row i predicts the clip's sample offset + i + 1: its features' row */
+    const wn_window_cond *wc = c->wc ? &c->wc[b] : NULL;
+    wn__cin ci = {NULL, NULL};
+    if (wc) {
+        if (m->cfg.cond) ci.u = c->u[w];
+        if (m->cfg.speakers) ci.bias = c->bias[w];
+        if (tm->tid == 0) {
+            if (ci.u)
+                wn__cond_forward(m, c->cw[w], wc->features, (long)wc->frames,
+                                 (long)wc->offset + 1, (long)wc->offset + 1 + N, c->u[w]);
+            if (ci.bias) wn__cond_layer_bias(m, wc->speaker, c->bias[w]);
+        }
+    }
+    wn__forward_train(m, ws, in, N, V, wc ? &ci : NULL, tm);
+    double nll = wn__backward(m, ws, in, N, V, wc ? &ci : NULL, in + m->rf, scale, tm);
     if (tm->tid == 0) c->nll[b] = nll;
     wn__team_sync(tm);
+    if (wc && tm->tid == 0) {
+        if (ci.u) wn__cond_backward(m, c->cw[w], ws->dcond, &ws->gv);
+        if (ci.bias) wn__cond_speaker_backward(m, wc->speaker, ws->dbias, &ws->gv);
+    }
+    if (wc) wn__team_sync(tm);
 }
 
 /* Window b's gradient g into the pairwise sum, elements [lo, hi): before
@@ -164,6 +215,12 @@ void wn__grad_ctx_set_scale(wn_grad_ctx *c, int global_batch) { c->scale_batch =
 int wn_grad_ctx_run(wn_grad_ctx *c, const int *codes, float *grad, double *loss,
                     wn_error *err)
 {
+    return wn_grad_ctx_run_cond(c, codes, NULL, grad, loss, err);
+}
+
+int wn_grad_ctx_run_cond(wn_grad_ctx *c, const int *codes, const wn_window_cond *wc,
+                         float *grad, double *loss, wn_error *err)
+{
     const wn_model *m = c->m;
     const int B = c->batch, len = c->len, V = len - m->rf, Q = m->cfg.bins;
     const size_t P = m->n_params;
@@ -171,6 +228,23 @@ int wn_grad_ctx_run(wn_grad_ctx *c, const int *codes, float *grad, double *loss,
         if (codes[i] < 0 || codes[i] >= Q)
             return wn__err(err, WN_ERR_ARG, "code %d at %zu is outside 0..%d", codes[i], i,
                            Q - 1);
+    const int conditional = m->cfg.cond || m->cfg.speakers;
+    if (conditional && !wc)
+        return wn__err(err, WN_ERR_ARG, "the model is conditional: each window needs its "
+                       "features%s", m->cfg.speakers ? " and speaker" : "");
+    for (int b = 0; conditional && b < B; b++) {
+        const wn_cond cc = {wc[b].features, wc[b].frames, wc[b].speaker};
+        wn_error e;
+        if (wc[b].offset < 0 ||
+            (m->cfg.cond && wc[b].frames < wn_model_cond_frames(m, (size_t)wc[b].offset + len)))
+            return wn__err(err, WN_ERR_ARG, "window %d: offset %lld and %zu frames do not "
+                           "cover its %d samples", b, (long long)wc[b].offset, wc[b].frames, len);
+        if ((m->cfg.speakers && (cc.speaker < 0 || cc.speaker >= m->cfg.speakers)) ||
+            (m->cfg.cond && !cc.features))
+            return wn__err(err, WN_ERR_ARG, "window %d: %s", b,
+                           wn_cond_check(m, &cc, 1, &e) ? e.message : "bad conditioning");
+    }
+    c->wc = conditional ? wc : NULL;
     const float scale = 1.0f / ((float)c->scale_batch * (float)V);
     c->part[0] = grad;
     float *const *part = c->part;
@@ -189,13 +263,13 @@ int wn_grad_ctx_run(wn_grad_ctx *c, const int *codes, float *grad, double *loss,
         size_t lo, hi;
 #pragma omp for schedule(static, 1) ordered
         for (int b = 0; b < full; b++) {
-            run_window(c, c->ws[tid], codes, b, scale, &solo);
+            run_window(c, tid, codes, b, scale, &solo);
 #pragma omp ordered
             sum_window(part, c->ws[tid]->grad, b, 0, P);
         }
         wn__team_share(&team, P, &lo, &hi);
         for (int b = full; b < B; b++) {
-            run_window(c, c->ws[0], codes, b, scale, &team);
+            run_window(c, 0, codes, b, scale, &team);
             sum_window(part, c->ws[0]->grad, b, lo, hi);
             wn__team_sync(&team); /* before the next window clears ws->grad */
         }

@@ -7,7 +7,7 @@
  * the same layout, so a training step never converts anything. The file's
  * (PyTorch) layout exists only at the safetensors boundary (load, save,
  * checkpoints) and in wn_model_tensor_get / wn_model_set_tensor. */
-#include "model.h"
+#include "cond.h"
 #include "kernels.h"
 
 #include <math.h>
@@ -17,15 +17,25 @@
 wn_config wn_config_default(void)
 {
     wn_config c = {.sample_rate = 8000, .bins = 256, .layers = 20, .stack = 10,
-                   .residual = 32, .dilation = 32, .skip = 128, .cond = 0};
+                   .residual = 32, .dilation = 32, .skip = 128};
     return c;
 }
 
 double wn__config_params(const wn_config *c)
 {
     double R = c->residual, D = c->dilation, S = c->skip, Q = c->bins;
-    return 2 * Q * R + R + c->layers * (4 * R * D + 2 * D + R * D + R + S * D + S) + S * S + S +
-           Q * S + Q;
+    double n = 2 * Q * R + R + c->layers * (4 * R * D + 2 * D + R * D + R + S * D + S) +
+               S * S + S + Q * S + Q;
+    if (c->cond > 0) {
+        double C = c->cond;
+        wn__upsample_chain up;
+        if (wn__upsample_plan(&up, c->hop, NULL) == WN_OK)
+            for (int i = 0; i < up.stages; i++) n += C * C * up.kernel[i] + C;
+        n += c->layers * 2 * D * C + (c->upsample_pre ? 3 * C * C + C : 0);
+    }
+    if (c->speakers > 0)
+        n += (double)c->speakers * c->speaker_dim + c->layers * 2 * D * c->speaker_dim;
+    return n;
 }
 
 int wn_config_check(const wn_config *c, wn_error *err)
@@ -41,7 +51,22 @@ int wn_config_check(const wn_config *c, wn_error *err)
     RANGE(residual, 1, 4096)
     RANGE(dilation, 1, 4096)
     RANGE(skip, 1, 4096)
-    RANGE(cond, 0, 0)
+    RANGE(cond, 0, 1024)
+    RANGE(speakers, 0, 65536)
+    if (c->cond) {
+        RANGE(hop, 2, 65536)
+        RANGE(upsample_pre, 0, 1)
+        wn__upsample_chain up;
+        if (wn__upsample_plan(&up, c->hop, err) != WN_OK) return WN_ERR_CONFIG;
+    } else if (c->hop || c->upsample_pre) {
+        return wn__err(err, WN_ERR_CONFIG, "hop and upsample_pre need cond (mel bands) > 0");
+    }
+    if (c->speakers) {
+        RANGE(speaker_dim, 1, 4096)
+    } else if (c->speaker_dim) {
+        return wn__err(err, WN_ERR_CONFIG, "speaker_dim = %d needs speakers > 0",
+                       c->speaker_dim);
+    }
 #undef RANGE
     /* keep every size well inside int and the slab under 2^31 floats */
     /* the work and memory of scoring a clip and of a generator grow with
@@ -95,13 +120,33 @@ int wn__view_init(const wn_model *m, float *slab, wn_view *v)
     const wn_tensor_desc *t = m->tensors;
     v->causal_w = slab + t[0].offset;
     v->causal_b = slab + t[1].offset;
-    for (int i = 0; i < c->layers; i++) {
-        const wn_tensor_desc *l = t + 2 + 6 * i;
-        v->layer[i] = (wn_layer_view){slab + l[0].offset, slab + l[1].offset,
-                                      slab + l[2].offset, slab + l[3].offset,
-                                      slab + l[4].offset, slab + l[5].offset};
+    t += 2;
+    v->spk_table = c->speakers ? slab + (t++)->offset : NULL;
+    v->up_pre_w = v->up_pre_b = NULL;
+    if (c->cond && c->upsample_pre) {
+        v->up_pre_w = slab + t[0].offset;
+        v->up_pre_b = slab + t[1].offset;
+        t += 2;
     }
-    const wn_tensor_desc *h = t + 2 + 6 * c->layers;
+    for (int i = 0; i < WN_UPSAMPLE_MAX_STAGES; i++) {
+        const int has = c->cond && i < m->up.stages;
+        v->up_w[i] = has ? slab + t[0].offset : NULL;
+        v->up_b[i] = has ? slab + t[1].offset : NULL;
+        if (has) t += 2;
+    }
+    for (int i = 0; i < c->layers; i++) {
+        const wn_tensor_desc *l = m->tensors + m->layer_t0 + (size_t)m->layer_nt * i;
+        wn_layer_view *lv = &v->layer[i];
+        lv->w_dil = slab + (l++)->offset;
+        lv->b_dil = slab + (l++)->offset;
+        lv->w_cond = c->cond ? slab + (l++)->offset : NULL;
+        lv->w_spk = c->speakers ? slab + (l++)->offset : NULL;
+        lv->w_res = slab + (l++)->offset;
+        lv->b_res = slab + (l++)->offset;
+        lv->w_skip = slab + (l++)->offset;
+        lv->b_skip = slab + (l++)->offset;
+    }
+    const wn_tensor_desc *h = m->tensors + m->layer_t0 + (size_t)m->layer_nt * c->layers;
     v->head0_w = slab + h[0].offset;
     v->head0_b = slab + h[1].offset;
     v->head1_w = slab + h[2].offset;
@@ -131,7 +176,11 @@ wn_model *wn__model_alloc(const wn_config *c, int slabs, wn_error *err)
     m->cfg = *c;
     int L = c->layers, Q = c->bins, R = c->residual, D = c->dilation, S = c->skip;
     m->dil = malloc(sizeof *m->dil * (size_t)L);
-    m->tensors = calloc((size_t)(6 + 6 * L), sizeof *m->tensors);
+    const int C = c->cond, N = c->speakers, G = c->speaker_dim;
+    if (C && wn__upsample_plan(&m->up, c->hop, err) != WN_OK) goto fail;
+    m->layer_nt = 6 + (C > 0) + (N > 0);
+    int nt = 6 + m->layer_nt * L + (N > 0) + (C ? 2 * (m->up.stages + c->upsample_pre) : 0);
+    m->tensors = calloc((size_t)nt, sizeof *m->tensors);
     if (!m->dil || !m->tensors) goto nomem;
     m->rf = 2;
     for (int i = 0; i < L; i++) {
@@ -140,13 +189,32 @@ wn_model *wn__model_alloc(const wn_config *c, int slabs, wn_error *err)
     }
     add_tensor(m, "causal.weight", 3, R, Q, 2, WN_T_CAUSAL);
     add_tensor(m, "causal.bias", 1, R, 0, 0, WN_T_PLAIN);
+    if (N) add_tensor(m, "speaker.weight", 2, N, G, 0, WN_T_PLAIN);
+    if (C && c->upsample_pre) {
+        add_tensor(m, "upsample.pre.weight", 3, C, C, 3, WN_T_TAPS);
+        add_tensor(m, "upsample.pre.bias", 1, C, 0, 0, WN_T_PLAIN);
+    }
+    for (int i = 0; C && i < m->up.stages; i++) {
+        char name[48];
+        snprintf(name, sizeof name, "upsample.%d.weight", i);
+        add_tensor(m, name, 3, C, C, m->up.kernel[i], WN_T_TAPS);
+        snprintf(name, sizeof name, "upsample.%d.bias", i);
+        add_tensor(m, name, 1, C, 0, 0, WN_T_PLAIN);
+    }
+    m->layer_t0 = m->n_tensors;
     for (int i = 0; i < L; i++) {
         char name[48];
 #define LAYER(suffix, ndim, a, b, k, kind)                                         \
     snprintf(name, sizeof name, "layers.%d.%s", i, suffix);                        \
     add_tensor(m, name, ndim, a, b, k, kind);
-        LAYER("dilated.weight", 3, 2 * D, R, 2, WN_T_CONV2)
+        LAYER("dilated.weight", 3, 2 * D, R, 2, WN_T_TAPS)
         LAYER("dilated.bias", 1, 2 * D, 0, 0, WN_T_PLAIN)
+        if (C) {
+            LAYER("cond.weight", 3, 2 * D, C, 1, WN_T_PLAIN)
+        }
+        if (N) {
+            LAYER("speaker.weight", 3, 2 * D, G, 1, WN_T_PLAIN)
+        }
         LAYER("res.weight", 3, R, D, 1, WN_T_PLAIN)
         LAYER("res.bias", 1, R, 0, 0, WN_T_PLAIN)
         LAYER("skip.weight", 3, S, D, 1, WN_T_PLAIN)
@@ -157,14 +225,27 @@ wn_model *wn__model_alloc(const wn_config *c, int slabs, wn_error *err)
     add_tensor(m, "head.0.bias", 1, S, 0, 0, WN_T_PLAIN);
     add_tensor(m, "head.1.weight", 3, Q, S, 1, WN_T_PLAIN);
     add_tensor(m, "head.1.bias", 1, Q, 0, 0, WN_T_PLAIN);
-    if (slabs && wn__model_alloc_slabs(m, err) != WN_OK) {
-        wn_model_free(m);
-        return NULL;
+    if (C) {
+        m->mel = wn_mel_default_params();
+        m->mel.mels = C;
+        m->mel.hop = c->hop;
+        m->mel.fft = wn__cond_default_fft(c->sample_rate, c->hop);
+        m->feat_mean = calloc((size_t)C, sizeof(float));
+        m->feat_std = malloc(sizeof(float) * (size_t)C);
+        if (!m->feat_mean || !m->feat_std) goto nomem;
+        for (int i = 0; i < C; i++) m->feat_std[i] = 1.0f;
     }
+    if (N) {
+        m->spk_names = calloc((size_t)N, sizeof *m->spk_names);
+        if (!m->spk_names) goto nomem;
+        for (int i = 0; i < N; i++) snprintf(m->spk_names[i], 64, "%d", i);
+    }
+    if (slabs && wn__model_alloc_slabs(m, err) != WN_OK) goto fail;
     return m;
 nomem:
-    wn_model_free(m);
     wn__err(err, WN_ERR_NOMEM, "out of memory allocating the model");
+fail:
+    wn_model_free(m);
     return NULL;
 }
 
@@ -175,6 +256,9 @@ void wn_model_free(wn_model *m)
     wn__free(m->params);
     free(m->tensors);
     free(m->dil);
+    free(m->feat_mean);
+    free(m->feat_std);
+    free(m->spk_names);
     free(m);
 }
 
@@ -184,16 +268,16 @@ void wn__tensor_convert(const wn_tensor_desc *t, const float *src, float *dst, i
         memcpy(dst, src, t->count * sizeof(float));
         return;
     }
-    /* file (A, B, 2) with element [a][b][k] at (a*B + b)*2 + k. CONV2 packs
-     * to [k][a][b] (A = out, B = in); CAUSAL packs to [k][b][a] (an
-     * embedding table: row per input code). */
-    int A = t->shape[0], B = t->shape[1];
+    /* file (A, B, K) with element [a][b][k] at (a*B + b)*K + k. TAPS packs
+     * to [k][a][b] (A = out, B = in for a conv); CAUSAL (K = 2) packs to
+     * [k][b][a] (an embedding table: row per input code). */
+    int A = t->shape[0], B = t->shape[1], K = t->shape[2];
     for (int a = 0; a < A; a++)
         for (int b = 0; b < B; b++)
-            for (int k = 0; k < 2; k++) {
-                size_t f = ((size_t)a * B + b) * 2 + k;
-                size_t p = t->kind == WN_T_CONV2 ? ((size_t)k * A + a) * B + b
-                                                 : ((size_t)k * B + b) * A + a;
+            for (int k = 0; k < K; k++) {
+                size_t f = ((size_t)a * B + b) * K + k;
+                size_t p = t->kind == WN_T_TAPS ? ((size_t)k * A + a) * B + b
+                                                : ((size_t)k * B + b) * A + a;
                 if (back)
                     dst[f] = src[p];
                 else
@@ -221,6 +305,9 @@ wn_model *wn_model_init(const wn_config *c, uint64_t seed, wn_error *err)
     }
     for (int i = 0; i < m->n_tensors; i++) {
         const wn_tensor_desc *t = &m->tensors[i];
+        /* the speaker table is an nn.Embedding: unit variance (here
+         * uniform) */
+        if (t->ndim == 2) bound = sqrt(3.0);
         if (t->ndim == 3) bound = 1.0 / sqrt((double)t->shape[1] * t->shape[2]);
         for (size_t j = 0; j < t->count; j++)
             f[j] = (float)((2.0 * wn__uniform(&rng) - 1.0) * bound);
@@ -342,6 +429,7 @@ wn_model *wn__model_rounded(const wn_model *m, wn_precision p, wn_error *err)
     wn_model *r = wn__model_alloc(&m->cfg, 1, err);
     if (!r) return NULL;
     memcpy(r->params, m->params, sizeof(float) * m->n_params);
+    wn__cond_copy(r, m);
     if (wn_model_round(r, p, err) != WN_OK) {
         wn_model_free(r);
         return NULL;

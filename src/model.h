@@ -3,8 +3,13 @@
 #define WN_MODEL_H
 
 #include "internal.h"
+#include "upsample.h"
 
-enum { WN_T_PLAIN = 0, WN_T_CONV2 = 1, WN_T_CAUSAL = 2 };
+/* How a tensor's compute layout differs from the file's: PLAIN not at all;
+ * TAPS (A, B, K) -> (K, A, B), each tap a unit-stride (A, B) matrix (the
+ * kernel-2 dilated convs, the upsampler's convs); CAUSAL (R, Q, 2) ->
+ * (2, Q, R), an embedding table per tap. */
+enum { WN_T_PLAIN = 0, WN_T_TAPS = 1, WN_T_CAUSAL = 2 };
 
 typedef struct wn_tensor_desc {
     char name[48];
@@ -24,6 +29,8 @@ typedef struct wn_layer_view {
     float *b_res;   /* (R) */
     float *w_skip;  /* (S, D) */
     float *b_skip;  /* (S) */
+    float *w_cond;  /* (2D, C) or NULL: the upsampled features' share */
+    float *w_spk;   /* (2D, G) or NULL: the speaker embedding's share */
 } wn_layer_view;
 
 typedef struct wn_view {
@@ -34,6 +41,12 @@ typedef struct wn_view {
     float *head0_b;  /* (S) */
     float *head1_w;  /* (Q, S) */
     float *head1_b;  /* (Q) */
+    /* conditioning (NULL when absent) */
+    float *spk_table;  /* (N, G) */
+    float *up_pre_w;   /* (3, C, C) taps first */
+    float *up_pre_b;   /* (C) */
+    float *up_w[WN_UPSAMPLE_MAX_STAGES]; /* (K_i, C, C) taps first */
+    float *up_b[WN_UPSAMPLE_MAX_STAGES]; /* (C) */
 } wn_view;
 
 struct wn_model {
@@ -45,6 +58,14 @@ struct wn_model {
     wn_tensor_desc *tensors;
     float *params;        /* the one slab, in the compute layout */
     wn_view pk;           /* views into params */
+    int layer_t0, layer_nt; /* tensor index of layers.0.*, tensors per layer */
+    /* conditioning (cond.c): the upsampler's stages, the feature recipe and
+     * normalisation, the speakers' names */
+    wn__upsample_chain up;
+    wn_mel_params mel;
+    float *feat_mean, *feat_std; /* (C) each */
+    int norm_set;
+    char (*spk_names)[64];       /* (N) */
 };
 
 /* Parameter count a configuration implies (in double: no overflow). */
@@ -74,8 +95,15 @@ int wn__model_tensors(const wn_model *m, const float *slab, float *tmp, wn__st_t
  * finite, the model's sizes) into a compute-layout slab. */
 int wn__st_load_slab(const wn__st_file *f, const char *path, const wn_model *m,
                      const char *prefix, float *slab, wn_error *err);
-/* The model's metadata key/value pairs (format, version, config) into kv
- * (room for 18 strings), using buf for numbers. Returns the pair count. */
-int wn__model_meta(const wn_model *m, char buf[][24], const char **kv);
+/* The model's metadata key/value pairs (format, version, config, and a
+ * conditional model's recipe, normalisation and speaker names) into kv
+ * (room for WN_MODEL_META strings), the strings' memory in store[0] and
+ * store[1] (free both with free()). Returns the pair count, -1 out of
+ * memory. */
+#define WN_MODEL_META 64
+int wn__model_meta(const wn_model *m, const char **kv, char *store[2]);
+/* Read a conditional model's metadata (recipe, norm, names) of an open
+ * file into m (cond.c). */
+int wn__cond_meta_load(wn_model *m, const wn__st_file *f, const char *path, wn_error *err);
 
 #endif

@@ -31,7 +31,7 @@ static int hchunks(int rows) { return rows > 0 ? (rows + HCHUNK - 1) / HCHUNK : 
 static size_t layer_part(const wn_config *c)
 {
     size_t R = (size_t)c->residual, D = (size_t)c->dilation, S = (size_t)c->skip;
-    return 4 * D * R + 2 * D + R * D + R + S * D;
+    return 4 * D * R + 2 * D + R * D + R + S * D + 2 * D * (size_t)c->cond;
 }
 
 static size_t head_part(const wn_config *c)
@@ -40,7 +40,7 @@ static size_t head_part(const wn_config *c)
     return Q * S + Q + S * S + 2 * S;
 }
 
-enum { WS_PARTS = 17 }; /* the arrays of the workspace (ws_floats) */
+enum { WS_PARTS = 19 }; /* the arrays of the workspace (ws_floats) */
 
 static size_t ws_floats(const wn_model *m, int N, int V, int train, size_t out[WS_PARTS])
 {
@@ -57,8 +57,9 @@ static size_t ws_floats(const wn_model *m, int N, int V, int train, size_t out[W
     if (train) {
         size_t sl = (size_t)nchunks(N) * layer_part(cf), sh = (size_t)hchunks(V) * head_part(cf);
         size_t t[] = {v * Q, v * S, v * S, v * S, n * R, m->n_params, sl > sh ? sl : sh,
-                      2 * (size_t)hchunks(V) /* doubles */};
-        for (int i = 0; i < 8; i++) sz[k++] = t[i];
+                      2 * (size_t)hchunks(V) /* doubles */, n * (size_t)cf->cond,
+                      cf->speakers ? L * 2 * D : 0};
+        for (int i = 0; i < 10; i++) sz[k++] = t[i];
     }
     size_t total = 0;
     for (int i = 0; i < k; i++) {
@@ -92,10 +93,10 @@ wn__ws *wn__ws_create(const wn_model *m, int N, int V, int train)
     float **dst[WS_PARTS] = {&ws->h,    &ws->a,  &ws->z,    &ws->skip,    &ws->r1,
                              &ws->u,    &ws->r2, &ws->logits, &ws->bsum,  &ws->dlogits,
                              &ws->dr,   &ws->du, &ws->dskip,  &ws->dh,    &ws->grad,
-                             &ws->scratch, &nllk};
+                             &ws->scratch, &nllk, &ws->dcond, &ws->dbias};
     float *p = mem;
-    for (int i = 0; i < WS_PARTS && part[i]; i++) {
-        *dst[i] = p;
+    for (int i = 0; i < WS_PARTS; i++) {
+        if (part[i]) *dst[i] = p;
         p += part[i];
     }
     ws->nllk = (double *)(void *)nllk; /* 64-byte aligned */
@@ -149,12 +150,27 @@ static void head_forward(const wn_model *m, wn__ws *ws, int r0, int n)
                     0.0f);
 }
 
+/* A layer's pre-activations of rows [c0, c1): the dilated conv with the
+ * layer's bias (plus its speaker term), plus the features' share. */
+static void layer_pre(const wn_model *m, int j, float *a, const float *h, int c0, int c1,
+                      const wn__cin *ci)
+{
+    const wn_config *c = &m->cfg;
+    const wn_layer_view *lw = &m->pk.layer[j];
+    const int O = 2 * c->dilation;
+    const float *b = ci && ci->bias ? ci->bias + (size_t)j * O : lw->b_dil;
+    dilated_forward(a, h, c0, c1, m->dil[j], lw->w_dil, b, c->residual, O);
+    if (ci && ci->u)
+        conv1x1_forward(a, ci->u + (size_t)c0 * c->cond, c1 - c0, lw->w_cond, NULL, c->cond, O,
+                        1.0f);
+}
+
 void wn__forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
-                 float *const *rings)
+                 float *const *rings, const wn__cin *ci)
 {
     if (ws->train) {
         const wn__team solo = {0, 1, NULL};
-        wn__forward_train(m, ws, in, N, V, &solo);
+        wn__forward_train(m, ws, in, N, V, ci, &solo);
         return;
     }
     const wn_config *c = &m->cfg;
@@ -179,7 +195,7 @@ void wn__forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
         for (int k = nchunks(N - t0) - 1; k >= 0; k--) {
             const int c0 = t0 + k * CHUNK, c1 = N - c0 > CHUNK ? c0 + CHUNK : N;
             const int s0 = c0 > v0 ? c0 : v0;
-            dilated_forward(ws->a, h, c0, c1, d, lw->w_dil, lw->b_dil, R, 2 * D);
+            layer_pre(m, j, ws->a, h, c0, c1, ci);
             gate_forward(ws->z, ws->a, c1 - c0, D);
             if (s0 < c1)
                 conv1x1_forward(ws->skip + (size_t)(s0 - v0) * S, ws->z + (size_t)(s0 - c0) * D,
@@ -225,7 +241,7 @@ static void reduce_parts(const wn__team *tm, float *dst, const float *src, size_
 }
 
 void wn__forward_train(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
-                       const wn__team *tm)
+                       const wn__cin *ci, const wn__team *tm)
 {
     const wn_config *c = &m->cfg;
     const int R = c->residual, D = c->dilation, S = c->skip, L = c->layers;
@@ -237,7 +253,7 @@ void wn__forward_train(const wn_model *m, wn__ws *ws, const int *in, int N, int 
     wn__team_sync(tm);
     for (int j = 0; j < L; j++) {
         const wn_layer_view *lw = &w->layer[j];
-        const int d = m->dil[j], t0 = wn__layer_start(m, j, N, V);
+        const int t0 = wn__layer_start(m, j, N, V);
         const float *h = ws->h + j * nR;
         /* each layer's input is kept for the backward: h_{j+1} = h_j + b +
          * w z, and the last layer's residual output feeds nothing */
@@ -246,7 +262,7 @@ void wn__forward_train(const wn_model *m, wn__ws *ws, const int *in, int N, int 
             const int c0 = t0 + k * CHUNK, c1 = N - c0 > CHUNK ? c0 + CHUNK : N;
             const int s0 = c0 > v0 ? c0 : v0;
             float *a = ws->a + j * nA + (size_t)c0 * 2 * D, *z = ws->z + j * nZ + (size_t)c0 * D;
-            dilated_forward(a, h, c0, c1, d, lw->w_dil, lw->b_dil, R, 2 * D);
+            layer_pre(m, j, a, h, c0, c1, ci);
             gate_forward(z, a, c1 - c0, D);
             if (s0 < c1)
                 conv1x1_forward(ws->skip + (size_t)(s0 - v0) * S, z + (size_t)(s0 - c0) * D,
@@ -282,6 +298,7 @@ void wn__forward_train(const wn_model *m, wn__ws *ws, const int *in, int N, int 
 typedef struct bwd_layer {
     const wn_model *m;
     wn__ws *ws;
+    const wn__cin *ci;
     int j, N, t0, v0;
 } bwd_layer;
 
@@ -310,6 +327,12 @@ static void bwd_gate(const bwd_layer *bl, int k, int slot, float *dz)
     else
         memset(gskip, 0, sizeof(float) * (size_t)S * D);
     gate_backward(a, dz, a, n, D);
+    /* the features' share: its weight's part, and du for the upsampler */
+    if (bl->ci && bl->ci->u) {
+        const int C = c->cond;
+        conv1x1_backward(ws->dcond + (size_t)c0 * C, gskip + (size_t)S * D, NULL, a,
+                         bl->ci->u + (size_t)c0 * C, n, lw->w_cond, C, O);
+    }
 }
 
 static void bwd_input(const bwd_layer *bl, int k)
@@ -335,7 +358,7 @@ static void bwd_params(const bwd_layer *bl, int k, int slot)
 }
 
 double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
-                    const int *targets, float scale, const wn__team *tm)
+                    const wn__cin *ci, const int *targets, float scale, const wn__team *tm)
 {
     const wn_config *c = &m->cfg;
     const int R = c->residual, D = c->dilation, S = c->skip, Q = c->bins, L = c->layers;
@@ -358,6 +381,14 @@ double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
         memset(ws->dh + lo, 0, sizeof(float) * (hi - lo));
         wn__team_share(tm, (size_t)S, &lo, &hi);
         memset(ws->bsum + lo, 0, sizeof(float) * (hi - lo));
+        if (ws->dcond) {
+            wn__team_share(tm, (size_t)N * c->cond, &lo, &hi);
+            memset(ws->dcond + lo, 0, sizeof(float) * (hi - lo));
+        }
+        if (ws->dbias) {
+            wn__team_share(tm, (size_t)L * O, &lo, &hi);
+            memset(ws->dbias + lo, 0, sizeof(float) * (hi - lo));
+        }
     }
     for (int k = tm->tid; k < nh; k += tm->n) {
         const int r0 = k * HCHUNK, n = V - r0 > HCHUNK ? HCHUNK : V - r0;
@@ -389,12 +420,21 @@ double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
 
     for (int j = L - 1; j >= 0; j--) {
         const int t0 = wn__layer_start(m, j, N, V), d = m->dil[j];
-        const bwd_layer bl = {m, ws, j, N, t0, v0};
+        const bwd_layer bl = {m, ws, ci, j, N, t0, v0};
         const int nk = nchunks(N - t0), lo = t0 - d > 0 ? t0 - d : 0, nd = nchunks(N - lo);
         const wn_layer_view *lg = &g->layer[j];
-        float *dst[] = {lg->w_dil, lg->b_dil, lg->w_res, lg->b_res, lg->w_skip};
-        const size_t pl[] = {4 * (size_t)D * R, (size_t)O, (size_t)R * D, (size_t)R,
-                             (size_t)S * D};
+        /* the scratch's parts (offset, length) and where each is summed:
+         * the speaker's share of the bias gradient is the bias's */
+        const size_t DR4 = 4 * (size_t)D * R, RD = (size_t)R * D, SD = (size_t)S * D;
+        float *dst[7] = {lg->w_dil, lg->b_dil, lg->w_res, lg->b_res, lg->w_skip};
+        size_t pl[7] = {DR4, (size_t)O, RD, (size_t)R, SD};
+        size_t po[7] = {0, DR4, DR4 + O, DR4 + O + RD, DR4 + O + RD + R};
+        int np = 5;
+        if (ci && ci->u)
+            dst[np] = lg->w_cond, pl[np] = (size_t)O * c->cond,
+            po[np++] = DR4 + O + RD + R + SD;
+        if (ws->dbias && ci && ci->bias)
+            dst[np] = ws->dbias + (size_t)j * O, pl[np] = (size_t)O, po[np++] = DR4;
         if (solo) {
             /* One thread: each chunk of dh as soon as the da rows it
              * needs exist and stage 1 has read its rows, while they are
@@ -402,8 +442,7 @@ double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
             for (int k = 0, kd = 0; k < nk; k++) {
                 bwd_gate(&bl, k, 0, tm->dz);
                 bwd_params(&bl, k, 0);
-                for (size_t i = 0, off = 0; i < 5; off += pl[i++])
-                    reduce_parts(tm, dst[i], sc + off, pl[i], LP, 1);
+                for (int i = 0; i < np; i++) reduce_parts(tm, dst[i], sc + po[i], pl[i], LP, 1);
                 const int done = k + 1 < nk ? t0 + (k + 1) * CHUNK : N;
                 for (; kd < nd; kd++) {
                     const int r1 = N - (lo + kd * CHUNK) > CHUNK ? lo + (kd + 1) * CHUNK : N;
@@ -419,8 +458,7 @@ double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
                 if (k < nk) bwd_params(&bl, k, k);
             }
             wn__team_sync(tm);
-            for (size_t i = 0, off = 0; i < 5; off += pl[i++])
-                reduce_parts(tm, dst[i], sc + off, pl[i], LP, nk);
+            for (int i = 0; i < np; i++) reduce_parts(tm, dst[i], sc + po[i], pl[i], LP, nk);
         }
         reduce_parts(tm, lg->b_skip, ws->bsum, (size_t)S, 0, 1);
         wn__team_sync(tm); /* the scratch is the next layer's */

@@ -9,6 +9,14 @@
 /* Rows of a layer are worked through in chunks of this many (net.c). */
 #define WN_CHUNK 256
 
+/* A window's conditioning (cond.h), aligned with its rows; NULL fields
+ * are absent. */
+typedef struct wn__cin {
+    const float *u;    /* (N, C): the upsampled features of each row */
+    const float *bias; /* (L, 2D): each layer's dilated bias plus its speaker
+                        * term (wn__cond_layer_bias) */
+} wn__cin;
+
 typedef struct wn__ws {
     int N, V, train;
     float *h;      /* (N, R), or (L, N, R) in training: each layer's input */
@@ -29,6 +37,9 @@ typedef struct wn__ws {
     float *scratch; /* each chunk's share of a layer's (or the head's)
                      * gradient, summed in chunk order (net.c) */
     double *nllk;   /* each head chunk's NLL */
+    float *dcond;   /* (N, C) with mel conditioning: the gradient of u */
+    float *dbias;   /* (L, 2D) with speakers: this window's dilated-bias
+                     * gradient (the speaker term's) */
     wn_view gv;
 } wn__ws;
 
@@ -47,7 +58,7 @@ int wn__layer_start(const wn_model *m, int j, int N, int V);
  * d_j positions p (the state cached generation continues from). A
  * training workspace keeps what the backward needs. */
 void wn__forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
-                 float *const *rings);
+                 float *const *rings, const wn__cin *ci);
 
 /* A training window worked on by a team of n threads (each calls with its
  * own tid), or by one (n = 1): thread tid takes every n-th chunk of each
@@ -72,14 +83,17 @@ static inline void wn__team_share(const wn__team *tm, size_t n, size_t *lo, size
 
 /* Training forward over a training workspace (as wn__forward). */
 void wn__forward_train(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
-                       const wn__team *tm);
+                       const wn__cin *ci, const wn__team *tm);
 
 /* After wn__forward_train: softmax cross-entropy of the last V positions
  * against targets (V codes) with gradients scaled by `scale`, accumulated
  * (+=) into ws->grad (packed layout). Returns the summed NLL (nats). The
- * caller syncs the team before reading ws->grad. */
+ * caller syncs the team before reading ws->grad. With conditioning (the
+ * ci of the forward), ws->dcond receives d/du (overwritten) and ws->dbias the
+ * window's dilated-bias gradient (overwritten): the caller takes them back
+ * through the upsampler and the speaker table (cond.h). */
 double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
-                    const int *targets, float scale, const wn__team *tm);
+                    const wn__cin *ci, const int *targets, float scale, const wn__team *tm);
 
 /* grad.c: the loss of a context's windows averages over this many windows
  * (a rank's share of a data-parallel global batch: the global count). */

@@ -4,7 +4,7 @@
  *
  * Everything read from a file is distrusted: sizes are checked against the
  * real file size before any allocation, so a hostile header costs nothing. */
-#include "model.h"
+#include "cond.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -466,7 +466,10 @@ wn_model *wn_model_load(const char *path, wn_error *err)
             meta_int(f, path, "skip", &c.skip, err))
             goto out;
     }
-    if (wn__st_meta(f, "cond") && meta_int(f, path, "cond", &c.cond, err)) goto out;
+#define OPT(key) (wn__st_meta(f, #key) && meta_int(f, path, #key, &c.key, err))
+    if (OPT(cond) || OPT(hop) || OPT(upsample_pre) || OPT(speakers) || OPT(speaker_dim))
+        goto out;
+#undef OPT
     wn_error cerr;
     if (wn_config_check(&c, &cerr) != WN_OK) {
         wn__err(err, WN_ERR_FORMAT, "%s: %s", path, cerr.message);
@@ -508,6 +511,7 @@ wn_model *wn_model_load(const char *path, wn_error *err)
     }
     if (wn__model_alloc_slabs(m, err) != WN_OK) goto fail;
     if (wn__st_load_slab(f, path, m, "", m->params, err) != WN_OK) goto fail;
+    if (wn__cond_meta_load(m, f, path, err) != WN_OK) goto fail;
     /* every tensor must be one we know (a training checkpoint adds opt.*) */
     for (int i = 0; i < wn__st_count(f); i++) {
         const char *name = wn__st_name(f, i);
@@ -575,21 +579,34 @@ int wn__model_tensors(const wn_model *m, const float *slab, float *tmp, wn__st_t
     return m->n_tensors;
 }
 
-int wn__model_meta(const wn_model *m, char buf[][24], const char **kv)
+int wn__model_meta(const wn_model *m, const char **kv, char *store[2])
 {
     const wn_config *c = &m->cfg;
-    int vals[] = {WN_FORMAT_VERSION, c->sample_rate, c->bins, c->layers, c->stack,
+    const int cond = c->cond || c->speakers;
+    /* an unconditional model stays version 1: the same bytes as before,
+     * and readers older than conditioning read it */
+    int vals[] = {cond ? WN_FORMAT_VERSION : 1, c->sample_rate, c->bins, c->layers, c->stack,
                   c->residual, c->dilation, c->skip};
     static const char *keys[] = {"version", "sample_rate", "bins", "layers", "stack",
                                  "residual", "dilation", "skip"};
+    store[0] = malloc(8 * 24);
+    store[1] = NULL;
+    if (!store[0]) return -1;
     kv[0] = "format";
     kv[1] = "wavenet";
     for (int i = 0; i < 8; i++) {
-        snprintf(buf[i], 24, "%d", vals[i]);
+        char *b = store[0] + 24 * i;
+        snprintf(b, 24, "%d", vals[i]);
         kv[2 + 2 * i] = keys[i];
-        kv[3 + 2 * i] = buf[i];
+        kv[3 + 2 * i] = b;
     }
-    return 9;
+    int n = wn__cond_meta_save(m, kv + 18, &store[1]);
+    if (n < 0) {
+        free(store[0]);
+        store[0] = NULL;
+        return -1;
+    }
+    return 9 + n;
 }
 
 int wn_model_save(const wn_model *m, const char *path, wn_error *err)
@@ -602,10 +619,12 @@ int wn_model_save(const wn_model *m, const char *path, wn_error *err)
         return wn__err(err, WN_ERR_NOMEM, "out of memory");
     }
     wn__model_tensors(m, m->params, tmp, t);
-    char buf[8][24];
-    const char *kv[18];
-    int nmeta = wn__model_meta(m, buf, kv);
-    int rc = wn__st_write(path, t, m->n_tensors, kv, nmeta, err);
+    char *store[2];
+    const char *kv[WN_MODEL_META];
+    int nmeta = wn__model_meta(m, kv, store);
+    int rc = nmeta < 0 ? wn__err(err, WN_ERR_NOMEM, "out of memory")
+                       : wn__st_write(path, t, m->n_tensors, kv, nmeta, err);
+    if (nmeta >= 0) free(store[0]), free(store[1]);
     free(t);
     wn__free(tmp);
     return rc;

@@ -1,6 +1,7 @@
 /* score.c - exact teacher-forced likelihood of a code sequence, in chunks
  * that overlap by the receptive field (so memory stays bounded and threads
  * can share the work), and the teacher-forced logits used by tests. */
+#include "cond.h"
 #include "net.h"
 #include "layers.h"
 
@@ -16,7 +17,7 @@
 wn_score_params wn_score_default_params(void)
 {
     wn_score_params p = {.threads = 0, .chunk = 0, .progress = NULL, .progress_user = NULL,
-                         .precision = WN_PRECISION_F32};
+                         .precision = WN_PRECISION_F32, .cond = NULL};
     return p;
 }
 
@@ -83,6 +84,9 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
     if (!codes && n) return wn__err(err, WN_ERR_ARG, "no codes given");
     int rc = check_codes(m, codes, n, err);
     if (rc) return rc;
+    if ((rc = wn_cond_check(m, p->cond, n, err)) != WN_OK) return rc;
+    const wn_cond *cc = m->cfg.cond || m->cfg.speakers ? p->cond : NULL;
+    const int C = m->cfg.cond, LO = m->cfg.layers * 2 * m->cfg.dilation;
     if (nll) *nll = 0;
     if (n == 0) return WN_OK;
     const int Q = m->cfg.bins, rf = m->rf;
@@ -103,7 +107,14 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
         wn__ws *ws = wn__ws_create(m, N, V, 0);
         int *in = malloc(sizeof(int) * (size_t)N);
         float *scratch = malloc(sizeof(float) * (size_t)Q);
-        if (!ws || !in || !scratch) {
+        /* conditioning: the chunk's upsampled rows, the speaker's biases */
+        wn__cond_ws *cw = cc && C ? wn__cond_ws_create(m, N) : NULL;
+        float *u = cc && C ? wn__alloc((size_t)N * C, sizeof(float)) : NULL;
+        float *bias = cc && cc->speaker >= 0 ? wn__alloc((size_t)LO, sizeof(float)) : NULL;
+        wn__cin ci = {u, bias};
+        if (bias) wn__cond_layer_bias(m, cc->speaker, bias);
+        if (!ws || !in || !scratch || (cc && C && (!cw || !u)) ||
+            (cc && cc->speaker >= 0 && !bias)) {
 #pragma omp atomic write
             failed = 1;
         }
@@ -121,7 +132,11 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
                 size_t t0 = k * chunk, t1 = t0 + chunk < n ? t0 + chunk : n;
                 int v = (int)(t1 - t0);
                 window(m, codes, t0, t1, in);
-                wn__forward(m, ws, in, v + rf - 1, v, NULL);
+                /* row i predicts sample t0 + i + 1 - rf */
+                if (u)
+                    wn__cond_forward(m, cw, cc->features, (long)cc->frames,
+                                     (long)t0 + 1 - rf, (long)t1, u);
+                wn__forward(m, ws, in, v + rf - 1, v, NULL, cc ? &ci : NULL);
                 if (logits) {
                     memcpy(logits + t0 * (size_t)Q, ws->logits, sizeof(float) * (size_t)v * Q);
                 } else {
@@ -140,6 +155,9 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
         wn__ws_free(ws);
         free(in);
         free(scratch);
+        wn__cond_ws_free(cw);
+        wn__free(u);
+        wn__free(bias);
     }
     if (failed) {
         free(part);
@@ -288,6 +306,8 @@ int wn_score_codes(const wn_model *m, const int *codes, size_t n, const wn_score
 {
     double tmp;
     if (p && p->precision != WN_PRECISION_F32) {
+        if (m->cfg.cond || m->cfg.speakers || p->cond)
+            return wn__err(err, WN_ERR_ARG, "a conditional model is scored at f32 only");
         if (p->precision != WN_PRECISION_F16 && p->precision != WN_PRECISION_I8)
             return wn__err(err, WN_ERR_ARG, "unknown precision %d", (int)p->precision);
         return score_steps(m, codes, n, p, nll_nats ? nll_nats : &tmp, logp, err);
@@ -298,6 +318,14 @@ int wn_score_codes(const wn_model *m, const int *codes, size_t n, const wn_score
 int wn_model_logits(const wn_model *m, const int *codes, size_t n, float *logits,
                     wn_error *err)
 {
+    return wn_model_logits_cond(m, codes, n, NULL, logits, err);
+}
+
+int wn_model_logits_cond(const wn_model *m, const int *codes, size_t n, const wn_cond *c,
+                         float *logits, wn_error *err)
+{
     if (!logits && n) return wn__err(err, WN_ERR_ARG, "no output buffer");
-    return run_chunks(m, codes, n, NULL, NULL, NULL, logits, err);
+    wn_score_params p = wn_score_default_params();
+    p.cond = c;
+    return run_chunks(m, codes, n, &p, NULL, NULL, logits, err);
 }

@@ -138,7 +138,7 @@ int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err)
         in[i] = p < (size_t)rf ? sil : codes[p - (size_t)rf];
     }
     for (int j = 0; j < L; j++) rings[j] = one + g->queues.ring_off[j] / (size_t)g->B;
-    int rc = n ? (wn__forward(mr ? mr : m, ws, in, N, 1, rings), WN_OK)
+    int rc = n ? (wn__forward(mr ? mr : m, ws, in, N, 1, rings, NULL), WN_OK)
                : silence_rings(mr ? mr : m, rings);
     wn_model_free(mr);
     if (rc != WN_OK) {

@@ -20,7 +20,19 @@ int main(void)
     CHECK(wn_config_check(&c, &err) == WN_ERR_CONFIG && err.code == WN_ERR_CONFIG);
     CHECK(strstr(err.message, "bins") && !strchr(err.message, '\n'));
     c = wn_config_default();
-    c.cond = 3;
+    c.cond = 3; /* mel conditioning needs a hop the upsampler can make */
+    CHECK(wn_model_init(&c, 0, &err) == NULL && strstr(err.message, "hop"));
+    c.hop = 50;
+    CHECK(wn_model_init(&c, 0, &err) == NULL && strstr(err.message, "50"));
+    c.hop = 64, c.upsample_pre = 2;
+    CHECK(wn_model_init(&c, 0, &err) == NULL && strstr(err.message, "upsample_pre"));
+    c = wn_config_default();
+    c.hop = 64;
     CHECK(wn_model_init(&c, 0, &err) == NULL && strstr(err.message, "cond"));
+    c = wn_config_default();
+    c.speaker_dim = 8;
+    CHECK(wn_model_init(&c, 0, &err) == NULL && strstr(err.message, "speakers"));
+    c.speakers = 3, c.speaker_dim = 0;
+    CHECK(wn_model_init(&c, 0, &err) == NULL && strstr(err.message, "speaker_dim"));
     return tu_finish("errors", 0);
 }

@@ -114,7 +114,7 @@ static double loss_at(fd_ctx *c, const float *p, unsigned char *signs)
     REQUIRE_OK(wn_loss_grad(c->m, c->codes, c->B, c->len, 1, c->scratch, &loss, &err), &err);
     const size_t vs = (size_t)c->V * c->S;
     for (int b = 0; b < c->B; b++) {
-        wn__forward(c->m, c->ws, c->codes + (size_t)b * c->len, c->N, c->V, NULL);
+        wn__forward(c->m, c->ws, c->codes + (size_t)b * c->len, c->N, c->V, NULL, NULL);
         for (size_t i = 0; i < vs; i++) {
             signs[(2 * (size_t)b) * vs + i] = c->ws->skip[i] > 0.0f;
             signs[(2 * (size_t)b + 1) * vs + i] = c->ws->u[i] > 0.0f;

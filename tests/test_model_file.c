@@ -67,14 +67,16 @@ static void write_variant(wn_model *m, const char *path, const char *skip, const
     }
     static float extra_data[4];
     if (extra) t[k++] = (wn__st_tensor){extra, "F32", 1, {4}, extra_data, sizeof extra_data};
-    char buf[8][24];
-    const char *kv[20];
-    int nm = wn__model_meta(m, buf, kv);
+    char *store[2];
+    const char *kv[WN_MODEL_META];
+    int nm = wn__model_meta(m, kv, store);
     if (meta_key)
         for (int i = 0; i < nm; i++)
             if (!strcmp(kv[2 * i], meta_key)) kv[2 * i + 1] = meta_val;
     wn_error err;
     REQUIRE_OK(wn__st_write(path, t, k, kv, nm, &err), &err);
+    free(store[0]);
+    free(store[1]);
     free(t);
     free(copy);
 }
