@@ -166,11 +166,50 @@ int main(void)
     bad(args, 2, "--fft");
     snprintf(args, sizeof args, "mel %s -o %s --fmax 5000", WAV, a);
     bad(args, 2, "mel:");
-    snprintf(args, sizeof args, "mel %s -o %s -m x", WAV, a);
-    bad(args, 2, "");
+    snprintf(args, sizeof args, "mel %s -o %s -m x --mels 40", WAV, a);
+    bad(args, 2, "drop the other options");
+    snprintf(args, sizeof args, "mel %s -o %s -m %s/models/wavenet-speech.safetensors", WAV, a,
+             tu_srcdir());
+    bad(args, 1, "has no mel conditioning");
     snprintf(args, sizeof args, "mel %s -o /dev/null/x.npy", WAV);
     bad(args, 1, "/dev/null/x.npy");
     p = wn_mel_default_params();
     same_as_library(a, WAV, 8000, &p, "after the refusals");
+
+    /* -m: a conditional model's features, as wn_model_features gives them:
+     * (n + hop/2) / hop + 1 frames of its recipe (hop 80 here, 40 bands) */
+    {
+        wn_config c = wn_config_default();
+        c.layers = 2, c.stack = 2, c.residual = c.dilation = 4, c.skip = 8;
+        c.cond = 40, c.hop = 80;
+        wn_error err;
+        wn_model *m = wn_model_init(&c, 1, &err);
+        REQUIRE(m);
+        char model[512];
+        snprintf(model, sizeof model, "%s", tu_path("voc.safetensors"));
+        REQUIRE_OK(wn_model_save(m, model, &err), &err);
+        snprintf(args, sizeof args, "mel %s -o %s -m %s", WAV, a, model);
+        CHECKF(wn(args) == 0 && lines(out) == 1, "mel -m: %s", out);
+        float *x, *want, *got;
+        size_t n, fr, r, cols;
+        REQUIRE_OK(wn_audio_read(WAV, 8000, &x, &n, NULL, &err), &err);
+        REQUIRE_OK(wn_model_features(m, x, n, &want, &fr, &err), &err);
+        CHECK(fr == (n + 40) / 80 + 1 && fr == wn_model_cond_frames(m, n));
+        int rc = wn_npy_read(a, &got, &r, &cols, &err);
+        CHECKF(rc == WN_OK && r == fr && cols == 40, "mel -m: (%zu, %zu)", r, cols);
+        if (rc == WN_OK && r == fr && cols == 40)
+            CHECK(!memcmp(got, want, fr * cols * sizeof *got));
+        /* its frames are those of wn_logmel over the signal and hop/2 zeros */
+        wn_mel_params q;
+        REQUIRE(wn_model_mel_params(m, &q) == WN_OK && q.hop == 80 && q.mels == 40);
+        float *xp = calloc(n + 40, sizeof *xp), *ref = malloc(fr * 40 * sizeof *ref);
+        REQUIRE(xp && ref);
+        memcpy(xp, x, n * sizeof *x);
+        REQUIRE_OK(wn_logmel(xp, n + 40, 8000, &q, ref, &err), &err);
+        CHECK(!memcmp(ref, want, fr * 40 * sizeof *ref));
+        if (rc == WN_OK) free(got);
+        free(xp), free(ref), free(want), free(x);
+        wn_model_free(m);
+    }
     return tu_finish("cli_mel", 0);
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 
 typedef struct mel_opts {
-    const char *in, *out;
+    const char *in, *out, *model;
     long rate, fft, hop, mels;
     double fmin, fmax;
     int htk;
@@ -30,7 +30,10 @@ static const cli_opt table[] = {
     {.name = "help", .short_name = 'h', .kind = CLI_HELP, .help = "this help"},
     {.name = "output", .short_name = 'o', .kind = CLI_STR, .arg = "FEATS.npy",
      .help = "the features, frames x bands float32 (required; '-' = stdout)", .off = P(out)},
-    /* -m MODEL (take the model's feature recipe) goes here in a later change */
+    {.name = "model", .short_name = 'm', .kind = CLI_STR, .arg = "MODEL",
+     .help = "a conditional model's features: its rate and recipe, and the\n"
+     "frames it conditions the file's samples on (the other options\n"
+     "then do not apply)", .off = P(model)},
     {.name = "rate", .kind = CLI_INT, .arg = "HZ",
      .help = "resample to HZ first (default 8000; 0 = the file's own rate)", .off = P(rate),
      .lo = 0, .hi = 1 << 20},
@@ -59,8 +62,8 @@ static int cmd_mel(int argc, char **argv);
 const cli_cmd cli_cmd_mel = {
     .name = "mel", .summary = "log-mel features of a WAV as a .npy file",
     .run = cmd_mel,
-    .synopsis = "IN.wav -o FEATS.npy [--rate HZ] [--mels N] [--fft N] [--hop N]\n"
-                "                   [--fmin HZ] [--fmax HZ] [--htk]",
+    .synopsis = "IN.wav -o FEATS.npy [-m MODEL | [--rate HZ] [--mels N] [--fft N]\n"
+                "                   [--hop N] [--fmin HZ] [--fmax HZ] [--htk]]",
     .intro = "  IN       any audio file libsndfile reads (a .raw file is 16-bit LE mono);\n"
              "           channels are mixed to mono; '-' reads stdin\n",
     .outro = "Features: ln(max(P, 1e-10)) of the mel filters (area-normalised, as librosa's\n"
@@ -69,10 +72,51 @@ const cli_cmd cli_cmd_mel = {
     .opts = table, .operand = input,
 };
 
+/* -m MODEL: the model's own features of the file (wn_model_features) */
+static int model_features(const mel_opts *o)
+{
+    const wn_mel_params d = wn_mel_default_params();
+    if (o->rate != 8000 || o->fft != d.fft || o->hop != d.hop || o->mels != d.mels ||
+        o->fmin != d.fmin || o->fmax != d.fmax || o->htk) {
+        cli_fail("mel: -m takes the model's rate and recipe; drop the other options");
+        return 2;
+    }
+    if (cli_output_is_input("-o", o->out, &o->model, 1)) return 1;
+    wn_error err;
+    wn_model *m = wn_model_load(o->model, &err);
+    if (!m) return cli_fail_err(&err);
+    wn_config c = wn_model_config(m);
+    wn_mel_params p;
+    if (wn_model_mel_params(m, &p) != WN_OK) {
+        wn_model_free(m);
+        return cli_fail("mel: %s has no mel conditioning", o->model);
+    }
+    float *x = NULL, *feats = NULL;
+    size_t n = 0, frames = 0;
+    wn_audio_info info;
+    int rc = wn_audio_read(o->in, c.sample_rate, &x, &n, &info, &err);
+    if (rc == WN_OK) rc = wn_model_features(m, x, n, &feats, &frames, &err);
+    if (rc == WN_OK && frames > WN_NPY_MAX_ELEMENTS / (size_t)p.mels)
+        rc = (err.code = WN_ERR_RANGE,
+              snprintf(err.message, sizeof err.message,
+                       "mel: %zu frames x %d bands is more than a .npy file here holds", frames,
+                       p.mels),
+              WN_ERR_RANGE);
+    if (rc == WN_OK) rc = wn_npy_write(o->out, feats, frames, (size_t)p.mels, &err);
+    free(x);
+    free(feats);
+    wn_model_free(m);
+    if (rc != WN_OK) return cli_fail_err(&err);
+    cli_note("wrote %s: %zu frames x %d bands of %s's features (%zu samples at %d Hz, hop %d%s)",
+             strcmp(o->out, "-") ? o->out : "stdout", frames, p.mels, o->model, n, c.sample_rate,
+             p.hop, info.resampled ? ", resampled" : "");
+    return 0;
+}
+
 static int cmd_mel(int argc, char **argv)
 {
     wn_mel_params p = wn_mel_default_params();
-    mel_opts o = {NULL, NULL, 8000, p.fft, p.hop, p.mels, p.fmin, p.fmax, 0};
+    mel_opts o = {NULL, NULL, NULL, 8000, p.fft, p.hop, p.mels, p.fmin, p.fmax, 0};
     int rc0 = cli_parse(&cli_cmd_mel, &o, argc, argv);
     if (rc0 != CLI_GO_ON) return rc0;
     if (o.fft % 2) {
@@ -86,6 +130,7 @@ static int cmd_mel(int argc, char **argv)
     }
     const char *in = o.in;
     if (cli_output_is_input("-o", o.out, &in, 1)) return 1;
+    if (o.model) return model_features(&o);
     wn_error err;
     wn_audio_info info;
     float *x = NULL;

@@ -2,12 +2,17 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct init_opts {
     const char *out;
     long rate, bins, layers, stack, residual, dilation, skip;
     uint64_t seed;
+    const char *condition, *names;
+    long mels, hop, fft, speakers, speaker_dim;
+    double fmin, fmax;
+    int htk, pre;
 } init_opts;
 
 #define I(f) offsetof(init_opts, f)
@@ -33,6 +38,33 @@ static const cli_opt init_table[] = {
      .lo = 1, .hi = 4096},
     {.name = "seed", .kind = CLI_U64, .arg = "N", .help = "the random weights' seed (0)",
      .off = I(seed)},
+    {.name = "condition", .kind = CLI_STR, .arg = "mel",
+     .help = "a vocoder: condition every layer on log-mel features", .off = I(condition)},
+    {.name = "mels", .kind = CLI_INT, .arg = "N", .help = "with --condition mel: bands (80)",
+     .off = I(mels), .lo = 1, .hi = 1024},
+    {.name = "hop", .kind = CLI_INT, .arg = "H",
+     .help = "with --condition mel: samples per frame, a product of even\n"
+     "strides <= 32 (default: fft/4, 64 at 8 kHz)", .off = I(hop), .lo = 2, .hi = 65536},
+    {.name = "fft", .kind = CLI_INT, .arg = "F",
+     .help = "with --condition mel: frame length (default: the smallest\n"
+     "power of two >= 3 hop)", .off = I(fft), .lo = 8, .hi = 65536},
+    {.name = "fmin", .kind = CLI_NUM, .arg = "HZ", .help = "with --condition mel: lowest edge (0)",
+     .off = I(fmin), .lo = 1e-3, .hi = 1e6, .zero_ok = 1},
+    {.name = "fmax", .kind = CLI_NUM, .arg = "HZ",
+     .help = "with --condition mel: highest edge (half the rate)", .off = I(fmax),
+     .lo = 1e-3, .hi = 1e6, .zero_ok = 1},
+    {.name = "htk", .kind = CLI_FLAG, .help = "with --condition mel: HTK's mel scale (Slaney's)",
+     .off = I(htk)},
+    {.name = "upsample-pre", .kind = CLI_FLAG,
+     .help = "with --condition mel: a kernel-3 conv over the frames before\n"
+     "the transposed convs", .off = I(pre)},
+    {.name = "speakers", .kind = CLI_INT, .arg = "N",
+     .help = "a speaker table of N rows (named 0..N-1 until training\n"
+     "names them)", .off = I(speakers), .lo = 1, .hi = 65536},
+    {.name = "speaker-names", .kind = CLI_STR, .arg = "A,B,..",
+     .help = "a speaker table with these names", .off = I(names)},
+    {.name = "speaker-dim", .kind = CLI_INT, .arg = "G",
+     .help = "a speaker embedding's width (16)", .off = I(speaker_dim), .lo = 1, .hi = 4096},
     {0},
 };
 #undef I
@@ -40,7 +72,10 @@ static const cli_opt init_table[] = {
 const cli_cmd cli_cmd_init = {
     .name = "init", .summary = "write a model with seeded random weights", .run = cmd_init,
     .synopsis = "-o MODEL [--rate HZ] [--bins Q] [--layers L] [--stack K]\n"
-                "                    [--residual R] [--dilation D] [--skip S] [--seed N]",
+                "                    [--residual R] [--dilation D] [--skip S] [--seed N]\n"
+                "                    [--condition mel [--mels N] [--hop H] [--fft F] [--fmin HZ]\n"
+                "                    [--fmax HZ] [--htk] [--upsample-pre]]\n"
+                "                    [--speakers N | --speaker-names A,B,..] [--speaker-dim G]",
     .intro = "defaults: 8000 Hz, 256 bins, 20 layers in stacks of 10, R=32, D=32, S=128, "
              "seed 0\n",
     .opts = init_table,
@@ -50,7 +85,7 @@ int cmd_init(int argc, char **argv)
 {
     wn_config c = wn_config_default();
     init_opts o = {NULL, c.sample_rate, c.bins, c.layers, c.stack, c.residual, c.dilation,
-                   c.skip, 0};
+                   c.skip, 0, NULL, NULL, 80, 0, 0, 0, 16, 0, 0, 0, 0};
     int rc = cli_parse(&cli_cmd_init, &o, argc, argv);
     if (rc != CLI_GO_ON) return rc;
     if (!o.out) {
@@ -63,12 +98,73 @@ int cmd_init(int argc, char **argv)
     const char *out = o.out;
     uint64_t seed = o.seed;
     wn_error err;
+    /* conditioning */
+    if (o.condition && strcmp(o.condition, "mel")) {
+        cli_fail("init: --condition: expected 'mel', got '%s'", o.condition);
+        return 2;
+    }
+    wn_mel_params mp = wn_mel_default_params();
+    if (o.condition) {
+        c.cond = (int)o.mels;
+        c.hop = o.hop ? (int)o.hop : (o.fft ? (int)o.fft : wn_spectrogram_auto_fft(c.sample_rate)) / 4;
+        c.upsample_pre = o.pre;
+        mp.mels = c.cond, mp.hop = c.hop, mp.fft = (int)o.fft, mp.fmin = o.fmin, mp.fmax = o.fmax;
+        mp.scale = o.htk ? WN_MEL_HTK : WN_MEL_SLANEY;
+    } else {
+        static const char *const mel_only[] = {"--hop", "--fft", "--fmin", "--fmax", "--htk",
+                                               "--upsample-pre", "--mels"};
+        const int given[] = {o.hop != 0, o.fft != 0, o.fmin != 0, o.fmax != 0, o.htk, o.pre,
+                             o.mels != 80};
+        for (int i = 0; i < 7; i++)
+            if (given[i]) {
+                cli_fail("init: %s goes with --condition mel", mel_only[i]);
+                return 2;
+            }
+    }
+    char **names = NULL;
+    int nnames = 0;
+    if (o.names && o.speakers) {
+        cli_fail("init: --speakers or --speaker-names, not both");
+        return 2;
+    }
+    if (o.names) {
+        /* "a,b,c": the count is the names' */
+        char *copy = strdup(o.names);
+        for (char *p = copy, *tok; copy && (tok = strsep(&p, ","));) {
+            char **grown = realloc(names, sizeof *names * (size_t)(nnames + 1));
+            if (!grown) break;
+            names = grown;
+            names[nnames++] = tok;
+        }
+        c.speakers = nnames;
+        if (!copy || !nnames) {
+            free(copy);
+            free(names);
+            return cli_fail("init: out of memory");
+        }
+    } else {
+        c.speakers = (int)o.speakers;
+    }
+    if (c.speakers) c.speaker_dim = (int)o.speaker_dim;
     wn_model *m = wn_model_init(&c, seed, &err);
-    if (!m) return cli_fail_err(&err);
+    rc = m ? WN_OK : err.code;
+    if (rc == WN_OK && o.condition) rc = wn_model_set_mel_params(m, &mp, &err);
+    if (rc == WN_OK && names)
+        rc = wn_model_set_speaker_names(m, (const char *const *)names, nnames, &err);
+    if (names) {
+        free(names[0]); /* the copy */
+        free(names);
+    }
+    if (rc != WN_OK) {
+        wn_model_free(m);
+        cli_fail("init: %s", err.message);
+        return 2;
+    }
     rc = wn_model_save(m, out, &err);
     if (rc == WN_OK)
-        fprintf(stderr, "wavenet: wrote %s (%zu parameters, receptive field %d samples)\n",
-                out, wn_model_param_count(m), wn_model_receptive_field(m));
+        fprintf(stderr, "wavenet: wrote %s (%zu parameters, receptive field %d samples%s%s)\n",
+                out, wn_model_param_count(m), wn_model_receptive_field(m),
+                c.cond ? ", log-mel conditioning" : "", c.speakers ? ", speakers" : "");
     wn_model_free(m);
     return rc == WN_OK ? 0 : cli_fail_err(&err);
 }
@@ -115,9 +211,28 @@ int cmd_info(int argc, char **argv)
         }
         printf("\",\"format_version\":%d,\"sample_rate\":%d,\"bins\":%d,\"layers\":%d,"
                "\"stack\":%d,\"residual\":%d,\"dilation\":%d,\"skip\":%d,"
-               "\"receptive_field\":%d,\"receptive_field_ms\":%.3f,\"parameters\":%zu}\n",
-               WN_FORMAT_VERSION, c.sample_rate, c.bins, c.layers, c.stack, c.residual,
-               c.dilation, c.skip, rf, rf_ms, wn_model_param_count(m));
+               "\"receptive_field\":%d,\"receptive_field_ms\":%.3f,\"parameters\":%zu",
+               c.cond || c.speakers ? 2 : 1, c.sample_rate, c.bins, c.layers, c.stack,
+               c.residual, c.dilation, c.skip, rf, rf_ms, wn_model_param_count(m));
+        if (c.cond) {
+            wn_mel_params p;
+            wn_model_mel_params(m, &p);
+            int st[4], ns = wn_model_upsample_strides(m, st);
+            printf(",\"condition\":\"mel\",\"mels\":%d,\"hop\":%d,\"fft\":%d,\"fmin\":%g,"
+                   "\"fmax\":%g,\"mel_scale\":\"%s\",\"upsample_strides\":[", c.cond, c.hop,
+                   p.fft, p.fmin, p.fmax, p.scale == WN_MEL_HTK ? "htk" : "slaney");
+            for (int i = 0; i < ns; i++) printf("%s%d", i ? "," : "", st[i]);
+            printf("],\"upsample_pre\":%s,\"feature_norm\":%s", c.upsample_pre ? "true" : "false",
+                   wn_model_feature_norm(m, NULL, NULL) == 1 ? "true" : "false");
+        }
+        if (c.speakers) {
+            printf(",\"speakers\":%d,\"speaker_dim\":%d,\"speaker_names\":[", c.speakers,
+                   c.speaker_dim);
+            for (int i = 0; i < c.speakers; i++)
+                printf("%s\"%s\"", i ? "," : "", wn_model_speaker_name(m, i));
+            printf("]");
+        }
+        printf("}\n");
     } else {
         printf("model:            %s\n", path);
         printf("sample rate:      %d Hz\n", c.sample_rate);
@@ -128,6 +243,28 @@ int cmd_info(int argc, char **argv)
                c.dilation, c.skip);
         printf("receptive field:  %d samples (%.1f ms)\n", rf, rf_ms);
         printf("parameters:       %zu\n", wn_model_param_count(m));
+        if (c.cond) {
+            wn_mel_params p;
+            wn_model_mel_params(m, &p);
+            int st[4], ns = wn_model_upsample_strides(m, st);
+            char up[64] = "";
+            for (int i = 0, l = 0; i < ns; i++)
+                l += snprintf(up + l, sizeof up - (size_t)l, "%s%d", i ? "x" : "", st[i]);
+            printf("conditioning:     log-mel, %d bands, hop %d (%.1f frames/s), fft %d, %s "
+                   "scale %g-%g Hz\n", c.cond, c.hop, (double)c.sample_rate / c.hop, p.fft,
+                   p.scale == WN_MEL_HTK ? "HTK" : "Slaney", p.fmin, p.fmax);
+            printf("upsampler:        transposed convs %s%s; features normalised %s\n", up,
+                   c.upsample_pre ? " after a kernel-3 conv over the frames" : "",
+                   wn_model_feature_norm(m, NULL, NULL) == 1 ? "by the training data's mean "
+                                                               "and std"
+                                                             : "(not yet: set by training)");
+        }
+        if (c.speakers) {
+            printf("speakers:         %d (embedding width %d):", c.speakers, c.speaker_dim);
+            for (int i = 0; i < c.speakers; i++)
+                printf("%s%s", i ? ", " : " ", wn_model_speaker_name(m, i));
+            printf("\n");
+        }
     }
     wn_model_free(m);
     return 0;

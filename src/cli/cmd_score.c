@@ -50,8 +50,31 @@ static int add_path(const char *path, char ***files, int *n, wn_error *err)
     return rc;
 }
 
+/* A file's codes at the model's rate and, for a mel-conditioned model
+ * (feats given), its own features, of the same samples. */
+static int read_input(const wn_model *m, const char *path, int **codes, size_t *n,
+                      wn_audio_info *info, float **feats, size_t *frames, wn_error *err)
+{
+    const wn_config c = wn_model_config(m);
+    if (!c.cond || !feats)
+        return wn_audio_read_codes(path, c.sample_rate, c.bins, codes, n, info, err);
+    float *x = NULL;
+    int rc = wn_audio_read(path, c.sample_rate, &x, n, info, err);
+    if (rc != WN_OK) return rc;
+    *codes = malloc(sizeof(int) * *n);
+    if (!*codes) rc = (err->code = WN_ERR_NOMEM, snprintf(err->message, sizeof err->message, "%s: out of memory", path), WN_ERR_NOMEM);
+    for (size_t i = 0; rc == WN_OK && i < *n; i++) (*codes)[i] = wn_mulaw_encode(x[i], c.bins);
+    if (rc == WN_OK) rc = wn_model_features(m, x, *n, feats, frames, err);
+    free(x);
+    if (rc != WN_OK) {
+        free(*codes);
+        *codes = NULL;
+    }
+    return rc;
+}
+
 typedef struct score_opts {
-    const char *model, *csv;
+    const char *model, *csv, *features, *speaker;
     int json;
     long threads;
     wn_precision prec;
@@ -104,6 +127,13 @@ static const cli_opt table[] = {
      "or int8: score through the int8 generation steps themselves, the\n"
      "model `generate --precision int8` samples (chunks as streams of\n"
      "generators: slower than scoring at f32 or f16)", .fn = set_precision},
+    {.name = "features", .kind = CLI_STR, .arg = "FEATS.npy",
+     .help = "a conditional model: score the one file given these log-mel\n"
+     "features (frames x bands float32, as vocode took them) instead\n"
+     "of the file's own", .off = S(features)},
+    {.name = "speaker", .kind = CLI_STR, .arg = "NAME",
+     .help = "a speaker model: score as this speaker (a name wavenet info\n"
+     "lists, or a row number)", .off = S(speaker)},
     {.name = "list", .kind = CLI_CALL, .arg = "FILE",
      .help = "score the paths of a list file too: one per line, '#'\n"
      "comments, relative to the list (as train reads them)", .fn = add_list},
@@ -115,9 +145,12 @@ const cli_cmd cli_cmd_score = {
     .name = "score", .summary = "exact log-likelihood of audio files (bits/sample)",
     .run = cmd_score,
     .synopsis = "[-m MODEL] [--json] [--per-sample FILE.csv] [--threads N]\n"
-                "                     [--precision P] [--list FILE] [--] PATH...",
+                "                     [--precision P] [--features FEATS.npy] [--speaker NAME]\n"
+                "                     [--list FILE] [--] PATH...",
     .intro = "prints per file: samples, total NLL in nats, bits per sample; with several\n"
-             "files a last line with their total (text output only)\n"
+             "files a last line with their total (text output only). A conditional model\n"
+             "scores each file given its own log-mel features (or --features) and\n"
+             "--speaker: the conditional NLL\n"
              "  PATH           an audio file, or a folder: every audio file in it (sorted);\n"
              "                 '-' is stdin\n",
     .opts = table, .operand = add_operand,
@@ -151,6 +184,43 @@ int cmd_score(int argc, char **argv)
         return cli_fail_err(&err);
     }
     wn_config cfg = wn_model_config(m);
+    /* conditioning: the speaker by name, the features file (one input) */
+    int speaker = -1;
+    float *given = NULL;
+    size_t given_frames = 0;
+    if (o.speaker || cfg.speakers) {
+        const char *why = NULL;
+        if (!cfg.speakers) why = "the model has no speakers: drop --speaker";
+        else if (!o.speaker) why = "the model has speakers: choose one with --speaker NAME";
+        else if ((speaker = wn_model_speaker_find(m, o.speaker)) < 0)
+            why = "unknown speaker (wavenet info lists them)";
+        if (why) {
+            cli_fail("score: %s%s%s", o.speaker && cfg.speakers ? o.speaker : "",
+                     o.speaker && cfg.speakers ? ": " : "", why);
+            wn_model_free(m);
+            wn_list_free(files, nfiles);
+            return 2;
+        }
+    }
+    if (o.features) {
+        size_t cols = 0;
+        const char *why = !cfg.cond ? "the model takes no features"
+                          : nfiles > 1 ? "--features goes with one audio file" : NULL;
+        if (why || wn_npy_read(o.features, &given, &given_frames, &cols, &err) != WN_OK) {
+            if (why) cli_fail("score: --features: %s", why);
+            else cli_fail_err(&err);
+            wn_model_free(m);
+            wn_list_free(files, nfiles);
+            return why ? 2 : 1;
+        }
+        if ((int)cols != cfg.cond) {
+            cli_fail("score: %s has %zu bands; the model takes %d", o.features, cols, cfg.cond);
+            free(given);
+            wn_model_free(m);
+            wn_list_free(files, nfiles);
+            return 1;
+        }
+    }
     FILE *cf = NULL, *res = stdout; /* the CSV, and where the results go */
     char tmp[4200];
     const int csv_stdout = csv && !strcmp(csv, "-");
@@ -181,10 +251,13 @@ int cmd_score(int argc, char **argv)
         int *codes = NULL;
         size_t n = 0;
         wn_audio_info info;
-        if (wn_audio_read_codes(files[k], cfg.sample_rate, cfg.bins, &codes, &n, &info, &err)) {
+        float *feats = NULL;
+        size_t frames = 0;
+        if (read_input(m, files[k], &codes, &n, &info, given ? NULL : &feats, &frames, &err)) {
             status = cli_fail_err(&err);
             continue;
         }
+        wn_cond cond = {given ? given : feats, given ? given_frames : frames, speaker};
         if (info.resampled)
             cli_note("%s resampled from %d Hz to %d Hz", files[k], info.file_rate,
                      cfg.sample_rate);
@@ -199,6 +272,7 @@ int cmd_score(int argc, char **argv)
         /* int8 has no teacher-forced twin: its generation steps (f16 is
          * the rounded model above, teacher-forced) */
         if (prec == WN_PRECISION_I8) sp.precision = prec;
+        if (cfg.cond || cfg.speakers) sp.cond = &cond;
         double nll;
         int rc = (csv && !logp) ? (err.code = WN_ERR_NOMEM,
                                    snprintf(err.message, sizeof err.message, "out of memory"),
@@ -229,7 +303,9 @@ int cmd_score(int argc, char **argv)
         }
         free(logp);
         free(codes);
+        free(feats);
     }
+    free(given);
     if (!json && nfiles > 1 && scored) {
         /* the corpus's figure: every sample weighs the same, not every file */
         fprintf(res, "total: %d", scored);
