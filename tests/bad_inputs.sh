@@ -292,19 +292,22 @@ if ! cmp -s log.csv log.before; then
     echo "| ^ the existing log.csv was changed | | | **(lost work)** |" >> "$rows"
     flagged=$((flagged + 1))
 fi
-# OpenBLAS 0.3.21 (Debian 12) retries a failed 128 MB mmap forever in its
-# load-time init (gotoblas_init -> blas_thread_init -> blas_memory_alloc),
-# before main() runs, in its pthread and OpenMP builds alike; the serial
-# build avoids it but is not safe to call from two threads. Recorded, not
-# hidden: see README's troubleshooting.
-KNOWN="OpenBLAS's load-time init loops when mmap fails, before wavenet runs"
+# OpenBLAS 0.3.21 (Debian 12) retries a failed 128 MB mmap forever, in its
+# load-time thread pool and at a thread's first product. Under a limit the
+# command restarts itself without the pool (OPENBLAS_NUM_THREADS=1, one
+# malloc arena) and checks that a buffer per thread fits, else one line
+# (src/cli/main.c).
 row "200 MB address space: info" "-v 200000" -- info -m tiny.safetensors
-KNOWN=
-# the same limit with OpenBLAS's thread pool off (README's advice): our own
-# allocations then meet it, every time (without it the init above loops in
-# some runs and not others)
-OPENBLAS_NUM_THREADS=1 row "300 MB address space, OPENBLAS_NUM_THREADS=1: generate --streams 4096" \
+row "200 MB address space: score" "-v 200000" -- score -m tiny.safetensors clip.wav
+row "300 MB address space: generate --streams 4096" \
     "-v 300000" -- generate -m tiny.safetensors --samples 100 --streams 4096 -o x.wav
+OMP_NUM_THREADS=1 row "300 MB address space, OMP_NUM_THREADS=1: generate --streams 4096" \
+    "-v 300000" -- generate -m tiny.safetensors --samples 100 --streams 4096 -o x.wav
+OMP_NUM_THREADS=1 row "300 MB address space, OMP_NUM_THREADS=1: score" "-v 300000" -- \
+    score -m tiny.safetensors clip.wav
+OMP_NUM_THREADS=1 row "300 MB address space, OMP_NUM_THREADS=1: train" "-v 300000" -- \
+    train -m tiny.safetensors -o o.safetensors --train clip.wav --steps 2 --batch 2 --window 64 \
+    --quiet
 row "4 open files: generate --streams 4" "-n 4" -- generate -m tiny.safetensors --samples 10 \
     --streams 4 -o x.wav
 row "output into /proc" -- generate -m tiny.safetensors --samples 10 -o /proc/x.wav
