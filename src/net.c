@@ -5,6 +5,7 @@
 #include "net.h"
 #include "layers.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +90,7 @@ wn__ws *wn__ws_create(const wn_model *m, int N, int V, int train)
     ws->N = N;
     ws->V = V;
     ws->train = train;
+    ws->past_code = -1;
     float *nllk = NULL;
     float **dst[WS_PARTS] = {&ws->h,    &ws->a,  &ws->z,    &ws->skip,    &ws->r1,
                              &ws->u,    &ws->r2, &ws->logits, &ws->bsum,  &ws->dlogits,
@@ -131,6 +133,10 @@ static void forward_start(const wn_model *m, wn__ws *ws, const int *in, int N)
     const wn_config *c = &m->cfg;
     const wn_view *w = &m->pk;
     causal_forward(ws->h, in, N, w->causal_w, w->causal_b, c->bins, c->residual);
+    if (ws->past_code >= 0 && N > 0) { /* row 0's other tap: the past */
+        const float *p = w->causal_w + (size_t)ws->past_code * c->residual;
+        for (int r = 0; r < c->residual; r++) ws->h[r] += p[r];
+    }
     memcpy(ws->bsum, w->layer[0].b_skip, sizeof(float) * (size_t)c->skip);
     for (int j = 1; j < c->layers; j++)
         for (int s = 0; s < c->skip; s++) ws->bsum[s] += w->layer[j].b_skip[s];
@@ -196,6 +202,11 @@ void wn__forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
             const int c0 = t0 + k * CHUNK, c1 = N - c0 > CHUNK ? c0 + CHUNK : N;
             const int s0 = c0 > v0 ? c0 : v0;
             layer_pre(m, j, ws->a, h, c0, c1, ci);
+            for (int t = c0; ws->pastw && t < c1 && t < d; t++) { /* h[t-d]: the past */
+                float *a = ws->a + (size_t)(t - c0) * 2 * D;
+                const float *pw = ws->pastw + (size_t)j * 2 * D;
+                for (int o = 0; o < 2 * D; o++) a[o] += pw[o];
+            }
             gate_forward(ws->z, ws->a, c1 - c0, D);
             if (s0 < c1)
                 conv1x1_forward(ws->skip + (size_t)(s0 - v0) * S, ws->z + (size_t)(s0 - c0) * D,
@@ -207,6 +218,47 @@ void wn__forward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
         }
     }
     head_forward(m, ws, 0, V);
+}
+
+int wn__silence_state(const wn_model *m, const float *bias, float *hs, float *pastw)
+{
+    const int Q = m->cfg.bins, R = m->cfg.residual, D = m->cfg.dilation, L = m->cfg.layers;
+    const int sil = wn_mulaw_silence(Q);
+    double *h = malloc(sizeof(double) * (size_t)(R + D));
+    if (!h) return WN_ERR_NOMEM;
+    double *z = h + R;
+    const wn_view *w = &m->pk;
+    for (int i = 0; i < R; i++) /* the causal conv: silence on both taps */
+        h[i] = (double)w->causal_b[i] + w->causal_w[(size_t)sil * R + i] +
+               w->causal_w[(size_t)(Q + sil) * R + i];
+    for (int j = 0; j < L; j++) {
+        const wn_layer_view *lw = &w->layer[j];
+        const float *b = bias ? bias + (size_t)j * 2 * D : lw->b_dil;
+        for (int i = 0; i < R; i++) hs[(size_t)j * R + i] = (float)h[i];
+        const size_t tap = (size_t)2 * D * R;
+        for (int o = 0; pastw && o < 2 * D; o++) {
+            double acc = 0;
+            for (int i = 0; i < R; i++) acc += (double)lw->w_dil[(size_t)o * R + i] * h[i];
+            pastw[(size_t)j * 2 * D + o] = (float)acc;
+        }
+        for (int o = 0; o < D; o++) { /* z = tanh(filter) sigmoid(gate) */
+            double f = b[o], gt = b[D + o];
+            for (int i = 0; i < R; i++) {
+                f += ((double)lw->w_dil[(size_t)o * R + i] + lw->w_dil[tap + (size_t)o * R + i]) *
+                     h[i];
+                gt += ((double)lw->w_dil[(size_t)(D + o) * R + i] +
+                       lw->w_dil[tap + (size_t)(D + o) * R + i]) * h[i];
+            }
+            z[o] = tanh(f) / (1.0 + exp(-gt));
+        }
+        for (int i = 0; i < R; i++) {
+            double r = lw->b_res[i];
+            for (int o = 0; o < D; o++) r += (double)lw->w_res[(size_t)i * D + o] * z[o];
+            h[i] += r;
+        }
+    }
+    free(h);
+    return WN_OK;
 }
 
 /* ---------------------------------------------------------------- training */

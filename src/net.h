@@ -37,6 +37,14 @@ typedef struct wn__ws {
     float *scratch; /* each chunk's share of a layer's (or the head's)
                      * gradient, summed in chunk order (net.c) */
     double *nllk;   /* each head chunk's NLL */
+    /* scoring: a window whose row 0 follows the infinite silent past
+     * (score.c), so the silence before a clip costs one row, not a
+     * receptive field. past_code (-1: none) is the causal conv's input
+     * before row 0; pastw (L, 2D), from wn__silence_past, each layer's
+     * tap-0 product with its steady input, for the rows t < d whose h[t-d]
+     * lies in that past. Not used in training. */
+    const float *pastw;
+    int past_code;
     float *dcond;   /* (N, C) with mel conditioning: the gradient of u */
     float *dbias;   /* (L, 2D) with speakers: this window's dilated-bias
                      * gradient (the speaker term's) */
@@ -94,6 +102,14 @@ void wn__forward_train(const wn_model *m, wn__ws *ws, const int *in, int N, int 
  * through the upsampler and the speaker table (cond.h). */
 double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
                     const wn__cin *ci, const int *targets, float scale, const wn__team *tm);
+
+/* The network's state in an endless silent past (every input the code of
+ * silence, the features zero, the speaker's biases: bias (L, 2D) from
+ * wn__cond_layer_bias, or NULL for the bare ones): each layer's input h_j
+ * (L, R) into h, computed in double in one fixed order (the same numbers on
+ * any machine); and, if pastw, each layer's tap-0 product W0_j h_j (L, 2D)
+ * for ws->pastw. Returns WN_OK or WN_ERR_NOMEM. */
+int wn__silence_state(const wn_model *m, const float *bias, float *h, float *pastw);
 
 /* grad.c: the loss of a context's windows averages over this many windows
  * (a rank's share of a data-parallel global batch: the global count). */

@@ -21,14 +21,24 @@ wn_score_params wn_score_default_params(void)
     return p;
 }
 
-/* Inputs for outputs predicting x[t0..t1): the window s[t0 .. t1+RF-1) of
- * s = [silence x RF, x[0], x[1], ...], i.e. N = t1 - t0 + RF - 1 codes. */
+/* Inputs for outputs predicting x[t0..t1) of s = [silence x RF, x[0],
+ * x[1], ...]: the window s[p0 .. t1+RF-1), N = t1 + RF - 1 - p0 codes, row i
+ * predicting x[p0 + i + 1 - RF]. A chunk that starts in the silence
+ * starts at its last position instead (p0 = RF - 1: row 0 predicts x[0]),
+ * the endless silence before it standing in for the rest (wn__ws.pastw):
+ * a receptive field longer than the clip then costs one row. */
+static size_t window_start(const wn_model *m, size_t t0)
+{
+    const size_t rf = (size_t)m->rf;
+    return t0 < rf - 1 ? rf - 1 : t0;
+}
+
 static void window(const wn_model *m, const int *x, size_t t0, size_t t1, int *in)
 {
     const int rf = m->rf, sil = wn_mulaw_silence(m->cfg.bins);
-    size_t N = t1 - t0 + (size_t)rf - 1;
+    const size_t p0 = window_start(m, t0), N = t1 + (size_t)rf - 1 - p0;
     for (size_t i = 0; i < N; i++) {
-        size_t p = t0 + i; /* position in s */
+        size_t p = p0 + i; /* position in s */
         in[i] = p < (size_t)rf ? sil : x[p - (size_t)rf];
     }
 }
@@ -90,7 +100,10 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
     if (nll) *nll = 0;
     if (n == 0) return WN_OK;
     const int Q = m->cfg.bins, rf = m->rf;
+    /* chunks overlap by the receptive field: by default at least that long,
+     * so the overlap costs at most as much as the chunk */
     size_t chunk = p->chunk ? p->chunk : DEFAULT_CHUNK;
+    if (!p->chunk && chunk < (size_t)rf) chunk = (size_t)rf;
     if (chunk > n) chunk = n;
     if (chunk > (size_t)(1 << 24)) chunk = 1 << 24;
     size_t nchunks = (n + chunk - 1) / chunk;
@@ -100,7 +113,26 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
     if (!part) return wn__err(err, WN_ERR_NOMEM, "out of memory");
     int failed = 0, stop = 0;
     size_t done = 0, reported = 0; /* reported: the last figure thread 0 gave */
-    const int N = (int)chunk + rf - 1, V = (int)chunk;
+    int N = 0;
+    const int V = (int)chunk;
+    for (size_t k = 0; k < nchunks; k++) {
+        const size_t t0 = k * chunk, t1 = t0 + chunk < n ? t0 + chunk : n;
+        const size_t rows = t1 + (size_t)rf - 1 - window_start(m, t0);
+        if (rows > (size_t)N) N = (int)rows;
+    }
+    /* the endless silence before the first sample: each layer's steady
+     * input's tap-0 product (with the speaker's biases) */
+    float *pastw = malloc(sizeof(float) * (size_t)LO), *hs = malloc(
+        sizeof(float) * (size_t)m->cfg.layers * m->cfg.residual);
+    float *sbias = cc && cc->speaker >= 0 ? malloc(sizeof(float) * (size_t)LO) : NULL;
+    if (sbias) wn__cond_layer_bias(m, cc->speaker, sbias);
+    if (!pastw || !hs || (cc && cc->speaker >= 0 && !sbias) ||
+        wn__silence_state(m, sbias, hs, pastw) != WN_OK) {
+        free(pastw), free(hs), free(sbias), free(part);
+        return wn__err(err, WN_ERR_NOMEM, "out of memory");
+    }
+    free(hs);
+    free(sbias);
 
 #pragma omp parallel num_threads(threads)
     {
@@ -131,12 +163,17 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
                 if (quit) continue;
                 size_t t0 = k * chunk, t1 = t0 + chunk < n ? t0 + chunk : n;
                 int v = (int)(t1 - t0);
+                const size_t p0 = window_start(m, t0);
+                const int rows = (int)(t1 + (size_t)rf - 1 - p0);
                 window(m, codes, t0, t1, in);
-                /* row i predicts sample t0 + i + 1 - rf */
+                /* row i predicts sample p0 + i + 1 - rf */
                 if (u)
                     wn__cond_forward(m, cw, cc->features, (long)cc->frames,
-                                     (long)t0 + 1 - rf, (long)t1, u);
-                wn__forward(m, ws, in, v + rf - 1, v, NULL, cc ? &ci : NULL);
+                                     (long)p0 + 1 - rf, (long)t1, u);
+                const int steady = p0 == (size_t)rf - 1;
+                ws->pastw = steady ? pastw : NULL;
+                ws->past_code = steady ? wn_mulaw_silence(Q) : -1;
+                wn__forward(m, ws, in, rows, v, NULL, cc ? &ci : NULL);
                 if (logits) {
                     memcpy(logits + t0 * (size_t)Q, ws->logits, sizeof(float) * (size_t)v * Q);
                 } else {
@@ -159,6 +196,7 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
         wn__free(u);
         wn__free(bias);
     }
+    free(pastw);
     if (failed) {
         free(part);
         return wn__err(err, WN_ERR_NOMEM, "out of memory for scoring buffers");

@@ -465,6 +465,17 @@ fi
 # 8. work bounded by the input
 row "a receptive field of 700 M samples" -- init -o huge.safetensors --layers 1024 --stack 24
 refused
+# a receptive field of 2^20 samples (x 32 channels: 128 MiB of activations
+# if scored over it) on a one-second clip: the silence before the clip
+# costs one row, so 400 MB of address space is plenty
+"$W" init -o longrf.safetensors --layers 20 --stack 20 --residual 32 --dilation 8 --skip 8 \
+    2>/dev/null
+OMP_NUM_THREADS=1 row "receptive field 2^20, 32 channels, a 1 s clip, 400 MB: score" \
+    "-v 400000" -- score -m longrf.safetensors clip.wav
+if (( last_rc != 0 )); then
+    echo "| ^ the clip was not scored | | | **(work not bounded by the input)** |" >> "$rows"
+    flagged=$((flagged + 1))
+fi
 hdr nested.safetensors '{"x":[[[[[[[[[[1]]]]]]]]]]}' < /dev/null
 row "a header nested 10 deep" -- info -m nested.safetensors
 refused

@@ -185,6 +185,44 @@ int main(void)
         }
         wn_model_free(big);
     }
+    /* a receptive field (16,385) far longer than the clip (700 codes):
+     * the silence before it is the steady state the generator starts from,
+     * one row instead of a receptive field, with the same numbers as one
+     * stream fed from silence, whatever the chunks */
+    {
+        enum { M = 700 };
+        static int z[M];
+        static float lp[M], lp2[M];
+        for (int i = 0; i < M; i++) z[i] = x[i % N] ^ (i / N);
+        wn_model *lr = tu_small_model(256, 14, 14, 8, 8, 16, 13);
+        REQUIRE(wn_model_receptive_field(lr) == 16385);
+        float *fl = malloc(sizeof(float) * (size_t)M * 256);
+        REQUIRE(fl);
+        const double fed = tu_fed_nll(lr, WN_PRECISION_F32, z, M, fl);
+        double whole, chunked;
+        wn_score_params sp = wn_score_default_params();
+        REQUIRE_OK(wn_score_codes(lr, z, M, &sp, &whole, lp, &err), &err);
+        sp.chunk = 64;
+        sp.threads = 2;
+        REQUIRE_OK(wn_score_codes(lr, z, M, &sp, &chunked, lp2, &err), &err);
+        double worst = 0;
+        for (int t = 0; t < M; t++) {
+            const float *l = fl + (size_t)t * 256;
+            float mx = l[0];
+            for (int q = 1; q < 256; q++) mx = l[q] > mx ? l[q] : mx;
+            double zz = 0;
+            for (int q = 0; q < 256; q++) zz += exp((double)l[q] - mx);
+            const double want = (double)l[z[t]] - mx - log(zz);
+            worst = fmax(worst, fmax(fabs(lp[t] - want), fabs(lp2[t] - want)));
+        }
+        CHECKF(worst < 1e-4, "long receptive field: log-probabilities %.3g from the fed stream's",
+               worst);
+        CHECKF(fabs(whole - fed) < 1e-5 * fed && fabs(chunked - whole) < 1e-6 * whole,
+               "long receptive field: %.9f whole, %.9f in chunks, %.9f fed", whole, chunked,
+               fed);
+        free(fl);
+        wn_model_free(lr);
+    }
     free(y);
     free(ly);
     free(lg);
