@@ -9,7 +9,7 @@ typedef struct init_opts {
     const char *out;
     long rate, bins, layers, stack, residual, dilation, skip;
     uint64_t seed;
-    const char *condition, *names;
+    const char *condition, *names, *from;
     long mels, hop, fft, speakers, speaker_dim;
     double fmin, fmax;
     int htk, pre;
@@ -63,6 +63,11 @@ static const cli_opt init_table[] = {
      "names them)", .off = I(speakers), .lo = 1, .hi = 65536},
     {.name = "speaker-names", .kind = CLI_STR, .arg = "A,B,..",
      .help = "a speaker table with these names", .off = I(names)},
+    {.name = "from", .kind = CLI_STR, .arg = "MODEL",
+     .help = "start from MODEL's weights: every tensor of the same name\n"
+     "and shape is copied (e.g. an unconditional model's layers into\n"
+     "a vocoder) and the layers' new cond and speaker weights start\n"
+     "at zero: the new model predicts what MODEL does until trained", .off = I(from)},
     {.name = "speaker-dim", .kind = CLI_INT, .arg = "G",
      .help = "a speaker embedding's width (16)", .off = I(speaker_dim), .lo = 1, .hi = 4096},
     {0},
@@ -75,17 +80,66 @@ const cli_cmd cli_cmd_init = {
                 "                    [--residual R] [--dilation D] [--skip S] [--seed N]\n"
                 "                    [--condition mel [--mels N] [--hop H] [--fft F] [--fmin HZ]\n"
                 "                    [--fmax HZ] [--htk] [--upsample-pre]]\n"
-                "                    [--speakers N | --speaker-names A,B,..] [--speaker-dim G]",
+                "                    [--speakers N | --speaker-names A,B,..] [--speaker-dim G]\n"
+                "                    [--from MODEL]",
     .intro = "defaults: 8000 Hz, 256 bins, 20 layers in stacks of 10, R=32, D=32, S=128, "
              "seed 0\n",
     .opts = init_table,
 };
 
+/* --from: every tensor of src with the same name and shape as one of m's;
+ * the layers' new conditioning weights (cond, speaker) start at zero, so
+ * the new model predicts exactly what src does until training moves them
+ * (the upsampler and the speaker table stay random: their gradients flow
+ * once those weights leave zero) */
+static int copy_from(wn_model *m, const char *path, int *copied, wn_error *err)
+{
+    wn_model *src = wn_model_load(path, err);
+    if (!src) return err->code;
+    wn_config a = wn_model_config(m), b = wn_model_config(src);
+    int rc = WN_OK;
+    if (a.sample_rate != b.sample_rate || a.bins != b.bins) {
+        snprintf(err->message, sizeof err->message,
+                 "--from %s: %d Hz, %d bins; the new model has %d Hz, %d bins", path,
+                 b.sample_rate, b.bins, a.sample_rate, a.bins);
+        rc = err->code = WN_ERR_ARG;
+    }
+    float *buf = NULL;
+    for (int i = 0; rc == WN_OK && i < wn_model_tensor_count(m); i++) {
+        const char *name = wn_model_tensor_name(m, i);
+        int nd, sa[3], sb[3], ndb;
+        size_t n = wn_model_tensor_info(m, name, &nd, sa, NULL);
+        const int same = wn_model_tensor_info(src, name, &ndb, sb, NULL) == n && nd == ndb &&
+                         !memcmp(sa, sb, sizeof(int) * (size_t)nd);
+        const size_t len = strlen(name);
+        const int branch = !strncmp(name, "layers.", 7) &&
+                           ((len > 12 && !strcmp(name + len - 12, ".cond.weight")) ||
+                            (len > 15 && !strcmp(name + len - 15, ".speaker.weight")));
+        if (!same && !branch) continue;
+        float *grown = realloc(buf, sizeof(float) * n);
+        if (!grown) {
+            snprintf(err->message, sizeof err->message, "out of memory");
+            rc = err->code = WN_ERR_NOMEM;
+            break;
+        }
+        buf = grown;
+        if (same)
+            wn_model_tensor_get(src, name, NULL, buf);
+        else
+            memset(buf, 0, sizeof(float) * n);
+        rc = wn_model_set_tensor(m, name, buf, n, err);
+        if (rc == WN_OK && same) (*copied)++;
+    }
+    free(buf);
+    wn_model_free(src);
+    return rc;
+}
+
 int cmd_init(int argc, char **argv)
 {
     wn_config c = wn_config_default();
     init_opts o = {NULL, c.sample_rate, c.bins, c.layers, c.stack, c.residual, c.dilation,
-                   c.skip, 0, NULL, NULL, 80, 0, 0, 0, 16, 0, 0, 0, 0};
+                   c.skip, 0, NULL, NULL, NULL, 80, 0, 0, 0, 16, 0, 0, 0, 0};
     int rc = cli_parse(&cli_cmd_init, &o, argc, argv);
     if (rc != CLI_GO_ON) return rc;
     if (!o.out) {
@@ -155,16 +209,24 @@ int cmd_init(int argc, char **argv)
         free(names[0]); /* the copy */
         free(names);
     }
+    int copied = 0;
+    if (rc == WN_OK && o.from) rc = copy_from(m, o.from, &copied, &err);
     if (rc != WN_OK) {
         wn_model_free(m);
         cli_fail("init: %s", err.message);
         return 2;
+    }
+    if (o.from && cli_output_is_input("-o", out, &o.from, 1)) {
+        wn_model_free(m);
+        return 1;
     }
     rc = wn_model_save(m, out, &err);
     if (rc == WN_OK)
         fprintf(stderr, "wavenet: wrote %s (%zu parameters, receptive field %d samples%s%s)\n",
                 out, wn_model_param_count(m), wn_model_receptive_field(m),
                 c.cond ? ", log-mel conditioning" : "", c.speakers ? ", speakers" : "");
+    if (rc == WN_OK && o.from)
+        cli_note("%d of %d tensors from %s", copied, wn_model_tensor_count(m), o.from);
     wn_model_free(m);
     return rc == WN_OK ? 0 : cli_fail_err(&err);
 }

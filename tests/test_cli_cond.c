@@ -1,0 +1,144 @@
+/* test_cli_cond.c - the commands' side of conditional models: init writes
+ * what it is asked for (info reads it back, text and JSON), --from starts a
+ * model that scores exactly as its source, score takes a speaker and
+ * features and refuses what does not fit in one line. */
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+#include <string.h>
+
+static char out[1 << 16];
+static const char *const WAV = "/usr/share/codec2/wav/morig.wav";
+
+static int wn(const char *args)
+{
+    char cmd[8320];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", tu_wavenet(), args);
+    return tu_run(cmd, out, sizeof out);
+}
+
+static int lines(const char *s)
+{
+    int k = 0;
+    for (; *s; s++) k += *s == '\n';
+    return k;
+}
+
+static void bad(const char *args, int status, const char *needle)
+{
+    int rc = wn(args);
+    CHECKF(rc == status && lines(out) == 1 && strstr(out, needle),
+           "'%s' exited %d (wanted %d), '%s' lacks '%s'", args, rc, status, out, needle);
+}
+
+/* the nats figure of score's one line */
+static double nats(void)
+{
+    const char *p = strstr(out, "samples, ");
+    return p ? atof(p + 9) : -1;
+}
+
+int main(void)
+{
+    char args[4096], src[512], voc[512], spk[512], feats[512];
+    snprintf(src, sizeof src, "%s", tu_path("src.safetensors"));
+    snprintf(voc, sizeof voc, "%s", tu_path("voc.safetensors"));
+    snprintf(spk, sizeof spk, "%s", tu_path("spk.safetensors"));
+    snprintf(feats, sizeof feats, "%s", tu_path("f.npy"));
+    const char *small = "--layers 6 --stack 3 --residual 8 --dilation 8 --skip 16";
+
+    /* init: a vocoder with speakers; info reads back every setting */
+    snprintf(args, sizeof args, "init -o %s %s --seed 3", src, small);
+    REQUIRE(wn(args) == 0);
+    snprintf(args, sizeof args,
+             "init -o %s %s --condition mel --mels 40 --hop 80 --fmin 50 --fmax 3800 --htk "
+             "--upsample-pre --speaker-names ann,bob,cy --speaker-dim 4 --from %s",
+             voc, small, src);
+    CHECKF(wn(args) == 0 && strstr(out, "log-mel conditioning, speakers") &&
+               strstr(out, "tensors from"), "init: %s", out);
+    snprintf(args, sizeof args, "info -m %s", voc);
+    CHECKF(wn(args) == 0 && strstr(out, "log-mel, 40 bands, hop 80 (100.0 frames/s)") &&
+               strstr(out, "HTK scale 50-3800 Hz") && strstr(out, "8x10") &&
+               strstr(out, "kernel-3 conv") && strstr(out, "not yet") &&
+               strstr(out, "speakers:         3 (embedding width 4): ann, bob, cy"),
+           "info: %s", out);
+    snprintf(args, sizeof args, "info --json -m %s", voc);
+    CHECKF(wn(args) == 0 && strstr(out, "\"format_version\":2") &&
+               strstr(out, "\"condition\":\"mel\",\"mels\":40,\"hop\":80") &&
+               strstr(out, "\"upsample_strides\":[8,10],\"upsample_pre\":true") &&
+               strstr(out, "\"speaker_names\":[\"ann\",\"bob\",\"cy\"]"),
+           "info --json: %s", out);
+    snprintf(args, sizeof args, "info --json -m %s", src);
+    CHECKF(wn(args) == 0 && strstr(out, "\"format_version\":1") && !strstr(out, "condition"),
+           "info --json, unconditional: %s", out);
+
+    /* --from: the layers' cond and speaker weights start at zero, so the
+     * vocoder scores what its source scores, as any speaker, on its own
+     * features or on other ones */
+    snprintf(args, sizeof args, "score -m %s %s", src, WAV);
+    REQUIRE(wn(args) == 0);
+    const double want = nats();
+    snprintf(args, sizeof args, "score -m %s --speaker bob %s", voc, WAV);
+    CHECKF(wn(args) == 0 && nats() == want, "--from: %s vs %.3f", out, want);
+    snprintf(args, sizeof args, "score -m %s --speaker 2 %s", voc, WAV);
+    CHECKF(wn(args) == 0 && nats() == want, "--speaker by row: %s vs %.3f", out, want);
+    snprintf(args, sizeof args, "mel -m %s %s -o %s", voc, WAV, feats);
+    REQUIRE(wn(args) == 0);
+    snprintf(args, sizeof args, "score -m %s --speaker ann --features %s %s", voc, feats, WAV);
+    CHECKF(wn(args) == 0 && nats() == want, "--features: %s vs %.3f", out, want);
+
+    /* a trained-looking vocoder: its own features and given ones agree,
+     * and the speaker matters */
+    snprintf(args, sizeof args, "init -o %s %s --condition mel --mels 40 --hop 80 "
+             "--speakers 2 --seed 5", spk, small);
+    REQUIRE(wn(args) == 0);
+    snprintf(args, sizeof args, "score -m %s --speaker 0 %s", spk, WAV);
+    REQUIRE(wn(args) == 0);
+    const double own = nats();
+    snprintf(args, sizeof args, "mel -m %s %s -o %s", spk, WAV, feats);
+    REQUIRE(wn(args) == 0);
+    snprintf(args, sizeof args, "score -m %s --speaker 0 --features %s %s", spk, feats, WAV);
+    CHECKF(wn(args) == 0 && nats() == own, "own features: %s vs %.3f", out, own);
+    snprintf(args, sizeof args, "score -m %s --speaker 1 %s", spk, WAV);
+    CHECKF(wn(args) == 0 && nats() != own && nats() > 0, "another speaker: %s vs %.3f", out,
+           own);
+
+    /* refusals: one line, a non-zero exit */
+    snprintf(args, sizeof args, "score -m %s %s", spk, WAV);
+    bad(args, 2, "choose one with --speaker");
+    snprintf(args, sizeof args, "score -m %s --speaker dan %s", spk, WAV);
+    bad(args, 2, "dan: unknown speaker");
+    snprintf(args, sizeof args, "score -m %s --speaker 0 %s", src, WAV);
+    bad(args, 2, "has no speakers");
+    snprintf(args, sizeof args, "score -m %s --features %s %s", src, feats, WAV);
+    bad(args, 2, "takes no features");
+    snprintf(args, sizeof args, "score -m %s --speaker 0 --features %s %s %s", spk, feats, WAV,
+             WAV);
+    bad(args, 2, "one audio file");
+    snprintf(args, sizeof args, "mel %s -o %s --mels 20", WAV, feats);
+    REQUIRE(wn(args) == 0);
+    snprintf(args, sizeof args, "score -m %s --speaker 0 --features %s %s", spk, feats, WAV);
+    bad(args, 1, "has 20 bands; the model takes 40");
+    snprintf(args, sizeof args, "mel -m %s %s -o %s", spk, "/usr/share/codec2/wav/forig.wav",
+             feats);
+    REQUIRE(wn(args) == 0);
+    snprintf(args, sizeof args, "score -m %s --speaker 0 --features %s %s", spk, feats, WAV);
+    bad(args, 1, "feature frames condition");
+    snprintf(args, sizeof args, "init -o %s --condition vocoder", voc);
+    bad(args, 2, "expected 'mel'");
+    snprintf(args, sizeof args, "init -o %s --hop 64", voc);
+    bad(args, 2, "--hop goes with --condition mel");
+    snprintf(args, sizeof args, "init -o %s --condition mel --hop 50", voc);
+    bad(args, 2, "hop 50");
+    snprintf(args, sizeof args, "init -o %s --speaker-names a,a", voc);
+    bad(args, 2, "given twice");
+    snprintf(args, sizeof args, "init -o %s --speaker-names 'a b'", voc);
+    bad(args, 2, "speaker name 1");
+    snprintf(args, sizeof args, "init -o %s --speakers 2 --speaker-names a,b", voc);
+    bad(args, 2, "not both");
+    snprintf(args, sizeof args, "init -o %s --from %s --rate 16000", voc, src);
+    bad(args, 2, "8000 Hz");
+    snprintf(args, sizeof args, "init -o %s --from %s", src, src);
+    bad(args, 1, "same file");
+    return tu_finish("cli_cond", 0);
+}
