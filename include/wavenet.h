@@ -217,9 +217,13 @@ WN_API int wn_model_feature_norm(const wn_model *m, float *mean, float *std);
 /* The upsampler's strides (up to 4) into strides; returns their count. */
 WN_API int wn_model_upsample_strides(const wn_model *m, int strides[4]);
 /* Check a wn_cond against the model for n samples: features present with
- * the model's band count and at least wn_model_cond_frames(m, n) frames
- * (more are ignored), all finite; a speaker in range, required when the
- * model has speakers and refused when it has none. WN_OK or WN_ERR_ARG / WN_ERR_NONFINITE naming what is wrong. */
+ * the model's band count and at least wn_model_cond_frames(m, n) frames,
+ * all finite; a speaker in range, required when the model has speakers and
+ * refused when it has none. WN_OK or WN_ERR_ARG / WN_ERR_NONFINITE naming
+ * what is wrong. More frames are not ignored: the upsampler reaches a
+ * frame or two past a frame's own block (its halo, and the frames conv's
+ * one frame more), so a frame past those the n samples need can move the
+ * last samples' logits, as it would in PyTorch: give a clip's own frames. */
 WN_API int wn_cond_check(const wn_model *m, const wn_cond *c, size_t n, wn_error *err);
 /* wn_model_logits with conditioning (c may be NULL for an unconditional
  * model). */

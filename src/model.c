@@ -230,6 +230,9 @@ wn_model *wn__model_alloc(const wn_config *c, int slabs, wn_error *err)
         m->mel.mels = C;
         m->mel.hop = c->hop;
         m->mel.fft = wn__cond_default_fft(c->sample_rate, c->hop);
+        /* resolved as wn_model_set_mel_params resolves it (0 = half the
+         * rate), so a new model's recipe is the one its file reads back */
+        m->mel.fmax = c->sample_rate / 2.0;
         m->feat_mean = calloc((size_t)C, sizeof(float));
         m->feat_std = malloc(sizeof(float) * (size_t)C);
         if (!m->feat_mean || !m->feat_std) goto nomem;

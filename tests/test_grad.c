@@ -20,10 +20,18 @@
  *             the window, so the silence past of wn_model_logits and the
  *             window crop of training give the same logits
  *   batch     a batch's loss and gradient are the means of its windows'
+ *   cond      the same fd and threads checks for two conditional models
+ *             (mel features through the frames conv and two upsampler
+ *             stages, speakers; wn_grad_ctx_run_cond over windows cut from
+ *             clips at offsets), every entry of every new tensor
+ *             (upsample.*, layers.*.cond.weight, the speaker table,
+ *             layers.*.speaker.weight); a speaker in no window gets
+ *             exactly no gradient
  * On success it prints each tensor's worst error.
  */
 #include "testutil.h"
-#include "net.h" /* wn__forward: the relu inputs, to step around kinks */
+#include "cond.h" /* the upsampler's rows and the speaker's biases, for wn__forward */
+#include "net.h"  /* wn__forward: the relu inputs, to step around kinks */
 
 #include <math.h>
 #include <string.h>
@@ -95,6 +103,22 @@ static int *random_codes(size_t n, int Q)
     return c;
 }
 
+/* The loss and gradient of a batch: wn_loss_grad, or for a conditional
+ * model (wc, a window's conditioning each) wn_grad_ctx_run_cond. */
+static void loss_grad(const wn_model *m, const int *codes, const wn_window_cond *wc, int B,
+                      int len, int threads, float *g, double *loss)
+{
+    wn_error err;
+    if (!wc) {
+        REQUIRE_OK(wn_loss_grad(m, codes, B, len, threads, g, loss, &err), &err);
+        return;
+    }
+    wn_grad_ctx *c = wn_grad_ctx_create(m, B, len, threads, &err);
+    if (!c) { fprintf(stderr, "wn_grad_ctx_create: %s\n", err.message); exit(1); }
+    REQUIRE_OK(wn_grad_ctx_run_cond(c, codes, wc, g, loss, &err), &err);
+    wn_grad_ctx_free(c);
+}
+
 /* The loss of m with parameters p (the flat vector), and the sign of every
  * relu input (skip sum, head.0 output) of every window into signs. */
 typedef struct fd_ctx {
@@ -104,6 +128,9 @@ typedef struct fd_ctx {
     int B, len, N, V, S;
     float *scratch;
     wn__ws *ws;
+    const wn_window_cond *wc; /* a conditional model's windows, else NULL */
+    wn__cond_ws *cw;          /* with mel conditioning: the upsampler's */
+    float *u, *bias;          /* a window's rows and layer biases (src/grad.c's) */
 } fd_ctx;
 
 static double loss_at(fd_ctx *c, const float *p, unsigned char *signs)
@@ -111,10 +138,23 @@ static double loss_at(fd_ctx *c, const float *p, unsigned char *signs)
     wn_error err;
     double loss;
     REQUIRE_OK(wn_model_set_tensor(c->m, NULL, p, c->P, &err), &err);
-    REQUIRE_OK(wn_loss_grad(c->m, c->codes, c->B, c->len, 1, c->scratch, &loss, &err), &err);
+    loss_grad(c->m, c->codes, c->wc, c->B, c->len, 1, c->scratch, &loss);
     const size_t vs = (size_t)c->V * c->S;
     for (int b = 0; b < c->B; b++) {
-        wn__forward(c->m, c->ws, c->codes + (size_t)b * c->len, c->N, c->V, NULL, NULL);
+        /* the window's conditioning as src/grad.c makes it: row i is the
+         * clip's sample offset + i + 1 */
+        wn__cin ci = {NULL, NULL};
+        if (c->wc && c->cw) {
+            wn__cond_forward(c->m, c->cw, c->wc[b].features, (long)c->wc[b].frames,
+                             (long)c->wc[b].offset + 1, (long)c->wc[b].offset + 1 + c->N, c->u);
+            ci.u = c->u;
+        }
+        if (c->wc && c->bias) {
+            wn__cond_layer_bias(c->m, c->wc[b].speaker, c->bias);
+            ci.bias = c->bias;
+        }
+        wn__forward(c->m, c->ws, c->codes + (size_t)b * c->len, c->N, c->V, NULL,
+                    c->wc ? &ci : NULL);
         for (size_t i = 0; i < vs; i++) {
             signs[(2 * (size_t)b) * vs + i] = c->ws->skip[i] > 0.0f;
             signs[(2 * (size_t)b + 1) * vs + i] = c->ws->u[i] > 0.0f;
@@ -125,7 +165,8 @@ static double loss_at(fd_ctx *c, const float *p, unsigned char *signs)
 
 /* ---------------------------------------------------------------- fd */
 
-static void fd_model(const char *label, wn_model *m, const int *codes, int B, int len)
+static void fd_model(const char *label, wn_model *m, const int *codes,
+                     const wn_window_cond *wc, int B, int len)
 {
     wn_error err;
     const size_t P = wn_model_param_count(m);
@@ -136,7 +177,14 @@ static void fd_model(const char *label, wn_model *m, const int *codes, int B, in
     /* the windows as wn_loss_grad runs them (src/grad.c): N = len - 1
      * inputs, the last V = len - RF outputs */
     fd_ctx c = {m, P, codes, B, len, len - 1, len - rf, cfg.skip, scratch,
-                wn__ws_create(m, len - 1, len - rf, 1)};
+                wn__ws_create(m, len - 1, len - rf, 1), wc, NULL, NULL, NULL};
+    if (wc && cfg.cond) {
+        c.cw = wn__cond_ws_create(m, len);
+        c.u = malloc(sizeof(float) * (size_t)len * cfg.cond);
+        REQUIRE(c.cw && c.u);
+    }
+    if (wc && cfg.speakers) REQUIRE((c.bias = malloc(sizeof(float) * (size_t)cfg.layers * 2 *
+                                                     cfg.dilation)));
     const size_t ns = (size_t)2 * B * c.V * c.S;
     unsigned char *s0 = malloc(ns), *sp = malloc(ns), *sm = malloc(ns);
     REQUIRE(p0 && p && g && scratch && c.ws && s0 && sp && sm);
@@ -144,7 +192,7 @@ static void fd_model(const char *label, wn_model *m, const int *codes, int B, in
     memcpy(p, p0, sizeof(float) * P);
     for (size_t i = 0; i < P; i++) g[i] = NAN; /* wn_loss_grad overwrites all */
     double loss;
-    REQUIRE_OK(wn_loss_grad(m, codes, B, len, 1, g, &loss, &err), &err);
+    loss_grad(m, codes, wc, B, len, 1, g, &loss);
     for (size_t i = 0; i < P; i++) {
         checks++;
         CHECKF(isfinite(g[i]), "%s: gradient entry %zu = %g", label, i, (double)g[i]);
@@ -252,30 +300,33 @@ static void fd_model(const char *label, wn_model *m, const int *codes, int B, in
     printf("  worst err/tol over all tensors: %.3g (fails above 1)\n", all_ratio);
     REQUIRE_OK(wn_model_set_tensor(m, NULL, p0, P, &err), &err); /* restore */
     wn__ws_free(c.ws);
+    wn__cond_ws_free(c.cw);
+    free(c.u), free(c.bias);
     free(p0), free(p), free(g), free(scratch), free(s0), free(sp), free(sm);
 }
 
 /* ---------------------------------------------------------------- threads */
 
-static void check_threads(wn_model *m, const int *codes, int B, int len)
+static void check_threads(wn_model *m, const int *codes, const wn_window_cond *wc, int B,
+                          int len)
 {
-    wn_error err;
     const size_t P = wn_model_param_count(m);
     float *g1 = malloc(sizeof(float) * P), *gk = malloc(sizeof(float) * P);
     REQUIRE(g1 && gk);
     double l1, lk;
-    REQUIRE_OK(wn_loss_grad(m, codes, B, len, 1, g1, &l1, &err), &err);
+    loss_grad(m, codes, wc, B, len, 1, g1, &l1);
     const int th[] = {2, 3, 0, 2};
     for (int k = 0; k < 4; k++) {
         memset(gk, 0xff, sizeof(float) * P);
-        REQUIRE_OK(wn_loss_grad(m, codes, B, len, th[k], gk, &lk, &err), &err);
+        loss_grad(m, codes, wc, B, len, th[k], gk, &lk);
         checks += 2;
         CHECKF(!memcmp(g1, gk, sizeof(float) * P),
                "threads %d: the gradient differs from threads 1 (batch %d)", th[k], B);
         CHECKF(!memcmp(&l1, &lk, sizeof l1), "threads %d: loss %.17g, threads 1 %.17g",
                th[k], lk, l1);
     }
-    printf("threads: gradient and loss bitwise equal for threads 1, 2, 3, 0 (batch %d)\n", B);
+    printf("threads: gradient and loss bitwise equal for threads 1, 2, 3, 0 (batch %d%s)\n",
+           B, wc ? ", conditional" : "");
     free(g1), free(gk);
 }
 
@@ -337,6 +388,102 @@ static void check_batch(wn_model *m, const int *codes, int B, int len)
     printf("batch: loss equals the mean of its windows' (|diff| %.3g), gradient max "
            "|diff|/max|g| %.3g\n", fabs(lb - lmean), worst);
     free(gb), free(g1), free(mean);
+}
+
+/* ---------------------------------------------------------------- conditional */
+
+/* A conditional model: C mel bands through the frames conv and the
+ * upsampler of `hop`, N speakers of G dimensions, and a feature
+ * normalisation that is not the identity. */
+static wn_model *make_cond_model(int Q, int L, int K, int R, int D, int S, int C, int hop,
+                                 int N, int G, uint64_t seed)
+{
+    wn_config c = wn_config_default();
+    c.bins = Q, c.layers = L, c.stack = K, c.residual = R, c.dilation = D, c.skip = S;
+    c.cond = C, c.hop = hop, c.upsample_pre = 1, c.speakers = N, c.speaker_dim = G;
+    wn_error err;
+    wn_model *m = wn_model_init(&c, seed, &err);
+    if (!m) { fprintf(stderr, "wn_model_init: %s\n", err.message); exit(1); }
+    /* wn_model_init's bounds, 1/sqrt(fan_in), leave two stages' rows at a
+     * tenth of the features' size and their gradients near the difference
+     * quotients' noise: three times the upsampler's weights bring the
+     * rows to about the features' size */
+    for (int i = 0; i < wn_model_tensor_count(m); i++) {
+        const char *name = wn_model_tensor_name(m, i);
+        if (strncmp(name, "upsample.", 9) || !strstr(name, ".weight")) continue;
+        size_t n = wn_model_tensor_info(m, name, NULL, NULL, NULL);
+        float *w = malloc(sizeof(float) * n);
+        REQUIRE(w && wn_model_tensor_get(m, name, NULL, w) == n);
+        for (size_t k = 0; k < n; k++) w[k] *= 3;
+        REQUIRE_OK(wn_model_set_tensor(m, name, w, n, &err), &err);
+        free(w);
+    }
+    float mean[16], std[16];
+    REQUIRE(C <= 16);
+    for (int i = 0; i < C; i++) mean[i] = -4.0f + 0.5f * i, std[i] = 1.5f + 0.25f * i;
+    REQUIRE_OK(wn_model_set_feature_norm(m, mean, std, &err), &err);
+    return m;
+}
+
+/* Log-mel-like frames (frames, C): a level per band plus a random walk. */
+static float *make_features(size_t frames, int C)
+{
+    float *f = malloc(sizeof(float) * frames * (size_t)C);
+    REQUIRE(f);
+    for (int c = 0; c < C; c++) {
+        double x = -4.0 + 0.5 * c;
+        for (size_t t = 0; t < frames; t++) {
+            x += 2.0 * ((double)(rng_next() >> 11) * 0x1p-53) - 1.0;
+            f[t * (size_t)C + c] = (float)x;
+        }
+    }
+    return f;
+}
+
+/* Windows of `len` codes cut from clips: window b is clip[b] (its codes and
+ * features) from offset[b], spoken by speaker[b]. Fills codes (B, len) and
+ * wc. */
+static void cut_windows(const wn_model *m, int *const *clips, const size_t *clip_len,
+                        float *const *feats, const int *clip, const int *offset,
+                        const int *speaker, int B, int len, int *codes, wn_window_cond *wc)
+{
+    for (int b = 0; b < B; b++) {
+        const int k = clip[b];
+        REQUIRE(offset[b] >= 0 && (size_t)offset[b] + (size_t)len <= clip_len[k]);
+        memcpy(codes + (size_t)b * len, clips[k] + offset[b], sizeof(int) * (size_t)len);
+        wc[b] = (wn_window_cond){feats[k], wn_model_cond_frames(m, clip_len[k]), offset[b],
+                                 speaker[b]};
+    }
+}
+
+/* The speaker rows that no window uses get exactly no gradient. */
+static void check_unused_speakers(const wn_model *m, const wn_window_cond *wc, int B, int len)
+{
+    const wn_config c = wn_model_config(m);
+    const size_t P = wn_model_param_count(m);
+    float *g = malloc(sizeof(float) * P), *t = malloc(sizeof(float) * (size_t)c.speakers *
+                                                      c.speaker_dim);
+    int *codes = random_codes((size_t)B * len, c.bins);
+    REQUIRE(g && t);
+    double loss;
+    loss_grad(m, codes, wc, B, len, 1, g, &loss);
+    REQUIRE(wn_model_tensor_get(m, "speaker.weight", g, t) > 0);
+    int unused = 0;
+    for (int s = 0; s < c.speakers; s++) {
+        int used = 0;
+        for (int b = 0; b < B; b++) used |= wc[b].speaker == s;
+        if (used) continue;
+        unused++;
+        for (int k = 0; k < c.speaker_dim; k++) {
+            checks++;
+            CHECKF(t[(size_t)s * c.speaker_dim + k] == 0.0f, "speaker %d is in no window, its "
+                   "row's gradient is %g", s, (double)t[(size_t)s * c.speaker_dim + k]);
+        }
+    }
+    REQUIRE(unused > 0);
+    printf("speakers: the %d row(s) of speakers in no window have exactly zero gradient\n",
+           unused);
+    free(g), free(t), free(codes);
 }
 
 /* ---------------------------------------------------------------- main */
@@ -413,10 +560,10 @@ int main(void)
     REQUIRE(rf == 8);
     int len = rf + 9, B = 2;
     int *codes = random_codes((size_t)B * len, 24);
-    fd_model("tiny (Q 24, L 4, K 2, R 5, D 3, S 7, batch 2)", m, codes, B, len);
+    fd_model("tiny (Q 24, L 4, K 2, R 5, D 3, S 7, batch 2)", m, codes, NULL, B, len);
 
     int *codes3 = random_codes((size_t)3 * len, 24);
-    check_threads(m, codes3, 3, len);
+    check_threads(m, codes3, NULL, 3, len);
     pairwise_tree(m, len);
     check_batch(m, codes3, 3, len);
     double worst_logits = 0;
@@ -433,8 +580,8 @@ int main(void)
     REQUIRE(rf == 16);
     len = rf + 12;
     codes = random_codes((size_t)B * len, 64);
-    fd_model("wider (Q 64, L 6, K 3, R 8, D 6, S 12, batch 2)", m, codes, B, len);
-    check_threads(m, codes, B, len);
+    fd_model("wider (Q 64, L 6, K 3, R 8, D 6, S 12, batch 2)", m, codes, NULL, B, len);
+    check_threads(m, codes, NULL, B, len);
     worst_logits = fmax(worst_logits, check_logits(m, codes, len));
     /* a window starting in silence, as training draws near a clip's start */
     for (int t = 0; t < rf; t++) codes[t] = wn_mulaw_silence(64);
@@ -451,13 +598,60 @@ int main(void)
     REQUIRE(rf == 1025);
     len = rf + 300;
     codes = random_codes((size_t)len, 16);
-    fd_model("long (Q 16, L 10, K 10, R 3, D 2, S 4, 1324 inputs)", m, codes, 1, len);
+    fd_model("long (Q 16, L 10, K 10, R 3, D 2, S 4, 1324 inputs)", m, codes, NULL, 1, len);
     worst_logits = fmax(worst_logits, check_logits(m, codes, len));
     int *codes2 = random_codes((size_t)2 * len, 16);
-    check_threads(m, codes2, 2, len);
-    check_threads(m, codes, 1, len);
+    check_threads(m, codes2, NULL, 2, len);
+    check_threads(m, codes, NULL, 1, len);
     wn_model_free(m);
     free(codes), free(codes2);
+
+    /* conditional, tiny: 3 mel bands through the frames conv and two
+     * stages (hop 36 = 6 x 6), 3 speakers of 2 dimensions; three windows
+     * of two clips (offset 0, at a clip's end, off the hop's grid; speaker
+     * 1 in none), every entry of every tensor */
+    {
+        m = make_cond_model(24, 4, 2, 5, 3, 7, 3, 36, 3, 2, 41);
+        rf = wn_model_receptive_field(m);
+        len = rf + 9;
+        size_t clip_len[2] = {120, 60};
+        int *clips[2] = {random_codes(clip_len[0], 24), random_codes(clip_len[1], 24)};
+        float *feats[2] = {make_features(wn_model_cond_frames(m, clip_len[0]), 3),
+                           make_features(wn_model_cond_frames(m, clip_len[1]), 3)};
+        const int clip[3] = {0, 0, 1}, off[3] = {0, 120 - len, 29}, spk[3] = {0, 2, 2};
+        int *wcodes = malloc(sizeof(int) * 3 * (size_t)len);
+        wn_window_cond wc[3];
+        REQUIRE(wcodes);
+        cut_windows(m, clips, clip_len, feats, clip, off, spk, 3, len, wcodes, wc);
+        fd_model("cond (Q 24, L 4, K 2, R 5, D 3, S 7, C 3, hop 36 = 6 x 6, pre, 3 speakers "
+                 "of 2, batch 3)", m, wcodes, wc, 3, len);
+        check_threads(m, wcodes, wc, 3, len);
+        check_threads(m, wcodes + len, wc + 1, 1, len);
+        check_unused_speakers(m, wc, 3, len);
+        wn_model_free(m);
+        free(wcodes), free(clips[0]), free(clips[1]), free(feats[0]), free(feats[1]);
+    }
+    /* conditional, long: one window of 1324 inputs (RF 1025) through 36
+     * frames (hop 40 = 4 x 10), which training works through in chunks and
+     * two threads share by chunks of time */
+    {
+        m = make_cond_model(16, 10, 10, 3, 2, 4, 2, 40, 2, 2, 43);
+        rf = wn_model_receptive_field(m);
+        len = rf + 300;
+        size_t clip_len[1] = {(size_t)len + 75};
+        int *clips[1] = {random_codes(clip_len[0], 16)};
+        float *feats[1] = {make_features(wn_model_cond_frames(m, clip_len[0]), 2)};
+        const int clip[1] = {0}, off[1] = {37}, spk[1] = {1};
+        int *wcodes = malloc(sizeof(int) * (size_t)len);
+        wn_window_cond wc[1];
+        REQUIRE(wcodes);
+        cut_windows(m, clips, clip_len, feats, clip, off, spk, 1, len, wcodes, wc);
+        fd_model("cond long (Q 16, L 10, K 10, R 3, D 2, S 4, C 2, hop 40 = 4 x 10, pre, "
+                 "2 speakers of 2, 1324 inputs)", m, wcodes, wc, 1, len);
+        check_threads(m, wcodes, wc, 1, len);
+        wn_model_free(m);
+        free(wcodes), free(clips[0]), free(feats[0]);
+    }
 
     printf("logits: worst relative difference %.3g\n", worst_logits);
     return tu_finish("grad", checks);

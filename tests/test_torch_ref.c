@@ -19,6 +19,8 @@
  *           reference gradients (not our own: Adam's first step is
  *           ~lr*sign(g), so tiny gradient errors near zero would blur a test
  *           of the optimizer), against torch.optim.Adam
+ * and then the same for a conditional model (cond_reference below:
+ * torch_cond_model.safetensors, torch_cond_data.safetensors).
  * On success it prints the worst error of every group.
  */
 #include "testutil.h"
@@ -87,6 +89,288 @@ static void note(worst *w, double err, const char *fmt, const char *name, const 
         w->err = isnan(err) ? INFINITY : err;
         snprintf(w->where, sizeof w->where, fmt, name, at);
     }
+}
+
+/* ---------------------------------------------------------------- conditional
+ * tests/torch_reference.py's conditional model (main_cond): mel features
+ * through a frames conv and two transposed-conv stages (hop 40 = 4 x 10),
+ * per-band normalisation, four named speakers. torch_cond_model.safetensors
+ * is the model (version 2), torch_cond_data.safetensors the values:
+ *   load    config, strides, recipe, normalisation and names from the
+ *           metadata; every tensor bit for bit; wn_model_save writes the
+ *           reference's file byte for byte
+ *   logits  wn_model_logits_cond (clip 0, one speaker, a silent past)
+ *   score   wn_score_codes by chunks of 37 samples (spans that start
+ *           anywhere against the hop, and before the clip) on 1 and 2
+ *           threads: every log-probability against the reference logits'
+ *   grad    wn_grad_ctx_run_cond over three windows of two clips (offsets
+ *           0, at a clip's end and off the hop's grid; a speaker in none):
+ *           the loss and every tensor's gradient, on 1 and 2 threads (the
+ *           third window shared by both) with the same bits */
+
+/* The n comma-separated numbers of s, as floats. */
+static void parse_list(const char *s, float *out, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char *end;
+        out[i] = strtof(s, &end);
+        REQUIRE(end != s && (*end == (i + 1 < n ? ',' : '\0')));
+        s = end + (i + 1 < n);
+    }
+}
+
+/* Every tensor's gradient (the layout of wn_model_params) against the
+ * reference's, max |err| / scale with scale = max(max|ref| of the tensor,
+ * 1% of the largest): the worst into *w. */
+static void check_grads(const wn_model *m, const fx_file *fd, const float *grad,
+                        const char *label, worst *w)
+{
+    const int nt = wn_model_tensor_count(m);
+    double gscale = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < nt; i++) {
+            const char *name = wn_model_tensor_name(m, i);
+            char key[256];
+            snprintf(key, sizeof key, "grad.%s", name);
+            int ndim, shape[3];
+            const size_t cnt = wn_model_tensor_info(m, name, &ndim, shape, NULL);
+            float *gr = fx_get(fd, key, "F32", cnt, NULL);
+            if (pass == 0) {
+                if (maxabs(gr, cnt) > gscale) gscale = maxabs(gr, cnt);
+                free(gr);
+                continue;
+            }
+            float *gc = malloc(cnt * sizeof *gc);
+            REQUIRE(gc && wn_model_tensor_get(m, name, grad, gc) == cnt);
+            double tscale = maxabs(gr, cnt), terr = 0;
+            if (tscale < 0.01 * gscale) tscale = 0.01 * gscale;
+            size_t at = 0;
+            for (size_t k = 0; k < cnt; k++) {
+                double e = fabs((double)gc[k] - gr[k]) / tscale;
+                if (!(e <= terr)) { terr = isnan(e) ? INFINITY : e; at = k; }
+            }
+            char where[96];
+            snprintf(where, sizeof where, "%s (=%.6e vs %.6e)", coords(ndim, shape, at),
+                     (double)gc[at], (double)gr[at]);
+            note(w, terr, "grad.%s%s", name, where);
+            CHECKF(terr <= TOL_GRAD, "%s: grad.%s: max |err|/scale %.3e at %s, max|ref| %.3e, "
+                   "fitted c = %.4f * ref", label, name, terr, where, maxabs(gr, cnt),
+                   fit_scale(gc, gr, cnt));
+            free(gc);
+            free(gr);
+        }
+}
+
+static void cond_reference(void)
+{
+    char mpath[1024], dpath[1024];
+    snprintf(mpath, sizeof mpath, "%s/tests/fixtures/torch_cond_model.safetensors",
+             tu_srcdir());
+    snprintf(dpath, sizeof dpath, "%s/tests/fixtures/torch_cond_data.safetensors",
+             tu_srcdir());
+    fx_file fm, fd;
+    fx_open(&fm, mpath);
+    fx_open(&fd, dpath);
+    wn_error err;
+    memset(&err, 0, sizeof err);
+    wn_model *m = wn_model_load(mpath, &err);
+    if (!m) { fprintf(stderr, "wn_model_load(%s): %s\n", mpath, err.message); exit(1); }
+
+    /* ---- load: the configuration and everything the metadata carries */
+    const wn_config c = wn_model_config(m);
+    const int Q = c.bins, C = c.cond, N = c.speakers;
+    CHECKF(c.bins == fx_meta_int(&fm, "bins") && c.layers == fx_meta_int(&fm, "layers") &&
+           c.stack == fx_meta_int(&fm, "stack") && c.residual == fx_meta_int(&fm, "residual") &&
+           c.dilation == fx_meta_int(&fm, "dilation") && c.skip == fx_meta_int(&fm, "skip") &&
+           C == fx_meta_int(&fm, "cond") && c.hop == fx_meta_int(&fm, "hop") &&
+           c.upsample_pre == fx_meta_int(&fm, "upsample_pre") &&
+           N == fx_meta_int(&fm, "speakers") &&
+           c.speaker_dim == fx_meta_int(&fm, "speaker_dim"),
+           "cond model: configuration (cond %d hop %d pre %d speakers %d dim %d)", C, c.hop,
+           c.upsample_pre, N, c.speaker_dim);
+    REQUIRE(C > 0 && N > 0 && c.upsample_pre == 1);
+    CHECKF(wn_model_receptive_field(m) == fx_meta_int(&fd, "rf"), "cond model: rf %d",
+           wn_model_receptive_field(m));
+    int strides[4];
+    const int ns = wn_model_upsample_strides(m, strides);
+    char sbuf[64] = "";
+    for (int i = 0, l = 0; i < ns; i++)
+        l += snprintf(sbuf + l, sizeof sbuf - (size_t)l, "%s%d", i ? "," : "", strides[i]);
+    CHECKF(ns == 2 && !strcmp(sbuf, fx_meta(&fm, "upsample_strides")),
+           "cond model: strides %s, reference %s", sbuf, fx_meta(&fm, "upsample_strides"));
+    float *mean = malloc(sizeof(float) * 4 * (size_t)C), *std = mean + C;
+    float *rmean = mean + 2 * C, *rstd = mean + 3 * C;
+    REQUIRE(mean);
+    parse_list(fx_meta(&fm, "feature_mean"), rmean, C);
+    parse_list(fx_meta(&fm, "feature_std"), rstd, C);
+    CHECK(wn_model_feature_norm(m, mean, std) == 1);
+    CHECK(!memcmp(mean, rmean, sizeof(float) * (size_t)C) &&
+          !memcmp(std, rstd, sizeof(float) * (size_t)C));
+    free(mean);
+    wn_mel_params mp;
+    REQUIRE(wn_model_mel_params(m, &mp) == WN_OK);
+    CHECKF(mp.mels == C && mp.hop == c.hop && mp.fft == fx_meta_int(&fm, "mel_fft") &&
+           mp.fmin == strtod(fx_meta(&fm, "mel_fmin"), NULL) &&
+           mp.fmax == strtod(fx_meta(&fm, "mel_fmax"), NULL) && mp.scale == WN_MEL_HTK &&
+           !strcmp(fx_meta(&fm, "mel_scale"), "htk") && mp.area_norm == 0 &&
+           !strcmp(fx_meta(&fm, "mel_norm"), "none") &&
+           mp.floor == strtof(fx_meta(&fm, "mel_floor"), NULL),
+           "cond model: recipe fft %d fmin %g fmax %g scale %d norm %d floor %g", mp.fft,
+           mp.fmin, mp.fmax, (int)mp.scale, mp.area_norm, (double)mp.floor);
+    {
+        char names[512];
+        snprintf(names, sizeof names, "%s", fx_meta(&fm, "speaker_names"));
+        int i = 0;
+        for (char *s = names, *tok; (tok = strsep(&s, ",")); i++) {
+            CHECKF(i < N && !strcmp(wn_model_speaker_name(m, i), tok),
+                   "cond model: speaker %d is '%s', reference '%s'", i,
+                   i < N ? wn_model_speaker_name(m, i) : "-", tok);
+            CHECK(wn_model_speaker_find(m, tok) == i);
+        }
+        CHECK(i == N);
+    }
+    const size_t P = wn_model_param_count(m);
+    const int nt = wn_model_tensor_count(m);
+    size_t total = 0;
+    worst wload = {0, ""};
+    for (int i = 0; i < nt; i++) {
+        const char *name = wn_model_tensor_name(m, i);
+        int ndim, shape[3];
+        const size_t cnt = wn_model_tensor_info(m, name, &ndim, shape, NULL);
+        float *ref = fx_get(&fm, name, "F32", cnt, NULL), *p = malloc(cnt * sizeof *p);
+        REQUIRE(p && wn_model_tensor_get(m, name, NULL, p) == cnt);
+        for (size_t k = 0; k < cnt; k++)
+            if (memcmp(&p[k], &ref[k], sizeof(float)))
+                note(&wload, fabs((double)p[k] - ref[k]) + 1e-30, "%s%s", name,
+                     coords(ndim, shape, k));
+        total += cnt;
+        free(p);
+        free(ref);
+    }
+    CHECKF(total == P && json_object_size(fm.header) == (size_t)nt + 1,
+           "cond model: %zu of %zu floats, the file has %zu tensors, the model %d", total, P,
+           json_object_size(fm.header) - 1, nt);
+    CHECKF(wload.err == 0, "cond model: loaded weights differ from the file at %s by %.3e",
+           wload.where, wload.err);
+    /* the writer: the reference wrote the metadata as wn_model_save does */
+    REQUIRE_OK(wn_model_save(m, tu_path("cond.safetensors"), &err), &err);
+    {
+        fx_file fs;
+        fx_open(&fs, tu_path("cond.safetensors"));
+        CHECKF(fs.size == fm.size && !memcmp(fs.raw, fm.raw, fm.size),
+               "cond model: wn_model_save does not give the reference's bytes (%zu, %zu)",
+               fs.size, fm.size);
+        fx_close(&fs);
+    }
+
+    /* ---- logits: clip 0, speaker logits_speaker, the past silence */
+    const size_t n = (size_t)fx_meta_int(&fd, "n");
+    const int spk = (int)fx_meta_int(&fd, "logits_speaker");
+    size_t nf0, nf1;
+    int *codes = fx_get(&fd, "codes", "I32", n, NULL);
+    float *feats0 = fx_get(&fd, "features", "F32", 0, &nf0);
+    float *feats1 = fx_get(&fd, "features1", "F32", 0, &nf1);
+    float *logits_ref = fx_get(&fd, "logits", "F32", n * (size_t)Q, NULL);
+    const size_t F0 = nf0 / (size_t)C, F1 = nf1 / (size_t)C;
+    CHECKF(F0 == wn_model_cond_frames(m, n), "clip 0: %zu frames, wn_model_cond_frames %zu",
+           F0, wn_model_cond_frames(m, n));
+    const wn_cond cc = {feats0, F0, spk};
+    float *logits = malloc(n * (size_t)Q * sizeof *logits);
+    REQUIRE(logits);
+    REQUIRE_OK(wn_model_logits_cond(m, codes, n, &cc, logits, &err), &err);
+    worst wlog = {0, ""};
+    for (size_t t = 0; t < n; t++) {
+        char at[48];
+        snprintf(at, sizeof at, "t=%zu", t);
+        note(&wlog, tu_maxrel(logits + t * Q, logits_ref + t * Q, (size_t)Q), "%s %s",
+             "cond logits", at);
+    }
+    CHECKF(wlog.err <= TOL_LOGITS, "wn_model_logits_cond: max |err|/(1+|ref|) %.3e at %s",
+           wlog.err, wlog.where);
+    fprintf(stderr, "cond logits: worst %.3e (%s), tolerance %.0e\n", wlog.err,
+            wlog.where[0] ? wlog.where : "-", TOL_LOGITS);
+
+    /* ---- score: chunks of 37 samples, 1 and 2 threads */
+    float *logp = malloc(n * sizeof *logp);
+    double *lref = malloc(n * sizeof *lref), nll_ref = 0;
+    REQUIRE(logp && lref);
+    for (size_t t = 0; t < n; t++) {
+        const float *l = logits_ref + t * Q;
+        double mx = -INFINITY, s = 0;
+        for (int q = 0; q < Q; q++) mx = fmax(mx, l[q]);
+        for (int q = 0; q < Q; q++) s += exp((double)l[q] - mx);
+        lref[t] = (double)l[codes[t]] - mx - log(s);
+        nll_ref -= lref[t];
+    }
+    worst wsc = {0, ""};
+    for (int th = 1; th <= 2; th++) {
+        wn_score_params sp = wn_score_default_params();
+        sp.chunk = 37;
+        sp.threads = th;
+        sp.cond = &cc;
+        double nll = NAN;
+        REQUIRE_OK(wn_score_codes(m, codes, n, &sp, &nll, logp, &err), &err);
+        for (size_t t = 0; t < n; t++) {
+            char at[48];
+            snprintf(at, sizeof at, "t=%zu threads=%d", t, th);
+            note(&wsc, fabs(logp[t] - lref[t]) / (1 + fabs(lref[t])), "%s %s", "cond logp",
+                 at);
+        }
+        CHECKF(fabs(nll - nll_ref) <= TOL_LOSS * nll_ref, "score, threads %d: nll %.9f, "
+               "reference %.9f", th, nll, nll_ref);
+    }
+    CHECKF(wsc.err <= TOL_LOGITS, "wn_score_codes: max |err|/(1+|ref|) %.3e at %s", wsc.err,
+           wsc.where);
+    fprintf(stderr, "cond score: chunks of 37, worst %.3e (%s), tolerance %.0e\n", wsc.err,
+            wsc.where, TOL_LOGITS);
+
+    /* ---- loss and gradients of the windows */
+    const int B = (int)fx_meta_int(&fd, "batch"), len = (int)fx_meta_int(&fd, "len");
+    int *train = fx_get(&fd, "train_codes", "I32", (size_t)B * len, NULL);
+    int *clip = fx_get(&fd, "train_clip", "I32", (size_t)B, NULL);
+    int *off = fx_get(&fd, "train_offset", "I32", (size_t)B, NULL);
+    int *wspk = fx_get(&fd, "train_speaker", "I32", (size_t)B, NULL);
+    double *loss_ref = fx_get(&fd, "loss", "F64", 1, NULL);
+    wn_window_cond *wc = calloc((size_t)B, sizeof *wc);
+    float *grad = malloc(P * sizeof *grad), *grad1 = malloc(P * sizeof *grad1);
+    REQUIRE(wc && grad && grad1);
+    for (int b = 0; b < B; b++)
+        wc[b] = (wn_window_cond){clip[b] ? feats1 : feats0, clip[b] ? F1 : F0, off[b], wspk[b]};
+    double loss1 = NAN;
+    for (int th = 1; th <= 2; th++) {
+        wn_grad_ctx *gc = wn_grad_ctx_create(m, B, len, th, &err);
+        if (!gc) { fprintf(stderr, "wn_grad_ctx_create: %s\n", err.message); exit(1); }
+        double loss = NAN;
+        for (size_t k = 0; k < P; k++) grad[k] = NAN; /* must be overwritten */
+        REQUIRE_OK(wn_grad_ctx_run_cond(gc, train, wc, grad, &loss, &err), &err);
+        wn_grad_ctx_free(gc);
+        double lerr = fabs(loss - loss_ref[0]) / (1 + fabs(loss_ref[0]));
+        if (isnan(lerr)) lerr = INFINITY;
+        CHECKF(lerr <= TOL_LOSS, "cond threads=%d: loss %.9f, reference %.9f (rel err %.3e)",
+               th, loss, loss_ref[0], lerr);
+        char label[32];
+        snprintf(label, sizeof label, "cond threads=%d", th);
+        worst wg = {0, ""};
+        check_grads(m, &fd, grad, label, &wg);
+        fprintf(stderr, "cond loss: threads=%d: %.9f vs %.9f, rel err %.3e, tolerance %.0e\n",
+                th, loss, loss_ref[0], lerr, TOL_LOSS);
+        fprintf(stderr, "cond grad: threads=%d: worst %.3e (%s), tolerance %.0e\n", th,
+                wg.err, wg.where, TOL_GRAD);
+        if (th == 1) {
+            memcpy(grad1, grad, P * sizeof *grad);
+            loss1 = loss;
+        } else {
+            CHECKF(!memcmp(grad1, grad, P * sizeof *grad) && loss1 == loss,
+                   "cond: 2 threads do not give 1 thread's bits");
+        }
+    }
+
+    free(wc), free(grad), free(grad1), free(train), free(clip), free(off), free(wspk);
+    free(loss_ref), free(logp), free(lref), free(logits), free(logits_ref), free(codes);
+    free(feats0), free(feats1);
+    wn_model_free(m);
+    fx_close(&fm);
+    fx_close(&fd);
 }
 
 /* ---------------------------------------------------------------- main */
@@ -317,5 +601,7 @@ int main(void)
     wn_model_free(m);
     fx_close(&fm);
     fx_close(&fd);
+
+    cond_reference();
     return tu_finish("torch_ref", 0);
 }
