@@ -509,7 +509,11 @@ WN_API void wn_grad_ctx_free(wn_grad_ctx *c);
 typedef struct wn_window_cond {
     const float *features; /* (frames, cond), or NULL for a model without */
     size_t frames;         /* at least wn_model_cond_frames(m, offset + len) */
-    int64_t offset;        /* the clip sample of the window's first code */
+    int64_t offset;        /* the clip sample of the window's first code;
+                              negative for a window that starts before its
+                              clip (down to 1 - len): the codes there are
+                              the silent past, where the features give
+                              nothing and the speaker still does */
     int speaker;           /* -1 for a model without speakers */
 } wn_window_cond;
 /* wn_grad_ctx_run for a conditional model: wc[b] conditions window b (wc
