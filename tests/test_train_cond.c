@@ -558,6 +558,56 @@ static void errors(void)
     wn_model_free(plain);
 }
 
+/* ------------------------------------------------------------ the command */
+
+static int run(char *out, size_t size, const char *args)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd %s && %s %s 2>&1 >/dev/null", tu_tmpdir(), tu_wavenet(), args);
+    return tu_run(cmd, out, size);
+}
+
+static void cli_cond(void)
+{
+    make_speakers();
+    char buf[8192];
+    int rc = run(buf, sizeof buf, "init -o c.st --bins 64 --layers 4 --stack 2 --residual 8 "
+                 "--dilation 8 --skip 16 --mels 8 --hop 16 --upsample-pre --speakers 3 "
+                 "--speaker-dim 4");
+    CHECKF(rc == 0, "init: %s", buf);
+    rc = run(buf, sizeof buf, "train -m c.st -o c_out.st --train spk --speaker-from-folder "
+             "--valid-list spk_valid.txt --steps 4 --batch 2 --window 100 --valid-every 2 "
+             "--threads 1 --gain-jitter 3");
+    CHECKF(rc == 0 && strstr(buf, "features: 8 log-mel bands, hop 16; normalisation set from ") &&
+           strstr(buf, "speakers: 2, rows 0..1 of 3 named after them, sorted (alice, bob)") &&
+           strstr(buf, "the clips and their features"), "train: %s", buf);
+    const char *fl = strstr(buf, "wavenet: features");
+    fprintf(stderr, "  cli: %.*s\n", fl ? (int)strcspn(fl, "\n") : 0, fl ? fl : "");
+    /* the checkpoint alone: its files and their speakers */
+    rc = run(buf, sizeof buf, "train --resume c_out.st.ckpt --steps 6 --threads 1");
+    CHECKF(rc == 0 && strstr(buf, "the checkpoint's normalisation") &&
+           strstr(buf, "speakers: 2 of the model's 3"), "resume: %s", buf);
+    /* the same folder, its sub-folders not taken as speakers: refused */
+    rc = run(buf, sizeof buf, "train --resume c_out.st.ckpt --steps 8 --train spk");
+    CHECKF(rc == 1 && strstr(buf, "has no speaker, and the model has 3") &&
+           strchr(buf, '\n') == buf + strlen(buf) - 1, "resume without speakers: %s", buf);
+    wn_error err;
+    wn_model *m = wn_model_load(tu_path("c_out.st"), &err);
+    REQUIRE(m);
+    CHECK(wn_model_speaker_find(m, "bob") == 1 && wn_model_feature_norm(m, NULL, NULL) == 1);
+    wn_model_free(m);
+    /* a model without speakers says it does not use them */
+    rc = run(buf, sizeof buf, "init -o p.st --bins 64 --layers 2 --stack 2 --residual 8 "
+             "--dilation 8 --skip 16");
+    rc = rc || run(buf, sizeof buf, "train -m p.st -o p_out.st --train spk --speaker-from-folder "
+                   "--steps 1 --batch 1 --window 100 --threads 1");
+    CHECKF(rc == 0 && strstr(buf, "speakers are not used: the model has no speakers") &&
+           !strstr(buf, "features:"), "plain: %s", buf);
+    rc = run(buf, sizeof buf, "init -o bad.st --hop 16");
+    CHECKF(rc == 2 && strstr(buf, "--hop and --upsample-pre go with --mels"), "%s", buf);
+    checks += 5;
+}
+
 int main(void)
 {
     double t0 = now_s();
@@ -566,6 +616,7 @@ int main(void)
     resume_cond();
     window_frames();
     errors();
+    cli_cond();
     fprintf(stderr, "  total %.1f s\n", now_s() - t0);
     return tu_finish("train_cond", checks);
 }

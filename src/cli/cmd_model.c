@@ -7,6 +7,8 @@
 typedef struct init_opts {
     const char *out;
     long rate, bins, layers, stack, residual, dilation, skip;
+    long mels, hop, speakers, speaker_dim;
+    int pre;
     uint64_t seed;
 } init_opts;
 
@@ -33,6 +35,21 @@ static const cli_opt init_table[] = {
      .lo = 1, .hi = 4096},
     {.name = "seed", .kind = CLI_U64, .arg = "N", .help = "the random weights' seed (0)",
      .off = I(seed)},
+    {.name = "mels", .kind = CLI_INT, .arg = "C",
+     .help = "a vocoder: conditioned on C log-mel bands (0 = none)", .off = I(mels), .lo = 0,
+     .hi = 1024},
+    {.name = "hop", .kind = CLI_INT, .arg = "N",
+     .help = "with --mels: samples per feature frame (64); even, with no\n"
+     "prime factor over 16", .off = I(hop), .lo = 2, .hi = 65536},
+    {.name = "upsample-pre", .kind = CLI_FLAG,
+     .help = "with --mels: a kernel-3 conv over the frames before the\nupsampler",
+     .off = I(pre)},
+    {.name = "speakers", .kind = CLI_INT, .arg = "N",
+     .help = "conditioned on a speaker: N rows of speaker embeddings\n(0 = none)",
+     .off = I(speakers), .lo = 0, .hi = 65536},
+    {.name = "speaker-dim", .kind = CLI_INT, .arg = "G",
+     .help = "with --speakers: an embedding's width (16)", .off = I(speaker_dim), .lo = 1,
+     .hi = 4096},
     {0},
 };
 #undef I
@@ -40,7 +57,9 @@ static const cli_opt init_table[] = {
 const cli_cmd cli_cmd_init = {
     .name = "init", .summary = "write a model with seeded random weights", .run = cmd_init,
     .synopsis = "-o MODEL [--rate HZ] [--bins Q] [--layers L] [--stack K]\n"
-                "                    [--residual R] [--dilation D] [--skip S] [--seed N]",
+                "                    [--residual R] [--dilation D] [--skip S] [--seed N]\n"
+                "                    [--mels C [--hop N] [--upsample-pre]]\n"
+                "                    [--speakers N [--speaker-dim G]]",
     .intro = "defaults: 8000 Hz, 256 bins, 20 layers in stacks of 10, R=32, D=32, S=128, "
              "seed 0\n",
     .opts = init_table,
@@ -50,7 +69,7 @@ int cmd_init(int argc, char **argv)
 {
     wn_config c = wn_config_default();
     init_opts o = {NULL, c.sample_rate, c.bins, c.layers, c.stack, c.residual, c.dilation,
-                   c.skip, 0};
+                   c.skip, 0, 0, 0, 0, 0, 0};
     int rc = cli_parse(&cli_cmd_init, &o, argc, argv);
     if (rc != CLI_GO_ON) return rc;
     if (!o.out) {
@@ -60,6 +79,19 @@ int cmd_init(int argc, char **argv)
     c.sample_rate = (int)o.rate, c.bins = (int)o.bins, c.layers = (int)o.layers;
     c.stack = (int)o.stack, c.residual = (int)o.residual, c.dilation = (int)o.dilation;
     c.skip = (int)o.skip;
+    if ((o.hop || o.pre) && !o.mels) {
+        cli_fail("init: --hop and --upsample-pre go with --mels C");
+        return 2;
+    }
+    if (o.speaker_dim && !o.speakers) {
+        cli_fail("init: --speaker-dim goes with --speakers N");
+        return 2;
+    }
+    c.cond = (int)o.mels;
+    c.hop = o.mels ? (int)(o.hop ? o.hop : 64) : 0;
+    c.upsample_pre = o.pre;
+    c.speakers = (int)o.speakers;
+    c.speaker_dim = o.speakers ? (int)(o.speaker_dim ? o.speaker_dim : 16) : 0;
     const char *out = o.out;
     uint64_t seed = o.seed;
     wn_error err;
