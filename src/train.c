@@ -218,9 +218,12 @@ static int expand_side(const char *const *paths, int n, const char *const *spk, 
         const char *given = spk && spk[i] && spk[i][0] ? spk[i] : NULL;
         const int first = f->n;
         int rc = wn_path_expand(paths[i], &f->path, &f->n, err);
-        if (rc) return rc;
-        char **ns = f->n ? realloc(f->spk, sizeof *ns * (size_t)f->n) : f->spk;
-        if (f->n && !ns) return wn__err(err, WN_ERR_NOMEM, "out of memory");
+        char **ns = rc || !f->n ? f->spk : realloc(f->spk, sizeof *ns * (size_t)f->n);
+        if (rc || (f->n && !ns)) { /* spk holds `first` entries: so must path */
+            for (int j = first; j < f->n; j++) free(f->path[j]);
+            f->n = first;
+            return rc ? rc : wn__err(err, WN_ERR_NOMEM, "out of memory");
+        }
         f->spk = ns;
         for (int j = first; j < f->n; j++) {
             ns[j] = given ? strdup(given) : dir ? folder_speaker(paths[i], f->path[j]) : NULL;
