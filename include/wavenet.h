@@ -683,7 +683,9 @@ typedef struct wn_train_params {
     int speaker_from_folder; /* 1: a clip found in a sub-folder of a folder
                               path, at any depth, takes the name of that
                               sub-folder (the first level below the path)
-                              as its speaker, unless its path has one */
+                              as its speaker, unless its path has one.
+                              The speaker arrays are not owned and are read
+                              by wn_trainer_create only. */
     const char *const *meta; /* the caller's own key/value pairs written into
                               each checkpoint (meta[0] = key, meta[1] =
                               value, ..., then a NULL key), read back with
