@@ -513,7 +513,11 @@ WN_API void wn_grad_ctx_free(wn_grad_ctx *c);
 typedef struct wn_window_cond {
     const float *features; /* (frames, cond), or NULL for a model without */
     size_t frames;         /* at least wn_model_cond_frames(m, offset + len) */
-    int64_t offset;        /* the clip sample of the window's first code */
+    int64_t offset;        /* the clip sample of the window's first code;
+                              negative for a window that starts before its
+                              clip (down to 1 - len): the codes there are
+                              the silent past, where the features give
+                              nothing and the speaker still does */
     int speaker;           /* -1 for a model without speakers */
 } wn_window_cond;
 /* wn_grad_ctx_run for a conditional model: wc[b] conditions window b (wc
@@ -614,6 +618,27 @@ WN_API int wn_dist_max(int64_t *v, int n, wn_error *err);
  * whole with wn_score_codes, as `wavenet score` does: bits/sample = total
  * nats / total samples / ln 2.
  *
+ * Conditional models. A mel model's features are computed once per clip
+ * as it is read (wn_model_features of exactly the samples kept: after
+ * trimming for a training clip, the whole clip for a validation one) and
+ * wait beside its samples; a window gets the frames its samples need.
+ * With gain jitter, a window's features are its clip's shifted by ln g^2
+ * in every band (what a gain g does to a log-mel above the recipe's power
+ * floor; clipping at full scale is not followed). A model whose
+ * normalisation is not set (wn_model_feature_norm returns 0) gets each
+ * band's mean and standard deviation over all training frames (in double,
+ * clip by clip: the same on any thread or rank count; a standard deviation
+ * under 0.1 counts as 0.1) before the first step; wn_trainer_resume then
+ * restores the checkpoint's. A speaker model needs every clip's speaker
+ * (train_speakers, valid_speakers, speaker_from_folder; a list line
+ * "path<TAB>speaker", wn_list_read_speakers): a model whose names are the
+ * defaults ("0", "1", ...) names its rows 0.. after the training speakers,
+ * sorted (more speakers than rows is an error, and a validation speaker
+ * must be one of them); a model with names of its own must know each
+ * speaker. Validation scores each clip with its own features and speaker
+ * (wn_score_params.cond). The checkpoint's data identity holds each file's
+ * speaker, and a resume checks the speaker names and the feature recipe.
+ *
  * Determinism: the data RNG (seed), step counter, optimizer moments, best
  * validation and patience counter are all in the checkpoint; with the same
  * parameters, files and thread count a resumed run reaches the same weights,
@@ -654,6 +679,17 @@ typedef struct wn_train_params {
                               wn_model_save); NULL = not saved. Not owned. */
     wn_progress_fn progress; /* reading data, validation; non-zero = stop */
     void *progress_user;
+    /* Speakers (a model with a speaker table; ignored by one without): */
+    const char *const *train_speakers; /* NULL, or one entry per `train`
+                              path of wn_trainer_create: the speaker of
+                              that path's clips (a NULL entry: none given) */
+    const char *const *valid_speakers; /* the same for the `valid` paths */
+    int speaker_from_folder; /* 1: a clip found in a sub-folder of a folder
+                              path, at any depth, takes the name of that
+                              sub-folder (the first level below the path)
+                              as its speaker, unless its path has one.
+                              The speaker arrays are not owned and are read
+                              by wn_trainer_create only. */
     const char *const *meta; /* the caller's own key/value pairs written into
                               each checkpoint (meta[0] = key, meta[1] =
                               value, ..., then a NULL key), read back with
@@ -676,8 +712,16 @@ WN_API float wn_train_lr(const wn_train_params *p, int64_t step);
 
 /* Append the paths of a list file (one per line; '#' starts a comment;
  * blank lines skipped; a relative path is relative to the list's folder)
- * to *paths / *n (a malloc'ed array of malloc'ed strings, grown here). */
+ * to *paths / *n (a malloc'ed array of malloc'ed strings, grown here). A
+ * line may name a speaker after a tab, "path<TAB>speaker": wn_list_read
+ * keeps the path and drops the speaker. */
 WN_API int wn_list_read(const char *list, char ***paths, int *n, wn_error *err);
+/* The same, keeping the speakers: *speakers grows beside *paths with a
+ * malloc'ed name (blanks trimmed) or NULL for a line without a tab. On
+ * entry *speakers holds *n entries (NULL when *n is 0). Free both with
+ * wn_list_free. */
+WN_API int wn_list_read_speakers(const char *list, char ***paths, char ***speakers, int *n,
+                                 wn_error *err);
 WN_API void wn_list_free(char **paths, int n);
 /* Append what a path names to *paths / *n, as the trainer reads its
  * --train and --valid paths: a folder gives the audio files in it and in
@@ -697,6 +741,9 @@ typedef struct wn_clip_report {
     int silent;            /* all silence (no sample above one 16-bit step) */
     int file_rate;         /* the file's own rate */
     int resampled;         /* 1 if resampled to the model's rate */
+    const char *speaker;   /* its speaker (a model with speakers), else NULL */
+    int speaker_row;       /* the speaker's row of the model's table, or -1 */
+    int64_t frames;        /* feature frames computed of it (mel models) */
 } wn_clip_report;
 
 typedef struct wn_train_stats {
@@ -760,6 +807,21 @@ WN_API int64_t wn_trainer_last_validation(const wn_trainer *t);
  * batch x window, not with the data: the clips wait in an unlinked
  * temporary file in $TMPDIR, 4 bytes a sample). */
 WN_API size_t wn_trainer_memory(const wn_trainer *t);
+/* What wn_trainer_create did for a conditional model. */
+typedef struct wn_train_cond {
+    int bands, hop;        /* the model's features (0 and 0 without) */
+    int64_t frames[2];     /* feature frames of the training (0) and
+                              validation (1) clips */
+    int norm_set;          /* 1: it set the model's feature normalisation
+                              (wn_model_set_feature_norm) from the training
+                              frames, the model having none; 0: the model's
+                              own stands */
+    int speakers;          /* distinct speakers of the training clips (0 for
+                              a model without speakers) */
+    int named;             /* 1: it named the model's speaker rows after
+                              them, the model's names being the defaults */
+} wn_train_cond;
+WN_API wn_train_cond wn_trainer_cond(const wn_trainer *t);
 /* Clips read: which = 0 training, 1 validation. */
 WN_API int wn_trainer_clip_count(const wn_trainer *t, int which);
 WN_API const wn_clip_report *wn_trainer_clip(const wn_trainer *t, int which, int i);
@@ -788,6 +850,12 @@ WN_API int wn_trainer_resume(wn_trainer *t, const char *path, wn_error *err);
  * and WN_ERR_RANGE if the value does not fit. */
 WN_API int wn_checkpoint_meta(const char *path, const char *key, char *buf, size_t size,
                               wn_error *err);
+/* The speaker of each of a checkpoint's files (which = 0 training, 1
+ * validation), in the order of wn_checkpoint_read's lists: a malloc'ed
+ * name or NULL (none; every entry NULL for a model without speakers).
+ * Free with wn_list_free. */
+WN_API int wn_checkpoint_speakers(const char *path, int which, char ***speakers, int *n,
+                                  wn_error *err);
 /* The parameters a checkpoint was trained with (progress, best_path, meta:
  * zero), its step, and its file lists (optional; wn_list_free them). */
 WN_API int wn_checkpoint_read(const char *path, wn_train_params *p, int64_t *step,

@@ -386,6 +386,41 @@ static int read_files(const wn__st_file *f, const char *path, const char *key, c
     return WN_OK;
 }
 
+int wn_checkpoint_speakers(const char *path, int which, char ***speakers, int *n,
+                           wn_error *err)
+{
+    if (!path || !speakers || !n || (which != 0 && which != 1))
+        return wn__err(err, WN_ERR_ARG, "wn_checkpoint_speakers: bad argument");
+    *speakers = NULL;
+    *n = 0;
+    wn__st_file *f = open_ckpt(path, err);
+    if (!f) return err ? err->code : WN_ERR_FORMAT;
+    const char *key = which ? "valid_files" : "train_files";
+    const char *id = wn__st_meta(f, which ? "valid_data" : "train_data"), *s;
+    int rc = meta_str(f, path, key, &s, err);
+    json_t *files = rc ? NULL : json_loads(s, 0, NULL), *a = id ? json_loads(id, 0, NULL) : NULL;
+    if (rc == WN_OK && !json_is_array(files))
+        rc = wn__err(err, WN_ERR_FORMAT, "%s: checkpoint '%s' is not a list", path, key);
+    const int k = rc ? 0 : (int)json_array_size(files);
+    char **v = k ? calloc((size_t)k, sizeof *v) : NULL;
+    if (k && !v) rc = wn__err(err, WN_ERR_NOMEM, "out of memory");
+    /* older checkpoints, and models without speakers: none */
+    for (int i = 0; rc == WN_OK && i < k; i++) {
+        const char *sp = json_string_value(json_object_get(json_array_get(a, (size_t)i), "speaker"));
+        if (sp && !(v[i] = strdup(sp))) rc = wn__err(err, WN_ERR_NOMEM, "out of memory");
+    }
+    json_decref(files);
+    json_decref(a);
+    wn__st_close(f);
+    if (rc) {
+        wn_list_free(v, k);
+        return rc;
+    }
+    *speakers = v;
+    *n = k;
+    return WN_OK;
+}
+
 int wn_checkpoint_meta(const char *path, const char *key, char *buf, size_t size,
                        wn_error *err)
 {
@@ -434,6 +469,35 @@ out:
     return rc;
 }
 
+/* A conditional checkpoint continues only where its rows are the same
+ * speakers and its features are computed by the same recipe (the data's
+ * features were computed with the trainer's model's). */
+static int same_cond(const wn_model *ck, const wn_model *m, const char *path, wn_error *err)
+{
+    const wn_config c = wn_model_config(m);
+    for (int r = 0; r < c.speakers; r++) {
+        const char *a = wn_model_speaker_name(ck, r), *b = wn_model_speaker_name(m, r);
+        if (strcmp(a, b))
+            return wn__err(err, WN_ERR_ARG, "%s: the checkpoint's speaker row %d is '%s', "
+                           "here it is '%s': the rows would not be the same speakers", path, r,
+                           a, b);
+    }
+    wn_mel_params a, b;
+    if (c.cond && wn_model_mel_params(ck, &a) == WN_OK && wn_model_mel_params(m, &b) == WN_OK) {
+        /* fmax 0 is half the rate (a new model's) */
+        if (!(a.fmax > 0)) a.fmax = c.sample_rate / 2.0;
+        if (!(b.fmax > 0)) b.fmax = c.sample_rate / 2.0;
+    }
+    if (c.cond &&
+        (a.fft != b.fft || a.hop != b.hop || a.mels != b.mels || a.fmin != b.fmin ||
+         a.fmax != b.fmax || a.scale != b.scale || a.area_norm != b.area_norm ||
+         a.floor != b.floor))
+        return wn__err(err, WN_ERR_ARG, "%s: the checkpoint's features are not computed as "
+                       "this model's are (fft %d, %g..%g Hz, here fft %d, %g..%g Hz)", path,
+                       a.fft, a.fmin, a.fmax, b.fft, b.fmin, b.fmax);
+    return WN_OK;
+}
+
 int wn_trainer_resume(wn_trainer *t, const char *path, wn_error *err)
 {
     if (!t || !path) return wn__err(err, WN_ERR_ARG, "wn_trainer_resume: bad argument");
@@ -464,6 +528,7 @@ int wn_trainer_resume(wn_trainer *t, const char *path, wn_error *err)
                      a.residual, a.dilation, a.skip);
         goto out;
     }
+    if ((rc = same_cond(cm, t->m, path, err))) goto out;
     /* everything is read and checked before anything in t changes */
     for (int s = 0; s < 2; s++) {
         if (!wn_optim_state(t->opt, s)) continue;
@@ -503,6 +568,17 @@ int wn_trainer_resume(wn_trainer *t, const char *path, wn_error *err)
         rc = wn__err(err, WN_ERR_FORMAT, "%s: checkpoint 'last_valid_bits' or 'train_seconds' "
                      "is not a valid figure", path);
         goto out;
+    }
+    if (b.cond) { /* the run's normalisation, with its weights */
+        float *ms = malloc(sizeof *ms * 2 * (size_t)b.cond);
+        if (!ms) {
+            rc = wn__err(err, WN_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        if (wn_model_feature_norm(cm, ms, ms + b.cond) == 1)
+            rc = wn_model_set_feature_norm(t->m, ms, ms + b.cond, err);
+        free(ms);
+        if (rc) goto out;
     }
     if ((rc = wn_model_set_tensor(t->m, NULL, wn_model_params(cm), t->np, err))) goto out;
     for (int s = 0; s < 2; s++)

@@ -12,6 +12,14 @@
  * step reads its windows back (a few hundred KB, from the page cache), a
  * validation one clip at a time.
  *
+ * Why a conditional model's features wait in the same file: computed once
+ * per clip at load, from the samples kept (after trimming), they take
+ * cond / hop floats a sample: 1.25 times the audio's own bytes for 80
+ * bands at a hop of 64, 20 times at a hop of 4. That is not small beside
+ * the audio, so they go where the audio goes, each clip's frames after its
+ * samples, and a window reads back only the frames its samples need (the
+ * upsampler's context): a few dozen rows.
+ *
  * Why the data RNG is one splitmix64 word drawn in a fixed order (clip and
  * start, then gain, window after window) on one thread: it is then a single
  * number in the checkpoint, and the windows of step k do not depend on the
@@ -54,7 +62,9 @@ void wn_list_free(char **paths, int n)
     free(paths);
 }
 
-int wn_list_read(const char *list, char ***paths, int *n, wn_error *err)
+/* A list file's lines: a path, and after a tab a speaker (kept where
+ * speakers is not NULL) */
+static int list_read(const char *list, char ***paths, char ***speakers, int *n, wn_error *err)
 {
     FILE *f = fopen(list, "r");
     if (!f) return wn__err(err, WN_ERR_IO, "%s: %s", list, strerror(errno));
@@ -80,6 +90,16 @@ int wn_list_read(const char *list, char ***paths, int *n, wn_error *err)
         while (*s == ' ' || *s == '\t') s++;
         while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) e--;
         if (e == s) continue;
+        /* "path<TAB>speaker": the path ends at the first tab */
+        char *tab = memchr(s, '\t', (size_t)(e - s)), *spk = NULL;
+        size_t spk_len = 0;
+        if (tab) {
+            spk = tab + 1;
+            while (spk < e && (*spk == ' ' || *spk == '\t')) spk++;
+            spk_len = (size_t)(e - spk);
+            e = tab;
+            while (e > s && e[-1] == ' ') e--;
+        }
         size_t len = (size_t)(e - s);
         if (s[0] != '/' && dirlen) {
             char *nb = realloc(buf, dirlen + len + 1);
@@ -87,11 +107,21 @@ int wn_list_read(const char *list, char ***paths, int *n, wn_error *err)
             buf = nb;
             memcpy(buf, list, dirlen);
             memcpy(buf + dirlen, s, len);
-            rc = wn__push_path(paths, n, buf, dirlen + len);
-        } else {
-            rc = wn__push_path(paths, n, s, len);
+            s = buf;
+            len += dirlen;
         }
-        if (rc) break;
+        if (speakers) { /* the speaker first: the count *n moves with the path */
+            char **ns = realloc(*speakers, sizeof *ns * (size_t)(*n + 1));
+            if (!ns) { rc = WN_ERR_NOMEM; break; }
+            *speakers = ns;
+            ns[*n] = NULL;
+            if (spk && !(ns[*n] = strndup(spk, spk_len))) { rc = WN_ERR_NOMEM; break; }
+        }
+        rc = wn__push_path(paths, n, s, len);
+        if (rc) {
+            if (speakers) free((*speakers)[*n]);
+            break;
+        }
     }
     if (rc == WN_OK && ferror(f))
         rc = wn__err(err, WN_ERR_IO, "%s: read error", list);
@@ -100,6 +130,18 @@ int wn_list_read(const char *list, char ***paths, int *n, wn_error *err)
     free(buf);
     fclose(f);
     return rc;
+}
+
+int wn_list_read(const char *list, char ***paths, int *n, wn_error *err)
+{
+    return list_read(list, paths, NULL, n, err);
+}
+
+int wn_list_read_speakers(const char *list, char ***paths, char ***speakers, int *n,
+                          wn_error *err)
+{
+    if (!speakers) return wn__err(err, WN_ERR_ARG, "wn_list_read_speakers: NULL speakers");
+    return list_read(list, paths, speakers, n, err);
 }
 
 static int is_audio_name(const char *name)
@@ -171,38 +213,58 @@ int wn_path_expand(const char *path, char ***paths, int *n, wn_error *err)
 
 /* ------------------------------------------------------------ the clips */
 
+void wn__files_free(wn__files *f)
+{
+    if (!f) return;
+    wn_list_free(f->path, f->n);
+    wn_list_free(f->spk, f->spk ? f->n : 0);
+    free(f->row);
+    memset(f, 0, sizeof *f);
+}
+
 typedef struct tclip {
     int64_t off;   /* into the file, in floats */
     int64_t n;
     int64_t cum;   /* window start positions in the clips before this one */
+    int64_t foff;  /* its features (mel models), in floats into the file */
+    int64_t frames;
+    int spk;       /* its speaker's row, -1 none */
 } tclip;
 
 struct wn__data {
     const wn_train_params *p;
+    const wn_model *m;
     int rf, window, len, rate, bins, silence;
-    char **files[2];
-    int nfiles[2];
+    int C, hop, pre;       /* features: bands, hop, the frames conv */
+    float log_floor;       /* ln of the recipe's power floor */
+    wn__files f[2];
     wn_clip_report *rep[2];
     char **real[2];        /* each file's resolved path ("" if none) */
     uint32_t *crc[2];      /* crc32 of what was kept of each file */
-    int fd;                /* training floats back to back, then each
-                              validation clip's codes (int32) */
+    int fd;                /* training floats back to back, each clip's
+                              samples and then its features; then each
+                              validation clip's codes (int32) and features */
     int64_t bytes;
     float *win;            /* one window's samples, read back */
     tclip *clips;
     int nclips;
     int64_t positions;     /* window start positions over all clips */
+    size_t wframes;        /* the most frames a window's conditioning reads */
     int64_t *voff;         /* byte offset of each validation clip's codes */
+    int64_t *vfoff;        /* and of its features */
     size_t *vn, vmax;      /* their lengths, the longest */
+    size_t *vframes, vfmax;/* their frames, the most */
     int64_t samples[2];
+    int64_t frames[2];
+    double *fmean, *fstd;  /* the training frames' statistics (C each) */
 };
 
 void wn__data_free(wn__data *d)
 {
     if (!d) return;
     for (int w = 0; w < 2; w++) {
-        wn_list_free(d->files[w], d->nfiles[w]);
-        wn_list_free(d->real[w], d->real[w] ? d->nfiles[w] : 0);
+        wn_list_free(d->real[w], d->real[w] ? d->f[w].n : 0);
+        wn__files_free(&d->f[w]);
         free(d->rep[w]);
         free(d->crc[w]);
     }
@@ -210,7 +272,11 @@ void wn__data_free(wn__data *d)
     free(d->win);
     free(d->clips);
     free(d->voff);
+    free(d->vfoff);
     free(d->vn);
+    free(d->vframes);
+    free(d->fmean);
+    free(d->fstd);
     free(d);
 }
 
@@ -289,26 +355,79 @@ static uint32_t crc_of(const void *p, size_t bytes)
     return (uint32_t)c;
 }
 
+/* The features of n samples x (wn_model_features) appended to the clips'
+ * file at d->bytes; *frames receives their count. With sums (the training
+ * clips), each band's sum and sum of squares are added, in double, frame
+ * after frame: the statistics do not depend on the thread count. They are
+ * taken about shift (the first training frame), which keeps the sum of
+ * squares from cancelling. */
+static int put_features(wn__data *d, const float *x, size_t n, size_t *frames, double *sums,
+                        wn_error *err)
+{
+    float *feats = NULL;
+    int rc = wn_model_features(d->m, x, n, &feats, frames, err);
+    if (rc) return rc;
+    const size_t C = (size_t)d->C;
+    if (sums) {
+        double *sum = sums, *sq = sums + C, *shift = sums + 2 * C;
+        if (d->frames[0] == 0)
+            for (size_t c = 0; c < C; c++) shift[c] = feats[c];
+        for (size_t f = 0; f < *frames; f++)
+            for (size_t c = 0; c < C; c++) {
+                double v = (double)feats[f * C + c] - shift[c];
+                sum[c] += v;
+                sq[c] += v * v;
+            }
+    }
+    rc = data_io(d, 1, feats, sizeof *feats * *frames * C, d->bytes, err);
+    free(feats);
+    if (rc) return rc;
+    d->bytes += (int64_t)(sizeof(float) * *frames * C);
+    return WN_OK;
+}
+
+/* A band whose frames barely move (one at the power floor throughout, in
+ * a band above the audio's content) would have its every later wiggle
+ * magnified without bound: its standard deviation is taken as at least
+ * this many nats. */
+#define WN_FEATURE_STD_MIN 0.1
+
+static void feature_stats(wn__data *d, const double *sums)
+{
+    const int C = d->C;
+    const double N = (double)d->frames[0];
+    for (int c = 0; c < C; c++) {
+        double m = sums[c] / N, var = sums[C + c] / N - m * m;
+        d->fmean[c] = sums[2 * C + c] + m;
+        d->fstd[c] = var > WN_FEATURE_STD_MIN * WN_FEATURE_STD_MIN ? sqrt(var)
+                                                                   : WN_FEATURE_STD_MIN;
+    }
+}
+
 static int load_train(wn__data *d, wn_error *err)
 {
-    const int nf = d->nfiles[0];
+    const int nf = d->f[0].n;
     /* a clip must hold a window (T samples, each predicted) and more than
      * the receptive field */
     const int64_t need = d->window > d->rf + 1 ? d->window : d->rf + 1;
-    int64_t used = 0;
     d->clips = calloc((size_t)(nf ? nf : 1), sizeof *d->clips);
-    if (!d->clips) return wn__err(err, WN_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < nf; i++) {
-        if (progress_stop(d->p, i, nf + d->nfiles[1]))
-            return wn__err(err, WN_ERR_INTERRUPTED, "interrupted while reading the data");
-        const char *path = d->files[0][i];
+    double *sums = d->C ? calloc(3 * (size_t)d->C, sizeof *sums) : NULL;
+    if (!d->clips || (d->C && !sums)) {
+        free(sums);
+        return wn__err(err, WN_ERR_NOMEM, "out of memory");
+    }
+    int rc = WN_OK;
+    for (int i = 0; i < nf && rc == WN_OK; i++) {
+        if (progress_stop(d->p, i, nf + d->f[1].n)) {
+            rc = wn__err(err, WN_ERR_INTERRUPTED, "interrupted while reading the data");
+            break;
+        }
+        const char *path = d->f[0].path[i];
         wn_clip_report *r = &d->rep[0][i];
-        r->path = path;
         float *x = NULL;
         size_t n = 0;
         wn_audio_info info;
-        int rc = wn_audio_read(path, d->rate, &x, &n, &info, err);
-        if (rc) return rc;
+        if ((rc = wn_audio_read(path, d->rate, &x, &n, &info, err))) break;
         r->samples = (int64_t)n;
         r->file_rate = info.file_rate;
         r->resampled = info.resampled;
@@ -324,19 +443,30 @@ static int load_train(wn__data *d, wn_error *err)
             continue;
         }
         d->crc[0][i] = crc_of(x + head, sizeof *x * (size_t)keep);
-        rc = data_io(d, 1, x + head, sizeof *x * (size_t)keep, (int64_t)sizeof *x * used, err);
-        free(x);
-        if (rc) return rc;
-        tclip *c = &d->clips[d->nclips++];
-        c->off = used;
+        tclip *c = &d->clips[d->nclips];
+        c->off = d->bytes / (int64_t)sizeof(float);
         c->n = keep;
         c->cum = d->positions;
+        c->spk = r->speaker_row;
+        rc = data_io(d, 1, x + head, sizeof *x * (size_t)keep, d->bytes, err);
+        if (rc == WN_OK) d->bytes += (int64_t)sizeof *x * keep;
+        /* the features of exactly the samples kept */
+        size_t frames = 0;
+        c->foff = d->bytes / (int64_t)sizeof(float);
+        if (rc == WN_OK && d->C) rc = put_features(d, x + head, (size_t)keep, &frames, sums, err);
+        free(x);
+        if (rc) break;
+        c->frames = (int64_t)frames;
+        r->frames = (int64_t)frames;
+        d->frames[0] += (int64_t)frames;
+        d->nclips++;
         /* starts s in [-RF, n - RF - T]: n - T + 1 of them */
         d->positions += keep - d->window + 1;
-        used += keep;
+        d->samples[0] += keep;
     }
-    d->samples[0] = used;
-    d->bytes = (int64_t)sizeof(float) * used;
+    if (rc == WN_OK && d->C && d->frames[0]) feature_stats(d, sums);
+    free(sums);
+    if (rc) return rc;
     if (nf == 0) return wn__err(err, WN_ERR_ARG, "no training files");
     if (d->nclips == 0) {
         const wn_clip_report *r = &d->rep[0][0];
@@ -353,66 +483,105 @@ static int load_train(wn__data *d, wn_error *err)
 
 static int load_valid(wn__data *d, wn_error *err)
 {
-    const int nf = d->nfiles[1];
+    const int nf = d->f[1].n;
     if (!nf) return WN_OK;
     d->voff = calloc((size_t)nf, sizeof *d->voff);
+    d->vfoff = calloc((size_t)nf, sizeof *d->vfoff);
     d->vn = calloc((size_t)nf, sizeof *d->vn);
-    if (!d->voff || !d->vn) return wn__err(err, WN_ERR_NOMEM, "out of memory");
+    d->vframes = calloc((size_t)nf, sizeof *d->vframes);
+    if (!d->voff || !d->vfoff || !d->vn || !d->vframes)
+        return wn__err(err, WN_ERR_NOMEM, "out of memory");
     const int rank = wn__dist_rank(), size = wn__dist_size();
     for (int i = 0; i < nf; i++) {
-        if (progress_stop(d->p, d->nfiles[0] + i, d->nfiles[0] + nf))
+        if (progress_stop(d->p, d->f[0].n + i, d->f[0].n + nf))
             return wn__err(err, WN_ERR_INTERRUPTED, "interrupted while reading the data");
         wn_clip_report *r = &d->rep[1][i];
-        r->path = d->files[1][i];
         if (i % size != rank) continue; /* another rank's clip */
         wn_audio_info info;
-        int *codes = NULL;
-        int rc = wn_audio_read_codes(r->path, d->rate, d->bins, &codes, &d->vn[i], &info, err);
+        float *x = NULL;
+        int rc = wn_audio_read(r->path, d->rate, &x, &d->vn[i], &info, err);
         if (rc) return rc;
-        d->voff[i] = d->bytes;
-        d->crc[1][i] = crc_of(codes, sizeof *codes * d->vn[i]);
-        rc = data_io(d, 1, codes, sizeof *codes * d->vn[i], d->bytes, err);
+        /* scored whole and untrimmed, as `wavenet score` scores a file (the
+         * codes of wn_audio_read_codes), with the features of those samples */
+        const size_t n = d->vn[i];
+        d->vfoff[i] = -1;
+        if (d->C) {
+            d->vfoff[i] = d->bytes;
+            rc = put_features(d, x, n, &d->vframes[i], NULL, err);
+        }
+        int *codes = (int *)malloc(sizeof *codes * (n ? n : 1));
+        if (rc == WN_OK && !codes) rc = wn__err(err, WN_ERR_NOMEM, "out of memory");
+        for (size_t k = 0; rc == WN_OK && k < n; k++) codes[k] = wn_mulaw_encode(x[k], d->bins);
+        free(x);
+        if (rc == WN_OK) {
+            d->voff[i] = d->bytes;
+            d->crc[1][i] = crc_of(codes, sizeof *codes * n);
+            rc = data_io(d, 1, codes, sizeof *codes * n, d->bytes, err);
+        }
         free(codes);
         if (rc) return rc;
-        d->bytes += (int64_t)(sizeof *codes * d->vn[i]);
-        if (d->vn[i] > d->vmax) d->vmax = d->vn[i];
-        r->samples = (int64_t)d->vn[i];
+        d->bytes += (int64_t)(sizeof *codes * n);
+        if (n > d->vmax) d->vmax = n;
+        if (d->vframes[i] > d->vfmax) d->vfmax = d->vframes[i];
+        r->samples = (int64_t)n;
+        r->frames = (int64_t)d->vframes[i];
         r->file_rate = info.file_rate;
         r->resampled = info.resampled;
     }
-    /* every rank learns every clip's length and crc32 (the figures are per
-     * sample; a checkpoint names the data whatever the rank count) */
-    const size_t k = 2 * (size_t)(unsigned)nf;
+    /* every rank learns every clip's length, frames and crc32 (the figures
+     * are per sample; a checkpoint names the data whatever the rank count) */
+    const size_t k = 3 * (size_t)(unsigned)nf;
     double *mine = calloc(k, sizeof *mine),
            *all = calloc(k * (size_t)(unsigned)(size > 0 ? size : 1), sizeof *all);
     int rc = mine && all ? WN_OK : wn__err(err, WN_ERR_NOMEM, "out of memory");
     for (int i = 0; rc == WN_OK && i < nf; i++) {
-        mine[2 * i] = (double)d->rep[1][i].samples;
-        mine[2 * i + 1] = (double)d->crc[1][i];
+        mine[3 * i] = (double)d->rep[1][i].samples;
+        mine[3 * i + 1] = (double)d->crc[1][i];
+        mine[3 * i + 2] = (double)d->rep[1][i].frames;
     }
     if (rc == WN_OK) rc = wn__dist_allgather(mine, k, all, err);
     for (int i = 0; rc == WN_OK && i < nf; i++) {
         const double *o = all + (size_t)(i % size) * k;
-        d->rep[1][i].samples = (int64_t)o[2 * i];
-        d->crc[1][i] = (uint32_t)o[2 * i + 1];
+        d->rep[1][i].samples = (int64_t)o[3 * i];
+        d->crc[1][i] = (uint32_t)o[3 * i + 1];
+        d->rep[1][i].frames = (int64_t)o[3 * i + 2];
         d->samples[1] += d->rep[1][i].samples;
+        d->frames[1] += d->rep[1][i].frames;
     }
     free(mine);
     free(all);
     return rc;
 }
 
-wn__data *wn__data_load(const wn_model *m, const wn_train_params *p, char **files[2],
-                        const int nfiles[2], wn_error *err)
+/* The frames [*fs, *fe) of a clip of F frames that the window starting at
+ * clip sample s (len codes: samples s + 1 .. s + len - 1 predicted) reads:
+ * what the upsampler needs for those samples (wn__upsample_frames_needed,
+ * one more each side for the frames conv), and at least as many as
+ * wn_grad_ctx_run_cond asks of a window ending at s + len. */
+static void window_frames(const wn__data *d, int64_t s, int64_t F, int64_t *fs, int64_t *fe)
+{
+    const int64_t n1 = s + d->len;
+    long f0, f1;
+    wn__upsample_frames_needed(&d->m->up, s + 1 > 0 ? (long)(s + 1) : 0, (long)n1, &f0, &f1);
+    int64_t a = f0 - d->pre, b = f1 + d->pre;
+    const int64_t need = (int64_t)wn_model_cond_frames(d->m, (size_t)n1);
+    if (b < need) b = need;
+    *fs = a > 0 ? a : 0;
+    *fe = b < F ? b : F;
+}
+
+wn__data *wn__data_load(const wn_model *m, const wn_train_params *p, wn__files f[2],
+                        wn_error *err)
 {
     wn__data *d = calloc(1, sizeof *d);
     if (!d) {
-        for (int w = 0; w < 2; w++) wn_list_free(files[w], nfiles[w]);
+        for (int w = 0; w < 2; w++) wn__files_free(&f[w]);
         wn__err(err, WN_ERR_NOMEM, "out of memory");
         return NULL;
     }
     wn_config c = wn_model_config(m);
     d->p = p;
+    d->m = m;
     d->fd = -1;
     d->rf = wn_model_receptive_field(m);
     d->window = p->window;
@@ -420,18 +589,44 @@ wn__data *wn__data_load(const wn_model *m, const wn_train_params *p, char **file
     d->rate = c.sample_rate;
     d->bins = c.bins;
     d->silence = wn_mulaw_silence(c.bins);
+    d->C = c.cond;
+    d->hop = c.hop;
+    d->pre = c.upsample_pre;
     for (int w = 0; w < 2; w++) {
-        d->files[w] = files[w];
-        d->nfiles[w] = nfiles[w];
-        size_t k = (size_t)(nfiles[w] ? nfiles[w] : 1);
+        d->f[w] = f[w];
+        memset(&f[w], 0, sizeof f[w]);
+    }
+    for (int w = 0; w < 2; w++) {
+        const int nf = d->f[w].n;
+        size_t k = (size_t)(nf ? nf : 1);
         d->rep[w] = calloc(k, sizeof *d->rep[w]);
         d->crc[w] = calloc(k, sizeof *d->crc[w]);
         d->real[w] = calloc(k, sizeof *d->real[w]);
         if (!d->rep[w] || !d->crc[w] || !d->real[w]) goto nomem;
-        for (int i = 0; i < nfiles[w]; i++) {
-            char *rp = realpath(files[w][i], NULL);
+        for (int i = 0; i < nf; i++) {
+            char *rp = realpath(d->f[w].path[i], NULL);
             d->real[w][i] = rp ? rp : strdup("");
             if (!d->real[w][i]) goto nomem;
+            wn_clip_report *r = &d->rep[w][i];
+            r->path = d->f[w].path[i];
+            r->speaker = c.speakers && d->f[w].spk ? d->f[w].spk[i] : NULL;
+            r->speaker_row = c.speakers && d->f[w].row ? d->f[w].row[i] : -1;
+        }
+    }
+    if (d->C) {
+        wn_mel_params mp;
+        wn_model_mel_params(m, &mp);
+        d->log_floor = logf(mp.floor);
+        d->fmean = calloc((size_t)d->C, sizeof *d->fmean);
+        d->fstd = calloc((size_t)d->C, sizeof *d->fstd);
+        if (!d->fmean || !d->fstd) goto nomem;
+        /* the most frames of a window: its start's phase within a hop is
+         * all that changes the count, away from the clip's ends */
+        const int64_t base = ((int64_t)m->up.halo / d->hop + 4) * d->hop;
+        for (int64_t ph = 0; ph < d->hop; ph++) {
+            int64_t fs, fe;
+            window_frames(d, base + ph, INT64_MAX, &fs, &fe);
+            if ((size_t)(fe - fs) > d->wframes) d->wframes = (size_t)(fe - fs);
         }
     }
     d->win = malloc(sizeof(float) * (size_t)d->len);
@@ -445,9 +640,12 @@ fail:
     return NULL;
 }
 
-int wn__data_draw(wn__data *d, uint64_t *rng, int b0, int b1, int *codes, wn_error *err)
+size_t wn__data_window_frames(const wn__data *d) { return d->wframes; }
+
+int wn__data_draw(wn__data *d, uint64_t *rng, int b0, int b1, int *codes, wn_window_cond *wc,
+                  float *feats, wn_error *err)
 {
-    const int len = d->len, rf = d->rf, bins = d->bins;
+    const int len = d->len, rf = d->rf, bins = d->bins, C = d->C;
     const float jit = d->p->gain_jitter_db;
     for (int b = 0; b < d->p->batch; b++) {
         int64_t pos = (int64_t)(wn__uniform(rng) * (double)d->positions);
@@ -476,38 +674,98 @@ int wn__data_draw(wn__data *d, uint64_t *rng, int b0, int b1, int *codes, wn_err
             for (; i < len; i++) out[i] = wn_mulaw_encode(x[i], bins);
         else
             for (; i < len; i++) out[i] = wn_mulaw_encode(x[i] * gain, bins);
+        if (!wc) continue;
+        wn_window_cond *w = &wc[b - b0];
+        w->features = NULL;
+        w->frames = 0;
+        w->offset = s;
+        w->speaker = c->spk;
+        if (!C) continue;
+        /* the frames its samples need, counted from the first of them */
+        int64_t fs, fe;
+        window_frames(d, s, c->frames, &fs, &fe);
+        float *fb = feats + (size_t)(b - b0) * d->wframes * (size_t)C;
+        const size_t nv = (size_t)(fe - fs) * (size_t)C;
+        rc = data_io(d, 0, fb, sizeof(float) * nv, (int64_t)sizeof(float) * (c->foff + fs * C),
+                     err);
+        if (rc) return rc;
+        /* The features are the un-jittered clip's: a gain g scales the
+         * power of every band by g^2, which adds ln(g^2) to its log-mel,
+         * exactly, wherever the band is above the recipe's power floor (at
+         * the floor the power under it is not known; it stays at the floor
+         * or rises by the shift). Clipping at full scale, which a gain
+         * above 1 may cause in the codes, is not in the features. */
+        if (gain != 1.0f) {
+            const float shift = (float)(2.0 * log((double)gain)), lf = d->log_floor;
+            for (size_t k = 0; k < nv; k++) {
+                float v = fb[k] + shift;
+                fb[k] = v > lf ? v : lf;
+            }
+        }
+        w->features = fb;
+        w->frames = (size_t)(fe - fs);
+        w->offset = s - fs * d->hop;
     }
     return WN_OK;
 }
 
-int wn__data_valid(const wn__data *d, int i, int *codes, size_t *n, wn_error *err)
+int wn__data_valid(const wn__data *d, int i, int *codes, size_t *n, float *feats, wn_cond *c,
+                   wn_error *err)
 {
     *n = d->vn[i]; /* 0 for another rank's clip */
-    return data_io(d, 0, codes, sizeof *codes * d->vn[i], d->voff[i], err);
+    if (c) {
+        c->features = NULL;
+        c->frames = 0;
+        c->speaker = d->rep[1][i].speaker_row;
+    }
+    int rc = data_io(d, 0, codes, sizeof *codes * d->vn[i], d->voff[i], err);
+    if (rc || !d->C || !d->vn[i] || !c) return rc;
+    c->features = feats;
+    c->frames = d->vframes[i];
+    return data_io(d, 0, feats, sizeof(float) * d->vframes[i] * (size_t)d->C, d->vfoff[i], err);
 }
 
 size_t wn__data_valid_max(const wn__data *d) { return d->vmax; }
+size_t wn__data_valid_max_frames(const wn__data *d) { return d->vfmax; }
+int64_t wn__data_frames(const wn__data *d, int which) { return d->frames[which]; }
+
+void wn__data_feature_stats(const wn__data *d, double *mean, double *std)
+{
+    for (int c = 0; c < d->C; c++) {
+        mean[c] = d->fmean[c];
+        std[c] = d->fstd[c];
+    }
+}
 
 int wn__data_files(const wn__data *d, int which, char ***files)
 {
-    if (files) *files = d->files[which];
-    return d->nfiles[which];
+    if (files) *files = d->f[which].path;
+    return d->f[which].n;
 }
 
 const wn_clip_report *wn__data_report(const wn__data *d, int which, int i)
 {
-    return i >= 0 && i < d->nfiles[which] ? &d->rep[which][i] : NULL;
+    return i >= 0 && i < d->f[which].n ? &d->rep[which][i] : NULL;
 }
 
 int64_t wn__data_samples(const wn__data *d, int which) { return d->samples[which]; }
 
+/* Each file's resolved path, samples and crc32 and, for a model with
+ * speakers, its speaker's name: a resume with other labels is refused as
+ * other audio is. A model without speakers writes no "speaker", so its
+ * identity is what it was before there were speakers. */
 char *wn__data_identity(const wn__data *d, int which)
 {
     json_t *a = json_array();
-    for (int i = 0; a && i < d->nfiles[which]; i++) {
+    for (int i = 0; a && i < d->f[which].n; i++) {
         const wn_clip_report *r = &d->rep[which][i];
         json_t *o = json_pack("{s:s, s:I, s:I}", "path", d->real[which][i], "samples",
                               (json_int_t)r->samples, "crc32", (json_int_t)d->crc[which][i]);
+        if (o && d->m->cfg.speakers && r->speaker &&
+            json_object_set_new(o, "speaker", json_string(r->speaker))) {
+            json_decref(o);
+            o = NULL;
+        }
         if (!o || json_array_append_new(a, o)) {
             json_decref(a);
             return NULL;
@@ -522,29 +780,40 @@ int wn__data_same(const wn__data *d, int which, const char *identity, const char
                   wn_error *err)
 {
     const char *what = which ? "validation" : "training";
+    const int nf = d->f[which].n;
     json_t *a = json_loads(identity, 0, NULL);
     int rc = WN_OK;
     if (!json_is_array(a)) {
         rc = wn__err(err, WN_ERR_FORMAT, "%s: the %s data's identity is not a list", ckpt,
                      what);
-    } else if ((int)json_array_size(a) != d->nfiles[which]) {
+    } else if ((int)json_array_size(a) != nf) {
         rc = wn__err(err, WN_ERR_ARG,
                      "%s: the run trained with %d %s files, %d are given now", ckpt,
-                     (int)json_array_size(a), what, d->nfiles[which]);
+                     (int)json_array_size(a), what, nf);
     }
-    for (int i = 0; rc == WN_OK && i < d->nfiles[which]; i++) {
+    for (int i = 0; rc == WN_OK && i < nf; i++) {
         json_t *o = json_array_get(a, (size_t)i);
         const char *path = json_string_value(json_object_get(o, "path"));
         json_t *ns = json_object_get(o, "samples"), *cs = json_object_get(o, "crc32");
-        if (!path || !json_is_integer(ns) || !json_is_integer(cs)) {
+        json_t *sp = json_object_get(o, "speaker");
+        const char *then = json_string_value(sp), *now = d->rep[which][i].speaker;
+        if (!d->m->cfg.speakers) now = NULL;
+        if (!path || !json_is_integer(ns) || !json_is_integer(cs) || (sp && !then)) {
             rc = wn__err(err, WN_ERR_FORMAT, "%s: the %s data's identity is malformed", ckpt,
                          what);
         } else if (json_integer_value(ns) != d->rep[which][i].samples ||
                    (uint32_t)json_integer_value(cs) != d->crc[which][i]) {
             rc = wn__err(err, WN_ERR_ARG,
                          "%s: %s is not the audio the run trained on (then %s, %lld samples); "
-                         "resume where the same files are", ckpt, d->files[which][i], path,
+                         "resume where the same files are", ckpt, d->f[which].path[i], path,
                          (long long)json_integer_value(ns));
+        } else if (!then != !now || (then && strcmp(then, now))) {
+            rc = wn__err(err, WN_ERR_ARG,
+                         "%s: %s has speaker %s%s%s, the run %s it with %s%s%s; resume with "
+                         "the same speakers", ckpt, d->f[which].path[i], now ? "'" : "",
+                         now ? now : "none", now ? "'" : "",
+                         which ? "validated" : "trained", then ? "'" : "",
+                         then ? then : "none", then ? "'" : "");
         }
     }
     json_decref(a);

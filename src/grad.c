@@ -235,11 +235,12 @@ int wn_grad_ctx_run_cond(wn_grad_ctx *c, const int *codes, const wn_window_cond 
     for (int b = 0; conditional && b < B; b++) {
         const wn_cond cc = {wc[b].features, wc[b].frames, wc[b].speaker};
         wn_error e;
-        /* a window may start before its clip (silence padding): those
-         * samples' features are zero, as in scoring */
-        if (wc[b].offset < -(int64_t)len ||
-            (m->cfg.cond && wc[b].offset + len > 0 &&
-             wc[b].frames < wn_model_cond_frames(m, (size_t)(wc[b].offset + len))))
+        /* a window may start before its clip (offset < 0): the codes there
+         * are the silent past, where the features contribute nothing (as
+         * scoring gives a clip's first samples); its last code must be in
+         * the clip */
+        if (wc[b].offset + len < 1 ||
+            (m->cfg.cond && wc[b].frames < wn_model_cond_frames(m, (size_t)(wc[b].offset + len))))
             return wn__err(err, WN_ERR_ARG, "window %d: offset %lld and %zu frames do not "
                            "cover its %d samples", b, (long long)wc[b].offset, wc[b].frames, len);
         if ((m->cfg.speakers && (cc.speaker < 0 || cc.speaker >= m->cfg.speakers)) ||

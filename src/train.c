@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* ------------------------------------------------------------ parameters */
@@ -191,12 +192,212 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* ------------------------------------------------------------ speakers */
+
+/* The speaker a folder path gives a file found in it: the name of the
+ * sub-folder of the first level that holds it (NULL: the file is in the
+ * folder itself). */
+static char *folder_speaker(const char *dir, const char *file)
+{
+    size_t dl = strlen(dir);
+    if (strncmp(file, dir, dl)) return NULL;
+    const char *rel = file + dl;
+    while (*rel == '/') rel++;
+    const char *slash = strchr(rel, '/');
+    return slash && slash > rel ? strndup(rel, (size_t)(slash - rel)) : NULL;
+}
+
+/* One side's paths expanded (wn_path_expand), each file with its speaker:
+ * its path's, or with from_folder its sub-folder's. */
+static int expand_side(const char *const *paths, int n, const char *const *spk, int from_folder,
+                       wn__files *f, wn_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        const int dir = from_folder && stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode);
+        const char *given = spk && spk[i] && spk[i][0] ? spk[i] : NULL;
+        const int first = f->n;
+        int rc = wn_path_expand(paths[i], &f->path, &f->n, err);
+        char **ns = rc || !f->n ? f->spk : realloc(f->spk, sizeof *ns * (size_t)f->n);
+        if (rc || (f->n && !ns)) { /* spk holds `first` entries: so must path */
+            for (int j = first; j < f->n; j++) free(f->path[j]);
+            f->n = first;
+            return rc ? rc : wn__err(err, WN_ERR_NOMEM, "out of memory");
+        }
+        f->spk = ns;
+        for (int j = first; j < f->n; j++) {
+            ns[j] = given ? strdup(given) : dir ? folder_speaker(paths[i], f->path[j]) : NULL;
+            if (given && !ns[j]) {
+                for (int k = j + 1; k < f->n; k++) ns[k] = NULL;
+                return wn__err(err, WN_ERR_NOMEM, "out of memory");
+            }
+        }
+    }
+    return WN_OK;
+}
+
+static int name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 63) return 0;
+    for (; *s; s++)
+        if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') && !(*s >= '0' && *s <= '9') &&
+            *s != '_' && *s != '-' && *s != '.')
+            return 0;
+    return 1;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int find_name(const char *const *names, int n, const char *s)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(names[i], s)) return i;
+    return -1;
+}
+
+/* Each clip's row of the model's speaker table, into f[w].row. A model
+ * whose names are the defaults ("0", "1", ...) takes the training
+ * speakers' names, sorted, for rows 0.. (the rest keep their numbers) and
+ * *names receives the model's new names (N strings, malloc'ed, set once
+ * the data is read); a model with names of its own must know every
+ * speaker. Validation clips use the same rows. */
+static int map_speakers(const wn_model *m, wn__files f[2], char ***names, int *distinct,
+                        wn_error *err)
+{
+    const int N = wn_model_config(m).speakers;
+    *names = NULL;
+    *distinct = 0;
+    if (!N) return WN_OK;
+    for (int w = 0; w < 2; w++)
+        for (int i = 0; i < f[w].n; i++)
+            if (!f[w].spk || !f[w].spk[i])
+                return wn__err(err, WN_ERR_ARG,
+                               "%s has no speaker, and the model has %d: every %s clip needs "
+                               "one (a list line 'path<TAB>speaker', or speakers from "
+                               "sub-folders)", f[w].path[i], N, w ? "validation" : "training");
+    int defaults = 1;
+    for (int r = 0; r < N && defaults; r++) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", r);
+        defaults = !strcmp(wn_model_speaker_name(m, r), num);
+    }
+    /* the training speakers, sorted, each once */
+    const int nt = f[0].n;
+    const char **u = malloc(sizeof *u * (size_t)(nt ? nt : 1));
+    const char **mine = malloc(sizeof *mine * (size_t)N);
+    for (int w = 0; w < 2; w++) f[w].row = malloc(sizeof(int) * (size_t)(f[w].n ? f[w].n : 1));
+    if (!u || !mine || !f[0].row || !f[1].row) {
+        free(u);
+        free(mine);
+        return wn__err(err, WN_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < nt; i++) u[i] = f[0].spk[i];
+    qsort(u, (size_t)nt, sizeof *u, cmp_name);
+    int k = 0;
+    for (int i = 0; i < nt; i++)
+        if (!k || strcmp(u[i], u[k - 1])) u[k++] = u[i];
+    *distinct = k;
+    for (int r = 0; r < N; r++) mine[r] = wn_model_speaker_name(m, r);
+    int rc = WN_OK;
+    if (defaults) {
+        if (k > N)
+            rc = wn__err(err, WN_ERR_ARG, "the training clips name %d speakers, more than the "
+                         "model's %d speaker rows", k, N);
+        for (int i = 0; rc == WN_OK && i < k; i++)
+            if (!name_ok(u[i]))
+                rc = wn__err(err, WN_ERR_ARG, "speaker '%s': a speaker's name is 1 to 63 "
+                             "letters, digits, '_', '-' or '.'", u[i]);
+        for (int w = 0; rc == WN_OK && w < 2; w++)
+            for (int i = 0; rc == WN_OK && i < f[w].n; i++)
+                if ((f[w].row[i] = find_name(u, k, f[w].spk[i])) < 0)
+                    rc = wn__err(err, WN_ERR_ARG, "%s: its speaker '%s' is not among the "
+                                 "training clips' speakers", f[w].path[i], f[w].spk[i]);
+        /* the new names: the speakers', then the spare rows' numbers (with
+         * '_' before one that a speaker has taken) */
+        char **nn = rc == WN_OK ? calloc((size_t)N, sizeof *nn) : NULL;
+        if (rc == WN_OK && !nn) rc = wn__err(err, WN_ERR_NOMEM, "out of memory");
+        for (int r = 0; rc == WN_OK && r < N; r++) {
+            char buf[80];
+            if (r < k) snprintf(buf, sizeof buf, "%s", u[r]);
+            else snprintf(buf, sizeof buf, "%d", r);
+            while (r >= k && find_name(u, k, buf) >= 0 && strlen(buf) < 60) {
+                memmove(buf + 1, buf, strlen(buf) + 1);
+                buf[0] = '_';
+            }
+            if (!(nn[r] = strdup(buf))) rc = wn__err(err, WN_ERR_NOMEM, "out of memory");
+        }
+        if (rc == WN_OK) *names = nn;
+        else wn_list_free(nn, nn ? N : 0);
+    } else {
+        for (int w = 0; rc == WN_OK && w < 2; w++)
+            for (int i = 0; rc == WN_OK && i < f[w].n; i++)
+                if ((f[w].row[i] = find_name(mine, N, f[w].spk[i])) < 0) {
+                    char list[200];
+                    size_t l = 0;
+                    for (int r = 0; r < N && l < sizeof list; r++)
+                        l += (size_t)snprintf(list + l, sizeof list - l, "%s%s", r ? ", " : "",
+                                              mine[r]);
+                    if (l >= sizeof list) memcpy(list + sizeof list - 5, "...", 4);
+                    rc = wn__err(err, WN_ERR_ARG, "%s: speaker '%s' is not one of the model's "
+                                 "%d speakers (%s)", f[w].path[i], f[w].spk[i], N, list);
+                }
+    }
+    free(u);
+    free(mine);
+    return rc;
+}
+
+/* After the data is read: the speakers' names (a model that had the
+ * defaults) and the features' normalisation (a model that had none). */
+static int set_cond(wn_trainer *t, char **names, int distinct, wn_error *err)
+{
+    const wn_config c = wn_model_config(t->m);
+    wn_train_cond *tc = &t->cond;
+    tc->bands = c.cond;
+    tc->hop = c.hop;
+    tc->frames[0] = wn__data_frames(t->data, 0);
+    tc->frames[1] = wn__data_frames(t->data, 1);
+    tc->speakers = distinct;
+    if (names) {
+        int rc = wn_model_set_speaker_names(t->m, (const char *const *)names, c.speakers, err);
+        if (rc) return rc;
+        tc->named = 1;
+    }
+    if (c.cond && wn_model_feature_norm(t->m, NULL, NULL) == 0) {
+        double *st = malloc(sizeof *st * 2 * (size_t)c.cond);
+        float *fl = malloc(sizeof *fl * 2 * (size_t)c.cond);
+        int rc = st && fl ? WN_OK : wn__err(err, WN_ERR_NOMEM, "out of memory");
+        if (rc == WN_OK) {
+            wn__data_feature_stats(t->data, st, st + c.cond);
+            for (int i = 0; i < 2 * c.cond; i++) fl[i] = (float)st[i];
+            rc = wn_model_set_feature_norm(t->m, fl, fl + c.cond, err);
+        }
+        free(st);
+        free(fl);
+        if (rc) return rc;
+        tc->norm_set = 1;
+    }
+    return WN_OK;
+}
+
+wn_train_cond wn_trainer_cond(const wn_trainer *t)
+{
+    wn_train_cond z = {0};
+    return t ? t->cond : z;
+}
+
 void wn_trainer_free(wn_trainer *t)
 {
     if (!t) return;
     wn_optim_free(t->opt);
     wn_grad_ctx_free(t->gc);
     wn__data_free(t->data);
+    free(t->wc);
+    wn__free(t->feats);
     wn__free(t->codes);
     wn__free(t->grad);
     free(t->loss_all);
@@ -237,23 +438,31 @@ wn_trainer *wn_trainer_create(wn_model *m, const wn_train_params *p,
     t->last_valid_step = -1;
     t->last_valid = NAN;
 
-    char **files[2] = {NULL, NULL};
-    int nfiles[2] = {0, 0};
-    for (int i = 0; i < ntrain; i++)
-        if (wn_path_expand(train[i], &files[0], &nfiles[0], err)) goto fail_files;
-    for (int i = 0; i < nvalid; i++)
-        if (wn_path_expand(valid[i], &files[1], &nfiles[1], err)) goto fail_files;
-    if (!nfiles[0]) {
+    wn__files files[2];
+    memset(files, 0, sizeof files);
+    char **names = NULL; /* the speakers' names for the model's rows, if it takes them */
+    int distinct = 0;
+    const wn_config cfg = wn_model_config(m);
+    if (expand_side(train, ntrain, p->train_speakers, p->speaker_from_folder, &files[0], err) ||
+        expand_side(valid, nvalid, p->valid_speakers, p->speaker_from_folder, &files[1], err))
+        goto fail_files;
+    if (!files[0].n) {
         wn__err(err, WN_ERR_ARG, ntrain ? "no training files: %s holds no audio files"
                                         : "no training files%s", ntrain ? train[0] : "");
         goto fail_files;
     }
-    t->data = wn__data_load(m, &t->p, files, nfiles, err); /* owns the lists now */
+    /* the speakers are checked before any audio is read */
+    if (map_speakers(m, files, &names, &distinct, err)) goto fail_files;
+    const int nread = files[0].n + files[1].n;
+    t->data = wn__data_load(m, &t->p, files, err); /* owns the lists now */
     if (!t->data) goto fail;
-    if (progress_stop(&t->p, nfiles[0] + nfiles[1], nfiles[0] + nfiles[1])) {
+    if (progress_stop(&t->p, nread, nread)) {
         wn__err(err, WN_ERR_INTERRUPTED, "interrupted while reading the data");
         goto fail;
     }
+    if (set_cond(t, names, distinct, err)) goto fail;
+    wn_list_free(names, names ? cfg.speakers : 0);
+    names = NULL;
 
     t->opt = wn_optim_create(m, &p->optim, err);
     if (!t->opt) goto fail;
@@ -263,14 +472,25 @@ wn_trainer *wn_trainer_create(wn_model *m, const wn_train_params *p,
     t->codes = wn__alloc((size_t)(t->b1 - t->b0) * (size_t)t->len, sizeof(int));
     t->grad = wn__alloc(t->np, sizeof(float));
     t->loss_all = calloc((size_t)t->ranks, sizeof *t->loss_all);
-    if (!t->codes || !t->grad || !t->loss_all) {
+    int cond_ok = 1;
+    if (cfg.cond || cfg.speakers) {
+        t->wc = calloc((size_t)(t->b1 - t->b0), sizeof *t->wc);
+        cond_ok = t->wc != NULL;
+    }
+    if (cfg.cond) {
+        t->feats = wn__alloc((size_t)(t->b1 - t->b0) * wn__data_window_frames(t->data) *
+                                 (size_t)cfg.cond, sizeof(float));
+        cond_ok = cond_ok && t->feats;
+    }
+    if (!t->codes || !t->grad || !t->loss_all || !cond_ok) {
         wn__err(err, WN_ERR_NOMEM, "out of memory setting up training");
         goto fail;
     }
     return t;
 fail_files:
-    for (int w = 0; w < 2; w++) wn_list_free(files[w], nfiles[w]);
+    for (int w = 0; w < 2; w++) wn__files_free(&files[w]);
 fail:
+    wn_list_free(names, names ? cfg.speakers : 0);
     wn_trainer_free(t);
     return NULL;
 }
@@ -305,16 +525,24 @@ static int valid_nats(wn_trainer *t, double *nats, wn_error *err)
     }
     size_t most = wn__data_valid_max(t->data);
     const int nv = wn__data_files(t->data, 1, NULL);
+    const wn_config cfg = wn_model_config(t->m);
+    const int conditional = cfg.cond || cfg.speakers;
     int *codes = malloc(sizeof *codes * (most ? most : 1));
+    /* a clip's features, read back with its codes */
+    const size_t nfeat = wn__data_valid_max_frames(t->data) * (size_t)cfg.cond;
+    float *feats = malloc(sizeof *feats * (nfeat ? nfeat : 1));
+    wn_cond cc;
     /* each clip's figure, this rank's clips (i % ranks == rank) filled; then
      * every rank's, summed in clip order: the same figure on any rank count */
     double *mine = calloc((size_t)nv, sizeof *mine);
     double *all = calloc((size_t)nv * (size_t)(unsigned)t->ranks, sizeof *all);
-    int rc = codes && mine && all ? WN_OK
-                                  : wn__err(err, WN_ERR_NOMEM, "out of memory for a validation clip");
+    int rc = codes && feats && mine && all
+                 ? WN_OK : wn__err(err, WN_ERR_NOMEM, "out of memory for a validation clip");
+    /* each clip given its own features and speaker */
+    if (conditional) sp.cond = &cc;
     for (int i = t->rank; i < nv && rc == WN_OK; i += t->ranks) {
         size_t n;
-        rc = wn__data_valid(t->data, i, codes, &n, err);
+        rc = wn__data_valid(t->data, i, codes, &n, feats, &cc, err);
         vp.clip = (double)n;
         if (!rc) rc = wn_score_codes(t->m, codes, n, &sp, &mine[i], NULL, err);
         vp.base += (double)n;
@@ -323,6 +551,7 @@ static int valid_nats(wn_trainer *t, double *nats, wn_error *err)
     *nats = 0;
     for (int i = 0; rc == WN_OK && i < nv; i++) *nats += all[(size_t)(i % t->ranks) * nv + i];
     free(codes);
+    free(feats);
     free(mine);
     free(all);
     return rc;
@@ -405,9 +634,9 @@ static int update(wn_trainer *t, wn_train_stats *st, wn_error *err)
 {
     const long long k = (long long)t->step;
     double loss = NAN;
-    int rc = wn__data_draw(t->data, &t->rng, t->b0, t->b1, t->codes, err);
+    int rc = wn__data_draw(t->data, &t->rng, t->b0, t->b1, t->codes, t->wc, t->feats, err);
     if (rc) return rc;
-    rc = wn_grad_ctx_run(t->gc, t->codes, t->grad, &loss, err);
+    rc = wn_grad_ctx_run_cond(t->gc, t->codes, t->wc, t->grad, &loss, err);
     if (rc && rc != WN_ERR_NONFINITE) return rc;
     if (t->ranks > 1) { /* the ranks' sums of their windows, by the fixed tree;
                            a rank's non-finite loss reaches every rank */
@@ -510,5 +739,9 @@ size_t wn_trainer_memory(const wn_trainer *t)
      * validation clip are read back */
     double data = 4.0 * (t->b1 - t->b0) * (double)t->len + 4.0 * (double)t->len +
                   4.0 * (double)wn__data_valid_max(t->data);
+    /* and a conditional model's frames: a window's, a validation clip's */
+    const int C = wn_model_config(t->m).cond;
+    data += 4.0 * C * ((t->b1 - t->b0) * (double)wn__data_window_frames(t->data) +
+                       (double)wn__data_valid_max_frames(t->data));
     return (size_t)(act + slabs + data);
 }

@@ -4,6 +4,8 @@
 #     moments of one process with the same global batch, bit for bit;
 #   - a checkpoint written by 2 ranks resumes in one process, bit for bit as
 #     one process that stopped at the same step;
+#   - a conditional model (mel bands, speakers from folders) on 2 ranks is one
+#     process's too;
 #   - a batch that does not split among the ranks is refused in one line;
 #   - SIGTERM to the job stops every rank at one step and the checkpoint
 #     holds it (mpirun's own status after a signal is 1); kill -9 of one rank ends the job non-zero with the last
@@ -65,6 +67,38 @@ done
     "${common[@]}" > /dev/null 2>&1 || true
 "$W" train --resume t.ckpt --steps 6 > t.out 2>&1 || true
 check "a 2-rank checkpoint resumes in one process, bit for bit" same_tensors s.ckpt t.ckpt
+
+# a conditional model (mel bands and speakers): every rank computes the
+# features of the clips it reads (all training clips, its share of the
+# validation clips); 2 ranks give one process's weights, moments,
+# normalisation and speaker names
+"$W" init -o c.st --layers 4 --stack 2 --residual 8 --dilation 8 --skip 16 --condition mel --mels 8 --hop 16 \
+    --speakers 2 --seed 3 2>/dev/null
+mkdir -p spk/x spk/y
+cp a.wav spk/x/
+cp b.wav spk/y/
+printf 'v.wav\tx\nb.wav\ty\n' > cv.txt
+ccommon=(--train spk --speaker-from-folder --valid-list cv.txt --window 300 --valid-every 3
+         --threads 1 --trim-db 0 --gain-jitter 3)
+"$W" train -m c.st -o c1.st --checkpoint c1.ckpt --steps 6 --batch 4 "${ccommon[@]}" \
+    > /dev/null 2>&1
+"${MPI[@]}" -np 2 "$W" train -m c.st -o c2.st --checkpoint c2.ckpt --steps 6 --batch 4 \
+    "${ccommon[@]}" > c2.out 2>&1 || true
+check "a conditional model on 2 ranks ran" grep -q "best validation" c2.out
+check "... its checkpoint is one process's, bit for bit" same_tensors c1.ckpt c2.ckpt
+check "... and its best model" same_tensors c1.st c2.st
+same_meta() { # the metadata a model and its normalisation and names are read from
+    python3 - "$1" "$2" <<'PY'
+import json, struct, sys
+def m(p):
+    b = open(p, 'rb').read(); n = struct.unpack('<Q', b[:8])[0]
+    d = json.loads(b[8:8 + n])['__metadata__']
+    return [d.get(k) for k in ('feature_mean', 'feature_std', 'speaker_names', 'best_valid_bits')]
+a, b = m(sys.argv[1]), m(sys.argv[2])
+sys.exit(0 if a == b and a[0] and a[2] == 'x,y' else 1)
+PY
+}
+check "... the same normalisation, speaker names and validation figure" same_meta c1.ckpt c2.ckpt
 
 # a batch that does not split
 rc=0

@@ -474,12 +474,23 @@ static void data_handling(void)
     mkdir(tu_path("lists"), 0755);
     const char *list = tu_path("lists/train.txt");
     FILE *f = fopen(list, "w");
-    fprintf(f, "# a comment\n\n  a.wav  \nsub/b.raw # trailing comment\n%s\r\n", clip);
+    fprintf(f, "# a comment\n\n  a.wav  \nsub/b.raw # trailing comment\n%s\r\n"
+               "c d.wav \t spk_1 # a speaker after a tab\n", clip);
     fclose(f);
-    char **paths = NULL;
+    char **paths = NULL, **spk = NULL;
     int n = 0;
+    /* the speakers kept, or dropped */
+    REQUIRE_OK(wn_list_read_speakers(list, &paths, &spk, &n, &err), &err);
+    CHECK(n == 4 && !spk[0] && !spk[1] && !spk[2] && spk[3] && !strcmp(spk[3], "spk_1") &&
+          strstr(paths[3], "lists/c d.wav") && paths[3][strlen(paths[3]) - 1] == 'v');
+    wn_list_free(paths, n);
+    wn_list_free(spk, n);
+    paths = NULL;
+    n = 0;
     REQUIRE_OK(wn_list_read(list, &paths, &n, &err), &err);
-    CHECK(n == 3);
+    CHECK(n == 4 && strstr(paths[3], "lists/c d.wav"));
+    free(paths[3]);
+    n = 3;
     if (n == 3) {
         char want[600];
         snprintf(want, sizeof want, "%s/a.wav", tu_path("lists"));

@@ -20,9 +20,11 @@
 
 #define DEFAULT_STEPS 2000
 
-/* A growable list of paths (argv strings or malloc'ed from list files). */
+/* A growable list of paths (argv strings or malloc'ed from list files),
+ * each with its speaker (a list file's 'path<TAB>speaker'; NULL: none). */
 typedef struct plist {
     char **v;
+    char **spk; /* NULL, or n entries */
     int n;
 } plist;
 
@@ -31,6 +33,10 @@ static int plist_add(plist *l, const char *s)
     char **nv = realloc(l->v, sizeof *nv * (size_t)(l->n + 1));
     if (!nv) return -1;
     l->v = nv;
+    char **ns = realloc(l->spk, sizeof *ns * (size_t)(l->n + 1));
+    if (!ns) return -1;
+    l->spk = ns;
+    l->spk[l->n] = NULL;
     if (!(l->v[l->n] = strdup(s))) return -1;
     l->n++;
     return 0;
@@ -38,9 +44,17 @@ static int plist_add(plist *l, const char *s)
 
 static void plist_free(plist *l)
 {
+    wn_list_free(l->spk, l->spk ? l->n : 0);
     wn_list_free(l->v, l->n);
-    l->v = NULL;
+    l->v = l->spk = NULL;
     l->n = 0;
+}
+
+static int plist_has_speakers(const plist *l)
+{
+    for (int i = 0; l->spk && i < l->n; i++)
+        if (l->spk[i]) return 1;
+    return 0;
 }
 
 /* The command line (its flags override a checkpoint's settings: set_*). */
@@ -55,7 +69,7 @@ typedef struct opts {
     int set_steps, set_batch, set_window, set_warmup, set_threads, set_valid_every,
         set_patience, set_ckpt_every, set_minutes, set_lr, set_clip, set_wd, set_jitter,
         set_trim, set_seed;
-    int quiet, verbose;
+    int quiet, verbose, spk_folder;
 } opts;
 
 static int add_path(void *o, const char *flag, const char *v)
@@ -70,7 +84,10 @@ static int add_list(void *o, const char *flag, const char *v)
     plist *l = flag[2] == 't' ? &t->train : &t->valid;
     wn_error err;
     if (plist_add(&t->lists, v)) return cli_fail("out of memory");
-    return wn_list_read(v, &l->v, &l->n, &err) ? cli_fail_err(&err) : 0;
+    if (!l->spk && l->n) { /* the speakers beside every path so far (none) */
+        if (!(l->spk = calloc((size_t)l->n, sizeof *l->spk))) return cli_fail("out of memory");
+    }
+    return wn_list_read_speakers(v, &l->v, &l->spk, &l->n, &err) ? cli_fail_err(&err) : 0;
 }
 
 static int set_decay(void *o, const char *flag, const char *v)
@@ -105,12 +122,17 @@ static const cli_opt table[] = {
      .given = SET(train_given), .fn = add_path},
     {.name = "train-list", .kind = CLI_CALL, .arg = "FILE",
      .help = "a list file: one path per line, '#' comments, relative\n"
-     "paths relative to the list file (repeatable)", .given = SET(train_given), .fn = add_list},
+     "paths relative to the list file (repeatable); a line\n"
+     "'path<TAB>speaker' names its clips' speaker",
+     .given = SET(train_given), .fn = add_list},
     {.name = "valid", .kind = CLI_PATHS, .arg = "PATH", .help = "validation files or folders",
      .given = SET(valid_given), .fn = add_path},
     {.name = "valid-list", .kind = CLI_CALL, .arg = "FILE",
      .help = "a list file of validation paths, as --train-list", .given = SET(valid_given),
      .fn = add_list},
+    {.name = "speaker-from-folder", .kind = CLI_FLAG,
+     .help = "a speaker model: each sub-folder of a --train or --valid\n"
+     "folder is a speaker, named by the sub-folder", .off = O(spk_folder)},
     {.name = "steps", .kind = CLI_INT, .arg = "N",
      .help = "total steps (default " "2000" "; with --resume, the checkpoint's)",
      .off = O(steps), .lo = 1, .hi = 1e12, .given = SET(set_steps)},
@@ -190,7 +212,8 @@ static const cli_opt table[] = {
 const cli_cmd cli_cmd_train = {
     .name = "train", .summary = "train a model on speech clips", .run = cmd_train,
     .synopsis = "-m MODEL -o OUT [--train PATH...] [--train-list FILE]\n"
-                "                     [--valid PATH...] [--valid-list FILE] [--steps N | --minutes M]\n"
+                "                     [--valid PATH...] [--valid-list FILE] [--speaker-from-folder]\n"
+                "                     [--steps N | --minutes M]\n"
                 "                     [--batch B] [--window T] [--lr X] [--warmup N] [--decay SPEC]\n"
                 "                     [--clip G] [--weight-decay W] [--seed N] [--threads N]\n"
                 "                     [--checkpoint-every N] [--checkpoint PATH] [--resume CKPT]\n"
@@ -199,7 +222,9 @@ const cli_cmd cli_cmd_train = {
                 "                     [--print-every S] [--quiet | --verbose]",
     .intro = "Train MODEL (a weights file from `wavenet init` or an earlier run) on speech\n"
              "clips; OUT receives the best model on the validation clips (the last one\n"
-             "when there are none).\n",
+             "when there are none). A conditional model (mel bands or speakers, from\n"
+             "`wavenet init`) learns from each clip's log-mel features and speaker\n"
+             "(docs/TRAINING.md).\n",
     .outro = "SIGINT/SIGTERM write the checkpoint at the end of the current step and exit 0;\n"
              "a second signal a second or more later stops at once.\n",
     .opts = table,
@@ -333,6 +358,16 @@ static int load_settings(run *r)
         if (wn_checkpoint_read(o->resume, p, &r->resumed_step, &r->ck_train.v, &r->ck_train.n,
                                &r->ck_valid.v, &r->ck_valid.n, &r->err))
             return cli_fail_err(&r->err);
+        /* and each file's speaker, as the run had it */
+        for (int w = 0; w < 2; w++) {
+            plist *l = w ? &r->ck_valid : &r->ck_train;
+            int k = 0;
+            if (wn_checkpoint_speakers(o->resume, w, &l->spk, &k, &r->err))
+                return cli_fail_err(&r->err);
+            if (k != l->n)
+                return cli_fail("--resume %s: its file lists and their speakers disagree",
+                                o->resume);
+        }
         if (o->model && !o->quiet)
             cli_note("-m %s ignored: the weights come from --resume %s", o->model, o->resume);
         /* the run's log goes on where it was (unless --log names another) */
@@ -537,6 +572,56 @@ static void report_clips(const run *r)
     cli_note("%s", line);
 }
 
+/* 1234567 as "1,234,567" */
+static const char *thousands(int64_t v, char *buf, size_t size)
+{
+    char d[32];
+    int n = snprintf(d, sizeof d, "%lld", (long long)(v < 0 ? -v : v)), k = 0;
+    size_t o = 0;
+    if (v < 0 && o + 1 < size) buf[o++] = '-';
+    for (int i = 0; i < n && o + 2 < size; i++) {
+        buf[o++] = d[i];
+        k = n - 1 - i;
+        if (k && k % 3 == 0) buf[o++] = ',';
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+/* What the run's conditioning is: the features and their normalisation,
+ * the speakers and their rows. */
+static void cond_lines(const run *r, const wn_train_cond *tc)
+{
+    const wn_config c = wn_model_config(r->m);
+    char a[32];
+    if (tc->bands) {
+        char norm[96];
+        if (tc->norm_set)
+            snprintf(norm, sizeof norm, "normalisation set from %s frames",
+                     thousands(tc->frames[0], a, sizeof a));
+        else
+            snprintf(norm, sizeof norm, "the %s normalisation (%s training frames)",
+                     r->o.resume ? "checkpoint's" : "model's",
+                     thousands(tc->frames[0], a, sizeof a));
+        fprintf(stderr, "wavenet: features: %d log-mel bands, hop %d; %s\n", tc->bands,
+                tc->hop, norm);
+    }
+    if (c.speakers) {
+        char names[160];
+        size_t k = 0;
+        for (int i = 0; i < c.speakers && i < tc->speakers && k < sizeof names; i++)
+            k += (size_t)snprintf(names + k, sizeof names - k, "%s%s", i ? ", " : "",
+                                  wn_model_speaker_name(r->m, i));
+        if (k >= sizeof names) memcpy(names + sizeof names - 5, "...", 4);
+        if (tc->named)
+            fprintf(stderr, "wavenet: speakers: %d, rows 0..%d of %d named after them, sorted "
+                    "(%s)\n", tc->speakers, tc->speakers - 1, c.speakers, names);
+        else
+            fprintf(stderr, "wavenet: speakers: %d of the model's %d\n", tc->speakers,
+                    c.speakers);
+    }
+}
+
 static void banner(const run *r)
 {
     const wn_train_params *p = &r->p;
@@ -558,11 +643,15 @@ static void banner(const run *r)
             "clip %g, weight decay %g, threads %s\n",
             p->batch, p->window, r->rf, wn_optimizer_name(p->optim.kind), p->lr,
             (long long)p->warmup, decay, p->clip, p->optim.weight_decay, threads);
+    const wn_train_cond tc = wn_trainer_cond(r->tr);
     fprintf(stderr, "wavenet: memory estimate %.1f MiB (grows with batch x window; the "
-            "clips, %.1f MiB, wait in a temporary file)\n",
+            "clips%s, %.1f MiB, wait in a temporary file)\n",
             (double)wn_trainer_memory(r->tr) / (1024.0 * 1024.0),
-            4.0 * (double)(wn_trainer_data_samples(r->tr, 0) + wn_trainer_data_samples(r->tr, 1)) /
+            tc.bands ? " and their features" : "",
+            4.0 * (double)(wn_trainer_data_samples(r->tr, 0) + wn_trainer_data_samples(r->tr, 1) +
+                           (double)tc.bands * (double)(tc.frames[0] + tc.frames[1])) /
                 (1024.0 * 1024.0));
+    cond_lines(r, &tc);
     if (r->ranks > 1)
         cli_note("%d ranks (MPI), each %d windows of the batch of %d and %s threads",
                  r->ranks, p->batch / r->ranks, p->batch, threads);
@@ -587,6 +676,13 @@ static int start(run *r)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    r->p.train_speakers = (const char *const *)r->train->spk;
+    r->p.valid_speakers = (const char *const *)r->valid->spk;
+    r->p.speaker_from_folder = r->o.spk_folder;
+    if (!r->rank && !r->o.quiet && !wn_model_config(r->m).speakers &&
+        (r->o.spk_folder || plist_has_speakers(r->train) || plist_has_speakers(r->valid)))
+        cli_note("the clips' speakers are not used: the model has no speakers (wavenet init "
+                 "--speakers N makes one that has)");
     r->load.show = cli_stderr_tty() && !r->o.quiet;
     r->load.active = 1;
     r->load.shown = tlog_now();
