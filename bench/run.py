@@ -726,8 +726,8 @@ def main():
     md.append("")
     md.append("MACs per sample = L(4RD + DR + DS) + S² + SQ: "
               + ", ".join(f"{c} {macs_per_sample(CONFIGS[c]):,}" for c in CONFIGS)
-              + f"; a log-mel twin adds L·2D·C for the layers' cond products and "
-              f"2C² per row of each upsampler stage: "
+              + "; a log-mel twin adds L·2D·C for the layers' cond products and "
+              "2C² per row of each upsampler stage: "
               + ", ".join(f"{c} {macs_per_sample(CONFIGS[c], True):,.0f}" for c in CONFIGS)
               + "; GFLOP/s = samples/s × 2 × MACs (training: × 3, forward and backward). "
               "The FMA peak is the best FMA loop at that thread count. Peak RSS is "
