@@ -5,14 +5,21 @@
  * with the PyTorch peer (bench/peer.py) and writes bench/RESULTS.md.
  *
  *   wavenet-bench info                       library, kernels, BLAS, CPU features
- *   wavenet-bench init  --config small|large [--seed N] -o MODEL
+ *   wavenet-bench init  --config small|large [--seed N] [--cond C [--hop H]]
+ *                       [--speakers N] -o MODEL
+ *                       (--cond: a vocoder of C log-mel bands, hop H (64) samples a
+ *                       frame; --speakers: a speaker table of N rows of 16)
  *   wavenet-bench codes -n N [--seed N] -o FILE   int32 little-endian mu-law codes
+ *   wavenet-bench feats -m MODEL --codes FILE [-n N] -o FEATS.npy
+ *                       a conditional model's features of the decoded codes
  *   wavenet-bench peak  [--seconds S]        FP32 FMA and sgemm rates, 1 and 2 threads
  *   wavenet-bench gen   -m MODEL --streams B --threads T [--seconds S] [--min-steps N]
  *   wavenet-bench score -m MODEL (--codes FILE [-n N] | --synth N) --threads T
  *                       [--seconds S] [--min-reps N] [--no-warmup]
  *   wavenet-bench train -m MODEL --codes FILE --batch B --window T --threads T
- *                       [--seconds S] [--min-steps N]
+ *                       [--features FEATS.npy] [--speaker N] [--seconds S] [--min-steps N]
+ *                       (a conditional model: each window's features are the
+ *                       file's frames from its offset, wn_grad_ctx_run_cond)
  *   wavenet-bench ab    -m MODEL --streams B --threads T [--precision P] [--kernels K]
  *                       [--b-streams B] [--b-threads T] [--b-precision P] [--b-kernels K]
  *                       [--b-model MODEL] [--block N] [--seconds S]
@@ -165,8 +172,9 @@ static void json_str(const char *key, const char *v, int last)
 /* ------------------------------------------------------------ options */
 
 typedef struct opts {
-    const char *model, *codes, *out, *config;
+    const char *model, *codes, *out, *config, *features;
     long long n, synth, streams, threads, batch, window, min_steps, min_reps;
+    long long cond, hop, speakers, speaker; /* speaker -1: none */
     uint64_t seed;
     double seconds;
     int warmup, prec; /* wn_precision */
@@ -206,7 +214,7 @@ static const char *value(int argc, char **argv, int *i)
 static opts parse(int argc, char **argv)
 {
     opts o = {.streams = 1, .threads = 1, .batch = 4, .window = 8000, .seed = 1,
-              .seconds = 0, .warmup = 1, .b_prec = -1};
+              .seconds = 0, .warmup = 1, .b_prec = -1, .hop = 64, .speaker = -1};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--no-warmup")) {
@@ -218,6 +226,11 @@ static opts parse(int argc, char **argv)
         else if (!strcmp(a, "-o")) o.out = value(argc, argv, &i);
         else if (!strcmp(a, "--codes")) o.codes = value(argc, argv, &i);
         else if (!strcmp(a, "--config")) o.config = value(argc, argv, &i);
+        else if (!strcmp(a, "--features")) o.features = value(argc, argv, &i);
+        else if (!strcmp(a, "--cond")) o.cond = parse_ll(a, value(argc, argv, &i));
+        else if (!strcmp(a, "--hop")) o.hop = parse_ll(a, value(argc, argv, &i));
+        else if (!strcmp(a, "--speakers")) o.speakers = parse_ll(a, value(argc, argv, &i));
+        else if (!strcmp(a, "--speaker")) o.speaker = parse_ll(a, value(argc, argv, &i));
         else if (!strcmp(a, "-n")) o.n = parse_ll(a, value(argc, argv, &i));
         else if (!strcmp(a, "--synth")) o.synth = parse_ll(a, value(argc, argv, &i));
         else if (!strcmp(a, "--streams")) o.streams = parse_ll(a, value(argc, argv, &i));
@@ -305,11 +318,21 @@ static int cmd_init(const opts *o)
     } else if (strcmp(o->config, "small")) {
         die("unknown config %s (small, large)", o->config);
     }
+    if (o->cond) {
+        c.cond = (int)o->cond;
+        c.hop = (int)o->hop;
+    }
+    if (o->speakers) {
+        c.speakers = (int)o->speakers;
+        c.speaker_dim = 16;
+    }
     wn_error e;
     wn_model *m = wn_model_init(&c, o->seed, &e);
     if (!m || wn_model_save(m, o->out, &e)) die_err(&e);
-    printf("{\"params\": %zu, \"receptive_field\": %d, \"macs_per_sample\": %.0f}\n",
-           wn_model_param_count(m), wn_model_receptive_field(m), macs_per_sample(m));
+    printf("{\"params\": %zu, \"receptive_field\": %d, \"macs_per_sample\": %.0f, "
+           "\"cond\": %d, \"hop\": %d, \"speakers\": %d}\n",
+           wn_model_param_count(m), wn_model_receptive_field(m), macs_per_sample(m), c.cond,
+           c.cond ? c.hop : 0, c.speakers);
     wn_model_free(m);
     return 0;
 }
@@ -328,6 +351,34 @@ static int cmd_codes(const opts *o)
     free(x);
     free(raw);
     printf("{\"codes\": %zu}\n", n);
+    return 0;
+}
+
+/* A conditional model's features of the decoded codes (what `wavenet mel -m
+ * MODEL` writes for a file of those samples): both sides of the conditional
+ * jobs read them from the one .npy file. */
+static int cmd_feats(const opts *o)
+{
+    wn_model *m = load(o);
+    wn_error e;
+    if (!o->codes || !o->out) die("%s", "feats needs --codes FILE and -o FEATS.npy");
+    const wn_config c = wn_model_config(m);
+    if (!c.cond) die("%s: not a mel-conditioned model", o->model);
+    size_t n;
+    int *x = read_codes(o->codes, &n, (size_t)o->n);
+    float *s = malloc(n * sizeof *s), *f = NULL;
+    if (!s) die("%s", "out of memory");
+    for (size_t i = 0; i < n; i++) s[i] = wn_mulaw_decode(x[i], c.bins);
+    size_t frames;
+    if (wn_model_features(m, s, n, &f, &frames, &e) ||
+        wn_npy_write(o->out, f, frames, (size_t)c.cond, &e))
+        die_err(&e);
+    printf("{\"samples\": %zu, \"frames\": %zu, \"bands\": %d, \"hop\": %d}\n", n, frames,
+           c.cond, c.hop);
+    free(f);
+    free(s);
+    free(x);
+    wn_model_free(m);
     return 0;
 }
 
@@ -685,12 +736,14 @@ static int cmd_score(const opts *o)
 
 /* Window k of a step starts at (k * 104729) mod (n - len + 1); bench/peer.py
  * uses the same windows, so the first step's losses can be compared. */
-static void fill_windows(int *dst, const int *x, size_t n, int B, int len, long long step)
+static void fill_windows(int *dst, const int *x, size_t n, int B, int len, long long step,
+                         wn_window_cond *wc)
 {
     for (int b = 0; b < B; b++) {
         unsigned long long k = (unsigned long long)step * (unsigned long long)B + (unsigned)b;
         size_t start = (size_t)((k * 104729ULL) % (unsigned long long)(n - (size_t)len + 1));
         memcpy(dst + (size_t)b * len, x + start, sizeof(int) * (size_t)len);
+        if (wc) wc[b].offset = (int64_t)start;
     }
 }
 
@@ -704,6 +757,25 @@ static int cmd_train(const opts *o)
     const int B = (int)o->batch, T = (int)o->window, rf = wn_model_receptive_field(m);
     const int len = rf + T;
     if ((size_t)len > n) die("%s", "the codes file is shorter than one window");
+    /* a conditional model: the features of the whole codes file (frames
+     * for at least its n samples), each window reading them from its
+     * offset; one speaker for every window */
+    const wn_config cf = wn_model_config(m);
+    float *feats = NULL;
+    size_t frames = 0, cols = 0;
+    wn_window_cond *wc = NULL;
+    if (cf.cond || cf.speakers) {
+        if (cf.cond && !o->features) die("%s", "a mel-conditioned model needs --features FILE");
+        if (cf.cond) {
+            if (wn_npy_read(o->features, &feats, &frames, &cols, &e)) die_err(&e);
+            if (cols != (size_t)cf.cond) die("%s: not the model's band count", o->features);
+        }
+        if (!(wc = malloc(sizeof *wc * (size_t)B))) die("%s", "out of memory");
+        for (int b = 0; b < B; b++)
+            wc[b] = (wn_window_cond){feats, frames, 0, cf.speakers ? (int)o->speaker : -1};
+    } else if (o->features || o->speaker >= 0) {
+        die("%s: an unconditional model takes no --features or --speaker", o->model);
+    }
     wn_grad_ctx *gc = wn_grad_ctx_create(m, B, len, (int)o->threads, &e);
     if (!gc) die_err(&e);
     wn_optim_params op = wn_optim_default_params(); /* Adam 0.9/0.999/1e-8 */
@@ -717,14 +789,15 @@ static int cmd_train(const opts *o)
     long long step = 0;
     /* step 0 is the warm-up (untimed); its loss, on the initial weights, is
      * what the peer's first step must reproduce */
-    fill_windows(win, x, n, B, len, step++);
-    if (wn_grad_ctx_run(gc, win, grad, &loss0, &e) || wn_optim_step(opt, m, grad, 1e-3f, &e))
+    fill_windows(win, x, n, B, len, step++, wc);
+    if (wn_grad_ctx_run_cond(gc, win, wc, grad, &loss0, &e) ||
+        wn_optim_step(opt, m, grad, 1e-3f, &e))
         die_err(&e);
     long long steps = 0;
     double c0 = cpu_seconds(), t0 = now(), el;
     do {
-        fill_windows(win, x, n, B, len, step++);
-        if (wn_grad_ctx_run(gc, win, grad, &loss, &e) ||
+        fill_windows(win, x, n, B, len, step++, wc);
+        if (wn_grad_ctx_run_cond(gc, win, wc, grad, &loss, &e) ||
             wn_optim_step(opt, m, grad, 1e-3f, &e))
             die_err(&e);
         steps++;
@@ -736,10 +809,12 @@ static int cmd_train(const opts *o)
            "\"window\": %d, \"len\": %d, \"steps\": %lld, \"samples\": %lld, "
            "\"seconds\": %.6f, \"cpu_seconds\": %.6f, \"samples_per_s\": %.3f, "
            "\"macs_per_sample\": %.0f, \"max_rss\": %lld, \"grad_memory\": %zu, "
-           "\"loss0\": %.9f, \"loss_last\": %.9f}\n",
+           "\"loss0\": %.9f, \"loss_last\": %.9f, \"cond\": %d, \"speaker\": %d}\n",
            o->threads, B, T, len, steps, samples, el, cpu, (double)samples / el,
            macs_per_sample(m), max_rss_bytes(), wn_grad_memory(m, B, len, (int)o->threads),
-           loss0, loss);
+           loss0, loss, cf.cond, wc ? wc[0].speaker : -1);
+    free(wc);
+    free(feats);
     free(grad);
     free(win);
     free(x);
@@ -841,7 +916,7 @@ static int cmd_ab(const opts *o)
 int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        fputs("usage: wavenet-bench info|init|codes|peak|gen|score|train|ab [options]\n"
+        fputs("usage: wavenet-bench info|init|codes|feats|peak|gen|score|train|ab [options]\n"
               "(see bench/README.md; bench/run.sh runs the whole benchmark)\n",
               argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -851,6 +926,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "info")) return cmd_info();
     if (!strcmp(c, "init")) return cmd_init(&o);
     if (!strcmp(c, "codes")) return cmd_codes(&o);
+    if (!strcmp(c, "feats")) return cmd_feats(&o);
     if (!strcmp(c, "peak")) return cmd_peak(&o);
     if (!strcmp(c, "gen")) return cmd_gen(&o);
     if (!strcmp(c, "score")) return cmd_score(&o);

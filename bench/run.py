@@ -12,6 +12,14 @@ git-ignored), then for each configuration, job and thread count, each
 repetition runs ours and the peer back to back, swapping who goes first from
 one repetition to the next. Reported: the median samples/s over the
 repetitions, the largest peak RSS.
+
+The conditioning jobs run a log-mel vocoder of each configuration's size
+(`wavenet-bench init --cond 80`, hop 64) on the features of the decoded
+codes (`wavenet-bench feats`): `vocode` (ours: the `wavenet vocode` command,
+skipped with a note while the build has none; the peer: its cached
+generation with --features) beside `gen1cmd` (the unconditional model
+through `wavenet generate`, the peer's unconditional generation), whose
+ratio is the per-sample cost of conditioning; and `train-cond`.
 """
 import argparse
 import datetime
@@ -22,7 +30,9 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import wave
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -33,14 +43,23 @@ CONFIGS = {
     "small": dict(L=20, K=10, R=32, D=32, S=128, Q=256),
     "large": dict(L=30, K=10, R=64, D=64, S=256, Q=256),
 }
-JOBS = ["gen1", "gen8", "gen1h", "gen8h", "gen1q", "gen8q", "score", "train", "train1"]
+JOBS = ["gen1", "gen8", "gen1h", "gen8h", "gen1q", "gen8q", "score", "train", "train1",
+        "gen1cmd", "vocode", "train-cond"]
 JOB_TITLE = {"gen1": "generation, 1 stream", "gen8": "generation, 8 streams",
              "gen1h": "generation, 1 stream, f16 weights",
              "gen8h": "generation, 8 streams, f16 weights",
              "gen1q": "generation, 1 stream, int8 products",
              "gen8q": "generation, 8 streams, int8 products",
              "score": "scoring", "train": "training",
-             "train1": "training, one window"}
+             "train1": "training, one window",
+             "gen1cmd": "generation, 1 stream, the command (vocoding's unconditional twin)",
+             "vocode": "vocoding log-mels, 1 stream",
+             "train-cond": "training, log-mel conditioned"}
+# the jobs of the conditional twin of a config (log-mel bands, hop)
+COND_JOBS = {"vocode", "train-cond"}
+COND_BANDS, COND_HOP, COND_STRIDES = 80, 64, (8, 8)
+# our side of these runs the `wavenet` command, timed by its --json line
+CLI_JOBS = {"gen1cmd", "vocode"}
 # the reduced-precision jobs (f16, int8) run our side only and reuse the
 # peer's float32 runs of the same cell (PyTorch has no faster half-precision
 # or int8 path for this model on these CPUs)
@@ -50,10 +69,19 @@ HOUR = 3600 * 8000  # samples in an hour at 8 kHz
 GIB = 1 << 30
 
 
-def macs_per_sample(c):
-    """L(4RD + DR + DS) + S^2 + SQ multiply-adds per output sample."""
-    return c["L"] * (4 * c["R"] * c["D"] + c["D"] * c["R"] + c["D"] * c["S"]) \
+def macs_per_sample(c, cond=False):
+    """L(4RD + DR + DS) + S^2 + SQ multiply-adds per output sample; a
+    vocoder adds L 2D C for the layers' cond products and the upsampler's
+    2 C^2 per row of each stage (s_1..s_i rows of stage i per hop samples)."""
+    m = c["L"] * (4 * c["R"] * c["D"] + c["D"] * c["R"] + c["D"] * c["S"]) \
         + c["S"] ** 2 + c["S"] * c["Q"]
+    if cond:
+        C, r = COND_BANDS, 1
+        m += c["L"] * 2 * c["D"] * C
+        for s in COND_STRIDES:
+            r *= s
+            m += 2 * C * C * r / COND_HOP
+    return m
 
 
 def parse_args():
@@ -70,6 +98,9 @@ def parse_args():
     ap.add_argument("--clip-seconds", type=float, help="scoring clip at 8 kHz (60; quick 2)")
     ap.add_argument("--train-window", type=int,
                     help="predicted samples per training window (8000; quick 500)")
+    ap.add_argument("--vocode-seconds", type=float,
+                    help="audio of the vocoding features and of gen1cmd, at 8 kHz "
+                         "(30; quick 0.5): our command runs once over all of it")
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--hour", dest="hour", action="store_true", default=None,
                     help="score an hour of audio with our library (memory target; "
@@ -97,6 +128,7 @@ def parse_args():
     a.seconds = a.seconds if a.seconds is not None else (0.0 if q else 5.0)
     a.clip_seconds = a.clip_seconds or (2.0 if q else 60.0)
     a.train_window = a.train_window or (500 if q else 8000)
+    a.vocode_seconds = a.vocode_seconds or (0.5 if q else 30.0)
     a.peak_seconds = a.peak_seconds or (0.05 if q else 1.0)
     a.hour = (not q) if a.hour is None else a.hour
     a.peer_blas_threads = a.peer_blas_threads or ("1" if q else "1,t")
@@ -135,6 +167,78 @@ def run_json(cmd, env=None, timeout=3600):
         return {"error": "no JSON in output: " + p.stdout[-200:]}
     d["wall_process"] = time.time() - t0
     return d
+
+
+def run_cli(cmd, out_wav, env=None, timeout=3600):
+    """Run the `wavenet` command with --json once: samples/s from its own
+    timing (the samples over its "seconds"; the process's wall time when
+    it gives none), the process's own peak RSS (os.wait4)."""
+    t0 = time.time()
+    with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
+        try:
+            p = subprocess.Popen(cmd, stdout=fo, stderr=fe, env=env)
+        except OSError as e:
+            return {"error": str(e)}
+        while True:
+            pid, sts, ru = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.time() - t0 > timeout:
+                p.kill()
+                os.wait4(p.pid, 0)
+                p.returncode = -9
+                return {"error": f"timed out after {timeout:.0f} s"}
+            time.sleep(0.02)
+        wall = time.time() - t0
+        p.returncode = os.waitstatus_to_exitcode(sts)  # reaped here, not by Popen
+        fo.seek(0)
+        fe.seek(0)
+        so, se = fo.read(), fe.read()
+    if p.returncode != 0:
+        err = (se.strip().splitlines() or ["?"])[-1]
+        return {"error": f"exit {p.returncode}: {err}"}
+    d = {}
+    for line in so.splitlines()[::-1]:
+        try:
+            d = json.loads(line)
+            break
+        except ValueError:
+            continue
+    samples = d.get("samples")
+    if samples is None:
+        try:
+            with wave.open(out_wav) as w:
+                samples = w.getnframes()
+        except (OSError, EOFError, wave.Error) as e:
+            return {"error": f"no --json line and no readable {out_wav}: {e}"}
+    secs = d.get("seconds") or wall
+    d.update(side="ours", samples=samples, seconds=secs, wall_process=wall,
+             samples_per_s=samples / secs, max_rss=ru.ru_maxrss * 1024)
+    return d
+
+
+def write_codes_wav(codes, n, path, bins=256):
+    """The first n codes of an int32 codes file, mu-law decoded, as a 16-bit
+    WAV at 8 kHz (numpy-free: run.py runs without the peer's packages)."""
+    import array
+    c = array.array("i")
+    with open(codes, "rb") as f:
+        c.frombytes(f.read(4 * n))
+    if sys.byteorder != "little":
+        c.byteswap()
+    mu = bins - 1
+    pcm = array.array("h")
+    for k in c:
+        y = 2.0 * k / mu - 1.0
+        x = math.copysign(((1 + mu) ** abs(y) - 1) / mu, y)
+        pcm.append(max(-32768, min(32767, int(round(x * 32767)))))
+    if sys.byteorder != "little":
+        pcm.byteswap()
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(pcm.tobytes())
 
 
 # ------------------------------------------------------------------ machine
@@ -215,12 +319,48 @@ def main():
             sys.exit(f"run.py: init {c}: {d['error']}")
         models[c] = dict(path=path, **d)
     clip_n = int(round(a.clip_seconds * 8000))
+    vocode_n = int(round(a.vocode_seconds * 8000))
     rf_max = max(m["receptive_field"] for m in models.values())
-    codes_n = max(clip_n, rf_max + a.train_window + 50000)
+    codes_n = max(clip_n, vocode_n, rf_max + a.train_window + 50000)
     codes = os.path.join(a.work_dir, "codes.i32")
     d = run_json([exe, "codes", "-n", str(codes_n), "--seed", "1", "-o", codes])
     if "error" in d:
         sys.exit(f"run.py: codes: {d['error']}")
+
+    # the conditional twins (a log-mel vocoder of each config's size, the
+    # same seed) and their features: of the whole codes file (training
+    # windows read them from their offsets) and of the vocoding clip
+    wn = os.path.join(a.build_dir, "wavenet")
+    cond_models, feats, vocode_note = {}, {}, None
+    if set(a.jobs) & COND_JOBS:
+        for c in a.configs:
+            path = os.path.join(a.work_dir, f"{c}-cond.safetensors")
+            d = run_json([exe, "init", "--config", c, "--seed", "1", "--cond", str(COND_BANDS),
+                          "--hop", str(COND_HOP), "-o", path])
+            if "error" in d:
+                sys.exit(f"run.py: init {c} --cond: {d['error']}")
+            cond_models[c] = dict(path=path, **d)
+        m0 = cond_models[a.configs[0]]["path"]  # every twin has the same recipe
+        for name, n in (("train", codes_n), ("vocode", vocode_n)):
+            feats[name] = os.path.join(a.work_dir, f"feats-{name}.npy")
+            d = run_json([exe, "feats", "-m", m0, "--codes", codes, "-n", str(n), "-o",
+                          feats[name]])
+            if "error" in d:
+                sys.exit(f"run.py: feats: {d['error']}")
+            feats[name + "_frames"] = d["frames"]
+        # `wavenet vocode` is being written: until the build has it, the
+        # vocoding cells run the peer only and say why
+        if "vocode" in a.jobs:
+            try:
+                p = subprocess.run([wn, "vocode", "--help"], capture_output=True, text=True)
+                if p.returncode != 0:
+                    vocode_note = ("skipped: this build's `wavenet` has no vocode command ("
+                                   + ((p.stderr.strip().splitlines() or ["?"])[-1])[:80] + ")")
+            except OSError as e:
+                vocode_note = f"skipped: no {os.path.relpath(wn, ROOT)} ({e.strerror})"
+            if vocode_note:
+                log(f"vocode: {vocode_note}")
+    vocode_samples = (feats["vocode_frames"] - 1) * COND_HOP if feats else 0
 
     # the machine's peak: FMA and sgemm
     log(f"peak: FMA and sgemm rates ({a.peak_seconds} s each)")
@@ -245,6 +385,27 @@ def main():
         for c in a.configs:
             checks[c] = run_json([PY, os.path.join(HERE, "peer.py"), "check", "-m",
                                   models[c]["path"], "--codes", codes, "-n", "200"])
+    # the conditional twin: the peer's cached vocoding against its full
+    # forward, and its per-sample log-probabilities against the C library's
+    # (`wavenet score --per-sample` of a WAV of the decoded codes, given the
+    # features `wavenet mel -m` computes for it)
+    cond_checks = {}
+    if cond_models and not a.no_peer and os.access(wn, os.X_OK):
+        wav = os.path.join(a.work_dir, "cond-clip.wav")
+        write_codes_wav(codes, min(codes_n, 16000), wav)
+        for c in a.configs:
+            m = cond_models[c]["path"]
+            cf = os.path.join(a.work_dir, f"cond-clip-{c}.npy")
+            csv = os.path.join(a.work_dir, f"cond-clip-{c}.csv")
+            ps = [subprocess.run(cmd, capture_output=True, text=True) for cmd in
+                  ([wn, "mel", "-m", m, wav, "-o", cf],
+                   [wn, "score", "-m", m, "--threads", "2", "--per-sample", csv, wav])]
+            bad = [p for p in ps if p.returncode != 0]
+            cond_checks[c] = ({"error": (bad[0].stderr.strip().splitlines() or ["?"])[-1]}
+                              if bad else
+                              run_json([PY, os.path.join(HERE, "peer.py"), "check", "-m", m,
+                                        "--codes", csv, "--features", cf, "-n", "200"]))
+            log(f"peer check, {c} vocoder: {cond_checks[c]}")
 
     # ---------------------------------------------------------------- jobs
     def blas_variants(t):
@@ -254,9 +415,23 @@ def main():
         return sorted(v)
 
     def commands(config, job, t, blas):
-        m = models[config]["path"]
+        m = (cond_models if job in COND_JOBS else models)[config]["path"]
         sec = str(a.seconds)
         common = ["-m", m, "--threads", str(t), "--seconds", sec]
+        peer_py = [PY, os.path.join(HERE, "peer.py")]
+        if job in CLI_JOBS:
+            # ours: the command, once over vocode_n samples; the peer: its
+            # cached generation for --seconds (and at most those samples)
+            out = os.path.join(a.work_dir, f"{job}.wav")
+            if job == "vocode":
+                ours = [wn, "vocode", "-m", m, feats["vocode"], "-o", out]
+                peer = ["gen", "--features", feats["vocode"]]
+            else:
+                ours = [wn, "generate", "-m", m, "--samples", str(vocode_samples), "-o", out]
+                peer = ["gen"]
+            ours += ["--threads", str(t), "--seed", "1", "--json"]
+            peer += ["--streams", "1", "--min-steps", "50" if a.quick else "200"]
+            return ours, peer_py + peer + common + ["--blas-threads", str(blas)]
         if job == "gen1" or job == "gen8" or job in REDUCED_OF:
             streams = "1" if job.startswith("gen1") else "8"
             ours = ["gen", "--streams", streams, "--min-steps", "300" if a.quick else "2000"]
@@ -269,8 +444,10 @@ def main():
         else:  # train1: a batch of one window, which threads share by time
             ours = ["train", "--codes", codes, "--batch", "1" if job == "train1" else str(a.batch),
                     "--window", str(a.train_window)]
+            if job == "train-cond":
+                ours += ["--features", feats["train"]]
             peer = list(ours)
-        pc = [PY, os.path.join(HERE, "peer.py")] + peer + common + ["--blas-threads", str(blas)]
+        pc = peer_py + peer + common + ["--blas-threads", str(blas)]
         return [exe] + ours + common, pc
 
     results = {}  # (config, job, threads) -> {"ours": [...], "peer": [...]}
@@ -288,15 +465,22 @@ def main():
                 env = dict(env_ours, OMP_NUM_THREADS=str(t))
                 b = int(side[4:]) if side != "ours" else 1
                 ours_cmd, peer_cmd = commands(c, j, t, b)
-                d = run_json(ours_cmd if side == "ours" else peer_cmd, env=env,
-                             timeout=a.timeout)
+                if side != "ours":
+                    d = run_json(peer_cmd, env=env, timeout=a.timeout)
+                elif j == "vocode" and vocode_note:
+                    d = {"skipped": vocode_note}
+                elif j in CLI_JOBS:
+                    d = run_cli(ours_cmd, ours_cmd[ours_cmd.index("-o") + 1], env=env,
+                                timeout=a.timeout)
+                else:
+                    d = run_json(ours_cmd, env=env, timeout=a.timeout)
                 if side == "ours":
                     r["ours"].append(d)
                 else:
                     d["blas_threads"] = b
                     r["peer_variants"].setdefault(b, []).append(d)
-                msg = d.get("error") or f"{d['samples_per_s']:,.0f} samples/s, " \
-                    f"peak {d['max_rss'] / (1 << 20):,.0f} MiB"
+                msg = d.get("error") or d.get("skipped") or \
+                    f"{d['samples_per_s']:,.0f} samples/s, peak {d['max_rss'] / (1 << 20):,.0f} MiB"
                 who = "ours" if side == "ours" else f"peer (OpenBLAS threads {b})"
                 log(f"[{i + 1}/{len(cells)}] {c} {j} threads={t} rep {rep + 1}/{a.reps} "
                     f"{who}: {msg}")
@@ -354,7 +538,7 @@ def main():
 
     # ---------------------------------------------------------------- summary
     def ok(runs):
-        return [d for d in runs if "error" not in d]
+        return [d for d in runs if "error" not in d and "skipped" not in d]
 
     def med(c, j, t, side, key="samples_per_s"):
         r = results.get((c, j, t))
@@ -369,7 +553,8 @@ def main():
     def gflops(c, j, sps):
         if sps is None:
             return None
-        return sps * macs_per_sample(CONFIGS[c]) * 2 * (3 if j.startswith("train") else 1) / 1e9
+        return sps * macs_per_sample(CONFIGS[c], j in COND_JOBS) * 2 \
+            * (3 if j.startswith("train") else 1) / 1e9
 
     rows = []
     for (c, j, t) in cells:
@@ -377,8 +562,9 @@ def main():
         go, gp = gflops(c, j, o), gflops(c, j, p)
         fp = fma_peak(t)
         rr = results[(c, j, t)]
-        errs = [d["error"] for d in rr["ours"] + [x for v in rr["peer_variants"].values()
-                                                  for x in v] if "error" in d]
+        errs = [d.get("error") or d["skipped"]
+                for d in rr["ours"] + [x for v in rr["peer_variants"].values() for x in v]
+                if "error" in d or "skipped" in d]
         pb = ""
         if len(rr["peer_variants"]) > 1:
             pb = " (BLAS " + ", ".join(
@@ -540,6 +726,9 @@ def main():
     md.append("")
     md.append("MACs per sample = L(4RD + DR + DS) + S² + SQ: "
               + ", ".join(f"{c} {macs_per_sample(CONFIGS[c]):,}" for c in CONFIGS)
+              + "; a log-mel twin adds L·2D·C for the layers' cond products and "
+              "2C² per row of each upsampler stage: "
+              + ", ".join(f"{c} {macs_per_sample(CONFIGS[c], True):,.0f}" for c in CONFIGS)
               + "; GFLOP/s = samples/s × 2 × MACs (training: × 3, forward and backward). "
               "The FMA peak is the best FMA loop at that thread count. Peak RSS is "
               "getrusage's ru_maxrss of the job's own process (the peer's includes "
@@ -611,31 +800,80 @@ def main():
             x, y = so[0]["bits_per_sample"], sp[0]["bits_per_sample"]
             xr.append([c, "scoring, bits/sample", f"{x:.7f}", f"{y:.7f}", f"{abs(x - y):.1e}",
                        "ok" if abs(x - y) < 1e-5 else "MISMATCH"])
-        to = [d for d in ok(results.get((c, "train", a.threads[0]), {"ours": []})["ours"])]
-        tp = [d for d in ok(results.get((c, "train", a.threads[0]), {"peer": []})["peer"])]
-        if to and tp:
+        for tj, what in (("train", "training"), ("train-cond", "log-mel training")):
+            to = [d for d in ok(results.get((c, tj, a.threads[0]), {"ours": []})["ours"])]
+            tp = [d for d in ok(results.get((c, tj, a.threads[0]), {"peer": []})["peer"])]
+            if not (to and tp):
+                continue
             x, y = to[0]["loss0"], tp[0]["loss0"]
-            xr.append([c, "training, first loss (nats)", f"{x:.7f}", f"{y:.7f}",
+            xr.append([c, f"{what}, first loss (nats)", f"{x:.7f}", f"{y:.7f}",
                        f"{abs(x - y):.1e}", "ok" if abs(x - y) < 1e-5 else "MISMATCH"])
             if to[0]["steps"] == tp[0]["steps"] == 1:
                 x, y = to[0]["loss_last"], tp[0]["loss_last"]
-                xr.append([c, "training, loss after one Adam step", f"{x:.7f}", f"{y:.7f}",
+                xr.append([c, f"{what}, loss after one Adam step", f"{x:.7f}", f"{y:.7f}",
                            f"{abs(x - y):.1e}", "ok" if abs(x - y) < 1e-5 else "MISMATCH"])
         ch = checks.get(c)
         if ch:
             xr.append([c, "peer: incremental generation vs full forward, largest logit difference", "",
                        "", f"{ch['max_abs_diff']:.1e}" if "error" not in ch else ch["error"],
                        "ok" if ch.get("ok") else "MISMATCH"])
+        ch = cond_checks.get(c)
+        if ch and "error" in ch:
+            xr.append([c, "log-mel vocoder: peer check", "", "", ch["error"], "error"])
+        elif ch:
+            xr.append([c, "log-mel vocoder: peer's cached generation (cond products by "
+                       "blocks) vs its full forward, largest logit difference", "", "",
+                       f"{ch['max_abs_diff']:.1e}", "ok" if ch["max_abs_diff"] <= 1e-4 *
+                       max(1, ch["max_abs_logit"]) else "MISMATCH"])
+            xr.append([c, f"log-mel vocoder: per-sample log p of {ch['ref_n']:,} samples, "
+                       f"`wavenet score --per-sample` vs the peer's forward, worst (nats)",
+                       "", "", f"{ch['ref_logp_max_abs_diff']:.1e}",
+                       "ok" if ch["ref_logp_max_abs_diff"] <= 1e-4 else "MISMATCH"])
     md.append(table(["config", "what", "ours", "peer", "difference", ""], xr)
               if xr else "(no scoring or training jobs ran)")
     md.append("")
+    if cond_models:
+        md.append("## Conditioning")
+        md.append("")
+        md.append(f"Each config's log-mel twin: {COND_BANDS} bands, hop {COND_HOP} "
+                  f"(transposed convs {'×'.join(map(str, COND_STRIDES))}), the same layers; "
+                  f"features of the decoded codes (`wavenet-bench feats`). Vocoding: "
+                  f"{feats['vocode_frames']:,} frames, {vocode_samples:,} samples; ours is "
+                  f"`wavenet vocode` once over them (its --json timing), the peer its cached "
+                  f"generation with the cond products of 1,024 samples in one matmul, "
+                  f"for ≥ {a.seconds:g} s. `generation, the command` is the unconditional "
+                  f"model through `wavenet generate` (the same number of samples) and the "
+                  f"peer's unconditional generation, so that 'conditional / unconditional' "
+                  f"is the per-sample cost of conditioning on each side, both measured in "
+                  f"this run, alternating.")
+        md.append("")
+        cr = []
+        for c in a.configs:
+            for t in a.threads:
+                for side in ("ours", "peer"):
+                    pairs = (("gen1cmd", "vocode", "generation"), ("train", "train-cond", "training"))
+                    for ju, jc, what in pairs:
+                        u, v = med(c, ju, t, side), med(c, jc, t, side)
+                        if u is None and v is None:
+                            continue
+                        cr.append([c, what, t, side, fnum(u), fnum(v),
+                                   f"{v / u:.3f}" if u and v else "—"])
+        md.append(table(["config", "job", "threads", "side", "unconditional samples/s",
+                         "log-mel conditioned samples/s", "conditional / unconditional"], cr)
+                  if cr else "(no conditioning job ran)")
+        md.append("")
+        if vocode_note:
+            md.append(f"`vocode`, ours: {vocode_note}.")
+            md.append("")
     text = "\n".join(md) + "\n"
     with open(a.out + ".tmp", "w") as f:
         f.write(text)
     os.replace(a.out + ".tmp", a.out)
     raw = {"started": started.isoformat(), "finished": finished.isoformat(),
            "args": vars(a), "lscpu": cpu, "info": info, "peer_info": peer_info,
-           "peak": peak, "checks": checks, "hour": hour, "f16_cost": f16cost,
+           "peak": peak, "checks": checks, "cond_checks": cond_checks,
+           "cond_models": cond_models, "vocode_note": vocode_note,
+           "hour": hour, "f16_cost": f16cost,
            "int8_cost": ({k: f16cost[k] for k in ("f32", "int8", "samples") if k in f16cost}
                          if "int8" in f16cost else {}),
            "results": [{"config": c, "job": j, "threads": t,
