@@ -2,12 +2,14 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct init_opts {
-    const char *out;
-    long rate, bins, layers, stack, residual, dilation, skip;
+    const char *out, *speakers;
+    long rate, bins, layers, stack, residual, dilation, skip, mels, hop, speaker_dim;
     uint64_t seed;
+    int upsample_pre;
 } init_opts;
 
 #define I(f) offsetof(init_opts, f)
@@ -33,6 +35,20 @@ static const cli_opt init_table[] = {
      .lo = 1, .hi = 4096},
     {.name = "seed", .kind = CLI_U64, .arg = "N", .help = "the random weights' seed (0)",
      .off = I(seed)},
+    {.name = "mels", .kind = CLI_INT, .arg = "C",
+     .help = "a vocoder: conditioned on C log-mel bands (0 = none)", .off = I(mels), .lo = 0,
+     .hi = 1024},
+    {.name = "hop", .kind = CLI_INT, .arg = "N",
+     .help = "with --mels: samples per feature frame (default: wavenet mel's,\n"
+     "64 at 8 kHz)", .off = I(hop), .lo = 2, .hi = 65536},
+    {.name = "upsample-pre", .kind = CLI_FLAG,
+     .help = "with --mels: a kernel-3 conv over the frames before upsampling",
+     .off = I(upsample_pre)},
+    {.name = "speakers", .kind = CLI_STR, .arg = "NAMES",
+     .help = "conditioned on a speaker: their names, comma-separated", .off = I(speakers)},
+    {.name = "speaker-dim", .kind = CLI_INT, .arg = "G",
+     .help = "with --speakers: a speaker embedding's width (16)", .off = I(speaker_dim),
+     .lo = 1, .hi = 4096},
     {0},
 };
 #undef I
@@ -40,7 +56,9 @@ static const cli_opt init_table[] = {
 const cli_cmd cli_cmd_init = {
     .name = "init", .summary = "write a model with seeded random weights", .run = cmd_init,
     .synopsis = "-o MODEL [--rate HZ] [--bins Q] [--layers L] [--stack K]\n"
-                "                    [--residual R] [--dilation D] [--skip S] [--seed N]",
+                "                    [--residual R] [--dilation D] [--skip S] [--seed N]\n"
+                "                    [--mels C [--hop N] [--upsample-pre]]\n"
+                "                    [--speakers NAMES [--speaker-dim G]]",
     .intro = "defaults: 8000 Hz, 256 bins, 20 layers in stacks of 10, R=32, D=32, S=128, "
              "seed 0\n",
     .opts = init_table,
@@ -49,22 +67,52 @@ const cli_cmd cli_cmd_init = {
 int cmd_init(int argc, char **argv)
 {
     wn_config c = wn_config_default();
-    init_opts o = {NULL, c.sample_rate, c.bins, c.layers, c.stack, c.residual, c.dilation,
-                   c.skip, 0};
+    init_opts o = {NULL, NULL, c.sample_rate, c.bins, c.layers, c.stack, c.residual,
+                   c.dilation, c.skip, 0, 0, 0, 0, 0};
     int rc = cli_parse(&cli_cmd_init, &o, argc, argv);
     if (rc != CLI_GO_ON) return rc;
     if (!o.out) {
         cli_fail("init: -o MODEL is required");
         return 2;
     }
+    if (!o.mels && (o.hop || o.upsample_pre)) {
+        cli_fail("init: --hop and --upsample-pre go with --mels C");
+        return 2;
+    }
+    if (!o.speakers && o.speaker_dim) {
+        cli_fail("init: --speaker-dim goes with --speakers NAMES");
+        return 2;
+    }
     c.sample_rate = (int)o.rate, c.bins = (int)o.bins, c.layers = (int)o.layers;
     c.stack = (int)o.stack, c.residual = (int)o.residual, c.dilation = (int)o.dilation;
     c.skip = (int)o.skip;
+    c.cond = (int)o.mels;
+    /* wavenet mel's default hop at this rate, so its features fit */
+    c.hop = c.cond ? (o.hop ? (int)o.hop : wn_spectrogram_auto_fft(c.sample_rate) / 4) : 0;
+    c.upsample_pre = o.upsample_pre;
+    /* the names: a copy cut at the commas */
+    char *names = o.speakers ? strdup(o.speakers) : NULL;
+    const char *name[4096];
+    int n = 0;
+    for (char *p = names, *t; p && (t = strsep(&p, ","));) {
+        if (n == 4096) {
+            free(names);
+            return cli_fail("init: --speakers: more than 4096 names");
+        }
+        name[n++] = t;
+    }
+    c.speakers = n;
+    c.speaker_dim = n ? (o.speaker_dim ? (int)o.speaker_dim : 16) : 0;
     const char *out = o.out;
     uint64_t seed = o.seed;
     wn_error err;
     wn_model *m = wn_model_init(&c, seed, &err);
-    if (!m) return cli_fail_err(&err);
+    if (!m || (n && wn_model_set_speaker_names(m, name, n, &err))) {
+        free(names);
+        wn_model_free(m);
+        return cli_fail_err(&err);
+    }
+    free(names);
     rc = wn_model_save(m, out, &err);
     if (rc == WN_OK)
         fprintf(stderr, "wavenet: wrote %s (%zu parameters, receptive field %d samples)\n",
@@ -115,9 +163,16 @@ int cmd_info(int argc, char **argv)
         }
         printf("\",\"format_version\":%d,\"sample_rate\":%d,\"bins\":%d,\"layers\":%d,"
                "\"stack\":%d,\"residual\":%d,\"dilation\":%d,\"skip\":%d,"
-               "\"receptive_field\":%d,\"receptive_field_ms\":%.3f,\"parameters\":%zu}\n",
+               "\"receptive_field\":%d,\"receptive_field_ms\":%.3f,\"parameters\":%zu,"
+               "\"mels\":%d,\"hop\":%d,\"upsample_pre\":%d,\"speakers\":[",
                WN_FORMAT_VERSION, c.sample_rate, c.bins, c.layers, c.stack, c.residual,
-               c.dilation, c.skip, rf, rf_ms, wn_model_param_count(m));
+               c.dilation, c.skip, rf, rf_ms, wn_model_param_count(m), c.cond, c.hop,
+               c.upsample_pre);
+        for (int i = 0; i < c.speakers; i++) {
+            if (i) putchar(',');
+            cli_json_str(wn_model_speaker_name(m, i));
+        }
+        printf("]}\n");
     } else {
         printf("model:            %s\n", path);
         printf("sample rate:      %d Hz\n", c.sample_rate);
@@ -128,6 +183,18 @@ int cmd_info(int argc, char **argv)
                c.dilation, c.skip);
         printf("receptive field:  %d samples (%.1f ms)\n", rf, rf_ms);
         printf("parameters:       %zu\n", wn_model_param_count(m));
+        if (c.cond) {
+            int st[4], ns = wn_model_upsample_strides(m, st);
+            printf("conditioning:     %d log-mel bands, hop %d (upsampler", c.cond, c.hop);
+            for (int i = 0; i < ns; i++) printf("%s%d", i ? " x " : " ", st[i]);
+            printf("%s; wavenet vocode)\n", c.upsample_pre ? ", frames conv" : "");
+        }
+        if (c.speakers) {
+            printf("speakers:         %d (", c.speakers);
+            for (int i = 0; i < c.speakers && i < 16; i++)
+                printf("%s%s", i ? ", " : "", wn_model_speaker_name(m, i));
+            printf("%s), embedding %d\n", c.speakers > 16 ? ", ..." : "", c.speaker_dim);
+        }
     }
     wn_model_free(m);
     return 0;
