@@ -288,11 +288,13 @@ WN_API wn_score_params wn_score_default_params(void);
  * receptive field so the result equals one pass over the whole signal.
  * Through generation steps (precision F16, I8) the codes are cut into
  * chunks by their count alone, each run as a stream of a generator (up to
- * 4 a generator, a generator a thread) that starts from silence one
- * receptive field before its chunk: every number of a step depends on the
- * last receptive field of codes only, so each sample's log-probability is
- * bit for bit that of one stream fed from the start. The total is summed
- * in chunk order: the same bits for any thread count. */
+ * 4 a generator, a generator a thread) that starts from silence at least
+ * one receptive field before its chunk (a conditional model's stream with
+ * its clock there: wn_gen_set_clock): every number of a step depends on
+ * the last receptive field of codes (and features) only, so each sample's
+ * log-probability is bit for bit that of one stream fed from the start.
+ * The total is summed in chunk order: the same bits for any thread
+ * count. */
 WN_API int wn_score_codes(const wn_model *m, const int *codes, size_t n,
                           const wn_score_params *p, double *nll_nats,
                           float *logp, wn_error *err);
@@ -327,10 +329,49 @@ WN_API void wn_gen_set_threads(wn_gen *g, int threads);
 WN_API int wn_gen_set_precision(wn_gen *g, wn_precision p, wn_error *err);
 WN_API wn_precision wn_gen_precision(const wn_gen *g);
 /* Start every stream after the given codes (NULL/0 = silence). The prime
- * goes through the teacher-forced pass in one go to fill the buffers. */
+ * goes through the teacher-forced pass in one go to fill the buffers.
+ * The codes are samples 0..n-1 of each stream's utterance: every stream's
+ * sample clock (wn_gen_clock) is then at n, the next step making sample n
+ * (after silence, sample 0). A conditional model's streams are primed each
+ * with its own conditioning (wn_gen_set_cond first; the features must
+ * cover the n samples). */
 WN_API int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err);
+/* A conditional model's features and speaker for stream `stream` (0..B-1,
+ * or -1: every stream), as wn_cond_check judges them (WN_ERR_ARG /
+ * WN_ERR_NONFINITE naming what is wrong; an unconditional model refuses
+ * any). The features are copied. Call it before wn_gen_prime: a
+ * conditional model's generator refuses to prime until every stream has
+ * its conditioning, and to step until it was primed since the last
+ * change (a change of precision primes it again from silence). Sample t
+ * of a stream is conditioned by its upsampled row t and its speaker;
+ * features of F frames cover the samples wn_cond_check accepts for them
+ * (at least wn_model_cond_samples(m, F)), and a step past them is refused
+ * (WN_ERR_ARG) unless the stream was stopped. */
+WN_API int wn_gen_set_cond(wn_gen *g, int stream, const wn_cond *c, wn_error *err);
+/* The sample of its utterance stream `stream`'s next step makes (or its
+ * next feed predicts); -1 for no such stream. */
+WN_API int64_t wn_gen_clock(const wn_gen *g, int stream);
+/* Move that clock to `sample` (stream -1: every stream), the queues kept
+ * as they are. After a prime from silence, this enters an utterance in the
+ * middle, its unknown past taken as silence: after one receptive field of
+ * steps every number is the same as if the stream had run from the start
+ * (what wn_score_codes does to start each chunk's stream a receptive field
+ * early). Only a conditional model's features care about the clock. */
+WN_API int wn_gen_set_clock(wn_gen *g, int stream, int64_t sample, wn_error *err);
+/* Stream `stream`'s utterance is complete: the streams step together, so
+ * its later steps still run (and sample codes that belong to nothing), but
+ * on no features, and its features' end no longer refuses a step of the
+ * others. For utterances of different lengths as streams of one generator:
+ * stop each as it ends. Undone by wn_gen_prime and wn_gen_set_cond. */
+WN_API int wn_gen_stop_stream(wn_gen *g, int stream, wn_error *err);
+/* wn_gen_step, wn_gen_run and wn_gen_feed return a status only: the
+ * one-line reason for the latest refusal of one of them ("" if none). */
+WN_API const char *wn_gen_last_error(const wn_gen *g);
 /* One sample for every stream: codes[b], and logp[b] = log p(code) under
- * the model's temperature-1 distribution (either may be NULL). */
+ * the model's temperature-1 distribution (either may be NULL). WN_OK,
+ * WN_ERR_ARG (nothing done: a conditional model's generator not ready, or
+ * a step past a stream's features; wn_gen_last_error says which) or
+ * WN_ERR_NONFINITE (the logits overflowed). */
 WN_API int wn_gen_step(wn_gen *g, int *codes, double *logp);
 /* n samples for every stream (the same as n calls of wn_gen_step, but the
  * threads do not synchronise per sample: with more streams than threads

@@ -245,13 +245,17 @@ static size_t step_chunks(size_t n, size_t W, size_t *c)
 }
 
 /* Generator group g: chunks [g*STEP_STREAMS, ...) as its streams, in
- * lockstep; part[k] = -sum of chunk k's log-probabilities, in order. */
+ * lockstep; part[k] = -sum of chunk k's log-probabilities, in order. Each
+ * stream starts from silence at least W before its chunk, so that it ends
+ * with its chunk (a stream that went on would step past the last sample,
+ * beyond a conditional model's features); its clock starts there. */
 static int step_group(const wn_model *m, wn_precision prec, const int *codes, const size_t *c,
                       size_t k0, int B, double *part, float *logp, const wn_score_params *p,
                       size_t n, size_t *done, size_t *reported, int *stop, wn_error *err)
 {
     const int Q = m->cfg.bins, sil = wn_mulaw_silence(Q);
     const size_t W = (size_t)m->rf;
+    const wn_cond *cc = m->cfg.cond || m->cfg.speakers ? p->cond : NULL;
     wn_gen *g = wn_gen_create(m, B, NULL, err);
     if (!g) return err->code;
     float *lg = malloc(sizeof(float) * (size_t)B * Q);
@@ -260,10 +264,18 @@ static int step_group(const wn_model *m, wn_precision prec, const int *codes, co
                       : wn__err(err, WN_ERR_NOMEM, "out of memory for scoring steps");
     size_t w[STEP_STREAMS], steps = 0;
     for (int s = 0; s < B; s++) {
-        const size_t k = k0 + (size_t)s;
-        w[s] = c[k] > W ? c[k] - W : 0;
-        if (c[k + 1] - w[s] > steps) steps = c[k + 1] - w[s];
+        const size_t k = k0 + (size_t)s, w0 = c[k] > W ? c[k] - W : 0;
+        if (c[k + 1] - w0 > steps) steps = c[k + 1] - w0;
         part[k] = 0;
+    }
+    for (int s = 0; s < B; s++) {
+        const size_t k = k0 + (size_t)s;
+        w[s] = c[k + 1] > steps ? c[k + 1] - steps : 0;
+    }
+    if (cc && rc == WN_OK) { /* the streams share the caller's features */
+        rc = wn__gen_set_cond_ref(g, -1, cc, err);
+        if (rc == WN_OK) rc = wn_gen_prime(g, NULL, 0, err);
+        for (int s = 0; rc == WN_OK && s < B; s++) rc = wn_gen_set_clock(g, s, (int64_t)w[s], err);
     }
     size_t fresh = 0; /* samples scored since the last report */
     for (size_t t = 0; rc == WN_OK && t < steps; t++) {
@@ -272,6 +284,7 @@ static int step_group(const wn_model *m, wn_precision prec, const int *codes, co
             in[s] = i == 0 || i > c[k0 + (size_t)s + 1] ? sil : codes[i - 1];
         }
         rc = wn_gen_feed(g, in, lg);
+        if (rc != WN_OK) wn__err(err, rc, "%s", wn_gen_last_error(g));
         for (int s = 0; rc == WN_OK && s < B; s++) {
             const size_t k = k0 + (size_t)s, i = w[s] + t;
             if (i < c[k] || i >= c[k + 1]) continue; /* warming up, or done */
@@ -301,6 +314,7 @@ static int score_steps(const wn_model *m, const int *codes, size_t n, const wn_s
     if (!codes && n) return wn__err(err, WN_ERR_ARG, "no codes given");
     int rc = check_codes(m, codes, n, err);
     if (rc) return rc;
+    if ((rc = wn_cond_check(m, p->cond, n, err)) != WN_OK) return rc;
     *nll = 0;
     if (n == 0) return WN_OK;
     size_t c[STEP_MAX_CHUNKS + 1];
@@ -344,8 +358,6 @@ int wn_score_codes(const wn_model *m, const int *codes, size_t n, const wn_score
 {
     double tmp;
     if (p && p->precision != WN_PRECISION_F32) {
-        if (m->cfg.cond || m->cfg.speakers || p->cond)
-            return wn__err(err, WN_ERR_ARG, "a conditional model is scored at f32 only");
         if (p->precision != WN_PRECISION_F16 && p->precision != WN_PRECISION_I8)
             return wn__err(err, WN_ERR_ARG, "unknown precision %d", (int)p->precision);
         return score_steps(m, codes, n, p, nll_nats ? nll_nats : &tmp, logp, err);

@@ -18,6 +18,7 @@ void wn_gen_free(wn_gen *g)
     }
     wn__free(g->weights.c_h);
     wn__free(g->weights.b_dil);
+    wn__free(g->weights.fold);
     wn__free(g->weights.b_skip);
     wn__free(g->queues.ring);
     wn__free(g->queues.past);
@@ -28,6 +29,7 @@ void wn_gen_free(wn_gen *g)
     wn__free(g->sampling.ss);
     free(g->sched.pos);
     free(g->sched.busy);
+    wn__gen_cond_free(g);
     free(g);
 }
 
@@ -81,7 +83,8 @@ wn_gen *wn_gen_create(const wn_model *m, int streams, const wn_sample_params *p,
     }
     for (int i = 0; i < S; i++) gw->b_skip[i] = (float)sum[R + i];
     free(sum);
-    if (wn__gen_pack(g, WN_PRECISION_F32) != WN_OK) goto nomem;
+    if (wn__gen_cond_init(g) != WN_OK || wn__gen_pack(g, WN_PRECISION_F32) != WN_OK)
+        goto nomem;
     size_t off = 0;
     qu->qoff = qu->ring_off + L;
     for (int j = 0; j < L; j++) {
@@ -99,8 +102,10 @@ wn_gen *wn_gen_create(const wn_model *m, int streams, const wn_sample_params *p,
         uint64_t s = p->seed ^ (0xd1b54a32d192ed03ULL * (uint64_t)(b + 1));
         g->sampling.ss[b].rng = wn__splitmix64(&s);
     }
+    /* a conditional model's streams are primed once they have their
+     * conditioning (wn_gen_set_cond) */
     wn_error e2;
-    if (wn_gen_prime(g, NULL, 0, &e2) != WN_OK) {
+    if (!g->cond.cs && wn_gen_prime(g, NULL, 0, &e2) != WN_OK) {
         wn_gen_free(g);
         if (err) *err = e2;
         return NULL;
@@ -150,7 +155,13 @@ int wn_gen_set_precision(wn_gen *g, wn_precision p, wn_error *err)
         return wn__err(err, rc, "a weight is beyond half precision (|w| >= 65520)");
     if (rc != WN_OK)
         return wn__err(err, WN_ERR_NOMEM, "out of memory repacking the generation weights");
-    /* the queues hold numbers of the other precision: start again */
+    wn__gen_cond_biases(g); /* folded with the new weights */
+    /* the queues hold numbers of the other precision: start again (a
+     * conditional model's streams once they all have their conditioning) */
+    if (g->cond.cs && !wn__gen_cond_all_set(g)) {
+        g->cond.ready = 0;
+        return WN_OK;
+    }
     return wn_gen_prime(g, NULL, 0, err);
 }
 

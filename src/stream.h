@@ -6,10 +6,12 @@
  *   stream_pack.c   the weights of each precision, the int8 queues' layout
  *   stream_prime.c  filling the queues from silence and a prime
  *   stream_step.c   the per-sample step (one column per layer)
- *   stream_run.c    the streams over threads: parts, balanced runs */
+ *   stream_run.c    the streams over threads: parts, balanced runs
+ *   stream_cond.c   a conditional model's features, speakers and clocks */
 #ifndef WN_STREAM_H
 #define WN_STREAM_H
 
+#include "cond.h"
 #include "kernels.h"
 #include "model.h"
 #include "sample.h"
@@ -37,6 +39,10 @@ typedef struct part {
     wn__cand *cand; /* per stream Q candidates */
     uint8_t *xq;    /* at WN_PRECISION_I8: a product's input rows, quantised */
     float *xs;      /* and their scales */
+    /* a model with features: per stream of the step, its row of cond
+     * products (L 2D floats, gen_cond); and what makes a block of them */
+    const float **crow;
+    wn__cond_ws *cw; /* the upsampler's, for a span */
 } part;
 
 enum { P_DIL, P_RS, P_H0, P_H1 }; /* gen_weights.wp */
@@ -59,6 +65,8 @@ typedef struct gen_weights {
      * the skip biases. */
     float *c_h;    /* per layer R: c_j */
     float *b_dil;  /* per layer 2D: folded, for the weights held (pack) */
+    double *fold;  /* per layer 2D: (W0 + W1) c_j alone, what a speaker's
+                      bias is folded with (gen_cstream.bias) */
     float *b_skip; /* S: the sum of every layer's skip bias */
 } gen_weights;
 
@@ -111,6 +119,47 @@ typedef struct gen_sampling {
                          overflows): the run fails with WN_ERR_NONFINITE */
 } gen_sampling;
 
+/* One stream's conditioning (stream_cond.c). */
+typedef struct gen_cstream {
+    const float *feats; /* (frames, C) raw log-mels; owned when own */
+    size_t frames;
+    int own;
+    int speaker;        /* -1: none */
+    int set;            /* wn_gen_set_cond was called */
+    int stopped;        /* wn_gen_stop_stream: steps on no features, no end */
+    int64_t limit;      /* the features condition samples [0, limit) */
+    int64_t blk;        /* the block cc holds (INT64_MIN: none) */
+    float *cc;          /* (block, L 2D): W_cond u of each of its samples,
+                           every layer's 2D side by side */
+    int64_t spn;        /* the span u holds (INT64_MIN: none) */
+    float *u;           /* (span, C): the upsampled rows of a span of
+                           samples, several blocks (the upsampler computes
+                           whole frames and a halo: longer spans waste
+                           less of its work) */
+    float *bias;        /* (L, 2D) with speakers: b_dil + W_spk e folded as
+                           gen_weights.b_dil is */
+} gen_cstream;
+
+/* A conditional model's share of the generator. Features: every layer's
+ * cond product of a block of samples is made at once, one GEMM (u rows
+ * times the layers' stacked weights) per block and stream, before the
+ * steps that need it; a step then adds one 2D column per layer before the
+ * gate, at every precision in float32. Blocks are aligned to multiples of
+ * `block` samples of the utterance, so a sample's numbers never depend on
+ * where a stream started. Speakers: each stream's own folded bias in place
+ * of b_dil. */
+typedef struct gen_cond {
+    int mel, spk;  /* the model has features / speakers */
+    int ready;     /* every stream has its conditioning and was primed with
+                      it since (else no step runs) */
+    int block, span, LO; /* samples a block, a span (a multiple); L 2D */
+    float *w;      /* (L 2D, C): every layer's w_cond stacked */
+    float *zero;   /* LO zeros: the row of a stopped stream */
+    gen_cstream *cs; /* per stream */
+} gen_cond;
+#define GEN_COND_BLOCK 128
+#define GEN_COND_SPAN 1024
+
 /* Steps a thread takes at a time in a balanced run: ~1.5 ms of work for
  * a part of 4 small streams, so a thread that runs out of streams waits
  * at most about that long for the others to hand some over. */
@@ -140,7 +189,18 @@ struct wn_gen {
     gen_queues queues;
     gen_sampling sampling;
     gen_sched sched;
+    gen_cond cond;
+    /* each stream's sample clock: the step at queue time t makes (or
+     * predicts) sample t + at[b] of its utterance */
+    int64_t *at;
+    wn_error last; /* why the last step, run or feed was refused */
 };
+
+/* A stream's folded dilated bias (L, 2D): its speaker's, or the model's */
+static inline const float *gen_bias(const wn_gen *g, int b)
+{
+    return g->cond.spk ? g->cond.cs[b].bias : g->weights.b_dil;
+}
 
 /* The row (and its scale) of the stream at index i of group gr in slot k
  * of layer j's int8 queue; the rows of a group's streams in one slot are
@@ -184,6 +244,23 @@ void wn__gen_step_rows(wn_gen *g, const part *q, const int *in, size_t stride, i
 /* Steps [i0, i1) of a run for the streams of part q (from g->queues.t + i0),
  * sampling each stream's next input into codes and logp (either NULL). */
 void wn__gen_run_steps(wn_gen *g, const part *q, size_t i0, size_t i1, int *codes, double *logp);
+
+/* stream_cond.c */
+/* Conditioning set up for a new generator (nothing for an unconditional
+ * model), and freed. */
+int wn__gen_cond_init(wn_gen *g);
+void wn__gen_cond_free(wn_gen *g);
+/* Every stream's folded bias again, after the weights were repacked. */
+void wn__gen_cond_biases(wn_gen *g);
+/* Make the rows of cond products the streams of part q need at step t
+ * (q->crow), a block at a time. */
+void wn__gen_cond_rows(wn_gen *g, const part *q, int64_t t);
+/* WN_OK if every stream may take n more steps (conditioning set and
+ * primed, no stream past its features' end), else WN_ERR_ARG with the
+ * reason in g->last. */
+int wn__gen_cond_ok(wn_gen *g, size_t n);
+/* 1 if every stream of a conditional model has its conditioning. */
+int wn__gen_cond_all_set(const wn_gen *g);
 
 /* stream_run.c */
 /* The scratch of a part of streams [b0, b1), room for cap >= b1 - b0 of

@@ -46,9 +46,10 @@ int wn__gen_pack(wn_gen *g, wn_precision p)
         sc[3] = wn__alloc((size_t)wn__round8(Q), sizeof(float));
     }
     float *bd = wn__alloc((size_t)L * 2 * D, sizeof(float));
+    double *fold = wn__alloc((size_t)L * 2 * D, sizeof(double));
     /* a (rows, cols) staging matrix for the fused weights */
     float *tmp = malloc(sizeof(float) * (size_t)D * (R + S));
-    int ok = bd && tmp;
+    int ok = bd && fold && tmp;
     for (int a = 0; a < 4; a++) ok = ok && w[a] && (!i8 || sc[a]);
     if (!ok) {
         for (int a = 0; a < 4; a++) {
@@ -56,6 +57,7 @@ int wn__gen_pack(wn_gen *g, wn_precision p)
             wn__free(sc[a]);
         }
         wn__free(bd);
+        wn__free(fold);
         free(tmp);
         return WN_ERR_NOMEM;
     }
@@ -73,7 +75,7 @@ int wn__gen_pack(wn_gen *g, wn_precision p)
         /* b_dil + (W0 + W1) c_j with the weights this precision holds */
         const float *cj = g->weights.c_h + (size_t)j * R;
         for (int o = 0; o < 2 * D; o++) {
-            double sum = lw->b_dil[o];
+            double sum = lw->b_dil[o], f = 0;
             for (int tap = 0; tap < 2; tap++)
                 for (int i = 0; i < R; i++) {
                     float wv = lw->w_dil[(size_t)tap * t_in + (size_t)o * R + i];
@@ -84,8 +86,10 @@ int wn__gen_pack(wn_gen *g, wn_precision p)
                              ((const int8_t *)w[0])[k * n_tap + wn__q8_at(i, o, wn__round4(R))];
                     }
                     sum += (double)wv * cj[i];
+                    f += (double)wv * cj[i];
                 }
             bd[(size_t)j * 2 * D + o] = (float)sum;
+            fold[(size_t)j * 2 * D + o] = f;
         }
         memcpy(tmp, lw->w_res, sizeof(float) * (size_t)R * D);
         memcpy(tmp + (size_t)R * D, lw->w_skip, sizeof(float) * (size_t)S * D);
@@ -102,6 +106,7 @@ int wn__gen_pack(wn_gen *g, wn_precision p)
                 if ((((const uint16_t *)w[a])[i] & 0x7c00) == 0x7c00) {
                     for (int b = 0; b < 4; b++) wn__free(w[b]);
                     wn__free(bd);
+                    wn__free(fold);
                     return WN_ERR_RANGE;
                 }
     }
@@ -114,6 +119,8 @@ int wn__gen_pack(wn_gen *g, wn_precision p)
     }
     wn__free(gw->b_dil);
     gw->b_dil = bd;
+    wn__free(gw->fold);
+    gw->fold = fold;
     gw->prec = p;
     return WN_OK;
 }

@@ -14,19 +14,15 @@
  * the last RF - 1 inputs of [silence x RF, prime] through the steps of one
  * stream (every queue entry then depends on those inputs only: the queues
  * reach back sum(d) = RF - 2 steps at most), then copy its queues to the
- * other streams. */
+ * other streams; a conditional model's streams each through their own
+ * steps (their features and speakers differ). */
 static int prime_steps(wn_gen *g, const int *codes, size_t n, wn_error *err)
 {
     const wn_model *m = g->m;
     const int Q = m->cfg.bins, rf = m->rf, L = m->cfg.layers, R = m->cfg.residual, B = g->B;
     const int N = rf - 1, sil = wn_mulaw_silence(Q);
     const size_t len = (size_t)rf + n;
-    part one;
-    memset(&one, 0, sizeof one);
-    if (wn__gen_part_alloc(g, &one, 0, 1, 1, 1) != WN_OK) {
-        wn__gen_part_free(&one);
-        return wn__err(err, WN_ERR_NOMEM, "out of memory priming generation");
-    }
+    const int each = g->cond.cs != NULL; /* every stream its own steps */
     /* both taps every step (never lone), which needs no
      * queue of tap-0 products (for many streams that queue would be
      * large) and gives the same bits */
@@ -35,14 +31,25 @@ static int prime_steps(wn_gen *g, const int *codes, size_t n, wn_error *err)
     memset(g->queues.qring_s, 0, ng * g->queues.qgs * sizeof(float));
     /* s[p] for the inputs fed: p = len - 1 - N + i; the one before them */
 #define S_AT(p) ((p) < (size_t)rf ? sil : codes[(p) - (size_t)rf])
-    g->sampling.ss[0].prev = n ? S_AT(len - 2 - (size_t)N) : sil;
-    for (int i = 0; i < N; i++) {
-        const int x = S_AT(len - 1 - (size_t)N + (size_t)i);
-        wn__gen_step_rows(g, &one, &x, 0, i); /* t = 0, 1, ...: any start gives the same */
+    const int prev = n ? S_AT(len - 2 - (size_t)N) : sil;
+    for (int b = 0; b < (each ? B : 1); b++) {
+        part one;
+        memset(&one, 0, sizeof one);
+        if (wn__gen_part_alloc(g, &one, b, b + 1, 1, 1) != WN_OK) {
+            wn__gen_part_free(&one);
+            return wn__err(err, WN_ERR_NOMEM, "out of memory priming generation");
+        }
+        g->sampling.ss[b].prev = prev;
+        for (int i = 0; i < N; i++) {
+            const int x = S_AT(len - 1 - (size_t)N + (size_t)i);
+            /* t = 0, 1, ...: any start gives the same (the clock, g->at,
+             * is set for t = N: step i is sample n - N + i) */
+            wn__gen_step_rows(g, &one, &x, 0, i);
+        }
+        wn__gen_part_free(&one);
     }
 #undef S_AT
-    wn__gen_part_free(&one);
-    for (int j = 0; j < L; j++)
+    for (int j = 0; j < L && !each; j++)
         for (size_t k = 0; k < (size_t)m->dil[j]; k++)
             for (int b = 1; b < B; b++) {
                 memcpy(qrow(g, b, j, k), qrow(g, 0, j, k), R4);
@@ -63,8 +70,10 @@ static int prime_steps(wn_gen *g, const int *codes, size_t n, wn_error *err)
  * layer, both taps seeing the same h, gives it. In double, in one fixed
  * order, so the numbers are the same on any machine (the pass's BLAS sums
  * in an order that depends on the CPU, which reached the last bits of
- * every later step). rings[j]: layer j's dil[j] slots. */
-static int silence_rings(const wn_model *m, float *const *rings)
+ * every later step). rings[j]: layer j's dil[j] slots. bias: each layer's
+ * dilated bias with a speaker's term (L, 2D), or NULL: the model's. The
+ * silent past has no features (u = 0). */
+static int silence_rings(const wn_model *m, float *const *rings, const float *bias)
 {
     const int Q = m->cfg.bins, R = m->cfg.residual, D = m->cfg.dilation, L = m->cfg.layers;
     const int sil = wn_mulaw_silence(Q);
@@ -80,8 +89,9 @@ static int silence_rings(const wn_model *m, float *const *rings)
         for (int k = 0; k < m->dil[j]; k++)
             for (int i = 0; i < R; i++) rings[j][(size_t)k * R + i] = (float)h[i];
         const size_t tap = (size_t)2 * D * R;
+        const float *bd = bias ? bias + (size_t)j * 2 * D : lw->b_dil;
         for (int o = 0; o < D; o++) { /* z = tanh(filter) sigmoid(gate) */
-            double f = lw->b_dil[o], gt = lw->b_dil[D + o];
+            double f = bd[o], gt = bd[D + o];
             for (int i = 0; i < R; i++) {
                 f += ((double)lw->w_dil[(size_t)o * R + i] + lw->w_dil[tap + (size_t)o * R + i]) *
                      h[i];
@@ -100,18 +110,99 @@ static int silence_rings(const wn_model *m, float *const *rings)
     return WN_OK;
 }
 
+/* What a prime needs for the teacher-forced pass, and one stream's queues */
+typedef struct prime_buf {
+    int *in;       /* the pass's N inputs */
+    float **rings; /* per layer: its slots in one */
+    float *one;    /* one stream's queues */
+    wn__ws *ws;    /* the pass (NULL: silence alone needs none) */
+    wn__cond_ws *cw;
+    float *u;      /* (N, C): the prime's upsampled rows */
+    float *bias;   /* (L, 2D): a speaker's biases */
+} prime_buf;
+
+static void prime_buf_free(prime_buf *pb)
+{
+    free(pb->in);
+    free(pb->rings);
+    free(pb->one);
+    wn__ws_free(pb->ws);
+    wn__cond_ws_free(pb->cw);
+    wn__free(pb->u);
+    wn__free(pb->bias);
+}
+
+/* The queues of streams [b0, b1) after the prime (n codes; pb->in its last
+ * inputs) with stream b0's conditioning (a conditional model's streams go
+ * one at a time), through mm: the model, or its rounded copy. */
+static int prime_float(wn_gen *g, const wn_model *mm, prime_buf *pb, size_t n, int b0, int b1)
+{
+    const wn_model *m = g->m;
+    const int rf = m->rf, L = m->cfg.layers, R = m->cfg.residual, N = rf - 1;
+    const gen_cstream *cs = g->cond.cs ? &g->cond.cs[b0] : NULL;
+    const float *bias = NULL;
+    if (cs && g->cond.spk) {
+        wn__cond_layer_bias(mm, cs->speaker, pb->bias);
+        bias = pb->bias;
+    }
+    int rc = WN_OK;
+    if (n) {
+        /* row i predicts sample n + i + 1 - rf (score.c's alignment) */
+        if (cs && g->cond.mel)
+            wn__cond_forward(m, pb->cw, cs->feats, (long)cs->frames, (long)n + 1 - rf, (long)n,
+                             pb->u);
+        const wn__cin ci = {cs && g->cond.mel ? pb->u : NULL, bias};
+        wn__forward(mm, pb->ws, pb->in, N, 1, pb->rings, cs ? &ci : NULL);
+    } else {
+        rc = silence_rings(mm, pb->rings, bias);
+    }
+    if (rc != WN_OK) return rc;
+    for (int j = 0; j < L; j++) { /* the rings hold h'_j = h_j - c_j */
+        float *rj = pb->rings[j];
+        const float *cj = g->weights.c_h + (size_t)j * R;
+        for (int k = 0; k < m->dil[j]; k++)
+            for (int i = 0; i < R; i++) rj[(size_t)k * R + i] -= cj[i];
+        for (int k = 0; k < m->dil[j]; k++)
+            for (int b = b0; b < b1; b++)
+                memcpy(g->queues.ring + g->queues.ring_off[j] + ((size_t)k * g->B + b) * R,
+                       rj + (size_t)k * R, sizeof(float) * (size_t)R);
+    }
+    return WN_OK;
+}
+
 int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err)
 {
     const wn_model *m = g->m;
-    const int Q = m->cfg.bins, rf = m->rf, L = m->cfg.layers;
+    const int Q = m->cfg.bins, rf = m->rf, L = m->cfg.layers, B = g->B;
+    gen_cond *gc = &g->cond;
     for (size_t i = 0; i < n; i++)
         if (codes[i] < 0 || codes[i] >= Q)
             return wn__err(err, WN_ERR_ARG, "prime code %d at %zu is outside 0..%d", codes[i],
                            i, Q - 1);
+    for (int b = 0; gc->cs && b < B; b++) {
+        if (!gc->cs[b].set)
+            return wn__err(err, WN_ERR_ARG, "stream %d has no %s: a conditional model's "
+                           "streams are primed after wn_gen_set_cond", b,
+                           gc->mel ? "features" : "speaker");
+        if ((int64_t)n > gc->cs[b].limit)
+            return wn__err(err, WN_ERR_ARG, "stream %d: a prime of %zu samples is longer than "
+                           "its features (%zu frames condition %lld samples)", b, n,
+                           gc->cs[b].frames, (long long)gc->cs[b].limit);
+    }
     /* s = [silence x RF, prime]; the ring state after s[..len-1) depends only
      * on its last RF-1 inputs, and s[len-1] is the next step's input. */
     const int N = rf - 1, sil = wn_mulaw_silence(Q);
-    if (g->weights.prec == WN_PRECISION_I8) return prime_steps(g, codes, n, err);
+    /* the clocks: the step at t = N makes sample n */
+    for (int b = 0; b < B; b++) {
+        g->at[b] = (int64_t)n - N;
+        if (gc->cs) gc->cs[b].stopped = 0;
+    }
+    gc->ready = 0;
+    if (g->weights.prec == WN_PRECISION_I8) {
+        int rc = prime_steps(g, codes, n, err);
+        gc->ready = rc == WN_OK;
+        return rc;
+    }
     /* at half precision the queues must hold what the rounded model
      * computes, as every later step will */
     wn_model *mr = NULL;
@@ -120,54 +211,46 @@ int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err)
         if (err) *err = e2;
         return e2.code;
     }
-    int *in = malloc(sizeof(int) * (size_t)N);
-    float **rings = malloc(sizeof(float *) * (size_t)L);
-    float *one = malloc(sizeof(float) * g->queues.ring_floats); /* one stream's queues */
-    wn__ws *ws = n ? wn__ws_create(m, N, 1, 0) : NULL; /* silence alone needs no pass */
-    if (!in || !rings || !one || (n && !ws)) {
-        free(in);
-        free(rings);
-        free(one);
-        wn__ws_free(ws);
+    prime_buf pb = {0};
+    const int C = m->cfg.cond, LO = L * 2 * m->cfg.dilation;
+    pb.in = malloc(sizeof(int) * (size_t)N);
+    pb.rings = malloc(sizeof(float *) * (size_t)L);
+    pb.one = malloc(sizeof(float) * g->queues.ring_floats);
+    if (n) pb.ws = wn__ws_create(m, N, 1, 0); /* silence alone needs no pass */
+    if (n && gc->mel) {
+        pb.cw = wn__cond_ws_create(m, N);
+        pb.u = wn__alloc((size_t)N * C, sizeof(float));
+    }
+    if (gc->spk) pb.bias = wn__alloc((size_t)LO, sizeof(float));
+    if (!pb.in || !pb.rings || !pb.one || (n && !pb.ws) || (n && gc->mel && (!pb.cw || !pb.u)) ||
+        (gc->spk && !pb.bias)) {
+        prime_buf_free(&pb);
         wn_model_free(mr);
         return wn__err(err, WN_ERR_NOMEM, "out of memory priming generation");
     }
     size_t len = (size_t)rf + n;
     for (int i = 0; i < N; i++) {
         size_t p = len - 1 - (size_t)N + (size_t)i; /* index into s */
-        in[i] = p < (size_t)rf ? sil : codes[p - (size_t)rf];
+        pb.in[i] = p < (size_t)rf ? sil : codes[p - (size_t)rf];
     }
-    for (int j = 0; j < L; j++) rings[j] = one + g->queues.ring_off[j] / (size_t)g->B;
-    int rc = n ? (wn__forward(mr ? mr : m, ws, in, N, 1, rings, NULL), WN_OK)
-               : silence_rings(mr ? mr : m, rings);
+    for (int j = 0; j < L; j++) pb.rings[j] = pb.one + g->queues.ring_off[j] / (size_t)B;
+    /* one pass for every stream, or one per stream of a conditional model */
+    int rc = WN_OK;
+    for (int b = 0; rc == WN_OK && b < (gc->cs ? B : 1); b++)
+        rc = prime_float(g, mr ? mr : m, &pb, n, b, gc->cs ? b + 1 : B);
     wn_model_free(mr);
     if (rc != WN_OK) {
-        free(in);
-        free(rings);
-        free(one);
-        wn__ws_free(ws);
+        prime_buf_free(&pb);
         return wn__err(err, rc, "out of memory priming generation");
     }
-    const int R = m->cfg.residual;
-    for (int j = 0; j < L; j++) { /* the rings hold h'_j = h_j - c_j */
-        const float *cj = g->weights.c_h + (size_t)j * R;
-        for (int k = 0; k < m->dil[j]; k++)
-            for (int i = 0; i < R; i++) rings[j][(size_t)k * R + i] -= cj[i];
-        for (int k = 0; k < m->dil[j]; k++)
-            for (int b = 0; b < g->B; b++)
-                memcpy(g->queues.ring + g->queues.ring_off[j] + ((size_t)k * g->B + b) * R,
-                       rings[j] + (size_t)k * R, sizeof(float) * (size_t)R);
-    }
     int last = n ? codes[n - 1] : sil;
-    for (int b = 0; b < g->B; b++) {
-        g->sampling.ss[b].prev = in[N - 1];
+    for (int b = 0; b < B; b++) {
+        g->sampling.ss[b].prev = pb.in[N - 1];
         g->sampling.ss[b].pending = last;
     }
     g->queues.t = N;
     for (int p = 0; p < g->sched.threads; p++) g->sched.pt[p].t0 = N; /* the queues are new */
-    free(in);
-    free(rings);
-    free(one);
-    wn__ws_free(ws);
+    prime_buf_free(&pb);
+    gc->ready = 1;
     return WN_OK;
 }

@@ -18,6 +18,8 @@ void wn__gen_part_free(part *q)
     wn__free(q->st);
     wn__free(q->cand);
     wn__free(q->xq);
+    free(q->crow);
+    wn__cond_ws_free(q->cw);
 }
 
 void wn__gen_free_parts(part *pt, int n)
@@ -45,6 +47,11 @@ int wn__gen_part_alloc(const wn_gen *g, part *q, int b0, int b1, int cap, int ne
     q->cand = wn__alloc(nb * Q, sizeof(wn__cand));
     q->xq = wn__alloc(rows * in4 + 32, 1);
     if (!q->st || !q->cand || !q->xq) return WN_ERR_NOMEM;
+    if (g->cond.mel) { /* a block of cond products at a time (stream_cond.c) */
+        q->crow = malloc(sizeof *q->crow * nb);
+        q->cw = wn__cond_ws_create(g->m, g->cond.span);
+        if (!q->crow || !q->cw) return WN_ERR_NOMEM;
+    }
     q->a = q->st + nb * g->W;
     q->z = q->a + nb * 2 * D;
     q->r = q->z + nb * D;
@@ -101,7 +108,10 @@ int wn_gen_feed(wn_gen *g, const int *inputs, float *logits)
 {
     const int Q = g->m->cfg.bins;
     for (int b = 0; b < g->B; b++)
-        if (inputs[b] < 0 || inputs[b] >= Q) return WN_ERR_ARG;
+        if (inputs[b] < 0 || inputs[b] >= Q)
+            return wn__err(&g->last, WN_ERR_ARG, "feed: input %d of stream %d is outside 0..%d",
+                           inputs[b], b, Q - 1);
+    if (wn__gen_cond_ok(g, 1) != WN_OK) return WN_ERR_ARG;
     for (int p = 0; p < g->sched.threads; p++) {
         const part *q = &g->sched.pt[p];
         if (q->b0 == q->b1) continue; /* a balanced run's spare scratch */
@@ -151,6 +161,13 @@ static int take(gen_sched *sc, int B, size_t n, int pref, int *b0, int *b1, size
     return 1;
 }
 
+static int run_status(wn_gen *g)
+{
+    if (!g->sampling.nonfinite) return WN_OK;
+    return wn__err(&g->last, WN_ERR_NONFINITE, "the model's logits are not finite (its weights "
+                   "overflow float32)");
+}
+
 /* Each stream's numbers depend on nothing but its own inputs and RNG, so
  * any split of the streams among threads gives the same bytes. With one
  * thread, or a thread per stream, the split is fixed: each thread runs its
@@ -163,11 +180,12 @@ int wn_gen_run(wn_gen *g, size_t n, int *codes, double *logp)
 {
     gen_sched *sc = &g->sched;
     const int parts = sc->threads;
+    if (wn__gen_cond_ok(g, n) != WN_OK) return WN_ERR_ARG;
     if (!sc->balanced) {
 #pragma omp parallel for num_threads(parts) schedule(static) if (parts > 1)
         for (int p = 0; p < parts; p++) wn__gen_run_steps(g, &sc->pt[p], 0, n, codes, logp);
         g->queues.t += (int64_t)n;
-        return g->sampling.nonfinite ? WN_ERR_NONFINITE : WN_OK;
+        return run_status(g);
     }
     memset(sc->pos, 0, sizeof(size_t) * (size_t)g->B);
     memset(sc->busy, 0, (size_t)g->B);
@@ -202,7 +220,7 @@ int wn_gen_run(wn_gen *g, size_t n, int *codes, double *logp)
         }
     }
     g->queues.t += (int64_t)n;
-    return g->sampling.nonfinite ? WN_ERR_NONFINITE : WN_OK;
+    return run_status(g);
 }
 
 int wn_gen_step(wn_gen *g, int *codes, double *logp) { return wn_gen_run(g, 1, codes, logp); }

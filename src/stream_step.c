@@ -11,6 +11,9 @@
  * product adds res(z) to h and skip(z) to the skip sum; the head; then
  * sampling. The rows hold h minus the sum of the biases before each layer,
  * so no bias is added inside the loop (gen_weights in stream.h says how).
+ * A conditional model's step starts each stream's dilated product from its
+ * own bias (a speaker's) and adds a row of its block of cond products
+ * before the gate (gen_cond, stream_cond.c).
  * At WN_PRECISION_I8 the queues hold quantised rows (qring), and the other
  * products quantise their inputs first (product()). Speed is measured in
  * bench/ (bench/RESULTS.md). */
@@ -170,6 +173,34 @@ STEP_INLINE void embed(wn_gen *g, const part *q, const int *in, size_t stride)
  * Each also puts h[t] (the part's rows of st) into the step's slot of the
  * queue, and returns where a is (2D per stream). */
 
+/* The bias the dilated product of layer j starts from, for a part of
+ * several streams: the folded b_dil, or with speakers each stream's own,
+ * put into the rows of a first (NULL then: the products accumulate, the
+ * same bits as starting from a bias) */
+STEP_INLINE const float *row_biases(const step_at *s, int j)
+{
+    const wn_gen *g = s->g;
+    const part *q = s->q;
+    const int O = 2 * s->D;
+    if (!g->cond.spk) return g->weights.b_dil + (size_t)j * O;
+    for (int b = q->b0; b < q->b1; b++)
+        copy_f(q->a + (size_t)(b - q->b0) * O, gen_bias(g, b) + (size_t)j * O, O);
+    return NULL;
+}
+
+/* The features' share of layer j, a += W_cond u[t] (a row of the stream's
+ * block of products), after the dilated product and before the gate */
+STEP_INLINE void add_cond(const step_at *s, float *a, int j)
+{
+    const part *q = s->q;
+    const int O = 2 * s->D, nb = q->b1 - q->b0;
+    for (int b = 0; b < nb; b++) {
+        float *ab = a + (size_t)b * O;
+        const float *c = q->crow[b] + (size_t)j * O;
+        for (int i = 0; i < O; i++) ab[i] += c[i];
+    }
+}
+
 /* Several streams, float queues: tap 0 reads h[t-d] straight from the
  * queue (the part's streams are side by side there) and starts from the
  * bias, then h[t] takes its slot. */
@@ -180,7 +211,7 @@ STEP_INLINE float *dil_rows(const step_at *s, int j)
     const int R = s->R, D = s->D, d = s->dil[j];
     const int W = s->W, nb = q->b1 - q->b0;
     const size_t slot = (size_t)(s->t & (d - 1)) * s->B;
-    const float *bd = g->weights.b_dil + (size_t)j * 2 * D;
+    const float *bd = row_biases(s, j);
     float *slot_b0 = g->queues.ring + g->queues.ring_off[j] + (slot + q->b0) * R;
     product(g, q, q->a, 2 * D, bd, slot_b0, R, nb, mat_dil(g, j, 0));
     for (int b = 0; b < nb; b++) copy_f(slot_b0 + (size_t)b * R, q->st + (size_t)b * W, R);
@@ -197,7 +228,7 @@ STEP_INLINE float *dil_rows_q8(const step_at *s, int j)
     const int R = s->R, D = s->D, d = s->dil[j];
     const int W = s->W, nb = q->b1 - q->b0;
     const size_t R4 = (size_t)wn__round4(R), kq = (size_t)(s->t & (d - 1));
-    const float *bd = g->weights.b_dil + (size_t)j * 2 * D;
+    const float *bd = row_biases(s, j);
     uint8_t *rows = qrow_at(g, s->gq, s->iq, j, kq);
     float *sc = qscale_at(g, s->gq, s->iq, j, kq);
     product_q(g, q->a, 2 * D, bd, rows, R4, sc, nb, mat_dil(g, j, 0));
@@ -219,7 +250,7 @@ STEP_INLINE float *dil_lone(const step_at *s, int j)
     const size_t slot = (size_t)(s->t & (d - 1)) * B;
     float *ring = g->queues.ring + g->queues.ring_off[j], *past = past_of(g, j);
     if ((s->t - q->t0) % d == 0) {
-        const float *bd = g->weights.b_dil + (size_t)j * 2 * D;
+        const float *bd = gen_bias(g, b0) + (size_t)j * 2 * D;
         product(g, q, past + (size_t)b0 * 2 * D, B * 2 * D, bd, ring + (size_t)b0 * R, B * R, d,
                 mat_dil(g, j, 0));
     }
@@ -242,7 +273,7 @@ STEP_INLINE float *dil_lone_q8(const step_at *s, int j)
     uint8_t *qr = qrow_at(g, s->gq, s->iq, j, 0);
     float *qs = qscale_at(g, s->gq, s->iq, j, 0), *past = past_of(g, j);
     if ((s->t - q->t0) % d == 0) {
-        const float *bd = g->weights.b_dil + (size_t)j * 2 * D;
+        const float *bd = gen_bias(g, b0) + (size_t)j * 2 * D;
         for (int s2 = 0; s2 < d; s2++) q->xs[s2] = qs[(size_t)s2 * G];
         product_q(g, past + (size_t)b0 * 2 * D, B * 2 * D, bd, qr, G * R4, q->xs, d,
                   mat_dil(g, j, 0));
@@ -288,11 +319,14 @@ static __attribute__((noinline)) void step_rows(wn_gen *g, const part *q, const 
     const step_at s = {g, q, t, g->m->dil, cf->residual, D, g->B, W,
                        i8 ? (size_t)q->b0 / cap : 0, i8 ? (size_t)q->b0 % cap : 0};
     assert(!i8 || s.iq + (size_t)nb <= cap);
+    const int mel = g->cond.mel;
+    if (mel) wn__gen_cond_rows(g, q, t);
     embed(g, q, in, stride);
     for (int j = 0; j < L; j++) {
         if (j + PREFETCH_AHEAD < L) prefetch_layer(&s, j + PREFETCH_AHEAD);
         float *a = q->lone ? (i8 ? dil_lone_q8(&s, j) : dil_lone(&s, j))
                            : (i8 ? dil_rows_q8(&s, j) : dil_rows(&s, j));
+        if (mel) add_cond(&s, a, j);
         (i8 ? g->k->gate_lo : g->k->gate)(q->z, a, D, nb); /* int8 quantises z after */
         /* h += res(z), skip += skip(z) in one product (the last layer's h
          * update is unused but costs little) */

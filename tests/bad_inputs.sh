@@ -95,6 +95,12 @@ unchanged() {
     --skip 8 --seed 1 2>/dev/null
 "$W" generate -m tiny.safetensors --seconds 1 --seed 1 -o clip.wav 2>/dev/null
 "$W" generate -m tiny.safetensors --seconds 1 --seed 2 -o old.wav 2>/dev/null
+# a vocoder with speakers, and features of it (and of another band count)
+"$W" init -o voc.safetensors --condition mel --mels 8 --hop 16 --speaker-names ann,bo --layers 2 --stack 2 \
+    --residual 4 --dilation 4 --skip 8 --seed 1 2>/dev/null
+"$W" mel clip.wav --mels 8 --fft 64 --hop 16 -o feats.npy 2>/dev/null
+"$W" mel clip.wav --mels 40 -o f40.npy 2>/dev/null
+cp clip.wav clipwav.npy
 mkdir adir emptydir
 mkfifo fifo.safetensors fifo.wav
 printf 'this is not audio\n' > text.wav
@@ -242,6 +248,22 @@ for a in "--bins 1" "--rate 0" "--lpc-k -1" "--lpc-reweight 1000" "--bogus"; do
     # shellcheck disable=SC2086
     row "baseline $a" -- baseline --train clip.wav --valid old.wav $a
 done
+row "vocode without input" -- vocode -m voc.safetensors --speaker ann -o x.wav
+row "vocode without -o" -- vocode feats.npy -m voc.safetensors --speaker ann
+row "vocode without --speaker (a model with speakers)" -- vocode feats.npy -m voc.safetensors \
+    -o x.wav
+row "vocode --speaker unknown" -- vocode feats.npy -m voc.safetensors --speaker cy -o x.wav
+row "vocode with an unconditional model" -- vocode feats.npy -m tiny.safetensors -o x.wav
+row "vocode features of 40 bands (the model's 8)" -- vocode f40.npy -m voc.safetensors \
+    --speaker ann -o x.wav
+row "vocode a WAV named .npy" -- vocode clipwav.npy -m voc.safetensors --speaker ann -o x.wav
+row "vocode two inputs, -o a file" -- vocode feats.npy clip.wav -m voc.safetensors \
+    --speaker ann -o x.wav
+row "vocode two inputs of one name" -- vocode clip.wav ./clip.wav -m voc.safetensors \
+    --speaker ann -o adir
+row "generate with a vocoder" -- generate -m voc.safetensors --speaker ann --samples 10 -o x.wav
+row "generate --speaker, a model without speakers" -- generate -m tiny.safetensors \
+    --speaker ann --samples 10 -o x.wav
 
 # ------------------------------------------------------------ limits and outputs
 section "Resource limits and outputs (an existing output must survive every failure)"
@@ -262,6 +284,10 @@ check_kept() {
 keep old.wav
 row "disk full (ulimit -f 32 KiB): generate" "-f 32" -- generate -m tiny.safetensors \
     --samples 100000 -o old.wav
+check_kept
+keep old.wav
+row "disk full (ulimit -f 8 KiB): vocode" "-f 8" -- vocode feats.npy -m voc.safetensors \
+    --speaker ann -o old.wav
 check_kept
 keep new.safetensors
 row "disk full (ulimit -f 64 KiB): init" "-f 64" -- init -o new.safetensors --residual 64

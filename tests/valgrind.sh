@@ -24,7 +24,7 @@ command -v valgrind > /dev/null || { echo "valgrind.sh: valgrind not installed" 
 # The subset: everything but the slow numerical tests (grad, train,
 # baseline, model_file's large models), about 3-4 minutes on one core.
 tests=("$@")
-(( ${#tests[@]} )) || tests=(errors mulaw kernels layers optim stream score torch_ref audio
+(( ${#tests[@]} )) || tests=(errors mulaw kernels layers optim stream stream_cond score torch_ref audio
                              spectrum cli)
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/wnvalgrind.XXXXXX")

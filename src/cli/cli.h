@@ -92,10 +92,23 @@ extern const int cli_command_count;
 extern const cli_cmd cli_cmd_init, cli_cmd_info, cli_cmd_generate, cli_cmd_score,
     cli_cmd_train, cli_cmd_baseline, cli_cmd_spectrogram;
 extern const cli_cmd cli_cmd_mel; /* src/cli/cmd_mel.c */
+extern const cli_cmd cli_cmd_vocode; /* src/cli/cmd_vocode.c */
 
 /* The shipped model: $WAVENET_MODEL, else models/ beside the build tree or
  * the executable, else the installed data dir. Never NULL. */
 const char *cli_default_model(void);
+/* The same search for another shipped model: $ENV_NAME, else `file` in
+ * those folders; the path goes into buf (size bytes) unless the
+ * environment gives it. Never NULL; the file may not exist. */
+const char *cli_default_model_named(const char *file, const char *env_name, char *buf,
+                                    size_t size);
+/* --speaker NAME of a model: *row its row (-1 for a model without
+ * speakers and no NAME). 1 after a one-line error (a speaker model without
+ * NAME, an unknown NAME, a NAME for a model without speakers), else 0. */
+int cli_speaker(const wn_model *m, const char *model, const char *name, int *row);
+
+/* s as a JSON string on stdout, quoted and escaped. */
+void cli_json_str(const char *s);
 
 /* 1 if stderr is a terminal (progress lines). */
 int cli_stderr_tty(void);
@@ -124,5 +137,6 @@ int cmd_score(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
 int cmd_spectrogram(int argc, char **argv);
+int cmd_vocode(int argc, char **argv);
 
 #endif

@@ -15,8 +15,9 @@
 #define MAX_OPTS 64
 
 const cli_cmd *const cli_commands[] = {
-    &cli_cmd_init,  &cli_cmd_info,     &cli_cmd_generate,    &cli_cmd_score,
-    &cli_cmd_train, &cli_cmd_baseline, &cli_cmd_spectrogram, &cli_cmd_mel,
+    &cli_cmd_init,  &cli_cmd_info,     &cli_cmd_generate,    &cli_cmd_vocode,
+    &cli_cmd_score, &cli_cmd_train,    &cli_cmd_baseline,    &cli_cmd_spectrogram,
+    &cli_cmd_mel,
 };
 const int cli_command_count = (int)(sizeof cli_commands / sizeof cli_commands[0]);
 

@@ -172,7 +172,13 @@ static int readable(const char *p) { return access(p, R_OK) == 0; }
 const char *cli_default_model(void)
 {
     static char buf[2 * PATH_MAX + 64];
-    const char *env = getenv("WAVENET_MODEL");
+    return cli_default_model_named(WN_DEFAULT_MODEL_NAME, "WAVENET_MODEL", buf, sizeof buf);
+}
+
+const char *cli_default_model_named(const char *file, const char *env_name, char *buf,
+                                    size_t size)
+{
+    const char *env = getenv(env_name);
     if (env && *env) return env;
     /* beside the executable: <exe dir>/../models (build tree) or ../share */
     char exe[PATH_MAX];
@@ -184,22 +190,55 @@ const char *cli_default_model(void)
             *slash = 0;
             const char *rel[] = {"/../models/", "/models/", "/../share/wavenet/models/"};
             for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-                snprintf(buf, sizeof buf, "%s%s%s", exe, rel[i], WN_DEFAULT_MODEL_NAME);
+                snprintf(buf, size, "%s%s%s", exe, rel[i], file);
                 if (readable(buf)) {
                     char real[PATH_MAX];
-                    if (realpath(buf, real)) snprintf(buf, sizeof buf, "%s", real);
+                    if (realpath(buf, real)) snprintf(buf, size, "%s", real);
                     return buf;
                 }
             }
         }
     }
-    snprintf(buf, sizeof buf, "%s/%s", WN_MODEL_DIR_BUILD, WN_DEFAULT_MODEL_NAME);
+    snprintf(buf, size, "%s/%s", WN_MODEL_DIR_BUILD, file);
     if (readable(buf)) return buf;
-    snprintf(buf, sizeof buf, "%s/%s", WN_MODEL_DIR_INSTALL, WN_DEFAULT_MODEL_NAME);
+    snprintf(buf, size, "%s/%s", WN_MODEL_DIR_INSTALL, file);
     return buf;
 }
 
+int cli_speaker(const wn_model *m, const char *model, const char *name, int *row)
+{
+    const int n = wn_model_speaker_count(m);
+    *row = -1;
+    if (!n) {
+        if (name) return cli_fail("--speaker %s: %s has no speakers", name, model);
+        return 0;
+    }
+    if (name && (*row = wn_model_speaker_find(m, name)) >= 0) return 0;
+    char list[512] = "";
+    size_t k = 0;
+    for (int i = 0; i < n && k + 70 < sizeof list; i++)
+        k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", i ? ", " : "",
+                              wn_model_speaker_name(m, i));
+    if (k + 70 >= sizeof list) snprintf(list + k, sizeof list - k, ", ...");
+    if (!name)
+        return cli_fail("%s has %d speakers: choose one with --speaker NAME (%s)", model, n,
+                        list);
+    return cli_fail("--speaker %s: %s has no such speaker (its %d: %s; or a row 0..%d)", name,
+                    model, n, list, n - 1);
+}
+
 int cli_stderr_tty(void) { return isatty(STDERR_FILENO); }
+
+void cli_json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') putchar('\\');
+        if ((unsigned char)*s < 0x20) printf("\\u%04x", *s);
+        else putchar(*s);
+    }
+    putchar('"');
+}
 
 int cli_precision(const char *flag, const char *s, wn_precision *out)
 {

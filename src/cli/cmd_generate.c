@@ -12,7 +12,7 @@
 #include <time.h>
 
 typedef struct gen_opts {
-    const char *model, *out, *prime;
+    const char *model, *out, *prime, *speaker;
     long samples, streams, topk, threads;
     double seconds, temp, topp;
     uint64_t seed;
@@ -54,6 +54,9 @@ static const cli_opt table[] = {
      .help = "continue this recording (resampled to the model's rate)", .off = G(prime)},
     {.name = "keep-prime", .kind = CLI_FLAG,
      .help = "also write the prime at the start of each output", .off = G(keep_prime)},
+    {.name = "speaker", .kind = CLI_STR, .arg = "NAME",
+     .help = "the voice of a model with speakers: a name or a row number\n"
+     "(required for such a model)", .off = G(speaker)},
     {.name = "streams", .kind = CLI_INT, .arg = "B",
      .help = "independent streams sampled together (1)", .off = G(streams), .lo = 1,
      .hi = 4096},
@@ -76,8 +79,8 @@ const cli_cmd cli_cmd_generate = {
     .name = "generate", .summary = "sample audio from a model into a WAV", .run = cmd_generate,
     .synopsis = "[-m MODEL] (--samples N | --seconds S) [--seed N]\n"
                 "                        [--temperature T] [--top-k K] [--top-p P] [--prime WAV]\n"
-                "                        [--keep-prime] [--streams B] [--threads N] [--precision P]\n"
-                "                        [-o OUT.wav] [--json]",
+                "                        [--keep-prime] [--speaker NAME] [--streams B] [--threads N]\n"
+                "                        [--precision P] [-o OUT.wav] [--json]",
     .opts = table,
 };
 
@@ -89,17 +92,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') putchar('\\');
-        if ((unsigned char)*s < 0x20) printf("\\u%04x", *s);
-        else putchar(*s);
-    }
-    putchar('"');
 }
 
 /* OUT.wav -> OUT-i.wav */
@@ -123,7 +115,7 @@ static char *stream_path(const char *out, int i, int streams)
 
 int cmd_generate(int argc, char **argv)
 {
-    gen_opts o = {NULL, "generated.wav", NULL, -1, 1, 0, 1, -1, 1.0, 1.0, 0, 0, 0,
+    gen_opts o = {NULL, "generated.wav", NULL, NULL, -1, 1, 0, 1, -1, 1.0, 1.0, 0, 0, 0,
                   WN_PRECISION_F32};
     int rc0 = cli_parse(&cli_cmd_generate, &o, argc, argv);
     if (rc0 != CLI_GO_ON) return rc0;
@@ -157,6 +149,17 @@ int cmd_generate(int argc, char **argv)
     wn_model *m = wn_model_load(model, &err);
     if (!m) return cli_fail_err(&err);
     wn_config cfg = wn_model_config(m);
+    int spk = -1;
+    if (cfg.cond) {
+        wn_model_free(m);
+        return cli_fail("generate: %s is a vocoder (%d log-mel bands): it makes audio from "
+                        "features, with wavenet vocode FEATS.npy|IN.wav -m MODEL", model,
+                        cfg.cond);
+    }
+    if (cli_speaker(m, model, o.speaker, &spk)) {
+        wn_model_free(m);
+        return 1;
+    }
     if (seconds >= 0) {
         double n = floor(seconds * cfg.sample_rate + 0.5);
         if (n < 1 || n > 1e15) {
@@ -190,7 +193,9 @@ int cmd_generate(int argc, char **argv)
     sp.top_p = (float)topp;
     sp.seed = seed;
     wn_gen *g = wn_gen_create(m, (int)streams, &sp, &err);
-    if (!g || wn_gen_set_precision(g, prec, &err) || wn_gen_prime(g, pc, np, &err)) {
+    const wn_cond voice = {NULL, 0, spk};
+    if (!g || wn_gen_set_precision(g, prec, &err) ||
+        (spk >= 0 && wn_gen_set_cond(g, -1, &voice, &err)) || wn_gen_prime(g, pc, np, &err)) {
         wn_gen_free(g);
         free(pc);
         wn_model_free(m);
@@ -283,7 +288,7 @@ int cmd_generate(int argc, char **argv)
     for (int b = 0; b < B; b++) {
         if (json) {
             printf("{\"file\":");
-            json_str(paths[b]);
+            cli_json_str(paths[b]);
             static const char *const pname[] = {"f32", "f16", "int8"};
             /* seconds: wall time of the whole run (every stream), kept for
              * scripts; wall_seconds says so in its name */
@@ -292,8 +297,12 @@ int cmd_generate(int argc, char **argv)
                    "\"precision\":\"%s\",\"prime\":",
                    b, samples, nll[b], nll[b] / samples / log(2.0), (unsigned long long)seed,
                    temp, topk, topp, pname[prec]);
-            if (prime) json_str(prime);
+            if (prime) cli_json_str(prime);
             else fputs("null", stdout);
+            if (spk >= 0) { /* a model with speakers only: other models' lines as before */
+                fputs(",\"speaker\":", stdout);
+                cli_json_str(wn_model_speaker_name(m, spk));
+            }
             printf(",\"keep_prime\":%s,\"seconds\":%.3f,\"wall_seconds\":%.3f}\n",
                    keep_prime ? "true" : "false", secs, secs);
         } else {

@@ -86,13 +86,22 @@ static void exercise(wn_model *m)
     size_t q = (size_t)c.bins;
     float *logits = malloc(sizeof(float) * N * q);
     wn_error err;
-    if (logits && wn_model_logits(m, codes, N, logits, &err) != WN_OK) abort();
+    /* a conditional model with silent features (enough for the prime and
+     * the steps) and its first speaker */
+    const size_t frames = wn_model_cond_frames(m, N + 3);
+    float *feats = frames ? calloc(frames * (size_t)c.cond, sizeof(float)) : NULL;
+    const wn_cond cond = {feats, frames, c.speakers ? 0 : -1};
+    const int conditional = c.cond || c.speakers;
+    if (frames && !feats) abort();
+    if (logits && wn_model_logits_cond(m, codes, N, conditional ? &cond : NULL, logits, &err))
+        abort();
     free(logits);
     wn_sample_params sp = wn_sample_default_params();
     wn_gen *g = wn_gen_create(m, 1, &sp, &err);
     if (g) {
         int code;
         double logp;
+        if (conditional && wn_gen_set_cond(g, 0, &cond, &err) != WN_OK) abort();
         if (wn_gen_prime(g, codes, N, &err) != WN_OK) abort();
         for (int i = 0; i < 3; i++) {
             int rc = wn_gen_step(g, &code, &logp);
@@ -102,6 +111,7 @@ static void exercise(wn_model *m)
         }
         wn_gen_free(g);
     }
+    free(feats);
     /* what was accepted survives a save and a reload unchanged */
     if (wn_model_save(m, g_copy, &err) != WN_OK) {
         fprintf(stderr, "save: %s\n", err.message);

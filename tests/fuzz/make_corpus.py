@@ -74,13 +74,24 @@ def model_corpus(wavenet):
                         "--window", "16", "--checkpoint", ckpt, "--threads", "1",
                         "--valid-every", "1"], cwd=tmp,
                        check=True, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        # conditional models (format version 2): a vocoder with speakers and
+        # the frames conv, and a model of speakers alone
+        small = ["--bins", "4", "--layers", "2", "--stack", "2", "--residual", "2",
+                 "--dilation", "2", "--skip", "2", "--seed", "1"]
+        for name, extra in (("voc.st", ["--condition", "mel", "--mels", "3", "--hop", "16",
+                                        "--upsample-pre", "--speaker-names", "a,b"]),
+                            ("spk.st", ["--speaker-names", "a,b"])):
+            subprocess.run([wavenet, "init", "-o", name] + small + extra, check=True,
+                           stderr=subprocess.DEVNULL, cwd=tmp)
+        cond = {"valid-vocoder.safetensors": open(os.path.join(tmp, "voc.st"), "rb").read(),
+                "valid-speakers.safetensors": open(os.path.join(tmp, "spk.st"), "rb").read()}
         model, ckpt = os.path.join(tmp, model), os.path.join(tmp, ckpt)
         h, data = st_read(model)
         ch, cdata = st_read(ckpt)
     finally:
         shutil.rmtree(tmp)
 
-    files = {}
+    files = dict(cond)
     files["valid-tiny.safetensors"] = st_bytes(h, data)
     files["valid-tiny-nocrc.safetensors"] = st_bytes(no_crc(h), data)
     files["valid-checkpoint.safetensors"] = st_bytes(ch, cdata)
