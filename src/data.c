@@ -1,10 +1,7 @@
-/* data.c - the training data: list files and folders, reading and trimming
- * the clips, the file they wait in, and the windows of a step.
- *
- * Why windows are encoded on the fly: the training clips are kept as floats
- * (4 bytes a sample) so that a random gain can be applied before mu-law,
- * where a level change really happens; encoding a window costs one log per
- * sample, well under 1% of the window's forward and backward pass.
+/* data.c - the training data's clips: reading and trimming them, their
+ * features, the file they wait in, and what identifies them in a
+ * checkpoint. The files they come from are data_list.c's; the windows a
+ * step reads back, data_window.c's.
  *
  * Why the clips wait in a file: memory then grows with batch x window, not
  * with the data set. After trimming and resampling, the training samples
@@ -18,200 +15,18 @@
  * bands at a hop of 64, 20 times at a hop of 4. That is not small beside
  * the audio, so they go where the audio goes, each clip's frames after its
  * samples, and a window reads back only the frames its samples need (the
- * upsampler's context): a few dozen rows.
- *
- * Why the data RNG is one splitmix64 word drawn in a fixed order (clip and
- * start, then gain, window after window) on one thread: it is then a single
- * number in the checkpoint, and the windows of step k do not depend on the
- * thread count. */
+ * upsampler's context): a few dozen rows. */
 #define _POSIX_C_SOURCE 200809L
-#include "train.h"
+#include "data.h"
 #include "dist.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
-#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
-
-/* ------------------------------------------------------------ file lists */
-
-int wn__push_path(char ***paths, int *n, const char *s, size_t len)
-{
-    char **np = realloc(*paths, sizeof *np * (size_t)(*n + 1));
-    if (!np) return WN_ERR_NOMEM;
-    *paths = np;
-    char *c = malloc(len + 1);
-    if (!c) return WN_ERR_NOMEM;
-    memcpy(c, s, len);
-    c[len] = 0;
-    np[(*n)++] = c;
-    return WN_OK;
-}
-
-void wn_list_free(char **paths, int n)
-{
-    if (!paths) return;
-    for (int i = 0; i < n; i++) free(paths[i]);
-    free(paths);
-}
-
-/* A list file's lines: a path, and after a tab a speaker (kept where
- * speakers is not NULL) */
-static int list_read(const char *list, char ***paths, char ***speakers, int *n, wn_error *err)
-{
-    FILE *f = fopen(list, "r");
-    if (!f) return wn__err(err, WN_ERR_IO, "%s: %s", list, strerror(errno));
-    const char *slash = strrchr(list, '/');
-    size_t dirlen = slash ? (size_t)(slash - list + 1) : 0;
-    char *line = NULL, *buf = NULL;
-    size_t cap = 0;
-    ssize_t got;
-    int rc = WN_OK, lineno = 0;
-    while ((got = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        if (memchr(line, 0, (size_t)got)) {
-            rc = wn__err(err, WN_ERR_FORMAT, "%s:%d: not a text list file", list, lineno);
-            break;
-        }
-        /* '#' at the start or after a blank starts a comment */
-        for (char *p = line; *p; p++)
-            if (*p == '#' && (p == line || *(p - 1) == ' ' || *(p - 1) == '\t')) {
-                *p = 0;
-                break;
-            }
-        char *s = line, *e = line + strlen(line);
-        while (*s == ' ' || *s == '\t') s++;
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) e--;
-        if (e == s) continue;
-        /* "path<TAB>speaker": the path ends at the first tab */
-        char *tab = memchr(s, '\t', (size_t)(e - s)), *spk = NULL;
-        size_t spk_len = 0;
-        if (tab) {
-            spk = tab + 1;
-            while (spk < e && (*spk == ' ' || *spk == '\t')) spk++;
-            spk_len = (size_t)(e - spk);
-            e = tab;
-            while (e > s && e[-1] == ' ') e--;
-        }
-        size_t len = (size_t)(e - s);
-        if (s[0] != '/' && dirlen) {
-            char *nb = realloc(buf, dirlen + len + 1);
-            if (!nb) { rc = WN_ERR_NOMEM; break; }
-            buf = nb;
-            memcpy(buf, list, dirlen);
-            memcpy(buf + dirlen, s, len);
-            s = buf;
-            len += dirlen;
-        }
-        if (speakers) { /* the speaker first: the count *n moves with the path */
-            char **ns = realloc(*speakers, sizeof *ns * (size_t)(*n + 1));
-            if (!ns) { rc = WN_ERR_NOMEM; break; }
-            *speakers = ns;
-            ns[*n] = NULL;
-            if (spk && !(ns[*n] = strndup(spk, spk_len))) { rc = WN_ERR_NOMEM; break; }
-        }
-        rc = wn__push_path(paths, n, s, len);
-        if (rc) {
-            if (speakers) free((*speakers)[*n]);
-            break;
-        }
-    }
-    if (rc == WN_OK && ferror(f))
-        rc = wn__err(err, WN_ERR_IO, "%s: read error", list);
-    if (rc == WN_ERR_NOMEM) wn__err(err, rc, "out of memory reading %s", list);
-    free(line);
-    free(buf);
-    fclose(f);
-    return rc;
-}
-
-int wn_list_read(const char *list, char ***paths, int *n, wn_error *err)
-{
-    return list_read(list, paths, NULL, n, err);
-}
-
-int wn_list_read_speakers(const char *list, char ***paths, char ***speakers, int *n,
-                          wn_error *err)
-{
-    if (!speakers) return wn__err(err, WN_ERR_ARG, "wn_list_read_speakers: NULL speakers");
-    return list_read(list, paths, speakers, n, err);
-}
-
-static int is_audio_name(const char *name)
-{
-    static const char *const ext[] = {"wav", "raw", "flac", "ogg", "oga", "opus", "aif",
-                                      "aiff", "aifc", "au", "snd", "caf", "w64", "rf64",
-                                      "mp3", "voc", "sd2", "htk", "paf", "sf", "wve"};
-    const char *dot = strrchr(name, '.');
-    if (!dot || dot == name) return 0;
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-        if (!strcasecmp(dot + 1, ext[i])) return 1;
-    return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Append the audio files under folder `path` (depth levels deep at most):
- * hidden entries skipped, symbolic links to folders not followed (no
- * loops), each file by its extension. */
-static int walk(const char *path, char ***paths, int *n, int depth, wn_error *err)
-{
-    DIR *d = opendir(path);
-    if (!d) return wn__err(err, WN_ERR_IO, "%s: %s", path, strerror(errno));
-    int rc = WN_OK;
-    size_t pl = strlen(path);
-    int sep = pl && path[pl - 1] != '/';
-    struct dirent *de;
-    while (rc == WN_OK && (de = readdir(d))) {
-        if (de->d_name[0] == '.') continue;
-        size_t l = pl + (size_t)sep + strlen(de->d_name);
-        char *full = malloc(l + 1);
-        if (!full) {
-            rc = wn__err(err, WN_ERR_NOMEM, "out of memory listing %s", path);
-            break;
-        }
-        snprintf(full, l + 1, "%s%s%s", path, sep ? "/" : "", de->d_name);
-        struct stat ls, fs;
-        if (lstat(full, &ls) == 0 && S_ISDIR(ls.st_mode)) {
-            if (depth > 0) rc = walk(full, paths, n, depth - 1, err);
-        } else if (is_audio_name(de->d_name) && stat(full, &fs) == 0 && S_ISREG(fs.st_mode)) {
-            if (wn__push_path(paths, n, full, l))
-                rc = wn__err(err, WN_ERR_NOMEM, "out of memory listing %s", path);
-        }
-        free(full);
-    }
-    closedir(d);
-    return rc;
-}
-
-/* A path as given: a folder becomes the audio files in it and in its
- * sub-folders (sorted by path, hidden entries skipped), anything else is
- * kept for the reader to judge (so a missing file gets the reader's
- * one-line error). */
-int wn_path_expand(const char *path, char ***paths, int *n, wn_error *err)
-{
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-        return wn__push_path(paths, n, path, strlen(path)) ? wn__err(err, WN_ERR_NOMEM, "out of memory") : WN_OK;
-    int first = *n;
-    int rc = walk(path, paths, n, 32, err);
-    if (rc) return rc;
-    if (*n > first) /* an empty folder may leave *paths NULL, which qsort must not get */
-        qsort(*paths + first, (size_t)(*n - first), sizeof **paths, cmp_str);
-    return WN_OK;
-}
-
-/* ------------------------------------------------------------ the clips */
 
 void wn__files_free(wn__files *f)
 {
@@ -221,43 +36,6 @@ void wn__files_free(wn__files *f)
     free(f->row);
     memset(f, 0, sizeof *f);
 }
-
-typedef struct tclip {
-    int64_t off;   /* into the file, in floats */
-    int64_t n;
-    int64_t cum;   /* window start positions in the clips before this one */
-    int64_t foff;  /* its features (mel models), in floats into the file */
-    int64_t frames;
-    int spk;       /* its speaker's row, -1 none */
-} tclip;
-
-struct wn__data {
-    const wn_train_params *p;
-    const wn_model *m;
-    int rf, window, len, rate, bins, silence;
-    int C, hop, pre;       /* features: bands, hop, the frames conv */
-    float log_floor;       /* ln of the recipe's power floor */
-    wn__files f[2];
-    wn_clip_report *rep[2];
-    char **real[2];        /* each file's resolved path ("" if none) */
-    uint32_t *crc[2];      /* crc32 of what was kept of each file */
-    int fd;                /* training floats back to back, each clip's
-                              samples and then its features; then each
-                              validation clip's codes (int32) and features */
-    int64_t bytes;
-    float *win;            /* one window's samples, read back */
-    tclip *clips;
-    int nclips;
-    int64_t positions;     /* window start positions over all clips */
-    size_t wframes;        /* the most frames a window's conditioning reads */
-    int64_t *voff;         /* byte offset of each validation clip's codes */
-    int64_t *vfoff;        /* and of its features */
-    size_t *vn, vmax;      /* their lengths, the longest */
-    size_t *vframes, vfmax;/* their frames, the most */
-    int64_t samples[2];
-    int64_t frames[2];
-    double *fmean, *fstd;  /* the training frames' statistics (C each) */
-};
 
 void wn__data_free(wn__data *d)
 {
@@ -326,7 +104,7 @@ static int data_open(wn__data *d, wn_error *err)
 }
 
 /* n bytes at offset off of the clips' file, to it (put) or from it */
-static int data_io(const wn__data *d, int put, void *buf, size_t n, int64_t off, wn_error *err)
+int wn__data_io(const wn__data *d, int put, void *buf, size_t n, int64_t off, wn_error *err)
 {
     char *b = buf;
     while (n) {
@@ -379,7 +157,7 @@ static int put_features(wn__data *d, const float *x, size_t n, size_t *frames, d
                 sq[c] += v * v;
             }
     }
-    rc = data_io(d, 1, feats, sizeof *feats * *frames * C, d->bytes, err);
+    rc = wn__data_io(d, 1, feats, sizeof *feats * *frames * C, d->bytes, err);
     free(feats);
     if (rc) return rc;
     d->bytes += (int64_t)(sizeof(float) * *frames * C);
@@ -448,7 +226,7 @@ static int load_train(wn__data *d, wn_error *err)
         c->n = keep;
         c->cum = d->positions;
         c->spk = r->speaker_row;
-        rc = data_io(d, 1, x + head, sizeof *x * (size_t)keep, d->bytes, err);
+        rc = wn__data_io(d, 1, x + head, sizeof *x * (size_t)keep, d->bytes, err);
         if (rc == WN_OK) d->bytes += (int64_t)sizeof *x * keep;
         /* the features of exactly the samples kept */
         size_t frames = 0;
@@ -516,7 +294,7 @@ static int load_valid(wn__data *d, wn_error *err)
         if (rc == WN_OK) {
             d->voff[i] = d->bytes;
             d->crc[1][i] = crc_of(codes, sizeof *codes * n);
-            rc = data_io(d, 1, codes, sizeof *codes * n, d->bytes, err);
+            rc = wn__data_io(d, 1, codes, sizeof *codes * n, d->bytes, err);
         }
         free(codes);
         if (rc) return rc;
@@ -551,23 +329,6 @@ static int load_valid(wn__data *d, wn_error *err)
     free(mine);
     free(all);
     return rc;
-}
-
-/* The frames [*fs, *fe) of a clip of F frames that the window starting at
- * clip sample s (len codes: samples s + 1 .. s + len - 1 predicted) reads:
- * what the upsampler needs for those samples (wn__upsample_frames_needed,
- * one more each side for the frames conv), and at least as many as
- * wn_grad_ctx_run_cond asks of a window ending at s + len. */
-static void window_frames(const wn__data *d, int64_t s, int64_t F, int64_t *fs, int64_t *fe)
-{
-    const int64_t n1 = s + d->len;
-    long f0, f1;
-    wn__upsample_frames_needed(&d->m->up, s + 1 > 0 ? (long)(s + 1) : 0, (long)n1, &f0, &f1);
-    int64_t a = f0 - d->pre, b = f1 + d->pre;
-    const int64_t need = (int64_t)wn_model_cond_frames(d->m, (size_t)n1);
-    if (b < need) b = need;
-    *fs = a > 0 ? a : 0;
-    *fe = b < F ? b : F;
 }
 
 wn__data *wn__data_load(const wn_model *m, const wn_train_params *p, wn__files f[2],
@@ -625,7 +386,7 @@ wn__data *wn__data_load(const wn_model *m, const wn_train_params *p, wn__files f
         const int64_t base = ((int64_t)m->up.halo / d->hop + 4) * d->hop;
         for (int64_t ph = 0; ph < d->hop; ph++) {
             int64_t fs, fe;
-            window_frames(d, base + ph, INT64_MAX, &fs, &fe);
+            wn__window_frames(d, base + ph, INT64_MAX, &fs, &fe);
             if ((size_t)(fe - fs) > d->wframes) d->wframes = (size_t)(fe - fs);
         }
     }
@@ -640,93 +401,6 @@ fail:
     return NULL;
 }
 
-size_t wn__data_window_frames(const wn__data *d) { return d->wframes; }
-
-int wn__data_draw(wn__data *d, uint64_t *rng, int b0, int b1, int *codes, wn_window_cond *wc,
-                  float *feats, wn_error *err)
-{
-    const int len = d->len, rf = d->rf, bins = d->bins, C = d->C;
-    const float jit = d->p->gain_jitter_db;
-    for (int b = 0; b < d->p->batch; b++) {
-        int64_t pos = (int64_t)(wn__uniform(rng) * (double)d->positions);
-        if (pos >= d->positions) pos = d->positions - 1;
-        int lo = 0, hi = d->nclips - 1;
-        while (lo < hi) { /* last clip with cum <= pos */
-            int mid = (lo + hi + 1) / 2;
-            if (d->clips[mid].cum <= pos) lo = mid;
-            else hi = mid - 1;
-        }
-        const tclip *c = &d->clips[lo];
-        int64_t s = pos - c->cum - rf;
-        float gain = 1.0f;
-        if (jit > 0)
-            gain = (float)pow(10.0, (2.0 * wn__uniform(rng) - 1.0) * jit / 20.0);
-        if (b < b0 || b >= b1) continue; /* another rank's window */
-        int *out = codes + (size_t)(b - b0) * (size_t)len;
-        int i = 0;
-        for (; i < len && s + i < 0; i++) out[i] = d->silence;
-        /* win[j] = the clip's sample s + j, for j from i on */
-        const float *x = d->win;
-        int rc = data_io(d, 0, d->win + i, sizeof(float) * (size_t)(len - i),
-                         (int64_t)sizeof(float) * (c->off + s + i), err);
-        if (rc) return rc;
-        if (gain == 1.0f)
-            for (; i < len; i++) out[i] = wn_mulaw_encode(x[i], bins);
-        else
-            for (; i < len; i++) out[i] = wn_mulaw_encode(x[i] * gain, bins);
-        if (!wc) continue;
-        wn_window_cond *w = &wc[b - b0];
-        w->features = NULL;
-        w->frames = 0;
-        w->offset = s;
-        w->speaker = c->spk;
-        if (!C) continue;
-        /* the frames its samples need, counted from the first of them */
-        int64_t fs, fe;
-        window_frames(d, s, c->frames, &fs, &fe);
-        float *fb = feats + (size_t)(b - b0) * d->wframes * (size_t)C;
-        const size_t nv = (size_t)(fe - fs) * (size_t)C;
-        rc = data_io(d, 0, fb, sizeof(float) * nv, (int64_t)sizeof(float) * (c->foff + fs * C),
-                     err);
-        if (rc) return rc;
-        /* The features are the un-jittered clip's: a gain g scales the
-         * power of every band by g^2, which adds ln(g^2) to its log-mel,
-         * exactly, wherever the band is above the recipe's power floor (at
-         * the floor the power under it is not known; it stays at the floor
-         * or rises by the shift). Clipping at full scale, which a gain
-         * above 1 may cause in the codes, is not in the features. */
-        if (gain != 1.0f) {
-            const float shift = (float)(2.0 * log((double)gain)), lf = d->log_floor;
-            for (size_t k = 0; k < nv; k++) {
-                float v = fb[k] + shift;
-                fb[k] = v > lf ? v : lf;
-            }
-        }
-        w->features = fb;
-        w->frames = (size_t)(fe - fs);
-        w->offset = s - fs * d->hop;
-    }
-    return WN_OK;
-}
-
-int wn__data_valid(const wn__data *d, int i, int *codes, size_t *n, float *feats, wn_cond *c,
-                   wn_error *err)
-{
-    *n = d->vn[i]; /* 0 for another rank's clip */
-    if (c) {
-        c->features = NULL;
-        c->frames = 0;
-        c->speaker = d->rep[1][i].speaker_row;
-    }
-    int rc = data_io(d, 0, codes, sizeof *codes * d->vn[i], d->voff[i], err);
-    if (rc || !d->C || !d->vn[i] || !c) return rc;
-    c->features = feats;
-    c->frames = d->vframes[i];
-    return data_io(d, 0, feats, sizeof(float) * d->vframes[i] * (size_t)d->C, d->vfoff[i], err);
-}
-
-size_t wn__data_valid_max(const wn__data *d) { return d->vmax; }
-size_t wn__data_valid_max_frames(const wn__data *d) { return d->vfmax; }
 int64_t wn__data_frames(const wn__data *d, int which) { return d->frames[which]; }
 
 void wn__data_feature_stats(const wn__data *d, double *mean, double *std)

@@ -1,5 +1,5 @@
 /* train.c - the training driver: the parameters and the learning-rate
- * schedule, and the step: windows (data.c), loss and gradient (grad.c),
+ * schedule, and the step: windows (data_window.c), loss and gradient (grad.c),
  * global-norm clipping, the optimizer (optim.c), validation with early
  * stopping. Checkpoints are checkpoint.c's.
  *

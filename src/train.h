@@ -1,11 +1,12 @@
-/* train.h - what the trainer's files share: the data (data.c), the trainer
- * itself (train.c) and its checkpoints (checkpoint.c). */
+/* train.h - what the trainer's files share: the data (data*.c, whose
+ * insides are data.h's), the trainer itself (train.c) and its checkpoints
+ * (checkpoint.c). */
 #ifndef WN_TRAIN_H
 #define WN_TRAIN_H
 
 #include "model.h"
 
-/* ---- the data (data.c)
+/* ---- the data (data.c; windows data_window.c, lists data_list.c)
  * The training clips, trimmed and resampled, and the validation clips'
  * codes wait in one unlinked temporary file; a step reads its windows back,
  * a validation one clip at a time, so memory grows with batch x window, not

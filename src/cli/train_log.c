@@ -1,5 +1,5 @@
 /* train_log.c - `wavenet train`'s progress lines and CSV log, and the
- * checks of its output files (cmd_train.c runs the loop). */
+ * checks of its output files (train_run.c runs the loop). */
 #define _POSIX_C_SOURCE 200809L
 #include "train_log.h"
 

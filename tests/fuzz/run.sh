@@ -18,8 +18,8 @@
 #
 # The audio target runs at tens of inputs per second, not thousands: every
 # header is parsed first in a forked child (the header sandbox, which the
-# target turns on as the command does: probe_header in src/audio.c), and
-# forking an ASan process is slow.
+# target turns on as the command does: src/audio_header.c), and forking an
+# ASan process is slow.
 #
 # Environment: CC (clang), WN_FUZZ_BUILD (build-fuzz), WN_FUZZ_MALLOC_MB
 # (512: no input of a few KB may need more).
