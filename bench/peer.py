@@ -144,17 +144,18 @@ class Upsampler(nn.Module):
 
     def __init__(self, meta):
         super().__init__()
-        C = self.C = int(meta["cond"])
+        M = self.M = int(meta["cond"])  # bands; C: the channels (cond_channels)
+        C = self.C = int(meta.get("cond_channels", 0) or 0) or M
         self.hop = int(meta["hop"])
         self.strides = [int(v) for v in meta["upsample_strides"].split(",")]
         assert int(np.prod(self.strides)) == self.hop, meta["upsample_strides"]
-        self.pre = nn.Conv1d(C, C, 3, padding=1) if int(meta.get("upsample_pre", 0)) else None
+        self.pre = nn.Conv1d(M, C, 3, padding=1) if int(meta.get("upsample_pre", 0)) else None
         for i, s in enumerate(self.strides):
             self.add_module(str(i), nn.ConvTranspose1d(C, C, 2 * s, stride=s, padding=s // 2))
         # the normalisation is metadata, not a tensor: buffers outside the state dict
-        self.register_buffer("mean", torch.tensor(floats(meta.get("feature_mean"), C, 0.0)),
+        self.register_buffer("mean", torch.tensor(floats(meta.get("feature_mean"), M, 0.0)),
                              persistent=False)
-        self.register_buffer("std", torch.tensor(floats(meta.get("feature_std"), C, 1.0)),
+        self.register_buffer("std", torch.tensor(floats(meta.get("feature_std"), M, 1.0)),
                              persistent=False)
         # a row of frame f's block depends on frames f-1..f+1 (the stages'
         # reach is under a hop), the frames conv adds one each side; the
@@ -194,7 +195,7 @@ class WaveNet(nn.Module):
         super().__init__()
         self.Q, self.R, self.D, self.S = (int(meta[k]) for k in ("bins", "residual", "dilation", "skip"))
         L, K = int(meta["layers"]), int(meta["stack"])
-        self.C = int(meta.get("cond", 0) or 0)
+        self.C = int(meta.get("cond_channels", 0) or 0) or int(meta.get("cond", 0) or 0)
         self.N = int(meta.get("speakers", 0) or 0)
         self.G = int(meta.get("speaker_dim", 0) or 0) if self.N else 0
         self.speaker_names = meta.get("speaker_names", "").split(",") if self.N else []
@@ -279,9 +280,9 @@ def read_cond(net, n):
         if not ARGS.features:
             sys.exit("peer.py: a mel-conditioned model needs --features FEATS.npy")
         feats = torch.from_numpy(np.load(ARGS.features).astype(np.float32))
-        if feats.ndim != 2 or feats.shape[1] != net.C:
+        if feats.ndim != 2 or feats.shape[1] != net.upsample.M:
             sys.exit(f"peer.py: {ARGS.features}: shape {tuple(feats.shape)}, the model has "
-                     f"{net.C} bands")
+                     f"{net.upsample.M} bands")
         need = cond_frames(net, n)
         if n and feats.shape[0] < need:
             sys.exit(f"peer.py: {feats.shape[0]} frames condition "

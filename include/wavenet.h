@@ -110,6 +110,10 @@ typedef struct wn_config {
     int hop;         /* with cond: samples per feature frame; the upsampler's
                         strides (wn_model_upsample_strides) multiply to it */
     int upsample_pre;/* with cond: 1 = a kernel-3 conv over the frames first */
+    int cond_channels;/* with cond: the upsampler's and the layers' conditioning
+                        channels (0 = cond); other than cond needs upsample_pre,
+                        whose conv maps the bands to them (fewer channels: less
+                        work per sample) */
     int speakers;    /* N: rows of the speaker table, 0 = none */
     int speaker_dim; /* G: a speaker embedding's width (with speakers) */
 } wn_config;

@@ -276,21 +276,29 @@ static void ws_caps(const wn_model *m, long span, long *frames, long *rows)
     *rows = (*frames) * m->up.hop;
 }
 
+/* The largest weight gradient a stage leaves: K C C, or the frames
+ * conv's 3 C M. */
+static size_t dw_floats(const wn_model *m)
+{
+    const size_t C = (size_t)wn__cond_width(&m->cfg), M = (size_t)m->cfg.cond;
+    size_t n = 3 * C * M;
+    for (int i = 0; i < m->up.stages; i++)
+        if ((size_t)m->up.kernel[i] * C * C > n) n = (size_t)m->up.kernel[i] * C * C;
+    return n;
+}
+
 size_t wn__cond_ws_bytes(const wn_model *m, long span)
 {
     if (!m->cfg.cond) return 0;
     long fr, rows;
     ws_caps(m, span, &fr, &rows);
-    const size_t C = (size_t)m->cfg.cond;
-    int K = 3;
-    for (int i = 0; i < m->up.stages; i++)
-        if (m->up.kernel[i] > K) K = m->up.kernel[i];
-    size_t n = 2 * (size_t)fr * C, r = 1;
+    const size_t C = (size_t)wn__cond_width(&m->cfg), M = (size_t)m->cfg.cond;
+    size_t n = (size_t)fr * (M + C), r = 1;
     for (int i = 0; i < m->up.stages; i++) {
         r *= (size_t)m->up.stride[i];
         n += (size_t)fr * r * C;
     }
-    n += 2 * (size_t)rows * C + (size_t)K * C * C + C;
+    n += 2 * (size_t)rows * C + dw_floats(m) + C;
     return sizeof(struct wn__cond_ws) + n * sizeof(float);
 }
 
@@ -300,11 +308,9 @@ wn__cond_ws *wn__cond_ws_create(const wn_model *m, long span)
     wn__cond_ws *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     ws_caps(m, span, &w->cap_frames, &w->cap_rows);
-    const size_t C = (size_t)m->cfg.cond, fr = (size_t)w->cap_frames;
-    int K = 3;
-    for (int i = 0; i < m->up.stages; i++)
-        if (m->up.kernel[i] > K) K = m->up.kernel[i];
-    int ok = (w->x = wn__alloc(fr * C, sizeof(float))) && (w->pre = wn__alloc(fr * C, sizeof(float)));
+    const size_t C = (size_t)wn__cond_width(&m->cfg), M = (size_t)m->cfg.cond;
+    const size_t fr = (size_t)w->cap_frames;
+    int ok = (w->x = wn__alloc(fr * M, sizeof(float))) && (w->pre = wn__alloc(fr * C, sizeof(float)));
     size_t r = 1;
     for (int i = 0; ok && i < m->up.stages; i++) {
         r *= (size_t)m->up.stride[i];
@@ -312,7 +318,7 @@ wn__cond_ws *wn__cond_ws_create(const wn_model *m, long span)
     }
     ok = ok && (w->d0 = wn__alloc((size_t)w->cap_rows * C, sizeof(float))) &&
          (w->d1 = wn__alloc((size_t)w->cap_rows * C, sizeof(float))) &&
-         (w->dw = wn__alloc((size_t)K * C * C, sizeof(float))) &&
+         (w->dw = wn__alloc(dw_floats(m), sizeof(float))) &&
          (w->db = wn__alloc(C, sizeof(float)));
     if (!ok) {
         wn__cond_ws_free(w);
@@ -337,7 +343,8 @@ void wn__cond_ws_free(wn__cond_ws *w)
 void wn__cond_forward(const wn_model *m, wn__cond_ws *w, const float *feats, long F, long n0,
                       long n1, float *u)
 {
-    const int C = m->cfg.cond, pre = m->cfg.upsample_pre, hop = m->up.hop;
+    const int M = m->cfg.cond, C = wn__cond_width(&m->cfg), pre = m->cfg.upsample_pre;
+    const int hop = m->up.hop;
     const wn_view *v = &m->pk;
     long f0, f1;
     span_frames(m, n0, n1, &f0, &f1);
@@ -350,13 +357,13 @@ void wn__cond_forward(const wn_model *m, wn__cond_ws *w, const float *feats, lon
     memset(u, 0, sizeof(float) * (size_t)(n1 - n0) * C);
     if (f1 <= f0) return; /* the whole span is before the first sample */
     for (long f = fa; f < fb; f++) {
-        const float *src = feats + (size_t)f * C;
-        float *dst = w->x + (size_t)(f - fa) * C;
-        for (int c = 0; c < C; c++) dst[c] = (src[c] - m->feat_mean[c]) / m->feat_std[c];
+        const float *src = feats + (size_t)f * M;
+        float *dst = w->x + (size_t)(f - fa) * M;
+        for (int c = 0; c < M; c++) dst[c] = (src[c] - m->feat_mean[c]) / m->feat_std[c];
     }
-    const float *in = w->x + (size_t)(f0 - fa) * C;
+    const float *in = w->x + (size_t)(f0 - fa) * M; /* M == C without pre */
     if (pre) {
-        wn__conv_frames_forward(w->pre, w->x, v->up_pre_w, v->up_pre_b, (int)(fb - fa), C, C);
+        wn__conv_frames_forward(w->pre, w->x, v->up_pre_w, v->up_pre_b, (int)(fb - fa), M, C);
         in = w->pre + (size_t)(f0 - fa) * C;
     }
     long T = f1 - f0;
@@ -381,7 +388,8 @@ static void add_into(float *dst, const float *src, size_t n)
 
 void wn__cond_backward(const wn_model *m, wn__cond_ws *w, const float *du, const wn_view *g)
 {
-    const int C = m->cfg.cond, pre = m->cfg.upsample_pre, hop = m->up.hop;
+    const int M = m->cfg.cond, C = wn__cond_width(&m->cfg), pre = m->cfg.upsample_pre;
+    const int hop = m->up.hop;
     const wn_view *v = &m->pk;
     const long f0 = w->f0, f1 = w->f1, fa = w->fa, fb = w->fb, n0 = w->n0, n1 = w->n1;
     if (f1 <= f0) return;
@@ -416,8 +424,8 @@ void wn__cond_backward(const wn_model *m, wn__cond_ws *w, const float *du, const
         memmove(din + (size_t)(f0 - fa) * C, dout, sizeof(float) * (size_t)(f1 - f0) * C);
         memset(din, 0, sizeof(float) * (size_t)(f0 - fa) * C);
         memset(din + (size_t)(f1 - fa) * C, 0, sizeof(float) * (size_t)(fb - f1) * C);
-        wn__conv_frames_backward(NULL, w->dw, w->db, din, w->x, v->up_pre_w, (int)n, C, C);
-        add_into(g->up_pre_w, w->dw, (size_t)3 * C * C);
+        wn__conv_frames_backward(NULL, w->dw, w->db, din, w->x, v->up_pre_w, (int)n, M, C);
+        add_into(g->up_pre_w, w->dw, (size_t)3 * C * M);
         add_into(g->up_pre_b, w->db, (size_t)C);
     }
 }
@@ -474,6 +482,8 @@ int wn__cond_meta_save(const wn_model *m, const char **kv, char **store)
         PUT("cond", "%d", c->cond);
         PUT("hop", "%d", c->hop);
         PUT("upsample_pre", "%d", c->upsample_pre);
+        if (c->cond_channels && c->cond_channels != c->cond)
+            PUT("cond_channels", "%d", c->cond_channels);
         char st[64] = "";
         for (int i = 0, l = 0; i < m->up.stages; i++)
             l += snprintf(st + l, sizeof st - (size_t)l, "%s%d", i ? "," : "", m->up.stride[i]);

@@ -61,7 +61,7 @@ size_t wn_grad_memory(const wn_model *m, int batch, int len, int threads)
     if (batch < 1 || len <= m->rf) return 0;
     int t = pick_threads(m, threads, batch, len), nws = t < batch ? t : batch;
     const size_t per = wn__ws_bytes(m, len - 1, len - m->rf, 1) + wn__cond_ws_bytes(m, len) +
-                       sizeof(float) * ((size_t)len * m->cfg.cond +
+                       sizeof(float) * ((size_t)len * wn__cond_width(&m->cfg) +
                                         (size_t)m->cfg.layers * 2 * m->cfg.dilation);
     return (size_t)nws * per +
            (size_t)t * dz_floats(m) * sizeof(float) +
@@ -130,7 +130,8 @@ wn_grad_ctx *wn_grad_ctx_create(const wn_model *m, int batch, int len, int threa
                                          sizeof(float))))
                 goto nomem;
             if (m->cfg.cond && (!(c->cw[i] = wn__cond_ws_create(m, len)) ||
-                                !(c->u[i] = wn__alloc((size_t)len * m->cfg.cond, sizeof(float)))))
+                                !(c->u[i] = wn__alloc((size_t)len * wn__cond_width(&m->cfg),
+                                                      sizeof(float)))))
                 goto nomem;
         }
     }

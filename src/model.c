@@ -27,11 +27,11 @@ double wn__config_params(const wn_config *c)
     double n = 2 * Q * R + R + c->layers * (4 * R * D + 2 * D + R * D + R + S * D + S) +
                S * S + S + Q * S + Q;
     if (c->cond > 0) {
-        double C = c->cond;
+        double M = c->cond, C = wn__cond_width(c);
         wn__upsample_chain up;
         if (wn__upsample_plan(&up, c->hop, NULL) == WN_OK)
             for (int i = 0; i < up.stages; i++) n += C * C * up.kernel[i] + C;
-        n += c->layers * 2 * D * C + (c->upsample_pre ? 3 * C * C + C : 0);
+        n += c->layers * 2 * D * C + (c->upsample_pre ? 3 * C * M + C : 0);
     }
     if (c->speakers > 0)
         n += (double)c->speakers * c->speaker_dim + c->layers * 2 * D * c->speaker_dim;
@@ -56,10 +56,16 @@ int wn_config_check(const wn_config *c, wn_error *err)
     if (c->cond) {
         RANGE(hop, 2, 65536)
         RANGE(upsample_pre, 0, 1)
+        RANGE(cond_channels, 0, 1024)
+        if (c->cond_channels && c->cond_channels != c->cond && !c->upsample_pre)
+            return wn__err(err, WN_ERR_CONFIG, "cond_channels = %d other than the %d bands "
+                           "needs upsample_pre (its conv maps the bands to the channels)",
+                           c->cond_channels, c->cond);
         wn__upsample_chain up;
         if (wn__upsample_plan(&up, c->hop, err) != WN_OK) return WN_ERR_CONFIG;
-    } else if (c->hop || c->upsample_pre) {
-        return wn__err(err, WN_ERR_CONFIG, "hop and upsample_pre need cond (mel bands) > 0");
+    } else if (c->hop || c->upsample_pre || c->cond_channels) {
+        return wn__err(err, WN_ERR_CONFIG, "hop, upsample_pre and cond_channels need cond (mel "
+                       "bands) > 0");
     }
     if (c->speakers) {
         RANGE(speaker_dim, 1, 4096)
@@ -176,7 +182,7 @@ wn_model *wn__model_alloc(const wn_config *c, int slabs, wn_error *err)
     m->cfg = *c;
     int L = c->layers, Q = c->bins, R = c->residual, D = c->dilation, S = c->skip;
     m->dil = malloc(sizeof *m->dil * (size_t)L);
-    const int C = c->cond, N = c->speakers, G = c->speaker_dim;
+    const int M = c->cond, C = wn__cond_width(c), N = c->speakers, G = c->speaker_dim;
     if (C && wn__upsample_plan(&m->up, c->hop, err) != WN_OK) goto fail;
     m->layer_nt = 6 + (C > 0) + (N > 0);
     int nt = 6 + m->layer_nt * L + (N > 0) + (C ? 2 * (m->up.stages + c->upsample_pre) : 0);
@@ -191,7 +197,7 @@ wn_model *wn__model_alloc(const wn_config *c, int slabs, wn_error *err)
     add_tensor(m, "causal.bias", 1, R, 0, 0, WN_T_PLAIN);
     if (N) add_tensor(m, "speaker.weight", 2, N, G, 0, WN_T_PLAIN);
     if (C && c->upsample_pre) {
-        add_tensor(m, "upsample.pre.weight", 3, C, C, 3, WN_T_TAPS);
+        add_tensor(m, "upsample.pre.weight", 3, C, M, 3, WN_T_TAPS);
         add_tensor(m, "upsample.pre.bias", 1, C, 0, 0, WN_T_PLAIN);
     }
     for (int i = 0; C && i < m->up.stages; i++) {
@@ -225,18 +231,18 @@ wn_model *wn__model_alloc(const wn_config *c, int slabs, wn_error *err)
     add_tensor(m, "head.0.bias", 1, S, 0, 0, WN_T_PLAIN);
     add_tensor(m, "head.1.weight", 3, Q, S, 1, WN_T_PLAIN);
     add_tensor(m, "head.1.bias", 1, Q, 0, 0, WN_T_PLAIN);
-    if (C) {
+    if (M) {
         m->mel = wn_mel_default_params();
-        m->mel.mels = C;
+        m->mel.mels = M;
         m->mel.hop = c->hop;
         m->mel.fft = wn__cond_default_fft(c->sample_rate, c->hop);
         /* resolved as wn_model_set_mel_params resolves it (0 = half the
          * rate), so a new model's recipe is the one its file reads back */
         m->mel.fmax = c->sample_rate / 2.0;
-        m->feat_mean = calloc((size_t)C, sizeof(float));
-        m->feat_std = malloc(sizeof(float) * (size_t)C);
+        m->feat_mean = calloc((size_t)M, sizeof(float));
+        m->feat_std = malloc(sizeof(float) * (size_t)M);
         if (!m->feat_mean || !m->feat_std) goto nomem;
-        for (int i = 0; i < C; i++) m->feat_std[i] = 1.0f;
+        for (int i = 0; i < M; i++) m->feat_std[i] = 1.0f;
     }
     if (N) {
         m->spk_names = calloc((size_t)N, sizeof *m->spk_names);

@@ -68,6 +68,12 @@ struct wn_model {
     char (*spk_names)[64];       /* (N) */
 };
 
+/* The width of the upsampled features (u) and of the upsampler. */
+static inline int wn__cond_width(const wn_config *c)
+{
+    return c->cond_channels ? c->cond_channels : c->cond;
+}
+
 /* Parameter count a configuration implies (in double: no overflow). */
 double wn__config_params(const wn_config *c);
 /* Allocate a model's skeleton (tensor table, and the slabs if `slabs`) for

@@ -32,7 +32,7 @@ static int hchunks(int rows) { return rows > 0 ? (rows + HCHUNK - 1) / HCHUNK : 
 static size_t layer_part(const wn_config *c)
 {
     size_t R = (size_t)c->residual, D = (size_t)c->dilation, S = (size_t)c->skip;
-    return 4 * D * R + 2 * D + R * D + R + S * D + 2 * D * (size_t)c->cond;
+    return 4 * D * R + 2 * D + R * D + R + S * D + 2 * D * (size_t)wn__cond_width(c);
 }
 
 static size_t head_part(const wn_config *c)
@@ -58,7 +58,7 @@ static size_t ws_floats(const wn_model *m, int N, int V, int train, size_t out[W
     if (train) {
         size_t sl = (size_t)nchunks(N) * layer_part(cf), sh = (size_t)hchunks(V) * head_part(cf);
         size_t t[] = {v * Q, v * S, v * S, v * S, n * R, m->n_params, sl > sh ? sl : sh,
-                      2 * (size_t)hchunks(V) /* doubles */, n * (size_t)cf->cond,
+                      2 * (size_t)hchunks(V) /* doubles */, n * (size_t)wn__cond_width(cf),
                       cf->speakers ? L * 2 * D : 0};
         for (int i = 0; i < 10; i++) sz[k++] = t[i];
     }
@@ -167,7 +167,8 @@ static void layer_pre(const wn_model *m, int j, float *a, const float *h, int c0
     const float *b = ci && ci->bias ? ci->bias + (size_t)j * O : lw->b_dil;
     dilated_forward(a, h, c0, c1, m->dil[j], lw->w_dil, b, c->residual, O);
     if (ci && ci->u)
-        conv1x1_forward(a, ci->u + (size_t)c0 * c->cond, c1 - c0, lw->w_cond, NULL, c->cond, O,
+        conv1x1_forward(a, ci->u + (size_t)c0 * wn__cond_width(c), c1 - c0, lw->w_cond, NULL,
+                        wn__cond_width(c), O,
                         1.0f);
 }
 
@@ -381,7 +382,7 @@ static void bwd_gate(const bwd_layer *bl, int k, int slot, float *dz)
     gate_backward(a, dz, a, n, D);
     /* the features' share: its weight's part, and du for the upsampler */
     if (bl->ci && bl->ci->u) {
-        const int C = c->cond;
+        const int C = wn__cond_width(c);
         conv1x1_backward(ws->dcond + (size_t)c0 * C, gskip + (size_t)S * D, NULL, a,
                          bl->ci->u + (size_t)c0 * C, n, lw->w_cond, C, O);
     }
@@ -434,7 +435,7 @@ double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
         wn__team_share(tm, (size_t)S, &lo, &hi);
         memset(ws->bsum + lo, 0, sizeof(float) * (hi - lo));
         if (ws->dcond) {
-            wn__team_share(tm, (size_t)N * c->cond, &lo, &hi);
+            wn__team_share(tm, (size_t)N * wn__cond_width(c), &lo, &hi);
             memset(ws->dcond + lo, 0, sizeof(float) * (hi - lo));
         }
         if (ws->dbias) {
@@ -483,7 +484,7 @@ double wn__backward(const wn_model *m, wn__ws *ws, const int *in, int N, int V,
         size_t po[7] = {0, DR4, DR4 + O, DR4 + O + RD, DR4 + O + RD + R};
         int np = 5;
         if (ci && ci->u)
-            dst[np] = lg->w_cond, pl[np] = (size_t)O * c->cond,
+            dst[np] = lg->w_cond, pl[np] = (size_t)O * wn__cond_width(c),
             po[np++] = DR4 + O + RD + R + SD;
         if (ws->dbias && ci && ci->bias)
             dst[np] = ws->dbias + (size_t)j * O, pl[np] = (size_t)O, po[np++] = DR4;

@@ -467,7 +467,8 @@ wn_model *wn_model_load(const char *path, wn_error *err)
             goto out;
     }
 #define OPT(key) (wn__st_meta(f, #key) && meta_int(f, path, #key, &c.key, err))
-    if (OPT(cond) || OPT(hop) || OPT(upsample_pre) || OPT(speakers) || OPT(speaker_dim))
+    if (OPT(cond) || OPT(hop) || OPT(upsample_pre) || OPT(cond_channels) || OPT(speakers) ||
+        OPT(speaker_dim))
         goto out;
 #undef OPT
     wn_error cerr;

@@ -96,7 +96,7 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
     if (rc) return rc;
     if ((rc = wn_cond_check(m, p->cond, n, err)) != WN_OK) return rc;
     const wn_cond *cc = m->cfg.cond || m->cfg.speakers ? p->cond : NULL;
-    const int C = m->cfg.cond, LO = m->cfg.layers * 2 * m->cfg.dilation;
+    const int C = wn__cond_width(&m->cfg), LO = m->cfg.layers * 2 * m->cfg.dilation;
     if (nll) *nll = 0;
     if (n == 0) return WN_OK;
     const int Q = m->cfg.bins, rf = m->rf;

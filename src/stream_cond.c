@@ -20,7 +20,7 @@ int wn__gen_cond_init(wn_gen *g)
     gc->mel = c->cond > 0;
     gc->spk = c->speakers > 0;
     if (!gc->mel && !gc->spk) return WN_OK;
-    const int L = c->layers, O = 2 * c->dilation, C = c->cond;
+    const int L = c->layers, O = 2 * c->dilation, C = wn__cond_width(c);
     gc->LO = L * O;
     gc->block = GEN_COND_BLOCK;
     gc->span = GEN_COND_SPAN;
@@ -94,7 +94,7 @@ int wn__gen_cond_all_set(const wn_gen *g)
 static void make_block(const wn_gen *g, const part *q, gen_cstream *cs, int64_t k)
 {
     const gen_cond *gc = &g->cond;
-    const int K = gc->block, US = gc->span, C = g->m->cfg.cond;
+    const int K = gc->block, US = gc->span, C = wn__cond_width(&g->m->cfg);
     const int64_t n0 = k * K, j = floor_div(n0, US);
     if (n0 + K <= 0) {
         memset(cs->cc, 0, sizeof(float) * (size_t)K * gc->LO);
@@ -189,7 +189,7 @@ static int set_cond(wn_gen *g, int stream, const wn_cond *c, int copy, wn_error 
             return wn__err(err, WN_ERR_NOMEM, "out of memory for %zu feature frames", c->frames);
         if (gc->mel &&
             ((!cs->cc && !(cs->cc = wn__alloc((size_t)gc->block * gc->LO, sizeof(float)))) ||
-             (!cs->u && !(cs->u = wn__alloc((size_t)gc->span * cf->cond, sizeof(float)))))) {
+             (!cs->u && !(cs->u = wn__alloc((size_t)gc->span * wn__cond_width(cf), sizeof(float)))))) {
             free(f);
             return wn__err(err, WN_ERR_NOMEM, "out of memory for the conditioning of %d "
                            "streams", g->B);

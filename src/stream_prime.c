@@ -212,7 +212,7 @@ int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err)
         return e2.code;
     }
     prime_buf pb = {0};
-    const int C = m->cfg.cond, LO = L * 2 * m->cfg.dilation;
+    const int C = wn__cond_width(&m->cfg), LO = L * 2 * m->cfg.dilation;
     pb.in = malloc(sizeof(int) * (size_t)N);
     pb.rings = malloc(sizeof(float *) * (size_t)L);
     pb.one = malloc(sizeof(float) * g->queues.ring_floats);

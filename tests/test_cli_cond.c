@@ -65,7 +65,7 @@ int main(void)
     snprintf(args, sizeof args, "info --json -m %s", voc);
     CHECKF(wn(args) == 0 && strstr(out, "\"format_version\":2") &&
                strstr(out, "\"condition\":\"mel\",\"mels\":40,\"hop\":80") &&
-               strstr(out, "\"upsample_strides\":[8,10],\"upsample_pre\":true") &&
+               strstr(out, "\"upsample_strides\":[8,10],\"cond_channels\":40,\"upsample_pre\":true") &&
                strstr(out, "\"speaker_names\":[\"ann\",\"bob\",\"cy\"]"),
            "info --json: %s", out);
     snprintf(args, sizeof args, "info --json -m %s", src);
@@ -103,6 +103,18 @@ int main(void)
     CHECKF(wn(args) == 0 && nats() != own && nats() > 0, "another speaker: %s vs %.3f", out,
            own);
 
+    /* fewer conditioning channels than bands: the frames conv maps them */
+    snprintf(args, sizeof args, "init -o %s %s --condition mel --mels 40 --hop 80 "
+             "--cond-channels 12 --from %s", voc, small, src);
+    REQUIRE(wn(args) == 0);
+    snprintf(args, sizeof args, "info -m %s", voc);
+    CHECKF(wn(args) == 0 && strstr(out, "(40 to 12 channels)"), "info: %s", out);
+    snprintf(args, sizeof args, "info --json -m %s", voc);
+    CHECKF(wn(args) == 0 && strstr(out, "\"cond_channels\":12,\"upsample_pre\":true"),
+           "info --json: %s", out);
+    snprintf(args, sizeof args, "score -m %s %s", voc, WAV);
+    CHECKF(wn(args) == 0 && nats() == want, "--cond-channels --from: %s vs %.3f", out, want);
+
     /* refusals: one line, a non-zero exit */
     snprintf(args, sizeof args, "score -m %s %s", spk, WAV);
     bad(args, 2, "choose one with --speaker");
@@ -128,6 +140,8 @@ int main(void)
     bad(args, 2, "expected 'mel'");
     snprintf(args, sizeof args, "init -o %s --hop 64", voc);
     bad(args, 2, "--hop goes with --condition mel");
+    snprintf(args, sizeof args, "init -o %s --cond-channels 8", voc);
+    bad(args, 2, "--cond-channels goes with --condition mel");
     snprintf(args, sizeof args, "init -o %s --condition mel --hop 50", voc);
     bad(args, 2, "hop 50");
     snprintf(args, sizeof args, "init -o %s --speaker-names a,a", voc);

@@ -401,6 +401,7 @@ static wn_model *make_cond_model(int Q, int L, int K, int R, int D, int S, int C
     wn_config c = wn_config_default();
     c.bins = Q, c.layers = L, c.stack = K, c.residual = R, c.dilation = D, c.skip = S;
     c.cond = C, c.hop = hop, c.upsample_pre = 1, c.speakers = N, c.speaker_dim = G;
+    c.cond_channels = C > 2 ? C - 1 : 0; /* the frames conv maps 3 bands to 2 channels */
     wn_error err;
     wn_model *m = wn_model_init(&c, seed, &err);
     if (!m) { fprintf(stderr, "wn_model_init: %s\n", err.message); exit(1); }
@@ -623,7 +624,7 @@ int main(void)
         wn_window_cond wc[3];
         REQUIRE(wcodes);
         cut_windows(m, clips, clip_len, feats, clip, off, spk, 3, len, wcodes, wc);
-        fd_model("cond (Q 24, L 4, K 2, R 5, D 3, S 7, C 3, hop 36 = 6 x 6, pre, 3 speakers "
+        fd_model("cond (Q 24, L 4, K 2, R 5, D 3, S 7, 3 bands to C 2, hop 36 = 6 x 6, pre, 3 speakers "
                  "of 2, batch 3)", m, wcodes, wc, 3, len);
         check_threads(m, wcodes, wc, 3, len);
         check_threads(m, wcodes + len, wc + 1, 1, len);

@@ -18,7 +18,7 @@ static wn_model *cond_model(int mel, int spk, uint64_t seed)
 {
     wn_config c = wn_config_default();
     c.bins = 64, c.layers = 6, c.stack = 3, c.residual = 8, c.dilation = 8, c.skip = 16;
-    if (mel) c.cond = BANDS, c.hop = HOP, c.upsample_pre = 1;
+    if (mel) c.cond = BANDS, c.hop = HOP, c.upsample_pre = 1, c.cond_channels = 3; /* 5 -> 3 */
     if (spk) c.speakers = SPEAKERS, c.speaker_dim = 4;
     wn_error err;
     wn_model *m = wn_model_init(&c, seed, &err);

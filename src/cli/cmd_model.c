@@ -10,7 +10,7 @@ typedef struct init_opts {
     long rate, bins, layers, stack, residual, dilation, skip;
     uint64_t seed;
     const char *condition, *names, *from;
-    long mels, hop, fft, speakers, speaker_dim;
+    long mels, hop, fft, speakers, speaker_dim, channels;
     double fmin, fmax;
     int htk, pre;
 } init_opts;
@@ -55,6 +55,11 @@ static const cli_opt init_table[] = {
      .lo = 1e-3, .hi = 1e6, .zero_ok = 1},
     {.name = "htk", .kind = CLI_FLAG, .help = "with --condition mel: HTK's mel scale (Slaney's)",
      .off = I(htk)},
+    {.name = "cond-channels", .kind = CLI_INT, .arg = "C",
+     .help = "with --condition mel: the upsampler's and the layers'\n"
+     "conditioning channels (default: the bands); fewer cost less\n"
+     "per sample; implies --upsample-pre, whose conv maps the bands\n"
+     "to them", .off = I(channels), .lo = 1, .hi = 1024},
     {.name = "upsample-pre", .kind = CLI_FLAG,
      .help = "with --condition mel: a kernel-3 conv over the frames before\n"
      "the transposed convs", .off = I(pre)},
@@ -79,7 +84,7 @@ const cli_cmd cli_cmd_init = {
     .synopsis = "-o MODEL [--rate HZ] [--bins Q] [--layers L] [--stack K]\n"
                 "                    [--residual R] [--dilation D] [--skip S] [--seed N]\n"
                 "                    [--condition mel [--mels N] [--hop H] [--fft F] [--fmin HZ]\n"
-                "                    [--fmax HZ] [--htk] [--upsample-pre]]\n"
+                "                    [--fmax HZ] [--htk] [--upsample-pre] [--cond-channels C]]\n"
                 "                    [--speakers N | --speaker-names A,B,..] [--speaker-dim G]\n"
                 "                    [--from MODEL]",
     .intro = "defaults: 8000 Hz, 256 bins, 20 layers in stacks of 10, R=32, D=32, S=128, "
@@ -139,7 +144,7 @@ int cmd_init(int argc, char **argv)
 {
     wn_config c = wn_config_default();
     init_opts o = {NULL, c.sample_rate, c.bins, c.layers, c.stack, c.residual, c.dilation,
-                   c.skip, 0, NULL, NULL, NULL, 80, 0, 0, 0, 16, 0, 0, 0, 0};
+                   c.skip, 0, NULL, NULL, NULL, 80, 0, 0, 0, 16, 0, 0, 0, 0, 0};
     int rc = cli_parse(&cli_cmd_init, &o, argc, argv);
     if (rc != CLI_GO_ON) return rc;
     if (!o.out) {
@@ -161,15 +166,16 @@ int cmd_init(int argc, char **argv)
     if (o.condition) {
         c.cond = (int)o.mels;
         c.hop = o.hop ? (int)o.hop : (o.fft ? (int)o.fft : wn_spectrogram_auto_fft(c.sample_rate)) / 4;
-        c.upsample_pre = o.pre;
+        c.upsample_pre = o.pre || (o.channels && o.channels != o.mels);
+        c.cond_channels = o.channels == o.mels ? 0 : (int)o.channels;
         mp.mels = c.cond, mp.hop = c.hop, mp.fft = (int)o.fft, mp.fmin = o.fmin, mp.fmax = o.fmax;
         mp.scale = o.htk ? WN_MEL_HTK : WN_MEL_SLANEY;
     } else {
         static const char *const mel_only[] = {"--hop", "--fft", "--fmin", "--fmax", "--htk",
-                                               "--upsample-pre", "--mels"};
+                                               "--upsample-pre", "--mels", "--cond-channels"};
         const int given[] = {o.hop != 0, o.fft != 0, o.fmin != 0, o.fmax != 0, o.htk, o.pre,
-                             o.mels != 80};
-        for (int i = 0; i < 7; i++)
+                             o.mels != 80, o.channels != 0};
+        for (int i = 0; i < 8; i++)
             if (given[i]) {
                 cli_fail("init: %s goes with --condition mel", mel_only[i]);
                 return 2;
@@ -284,7 +290,8 @@ int cmd_info(int argc, char **argv)
                    "\"fmax\":%g,\"mel_scale\":\"%s\",\"upsample_strides\":[", c.cond, c.hop,
                    p.fft, p.fmin, p.fmax, p.scale == WN_MEL_HTK ? "htk" : "slaney");
             for (int i = 0; i < ns; i++) printf("%s%d", i ? "," : "", st[i]);
-            printf("],\"upsample_pre\":%s,\"feature_norm\":%s", c.upsample_pre ? "true" : "false",
+            printf("],\"cond_channels\":%d", c.cond_channels ? c.cond_channels : c.cond);
+            printf(",\"upsample_pre\":%s,\"feature_norm\":%s", c.upsample_pre ? "true" : "false",
                    wn_model_feature_norm(m, NULL, NULL) == 1 ? "true" : "false");
         }
         if (c.speakers) {
@@ -315,8 +322,11 @@ int cmd_info(int argc, char **argv)
             printf("conditioning:     log-mel, %d bands, hop %d (%.1f frames/s), fft %d, %s "
                    "scale %g-%g Hz\n", c.cond, c.hop, (double)c.sample_rate / c.hop, p.fft,
                    p.scale == WN_MEL_HTK ? "HTK" : "Slaney", p.fmin, p.fmax);
-            printf("upsampler:        transposed convs %s%s; features normalised %s\n", up,
-                   c.upsample_pre ? " after a kernel-3 conv over the frames" : "",
+            char pre[80] = "";
+            if (c.upsample_pre)
+                snprintf(pre, sizeof pre, " after a kernel-3 conv over the frames (%d to %d "
+                         "channels)", c.cond, c.cond_channels ? c.cond_channels : c.cond);
+            printf("upsampler:        transposed convs %s%s; features normalised %s\n", up, pre,
                    wn_model_feature_norm(m, NULL, NULL) == 1 ? "by the training data's mean "
                                                                "and std"
                                                              : "(not yet: set by training)");
