@@ -154,6 +154,17 @@ int main(void)
                json_num(out, "nll_bits") == json_num(out, "bits_per_sample"),
            "JSON: %s", out);
     same_codes("a.wav", want, n, "a.npy, speaker bo");
+    /* score, given the same features and speaker, reproduces the NLL that
+     * vocode reported for its own samples (the cached steps at f32 are the
+     * teacher-forced pass's numbers) */
+    {
+        const double vocode_nll = json_num(out, "nll_nats");
+        rc = wn("score -m voc.safetensors --speaker bo --features a.npy --json a.wav");
+        const double score_nll = json_num(out, "nll_nats");
+        CHECKF(rc == 0 && vocode_nll > 0 && fabs(score_nll - vocode_nll) < 1e-5 * vocode_nll,
+               "score of vocode's output: %.6f nats, vocode said %.6f (%s)", score_nll,
+               vocode_nll, out);
+    }
     /* the speaker by row, and at int8: runs; another speaker: other codes */
     CHECK(wn("vocode a.npy -m voc.safetensors --speaker 1 --seed 3 -o a1.wav") == 0);
     same_codes("a1.wav", want, n, "a.npy, speaker 1");
