@@ -65,48 +65,25 @@ static int prime_steps(wn_gen *g, const int *codes, size_t n, wn_error *err)
     return WN_OK;
 }
 
-/* The queues after silence alone, without the teacher-forced pass: with a
- * constant input every layer's input is constant too, so one column a
- * layer, both taps seeing the same h, gives it. In double, in one fixed
- * order, so the numbers are the same on any machine (the pass's BLAS sums
- * in an order that depends on the CPU, which reached the last bits of
- * every later step). rings[j]: layer j's dil[j] slots. bias: each layer's
- * dilated bias with a speaker's term (L, 2D), or NULL: the model's. The
- * silent past has no features (u = 0). */
+/* The queues after silence alone, without the teacher-forced pass: every
+ * layer's steady input in the endless silent past (wn__silence_state, in
+ * double and one fixed order, so the numbers are the same on any machine:
+ * the pass's BLAS sums in an order that depends on the CPU, which reached
+ * the last bits of every later step), in each of its dil[j] slots. bias:
+ * each layer's dilated bias with a speaker's term (L, 2D), or NULL: the
+ * model's. The silent past has no features (u = 0). */
 static int silence_rings(const wn_model *m, float *const *rings, const float *bias)
 {
-    const int Q = m->cfg.bins, R = m->cfg.residual, D = m->cfg.dilation, L = m->cfg.layers;
-    const int sil = wn_mulaw_silence(Q);
-    double *h = malloc(sizeof(double) * (size_t)(R + D));
-    if (!h) return WN_ERR_NOMEM;
-    double *z = h + R;
-    const wn_view *w = &m->pk;
-    for (int i = 0; i < R; i++) /* the causal conv: silence on both taps */
-        h[i] = (double)w->causal_b[i] + w->causal_w[(size_t)sil * R + i] +
-               w->causal_w[(size_t)(Q + sil) * R + i];
-    for (int j = 0; j < L; j++) {
-        const wn_layer_view *lw = &w->layer[j];
-        for (int k = 0; k < m->dil[j]; k++)
-            for (int i = 0; i < R; i++) rings[j][(size_t)k * R + i] = (float)h[i];
-        const size_t tap = (size_t)2 * D * R;
-        const float *bd = bias ? bias + (size_t)j * 2 * D : lw->b_dil;
-        for (int o = 0; o < D; o++) { /* z = tanh(filter) sigmoid(gate) */
-            double f = bd[o], gt = bd[D + o];
-            for (int i = 0; i < R; i++) {
-                f += ((double)lw->w_dil[(size_t)o * R + i] + lw->w_dil[tap + (size_t)o * R + i]) *
-                     h[i];
-                gt += ((double)lw->w_dil[(size_t)(D + o) * R + i] +
-                       lw->w_dil[tap + (size_t)(D + o) * R + i]) * h[i];
-            }
-            z[o] = tanh(f) / (1.0 + exp(-gt));
-        }
-        for (int i = 0; i < R; i++) {
-            double r = lw->b_res[i];
-            for (int o = 0; o < D; o++) r += (double)lw->w_res[(size_t)i * D + o] * z[o];
-            h[i] += r;
-        }
+    const int R = m->cfg.residual, L = m->cfg.layers;
+    float *hs = malloc(sizeof(float) * (size_t)L * R);
+    if (!hs || wn__silence_state(m, bias, hs, NULL) != WN_OK) {
+        free(hs);
+        return WN_ERR_NOMEM;
     }
-    free(h);
+    for (int j = 0; j < L; j++)
+        for (int k = 0; k < m->dil[j]; k++)
+            memcpy(rings[j] + (size_t)k * R, hs + (size_t)j * R, sizeof(float) * (size_t)R);
+    free(hs);
     return WN_OK;
 }
 
