@@ -5,7 +5,8 @@
  * with the PyTorch peer (bench/peer.py) and writes bench/RESULTS.md.
  *
  *   wavenet-bench info                       library, kernels, BLAS, CPU features
- *   wavenet-bench init  --config small|large [--seed N] [--cond C [--hop H]]
+ *   wavenet-bench init  --config small|large [--seed N] [--cond C [--hop H]
+ *                       [--cond-channels C2]]
  *                       [--speakers N] -o MODEL
  *                       (--cond: a vocoder of C log-mel bands, hop H (64) samples a
  *                       frame; --speakers: a speaker table of N rows of 16)
@@ -175,6 +176,7 @@ typedef struct opts {
     const char *model, *codes, *out, *config, *features;
     long long n, synth, streams, threads, batch, window, min_steps, min_reps;
     long long cond, hop, speakers, speaker; /* speaker -1: none */
+    long long channels; /* --cond-channels: 0 = the bands */
     uint64_t seed;
     double seconds;
     int warmup, prec; /* wn_precision */
@@ -229,6 +231,7 @@ static opts parse(int argc, char **argv)
         else if (!strcmp(a, "--features")) o.features = value(argc, argv, &i);
         else if (!strcmp(a, "--cond")) o.cond = parse_ll(a, value(argc, argv, &i));
         else if (!strcmp(a, "--hop")) o.hop = parse_ll(a, value(argc, argv, &i));
+        else if (!strcmp(a, "--cond-channels")) o.channels = parse_ll(a, value(argc, argv, &i));
         else if (!strcmp(a, "--speakers")) o.speakers = parse_ll(a, value(argc, argv, &i));
         else if (!strcmp(a, "--speaker")) o.speaker = parse_ll(a, value(argc, argv, &i));
         else if (!strcmp(a, "-n")) o.n = parse_ll(a, value(argc, argv, &i));
@@ -321,6 +324,8 @@ static int cmd_init(const opts *o)
     if (o->cond) {
         c.cond = (int)o->cond;
         c.hop = (int)o->hop;
+        if (o->channels && o->channels != o->cond) /* the frames conv maps the bands */
+            c.cond_channels = (int)o->channels, c.upsample_pre = 1;
     }
     if (o->speakers) {
         c.speakers = (int)o->speakers;

@@ -14,7 +14,7 @@ one repetition to the next. Reported: the median samples/s over the
 repetitions, the largest peak RSS.
 
 The conditioning jobs run a log-mel vocoder of each configuration's size
-(`wavenet-bench init --cond 80`, hop 64) on the features of the decoded
+(`wavenet-bench init --cond 80 --cond-channels 32`, hop 64) on the features of the decoded
 codes (`wavenet-bench feats`): `vocode` (ours: the `wavenet vocode` command,
 skipped with a note while the build has none; the peer: its cached
 generation with --features) beside `gen1cmd` (the unconditional model
@@ -58,6 +58,9 @@ JOB_TITLE = {"gen1": "generation, 1 stream", "gen8": "generation, 8 streams",
 # the jobs of the conditional twin of a config (log-mel bands, hop)
 COND_JOBS = {"vocode", "train-cond"}
 COND_BANDS, COND_HOP, COND_STRIDES = 80, 64, (8, 8)
+# the shipped vocoder's conditioning channels (init --cond-channels): the
+# frames conv maps the 80 bands to them
+COND_CHANNELS = 32
 # our side of these runs the `wavenet` command, timed by its --json line
 CLI_JOBS = {"gen1cmd", "vocode"}
 # the reduced-precision jobs (f16, int8) run our side only and reuse the
@@ -71,13 +74,15 @@ GIB = 1 << 30
 
 def macs_per_sample(c, cond=False):
     """L(4RD + DR + DS) + S^2 + SQ multiply-adds per output sample; a
-    vocoder adds L 2D C for the layers' cond products and the upsampler's
-    2 C^2 per row of each stage (s_1..s_i rows of stage i per hop samples)."""
+    vocoder adds L 2D C for the layers' cond products (C the conditioning
+    channels), the frames conv's 3 M C per frame (M bands) and the
+    upsampler's 2 C^2 per row of each stage (s_1..s_i rows of stage i per
+    hop samples)."""
     m = c["L"] * (4 * c["R"] * c["D"] + c["D"] * c["R"] + c["D"] * c["S"]) \
         + c["S"] ** 2 + c["S"] * c["Q"]
     if cond:
-        C, r = COND_BANDS, 1
-        m += c["L"] * 2 * c["D"] * C
+        C, r = COND_CHANNELS, 1
+        m += c["L"] * 2 * c["D"] * C + 3 * COND_BANDS * C / COND_HOP
         for s in COND_STRIDES:
             r *= s
             m += 2 * C * C * r / COND_HOP
@@ -336,7 +341,8 @@ def main():
         for c in a.configs:
             path = os.path.join(a.work_dir, f"{c}-cond.safetensors")
             d = run_json([exe, "init", "--config", c, "--seed", "1", "--cond", str(COND_BANDS),
-                          "--hop", str(COND_HOP), "-o", path])
+                          "--hop", str(COND_HOP), "--cond-channels", str(COND_CHANNELS),
+                          "-o", path])
             if "error" in d:
                 sys.exit(f"run.py: init {c} --cond: {d['error']}")
             cond_models[c] = dict(path=path, **d)
