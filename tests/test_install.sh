@@ -9,7 +9,8 @@ build=$1
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 meson install -C "$build" --destdir "$stage" --quiet > /dev/null
-for f in bin/wavenet include/wavenet.h share/wavenet/models/wavenet-speech.safetensors; do
+for f in bin/wavenet include/wavenet.h include/wavenet_signal.h include/wavenet_train.h \
+    share/wavenet/models/wavenet-speech.safetensors; do
     [ -n "$(find "$stage" -path "*/$f")" ] || { echo "install: no $f"; exit 1; }
 done
 pc=$(find "$stage" -name wavenet.pc)
