@@ -120,33 +120,29 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
         const size_t rows = t1 + (size_t)rf - 1 - window_start(m, t0);
         if (rows > (size_t)N) N = (int)rows;
     }
-    /* the endless silence before the first sample: each layer's steady
-     * input's tap-0 product (with the speaker's biases) */
+    /* the speaker's biases (read by every thread), and the endless silence
+     * before the first sample: each layer's steady input's tap-0 product */
     float *pastw = malloc(sizeof(float) * (size_t)LO), *hs = malloc(
         sizeof(float) * (size_t)m->cfg.layers * m->cfg.residual);
-    float *sbias = cc && cc->speaker >= 0 ? malloc(sizeof(float) * (size_t)LO) : NULL;
-    if (sbias) wn__cond_layer_bias(m, cc->speaker, sbias);
-    if (!pastw || !hs || (cc && cc->speaker >= 0 && !sbias) ||
-        wn__silence_state(m, sbias, hs, pastw) != WN_OK) {
-        free(pastw), free(hs), free(sbias), free(part);
+    float *bias = cc && cc->speaker >= 0 ? malloc(sizeof(float) * (size_t)LO) : NULL;
+    if (bias) wn__cond_layer_bias(m, cc->speaker, bias);
+    if (!pastw || !hs || (cc && cc->speaker >= 0 && !bias) ||
+        wn__silence_state(m, bias, hs, pastw) != WN_OK) {
+        free(pastw), free(hs), free(bias), free(part);
         return wn__err(err, WN_ERR_NOMEM, "out of memory");
     }
     free(hs);
-    free(sbias);
 
 #pragma omp parallel num_threads(threads)
     {
         wn__ws *ws = wn__ws_create(m, N, V, 0);
         int *in = malloc(sizeof(int) * (size_t)N);
         float *scratch = malloc(sizeof(float) * (size_t)Q);
-        /* conditioning: the chunk's upsampled rows, the speaker's biases */
+        /* conditioning: the chunk's upsampled rows */
         wn__cond_ws *cw = cc && C ? wn__cond_ws_create(m, N) : NULL;
         float *u = cc && C ? wn__alloc((size_t)N * C, sizeof(float)) : NULL;
-        float *bias = cc && cc->speaker >= 0 ? wn__alloc((size_t)LO, sizeof(float)) : NULL;
         wn__cin ci = {u, bias};
-        if (bias) wn__cond_layer_bias(m, cc->speaker, bias);
-        if (!ws || !in || !scratch || (cc && C && (!cw || !u)) ||
-            (cc && cc->speaker >= 0 && !bias)) {
+        if (!ws || !in || !scratch || (cc && C && (!cw || !u))) {
 #pragma omp atomic write
             failed = 1;
         }
@@ -194,9 +190,9 @@ static int run_chunks(const wn_model *m, const int *codes, size_t n,
         free(scratch);
         wn__cond_ws_free(cw);
         wn__free(u);
-        wn__free(bias);
     }
     free(pastw);
+    free(bias);
     if (failed) {
         free(part);
         return wn__err(err, WN_ERR_NOMEM, "out of memory for scoring buffers");
