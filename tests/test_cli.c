@@ -11,12 +11,7 @@
 static char out[1 << 16];
 
 /* run "wavenet ARGS" with stderr captured into out too; returns status */
-static int wn(const char *args)
-{
-    char cmd[8320]; /* the binary's path, a space, args (< 4096) and the redirection */
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", tu_wavenet(), args);
-    return tu_run(cmd, out, sizeof out);
-}
+static int wn(const char *args) { return tu_wn(args, out, sizeof out); }
 
 static double json_num(const char *s, const char *key)
 {

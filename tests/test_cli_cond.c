@@ -10,24 +10,12 @@
 static char out[1 << 16];
 static const char *const WAV = "/usr/share/codec2/wav/morig.wav";
 
-static int wn(const char *args)
-{
-    char cmd[8320];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", tu_wavenet(), args);
-    return tu_run(cmd, out, sizeof out);
-}
-
-static int lines(const char *s)
-{
-    int k = 0;
-    for (; *s; s++) k += *s == '\n';
-    return k;
-}
+static int wn(const char *args) { return tu_wn(args, out, sizeof out); }
 
 static void bad(const char *args, int status, const char *needle)
 {
     int rc = wn(args);
-    CHECKF(rc == status && lines(out) == 1 && strstr(out, needle),
+    CHECKF(rc == status && tu_lines(out) == 1 && strstr(out, needle),
            "'%s' exited %d (wanted %d), '%s' lacks '%s'", args, rc, status, out, needle);
 }
 

@@ -12,24 +12,12 @@
 static char out[1 << 16];
 static const char *const WAV = "/usr/share/codec2/wav/morig.wav";
 
-static int wn(const char *args)
-{
-    char cmd[8320];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", tu_wavenet(), args);
-    return tu_run(cmd, out, sizeof out);
-}
-
-static int lines(const char *s)
-{
-    int k = 0;
-    for (; *s; s++) k += *s == '\n';
-    return k;
-}
+static int wn(const char *args) { return tu_wn(args, out, sizeof out); }
 
 static void bad(const char *args, int status, const char *needle)
 {
     int rc = wn(args);
-    CHECKF(rc == status && lines(out) == 1 && strstr(out, needle),
+    CHECKF(rc == status && tu_lines(out) == 1 && strstr(out, needle),
            "'%s' exited %d (wanted %d), '%s' lacks '%s'", args, rc, status, out, needle);
     fprintf(stderr, "  %-60.60s -> %s", args, out);
 }
@@ -101,7 +89,7 @@ int main(void)
     /* the defaults: 8 kHz, 80 Slaney bands, fft 256, hop 64; one note */
     snprintf(args, sizeof args, "mel %s -o %s", WAV, a);
     REQUIRE(wn(args) == 0);
-    CHECKF(lines(out) == 1 && strstr(out, "note: wrote") && strstr(out, "frames x 80 bands") &&
+    CHECKF(tu_lines(out) == 1 && strstr(out, "note: wrote") && strstr(out, "frames x 80 bands") &&
            strstr(out, "125 frames/s"), "note: %s", out);
     fprintf(stderr, "  %s", out);
     wn_mel_params p = wn_mel_default_params();
@@ -154,7 +142,7 @@ int main(void)
     bad(args, 1, "is the same file as the input");
     snprintf(args, sizeof args, "cd %s && %s mel c.wav -o ./c.wav 2>&1 && false; cmp c.wav %s",
              tu_tmpdir(), tu_wavenet(), WAV);
-    CHECKF(tu_run(args, out, sizeof out) == 0 && lines(out) == 1 &&
+    CHECKF(tu_run(args, out, sizeof out) == 0 && tu_lines(out) == 1 &&
            strstr(out, "is the same file as the input"), "-o ./its input: %s", out);
     snprintf(args, sizeof args, "mel %s", WAV);
     bad(args, 2, "-o FEATS.npy is required");
@@ -189,7 +177,7 @@ int main(void)
         snprintf(model, sizeof model, "%s", tu_path("voc.safetensors"));
         REQUIRE_OK(wn_model_save(m, model, &err), &err);
         snprintf(args, sizeof args, "mel %s -o %s -m %s", WAV, a, model);
-        CHECKF(wn(args) == 0 && lines(out) == 1, "mel -m: %s", out);
+        CHECKF(wn(args) == 0 && tu_lines(out) == 1, "mel -m: %s", out);
         float *x, *want, *got;
         size_t n, fr, r, cols;
         REQUIRE_OK(wn_audio_read(WAV, 8000, &x, &n, NULL, &err), &err);

@@ -30,13 +30,6 @@ static int wn(const char *args)
     return tu_run(cmd, out, sizeof out);
 }
 
-static int lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++) n += *s == '\n';
-    return n;
-}
-
 /* s holds "--name" as a whole token (not a prefix of --name-more) */
 static int has_long(const char *s, const char *name)
 {
@@ -105,14 +98,14 @@ static void numbers_refused(const cli_cmd *c)
             snprintf(args, sizeof args, "%s --%s %s", c->name, o->name, bad[k]);
             int rc = wn(args);
             checks++;
-            CHECKF(rc == 2 && lines(out) == 1 && has_long(out, o->name) && strstr(out, " from ") &&
+            CHECKF(rc == 2 && tu_lines(out) == 1 && has_long(out, o->name) && strstr(out, " from ") &&
                    !strncmp(out, "wavenet: ", 9), "'%s': exit %d: %s", args, rc, out);
         }
         /* the same through --name=VALUE */
         char args[256];
         snprintf(args, sizeof args, "%s --%s=0x10", c->name, o->name);
         checks++;
-        CHECKF(wn(args) == 2 && lines(out) == 1, "'%s': %s", args, out);
+        CHECKF(wn(args) == 2 && tu_lines(out) == 1, "'%s': %s", args, out);
     }
 }
 
@@ -194,7 +187,7 @@ int main(int argc, char **argv)
     checks++;
     CHECKF(wn("score -m m.st -- -x.wav") == 0 && strstr(out, "-x.wav: 50 samples"), "%s", out);
     checks++;
-    CHECKF(wn("score -m m.st -x.wav") == 2 && lines(out) == 1 && strstr(out, "unknown option"),
+    CHECKF(wn("score -m m.st -x.wav") == 2 && tu_lines(out) == 1 && strstr(out, "unknown option"),
            "%s", out);
     checks++;
     CHECKF(wn("baseline --json --train t.wav --valid -- -x.wav") == 0 &&
@@ -208,7 +201,7 @@ int main(int argc, char **argv)
                            "train --tra t.wav", "score --bogus t.wav", "generate --samples",
                            "baseline --train --valid t.wav", "info stray"};
     for (size_t k = 0; k < sizeof usage / sizeof usage[0]; k++, checks++)
-        CHECKF(wn(usage[k]) == 2 && lines(out) == 1 && !strncmp(out, "wavenet: ", 9),
+        CHECKF(wn(usage[k]) == 2 && tu_lines(out) == 1 && !strncmp(out, "wavenet: ", 9),
                "'%s': %s", usage[k], out);
     checks++;
     CHECKF(wn("generate -m m.st --samples 10 --lr -1") == 2 && strstr(out, "'--lr'"), "%s", out);

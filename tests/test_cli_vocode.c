@@ -25,20 +25,13 @@ static int wn(const char *args)
     return tu_run(cmd, out, sizeof out);
 }
 
-static int lines(const char *s)
-{
-    int k = 0;
-    for (; *s; s++) k += *s == '\n';
-    return k;
-}
-
 static int exists(const char *name) { return access(tu_path(name), F_OK) == 0; }
 
 /* a refusal: `status`, one line naming the problem, no output file */
 static void bad(const char *args, int status, const char *needle, const char *no_file)
 {
     int rc = wn(args);
-    CHECKF(rc == status && lines(out) == 1 && strstr(out, needle) && !strncmp(out, "wavenet: ", 9),
+    CHECKF(rc == status && tu_lines(out) == 1 && strstr(out, needle) && !strncmp(out, "wavenet: ", 9),
            "'%s' exited %d (wanted %d), '%s' lacks '%s'", args, rc, status, out, needle);
     if (no_file) CHECKF(!exists(no_file), "'%s' left %s behind", args, no_file);
     fprintf(stderr, "  %-64.64s -> %s", args, out);
@@ -147,7 +140,7 @@ int main(void)
     size_t n;
     int *want = library_codes(voc, fa, FA, 1, 3, &n);
     int rc = wn("vocode a.npy -m voc.safetensors --speaker bo --seed 3 --json -o a.wav");
-    CHECKF(rc == 0 && lines(out) == 1, "vocode a.npy: %d: %s", rc, out);
+    CHECKF(rc == 0 && tu_lines(out) == 1, "vocode a.npy: %d: %s", rc, out);
     CHECKF(json_num(out, "frames") == FA && json_num(out, "samples") == (double)n &&
                n == (FA - 1) * HOP && strstr(out, "\"input\":\"a.npy\"") &&
                strstr(out, "\"speaker\":\"bo\"") && json_num(out, "nll_bits") > 0 &&
@@ -209,7 +202,7 @@ int main(void)
         snprintf(args, sizeof args, "vocode a.npy b.npy in.wav -m mel.safetensors --seed 5 "
                  "--threads %d --json -o o%d", th, th);
         rc = wn(args);
-        CHECKF(rc == 0 && lines(out) == 3 && strstr(out, "\"file\":\"o") &&
+        CHECKF(rc == 0 && tu_lines(out) == 3 && strstr(out, "\"file\":\"o") &&
                    strstr(out, "\"stream\":2"), "%s: %d: %s", args, rc, out);
     }
     want = library_codes(mel, fa, FA, -1, 5, &n);

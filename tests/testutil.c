@@ -76,6 +76,20 @@ const char *tu_wavenet(void)
     return s && *s ? s : "./wavenet";
 }
 
+int tu_wn(const char *args, char *out, size_t outsize)
+{
+    char cmd[8320]; /* the binary's path, a space, args and the redirection */
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", tu_wavenet(), args);
+    return tu_run(cmd, out, outsize);
+}
+
+int tu_lines(const char *s)
+{
+    int k = 0;
+    for (; *s; s++) k += *s == '\n';
+    return k;
+}
+
 int tu_run(const char *cmd, char *out, size_t outsize)
 {
     FILE *p = popen(cmd, "r");

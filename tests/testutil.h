@@ -43,6 +43,11 @@ const char *tu_srcdir(void);
 int tu_run(const char *cmd, char *out, size_t outsize);
 /* The wavenet executable ($WAVENET). */
 const char *tu_wavenet(void);
+/* Run `wavenet ARGS` (args < 4096 characters), its stderr with its stdout
+ * into out; the exit status, as tu_run. */
+int tu_wn(const char *args, char *out, size_t outsize);
+/* Lines in s (its newlines): a message should be one. */
+int tu_lines(const char *s);
 /* A small random model for tests. */
 wn_model *tu_small_model(int bins, int layers, int stack, int r, int d, int s,
                          uint64_t seed);
