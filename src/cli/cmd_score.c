@@ -188,19 +188,10 @@ int cmd_score(int argc, char **argv)
     int speaker = -1;
     float *given = NULL;
     size_t given_frames = 0;
-    if (o.speaker || cfg.speakers) {
-        const char *why = NULL;
-        if (!cfg.speakers) why = "the model has no speakers: drop --speaker";
-        else if (!o.speaker) why = "the model has speakers: choose one with --speaker NAME";
-        else if ((speaker = wn_model_speaker_find(m, o.speaker)) < 0)
-            why = "unknown speaker (wavenet info lists them)";
-        if (why) {
-            cli_fail("score: %s%s%s", o.speaker && cfg.speakers ? o.speaker : "",
-                     o.speaker && cfg.speakers ? ": " : "", why);
-            wn_model_free(m);
-            wn_list_free(files, nfiles);
-            return 2;
-        }
+    if (cli_speaker(m, model, o.speaker, &speaker)) { /* as generate and vocode */
+        wn_model_free(m);
+        wn_list_free(files, nfiles);
+        return 1;
     }
     if (o.features) {
         size_t cols = 0;
