@@ -9,9 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int wn__cond_default_fft(int rate, int hop)
+int wn__cond_default_fft(int hop)
 {
-    (void)rate;
     int f = 8;
     while (f < 3 * hop && f < 65536) f *= 2;
     return f;
@@ -123,7 +122,7 @@ int wn_model_set_mel_params(wn_model *m, const wn_mel_params *p, wn_error *err)
     wn_mel_params q = *p;
     if (!q.mels) q.mels = m->cfg.cond;
     if (!q.hop) q.hop = m->cfg.hop;
-    if (!q.fft) q.fft = wn__cond_default_fft(m->cfg.sample_rate, m->cfg.hop);
+    if (!q.fft) q.fft = wn__cond_default_fft(m->cfg.hop);
     if (!(q.fmax > 0)) q.fmax = m->cfg.sample_rate / 2.0;
     if (q.mels != m->cfg.cond || q.hop != m->cfg.hop)
         return wn__err(err, WN_ERR_ARG, "the recipe's %d bands and hop %d must be the model's "

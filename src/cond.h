@@ -14,7 +14,7 @@
 #include "model.h"
 
 /* The default FFT size of a recipe: the smallest power of two >= 3 hop. */
-int wn__cond_default_fft(int rate, int hop);
+int wn__cond_default_fft(int hop);
 
 /* Each layer's dilated bias plus its speaker term (W_spk e_s) for speaker
  * s (or the bare biases for s < 0): out (L, 2D). The one definition the

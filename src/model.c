@@ -235,7 +235,7 @@ wn_model *wn__model_alloc(const wn_config *c, int slabs, wn_error *err)
         m->mel = wn_mel_default_params();
         m->mel.mels = M;
         m->mel.hop = c->hop;
-        m->mel.fft = wn__cond_default_fft(c->sample_rate, c->hop);
+        m->mel.fft = wn__cond_default_fft(c->hop);
         /* resolved as wn_model_set_mel_params resolves it (0 = half the
          * rate), so a new model's recipe is the one its file reads back */
         m->mel.fmax = c->sample_rate / 2.0;
