@@ -79,6 +79,26 @@ typedef struct cli_cmd {
     int (*operand)(void *opts, const char *value);
 } cli_cmd;
 
+/* The sampling options generate and vocode share, one definition so their
+ * ranges and help cannot drift apart: S is the command's options struct,
+ * with fields seed (uint64_t), temp, topp (double) and topk (long). */
+#define CLI_SAMPLING_OPTS(S, seed_help)                                                        \
+    {.name = "seed", .kind = CLI_U64, .arg = "N", .help = seed_help, .off = offsetof(S, seed)}, \
+    {.name = "temperature", .kind = CLI_NUM, .arg = "T",                                       \
+     .help = "1 = the model's distribution, 0 = argmax (default 1)", .off = offsetof(S, temp), \
+     .lo = 1e-3, .hi = 100, .zero_ok = 1},                                                     \
+    {.name = "top-k", .kind = CLI_INT, .arg = "K",                                             \
+     .help = "sample among the K likeliest codes (0 = off)", .off = offsetof(S, topk),         \
+     .lo = 0, .hi = 65536},                                                                    \
+    {.name = "top-p", .kind = CLI_NUM, .arg = "P",                                             \
+     .help = "sample among the likeliest codes holding mass P (1 = off)",                      \
+     .off = offsetof(S, topp), .lo = 1e-9, .hi = 1}
+/* --speaker, for the commands that take a voice: S has a field speaker */
+#define CLI_SPEAKER_OPT(S)                                                                     \
+    {.name = "speaker", .kind = CLI_STR, .arg = "NAME",                                        \
+     .help = "the voice of a model with speakers: a name or a row number\n"                    \
+     "(required for such a model)", .off = offsetof(S, speaker)}
+
 /* Parse argv (argv[0] the command's name) into *opts. Returns -1 to go on,
  * else the exit status: 0 after --help, 2 for a wrong command line (one
  * line printed), or what a fn/operand returned. */

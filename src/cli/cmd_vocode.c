@@ -56,20 +56,8 @@ static const cli_opt table[] = {
      .help = "the output (required; '-' = stdout); with several inputs an\n"
      "existing folder, each input's output DIR/<its name>.wav. The\n"
      "extension picks the format, as generate's -o", .off = V(out)},
-    {.name = "speaker", .kind = CLI_STR, .arg = "NAME",
-     .help = "the voice of a model with speakers: a name or a row number\n"
-     "(required for such a model)", .off = V(speaker)},
-    {.name = "seed", .kind = CLI_U64, .arg = "N",
-     .help = "sampling seed (0); input i samples with stream i's generator", .off = V(seed)},
-    {.name = "temperature", .kind = CLI_NUM, .arg = "T",
-     .help = "1 = the model's distribution, 0 = argmax (default 1)", .off = V(temp), .lo = 1e-3,
-     .hi = 100, .zero_ok = 1},
-    {.name = "top-k", .kind = CLI_INT, .arg = "K",
-     .help = "sample among the K likeliest codes (0 = off)", .off = V(topk), .lo = 0,
-     .hi = 65536},
-    {.name = "top-p", .kind = CLI_NUM, .arg = "P",
-     .help = "sample among the likeliest codes holding mass P (1 = off)", .off = V(topp),
-     .lo = 1e-9, .hi = 1},
+    CLI_SPEAKER_OPT(voc_opts),
+    CLI_SAMPLING_OPTS(voc_opts, "sampling seed (0); input i samples with stream i's generator"),
     {.name = "threads", .kind = CLI_INT, .arg = "N",
      .help = "threads over the inputs (default 1; the output is the same)", .off = V(threads),
      .lo = 1, .hi = 1024},
