@@ -192,6 +192,8 @@ typedef struct wn_cond {
     const float *features; /* (frames, cond) floats, row-major; NULL = none */
     size_t frames;
     int speaker;           /* row of the speaker table; -1 = none */
+    int bands;             /* the features' columns, if known: wn_cond_check refuses
+                              features whose count is not the model's; 0 = unknown */
 } wn_cond;
 /* The frames that condition n samples: n / hop + 1 would leave the last
  * samples of a clip whose length is not a multiple of the hop without
@@ -221,8 +223,8 @@ WN_API int wn_model_feature_norm(const wn_model *m, float *mean, float *std);
 /* The upsampler's strides (up to 4) into strides; returns their count. */
 WN_API int wn_model_upsample_strides(const wn_model *m, int strides[4]);
 /* Check a wn_cond against the model for n samples: features present with
- * the model's band count and at least wn_model_cond_frames(m, n) frames,
- * all finite; a speaker in range, required when the model has speakers and
+ * the model's band count (c->bands, when given) and at least
+ * wn_model_cond_frames(m, n) frames, all finite; a speaker in range, required when the model has speakers and
  * refused when it has none. WN_OK or WN_ERR_ARG / WN_ERR_NONFINITE naming
  * what is wrong. More frames are not ignored: the upsampler reaches a
  * frame or two past a frame's own block (its halo, and the frames conv's

@@ -177,6 +177,9 @@ int wn_cond_check(const wn_model *m, const wn_cond *c, size_t n, wn_error *err)
         if (!c || !c->features)
             return wn__err(err, WN_ERR_ARG, "the model is a vocoder: it needs log-mel features "
                            "(%d bands, hop %d)", cf->cond, cf->hop);
+        if (c->bands && c->bands != cf->cond)
+            return wn__err(err, WN_ERR_ARG, "the features have %d bands; the model takes %d",
+                           c->bands, cf->cond);
         const size_t need = wn_model_cond_frames(m, n);
         if (c->frames < need)
             return wn__err(err, WN_ERR_ARG, "%zu feature frames condition %zu samples; %zu "

@@ -234,7 +234,7 @@ int wn_grad_ctx_run_cond(wn_grad_ctx *c, const int *codes, const wn_window_cond 
         return wn__err(err, WN_ERR_ARG, "the model is conditional: each window needs its "
                        "features%s", m->cfg.speakers ? " and speaker" : "");
     for (int b = 0; conditional && b < B; b++) {
-        const wn_cond cc = {wc[b].features, wc[b].frames, wc[b].speaker};
+        const wn_cond cc = {wc[b].features, wc[b].frames, wc[b].speaker, 0};
         wn_error e;
         /* a window may start before its clip (offset < 0): the codes there
          * are the silent past, where the features contribute nothing (as

@@ -81,7 +81,7 @@ static int *library_codes(const wn_model *m, const float *f, size_t frames, int 
     sp.seed = seed;
     wn_gen *g = wn_gen_create(m, 1, &sp, &err);
     REQUIRE(g);
-    const wn_cond c = {f, frames, spk};
+    const wn_cond c = {f, frames, spk, 0};
     REQUIRE_OK(wn_gen_set_cond(g, 0, &c, &err), &err);
     REQUIRE_OK(wn_gen_prime(g, NULL, 0, &err), &err);
     *n = wn_model_cond_samples(m, frames);

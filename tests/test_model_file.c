@@ -176,7 +176,7 @@ static void same_model(const wn_model *a, const wn_model *b, const char *what)
     const size_t F = C ? wn_model_cond_frames(a, n) : 0;
     float *feats = C ? malloc(sizeof(float) * F * (size_t)C) : NULL;
     for (size_t i = 0; i < F * (size_t)C; i++) feats[i] = -5 + 2 * sinf(0.37f * (float)i);
-    wn_cond cc = {feats, F, ca.speakers ? ca.speakers - 1 : -1};
+    wn_cond cc = {feats, F, ca.speakers ? ca.speakers - 1 : -1, ca.cond};
     float *la = malloc(sizeof(float) * n * ca.bins), *lb = malloc(sizeof(float) * n * ca.bins);
     REQUIRE(la && lb);
     wn_error err;

@@ -130,7 +130,7 @@ static void forced_checks(void)
         for (int b = 0; b < B; b++) {
             f[b] = mel ? features(F, 100 + (uint64_t)b) : NULL;
             x[b] = walk(N, Q, 200 + (uint64_t)b);
-            conds[b] = (wn_cond){f[b], mel ? F : 0, spk ? (b + 1) % SPEAKERS : -1};
+            conds[b] = (wn_cond){f[b], mel ? F : 0, spk ? (b + 1) % SPEAKERS : -1, mel ? BANDS : 0};
         }
         int *prime = walk(NP, Q, 300);
         /* the conditioning matters: stream 0's and 1's logits differ */
@@ -182,7 +182,7 @@ static void score_checks(void)
     const size_t F = wn_model_cond_frames(m, N);
     float *f = features(F, 5);
     int *x = walk(N, Q, 6);
-    const wn_cond c = {f, F, 2};
+    const wn_cond c = {f, F, 2, BANDS};
     const wn_precision precs[2] = {WN_PRECISION_I8, WN_PRECISION_F16};
     float *lp = malloc(sizeof(float) * N), *lg = malloc(sizeof(float) * Q);
     REQUIRE(lp && lg);
@@ -245,7 +245,7 @@ static void run_checks(void)
     wn_cond conds[B];
     for (int b = 0; b < B; b++) {
         f[b] = features(F, 40 + (uint64_t)(b % 4)); /* streams 0 and 4 the same */
-        conds[b] = (wn_cond){f[b], F, b % 4 % SPEAKERS};
+        conds[b] = (wn_cond){f[b], F, b % 4 % SPEAKERS, BANDS};
     }
     const wn_precision precs[3] = {WN_PRECISION_F32, WN_PRECISION_F16, WN_PRECISION_I8};
     for (int pi = 0; pi < 3; pi++) {
@@ -325,6 +325,17 @@ static void run_checks(void)
         const int64_t end2 = (int64_t)F2 * HOP - HOP / 2 - 1; /* what wn_cond_check allows */
         CHECK(wn_cond_check(m, &c2, (size_t)end2, &err) == WN_OK);
         CHECK(wn_cond_check(m, &c2, (size_t)end2 + 1, &err) == WN_ERR_ARG);
+        /* a band count, when the caller knows it, must be the model's */
+        c2.bands = BANDS;
+        CHECK(wn_cond_check(m, &c2, (size_t)end2, &err) == WN_OK);
+        c2.bands = BANDS + 1;
+        CHECK(wn_cond_check(m, &c2, (size_t)end2, &err) == WN_ERR_ARG);
+        wn_gen *g1 = wn_gen_create(m, 1, NULL, &err);
+        REQUIRE(g1);
+        CHECK(wn_gen_set_cond(g1, 0, &c2, &err) == WN_ERR_ARG);
+        CHECKF(strstr(err.message, "bands"), "%s", err.message);
+        wn_gen_free(g1);
+        c2.bands = 0;
         wn_gen *g = wn_gen_create(m, 2, NULL, &err);
         REQUIRE(g);
         REQUIRE_OK(wn_gen_set_cond(g, 0, &conds[1], &err), &err);
@@ -360,7 +371,7 @@ static void error_checks(void)
     wn_error err;
     const size_t F = 40;
     float *f = features(F, 9);
-    const wn_cond c = {f, F, 1};
+    const wn_cond c = {f, F, 1, BANDS};
     int code;
     /* no conditioning: no prime, no step */
     wn_gen *g = wn_gen_create(m, 2, NULL, &err);
@@ -405,7 +416,7 @@ static void error_checks(void)
     wn_gen *gs = wn_gen_create(ms, 1, NULL, &err), *gu = wn_gen_create(mu, 1, NULL, &err);
     REQUIRE(gs && gu);
     CHECK(wn_gen_set_cond(gs, 0, &c, &err) == WN_ERR_ARG && strstr(err.message, "features"));
-    const wn_cond spk_only = {NULL, 0, 2};
+    const wn_cond spk_only = {NULL, 0, 2, 0};
     REQUIRE_OK(wn_gen_set_cond(gs, 0, &spk_only, &err), &err);
     REQUIRE_OK(wn_gen_prime(gs, x, 100, &err), &err); /* no features: no end */
     CHECK(wn_gen_step(gs, &code, NULL) == WN_OK);

@@ -274,7 +274,7 @@ static void cond_reference(void)
     const size_t F0 = nf0 / (size_t)C, F1 = nf1 / (size_t)C;
     CHECKF(F0 == wn_model_cond_frames(m, n), "clip 0: %zu frames, wn_model_cond_frames %zu",
            F0, wn_model_cond_frames(m, n));
-    const wn_cond cc = {feats0, F0, spk};
+    const wn_cond cc = {feats0, F0, spk, 0};
     float *logits = malloc(n * (size_t)Q * sizeof *logits);
     REQUIRE(logits);
     REQUIRE_OK(wn_model_logits_cond(m, codes, n, &cc, logits, &err), &err);

@@ -98,7 +98,7 @@ static double clip_bits(const wn_model *m, const char *path, int constant, int s
     REQUIRE_OK(wn_audio_read(path, c.sample_rate, &x, &n, NULL, &err), &err);
     int *codes = malloc(sizeof *codes * n);
     for (size_t i = 0; i < n; i++) codes[i] = wn_mulaw_encode(x[i], c.bins);
-    wn_cond cc = {NULL, 0, speaker};
+    wn_cond cc = {NULL, 0, speaker, 0};
     float *feats = NULL;
     if (c.cond) {
         REQUIRE_OK(wn_model_features(m, x, n, &feats, &cc.frames, &err), &err);

@@ -182,7 +182,7 @@ int cmd_generate(int argc, char **argv)
     sp.top_p = (float)topp;
     sp.seed = seed;
     wn_gen *g = wn_gen_create(m, (int)streams, &sp, &err);
-    const wn_cond voice = {NULL, 0, spk};
+    const wn_cond voice = {NULL, 0, spk, 0};
     if (!g || wn_gen_set_precision(g, prec, &err) ||
         (spk >= 0 && wn_gen_set_cond(g, -1, &voice, &err)) || wn_gen_prime(g, pc, np, &err)) {
         wn_gen_free(g);

@@ -248,7 +248,7 @@ int cmd_score(int argc, char **argv)
             status = cli_fail_err(&err);
             continue;
         }
-        wn_cond cond = {given ? given : feats, given ? given_frames : frames, speaker};
+        wn_cond cond = {given ? given : feats, given ? given_frames : frames, speaker, cfg.cond};
         if (info.resampled)
             cli_note("%s resampled from %d Hz to %d Hz", files[k], info.file_rate,
                      cfg.sample_rate);

@@ -381,7 +381,7 @@ int cmd_vocode(int argc, char **argv)
                               cfg.sample_rate);
             goto done;
         }
-        const wn_cond c = {feats[b], frames[b], spk};
+        const wn_cond c = {feats[b], frames[b], spk, cfg.cond};
         if (wn_gen_set_cond(g, b, &c, &err)) {
             status = cli_fail("%s: %s", o.in[b], err.message);
             goto done;

@@ -90,7 +90,7 @@ static void exercise(wn_model *m)
      * the steps) and its first speaker */
     const size_t frames = wn_model_cond_frames(m, N + 3);
     float *feats = frames ? calloc(frames * (size_t)c.cond, sizeof(float)) : NULL;
-    const wn_cond cond = {feats, frames, c.speakers ? 0 : -1};
+    const wn_cond cond = {feats, frames, c.speakers ? 0 : -1, 0};
     const int conditional = c.cond || c.speakers;
     if (frames && !feats) abort();
     if (logits && wn_model_logits_cond(m, codes, N, conditional ? &cond : NULL, logits, &err))
