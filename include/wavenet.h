@@ -354,6 +354,12 @@ WN_API int wn_gen_prime(wn_gen *g, const int *codes, size_t n, wn_error *err);
  * (at least wn_model_cond_samples(m, F)), and a step past them is refused
  * (WN_ERR_ARG) unless the stream was stopped. */
 WN_API int wn_gen_set_cond(wn_gen *g, int stream, const wn_cond *c, wn_error *err);
+/* As wn_gen_set_cond, without the copy: the generator reads c->features
+ * where they are, so they must stay valid and unchanged until the
+ * generator is freed or the stream is given other conditioning. For long
+ * features (an hour is 144 MB at 80 bands and hop 64) this keeps one copy
+ * in memory instead of two. */
+WN_API int wn_gen_use_cond(wn_gen *g, int stream, const wn_cond *c, wn_error *err);
 /* The sample of its utterance stream `stream`'s next step makes (or its
  * next feed predicts); -1 for no such stream. */
 WN_API int64_t wn_gen_clock(const wn_gen *g, int stream);

@@ -43,10 +43,6 @@ void *wn__alloc(size_t count, size_t size);
 void *wn__calloc(size_t count, size_t size);
 void wn__free(void *p);
 
-/* wn_gen_set_cond without copying the features (stream_cond.c): they must
- * outlive the generator's use of them (scoring's streams share one
- * utterance's). */
-int wn__gen_set_cond_ref(wn_gen *g, int stream, const wn_cond *c, wn_error *err);
 
 /* ---- safetensors (src/safetensors.c), shared by models and checkpoints */
 

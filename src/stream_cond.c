@@ -220,7 +220,7 @@ int wn_gen_set_cond(wn_gen *g, int stream, const wn_cond *c, wn_error *err)
     return set_cond(g, stream, c, 1, err);
 }
 
-int wn__gen_set_cond_ref(wn_gen *g, int stream, const wn_cond *c, wn_error *err)
+int wn_gen_use_cond(wn_gen *g, int stream, const wn_cond *c, wn_error *err)
 {
     return set_cond(g, stream, c, 0, err);
 }

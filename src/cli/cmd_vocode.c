@@ -361,7 +361,7 @@ int cmd_vocode(int argc, char **argv)
         status = cli_fail_err(&err);
         goto done;
     }
-    /* each input's features into its stream (a copy), one input at a time */
+    /* each input's features into its stream, one input at a time */
     for (int b = 0; b < B; b++) {
         if (read_features(m, o.in[b], &feats[b], &frames[b])) {
             status = 1;
@@ -382,12 +382,12 @@ int cmd_vocode(int argc, char **argv)
             goto done;
         }
         const wn_cond c = {feats[b], frames[b], spk, cfg.cond};
-        if (wn_gen_set_cond(g, b, &c, &err)) {
+        /* read in place (kept until the end): one copy of an hour of
+         * features in memory, not two */
+        if (wn_gen_use_cond(g, b, &c, &err)) {
             status = cli_fail("%s: %s", o.in[b], err.message);
             goto done;
         }
-        free(feats[b]);
-        feats[b] = NULL;
     }
     if (wn_gen_prime(g, NULL, 0, &err)) {
         status = cli_fail_err(&err);
