@@ -270,8 +270,6 @@ static int dict(hdr *h)
     return seen == 7 && h->p == h->end;
 }
 
-static void free_out(float **data) { free(*data), *data = NULL; }
-
 int wn_npy_read(const char *path, float **data, size_t *rows, size_t *cols, wn_error *err)
 {
     if (!path || !data || !rows || !cols)
@@ -411,11 +409,9 @@ int wn_npy_read(const char *path, float **data, size_t *rows, size_t *cols, wn_e
                      bytes, have);
         goto done;
     }
-    *data = malloc(n * sizeof(float));
-    if (!*data) {
-        rc = wn__err(err, WN_ERR_NOMEM, "%s: out of memory", name);
-        goto done;
-    }
+    /* decoded in place (float i's 4 bytes end at or before value i's):
+     * an hour of features is in memory once, not twice */
+    float *out = (float *)(void *)raw;
     for (size_t i = 0; i < n; i++) {
         const unsigned char *b = raw + i * esize;
         uint64_t u = 0;
@@ -431,18 +427,22 @@ int wn_npy_read(const char *path, float **data, size_t *rows, size_t *cols, wn_e
             if (isfinite(d) && !isfinite(f)) {
                 rc = wn__err(err, WN_ERR_RANGE, "%s: row %zu, column %zu is %g, beyond float32",
                              name, i / (size_t)c, i % (size_t)c, d);
-                free_out(data);
                 goto done;
             }
         }
         if (!isfinite(f)) {
             rc = wn__err(err, WN_ERR_NONFINITE, "%s: row %zu, column %zu is %s", name,
                          i / (size_t)c, i % (size_t)c, isnan(f) ? "NaN" : "infinite");
-            free_out(data);
             goto done;
         }
-        (*data)[i] = f;
+        out[i] = f;
     }
+    if (esize != sizeof(float)) { /* float64: give back the second half */
+        float *shrunk = realloc(raw, n * sizeof(float) + !n);
+        if (shrunk) out = shrunk;
+    }
+    raw = NULL;
+    *data = out;
     *rows = (size_t)r, *cols = (size_t)c;
     rc = WN_OK;
 done:

@@ -39,10 +39,11 @@ typedef struct part {
     wn__cand *cand; /* per stream Q candidates */
     uint8_t *xq;    /* at WN_PRECISION_I8: a product's input rows, quantised */
     float *xs;      /* and their scales */
-    /* a model with features: per stream of the step, its row of cond
-     * products (L 2D floats, gen_cond); and what makes a block of them */
-    const float **crow;
-    wn__cond_ws *cw; /* the upsampler's, for a span */
+    /* a model with features: the step's upsampled row of each stream
+     * (nb rows of C, a part of several streams), and the upsampler's
+     * workspace for a chunk of rows (gen_cond) */
+    float *ug;
+    wn__cond_ws *cw;
 } part;
 
 enum { P_DIL, P_RS, P_H0, P_H1 }; /* gen_weights.wp */
@@ -128,37 +129,36 @@ typedef struct gen_cstream {
     int set;            /* wn_gen_set_cond was called */
     int stopped;        /* wn_gen_stop_stream: steps on no features, no end */
     int64_t limit;      /* the features condition samples [0, limit) */
-    int64_t blk;        /* the block cc holds (INT64_MIN: none) */
-    float *cc;          /* (block, L 2D): W_cond u of each of its samples,
-                           every layer's 2D side by side */
-    int64_t spn;        /* the span u holds (INT64_MIN: none) */
-    float *u;           /* (span, C): the upsampled rows of a span of
-                           samples, several blocks (the upsampler computes
-                           whole frames and a halo: longer spans waste
-                           less of its work) */
+    int64_t chunk[2];   /* the chunks u's two slots hold (INT64_MIN: none) */
+    float *u;           /* (2, chunk, C): the upsampled rows of two chunks
+                           of samples (the upsampler computes whole frames
+                           and a halo: longer chunks waste less of it) */
     float *bias;        /* (L, 2D) with speakers: b_dil + W_spk e folded as
                            gen_weights.b_dil is */
 } gen_cstream;
 
-/* A conditional model's share of the generator. Features: every layer's
- * cond product of a block of samples is made at once, one GEMM (u rows
- * times the layers' stacked weights) per block and stream, before the
- * steps that need it; a step then adds one 2D column per layer before the
- * gate, at every precision in float32. Blocks are aligned to multiples of
- * `block` samples of the utterance, so a sample's numbers never depend on
- * where a stream started. Speakers: each stream's own folded bias in place
- * of b_dil. */
+/* A conditional model's share of the generator. Features: a layer's cond
+ * product W_cond u[t] is part of its dilated product, after tap 0 and
+ * before tap 1, in float32 at every precision: a lone stream's for the d
+ * steps tap 0's products are made for, into the same rows of past (a
+ * d-row product instead of d one-row ones), a part of several streams'
+ * at each step from the step's rows (ug). Either way each output is the
+ * same chain of multiply-adds, so the split never changes a bit. The
+ * upsampled rows are made a chunk at a time, chunks aligned to multiples
+ * of `chunk` samples of the utterance, so a sample's numbers never depend
+ * on where a stream started; a step reads at most the rows of its sample's
+ * chunk and the next (chunk >= the largest dilation). Speakers: each
+ * stream's own folded bias in place of b_dil. */
 typedef struct gen_cond {
     int mel, spk;  /* the model has features / speakers */
     int ready;     /* every stream has its conditioning and was primed with
                       it since (else no step runs) */
-    int block, span, LO; /* samples a block, a span (a multiple); L 2D */
-    float *w;      /* (L 2D, C): every layer's w_cond stacked */
-    float *zero;   /* LO zeros: the row of a stopped stream */
+    int C, chunk, LO; /* the upsampled width; samples a chunk; L 2D */
+    float *wt;     /* per layer its w_cond (2D, C) in panels (kernels.h) */
+    float *zero;   /* chunk rows of C zeros: the rows of samples before 0 */
     gen_cstream *cs; /* per stream */
 } gen_cond;
-#define GEN_COND_BLOCK 128
-#define GEN_COND_SPAN 1024
+#define GEN_COND_CHUNK 1024
 
 /* Steps a thread takes at a time in a balanced run: ~1.5 ms of work for
  * a part of 4 small streams, so a thread that runs out of streams waits
@@ -252,9 +252,13 @@ int wn__gen_cond_init(wn_gen *g);
 void wn__gen_cond_free(wn_gen *g);
 /* Every stream's folded bias again, after the weights were repacked. */
 void wn__gen_cond_biases(wn_gen *g);
-/* Make the rows of cond products the streams of part q need at step t
- * (q->crow), a block at a time. */
-void wn__gen_cond_rows(wn_gen *g, const part *q, int64_t t);
+/* Stream b's upsampled rows from sample s on: a pointer to got rows, 1 <=
+ * got <= n <= chunk (fewer where its chunk ends), made first if needed on
+ * this thread (q's workspace); zeros before sample 0. */
+const float *wn__gen_cond_rows(const wn_gen *g, const part *q, int b, int64_t s, int n,
+                               int *got);
+/* The upsampled row of each stream of part q at step t, into q->ug. */
+void wn__gen_cond_gather(const wn_gen *g, const part *q, int64_t t);
 /* WN_OK if every stream may take n more steps (conditioning set and
  * primed, no stream past its features' end), else WN_ERR_ARG with the
  * reason in g->last. */

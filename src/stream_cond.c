@@ -1,8 +1,8 @@
 /* stream_cond.c - a conditional model's generator (gen_cond, stream.h):
- * each stream's features, speaker and sample clock, the blocks of cond
- * products the steps add, and the checks that keep a stream inside its
- * features. The step itself (stream_step.c) only adds a row of a block
- * and uses the stream's folded bias. */
+ * each stream's features, speaker and sample clock, the chunks of
+ * upsampled rows the steps' cond products read, and the checks that keep
+ * a stream inside its features. The products themselves are the step's
+ * (stream_step.c), as is the use of the stream's folded bias. */
 #include "stream.h"
 
 #include <stdlib.h>
@@ -22,22 +22,23 @@ int wn__gen_cond_init(wn_gen *g)
     if (!gc->mel && !gc->spk) return WN_OK;
     const int L = c->layers, O = 2 * c->dilation, C = wn__cond_width(c);
     gc->LO = L * O;
-    gc->block = GEN_COND_BLOCK;
-    gc->span = GEN_COND_SPAN;
+    gc->C = C;
+    gc->chunk = GEN_COND_CHUNK;
+    for (int j = 0; j < L; j++)
+        while (gc->chunk < m->dil[j]) gc->chunk *= 2;
     if (!(gc->cs = calloc((size_t)g->B, sizeof *gc->cs))) return WN_ERR_NOMEM;
     for (int b = 0; b < g->B; b++) {
         gc->cs[b].speaker = -1;
-        gc->cs[b].blk = gc->cs[b].spn = INT64_MIN;
+        gc->cs[b].chunk[0] = gc->cs[b].chunk[1] = INT64_MIN;
         if (gc->spk && !(gc->cs[b].bias = wn__alloc((size_t)gc->LO, sizeof(float))))
             return WN_ERR_NOMEM;
     }
     if (gc->mel) {
-        if (!(gc->w = wn__alloc((size_t)gc->LO * C, sizeof(float))) ||
-            !(gc->zero = wn__calloc((size_t)gc->LO, sizeof(float))))
+        if (!(gc->wt = wn__alloc((size_t)gc->LO * C, sizeof(float))) ||
+            !(gc->zero = wn__calloc((size_t)gc->chunk * C, sizeof(float))))
             return WN_ERR_NOMEM;
         for (int j = 0; j < L; j++)
-            memcpy(gc->w + (size_t)j * O * C, m->pk.layer[j].w_cond,
-                   sizeof(float) * (size_t)O * C);
+            wn__panel_pack(gc->wt + (size_t)j * O * C, m->pk.layer[j].w_cond, C, O);
     }
     return WN_OK;
 }
@@ -54,12 +55,11 @@ void wn__gen_cond_free(wn_gen *g)
     gen_cond *gc = &g->cond;
     for (int b = 0; gc->cs && b < g->B; b++) {
         drop_features(&gc->cs[b]);
-        wn__free(gc->cs[b].cc);
         wn__free(gc->cs[b].u);
         wn__free(gc->cs[b].bias);
     }
     free(gc->cs);
-    wn__free(gc->w);
+    wn__free(gc->wt);
     wn__free(gc->zero);
     free(g->at);
 }
@@ -88,52 +88,56 @@ int wn__gen_cond_all_set(const wn_gen *g)
     return 1;
 }
 
-/* Block k of stream cs: the upsampled rows of its samples [k K, (k+1) K)
- * (their span's, made first if cs holds another; zero before sample 0),
- * then one product with every layer's weights */
-static void make_block(const wn_gen *g, const part *q, gen_cstream *cs, int64_t k)
+/* The slot of u holding chunk k of stream cs, made first if neither does
+ * (in the slot not holding chunk `keep`) */
+static const float *chunk_rows(const wn_gen *g, const part *q, gen_cstream *cs, int64_t k,
+                               int64_t keep)
 {
     const gen_cond *gc = &g->cond;
-    const int K = gc->block, US = gc->span, C = wn__cond_width(&g->m->cfg);
-    const int64_t n0 = k * K, j = floor_div(n0, US);
-    if (n0 + K <= 0) {
-        memset(cs->cc, 0, sizeof(float) * (size_t)K * gc->LO);
-        cs->blk = k;
-        return;
-    }
-    if (cs->spn != j) {
-        /* on this thread alone: the upsampler's products would otherwise
-         * start a team of threads (a stream's steps are one thread's) for
-         * a few small products, which cost several times their work */
+    const size_t rows = (size_t)gc->chunk * gc->C;
+    if (cs->chunk[0] == k) return cs->u;
+    if (cs->chunk[1] == k) return cs->u + rows;
+    const int slot = cs->chunk[0] == keep ? 1 : cs->chunk[1] == keep ? 0
+                     : cs->chunk[0] < cs->chunk[1] ? 0 : 1;
+    /* on this thread alone: the upsampler's products would otherwise start
+     * a team of threads (a stream's steps are one thread's) for a few small
+     * products, which cost several times their work */
 #ifdef _OPENMP
-        const int nt = omp_get_max_threads();
-        omp_set_num_threads(1);
+    const int nt = omp_get_max_threads();
+    omp_set_num_threads(1);
 #endif
-        wn__cond_forward(g->m, q->cw, cs->feats, (long)cs->frames, (long)(j * US),
-                         (long)(j * US + US), cs->u);
+    const int64_t n0 = k * gc->chunk;
+    wn__cond_forward(g->m, q->cw, cs->feats, (long)cs->frames, (long)n0,
+                     (long)(n0 + gc->chunk), cs->u + slot * rows);
 #ifdef _OPENMP
-        omp_set_num_threads(nt);
+    omp_set_num_threads(nt);
 #endif
-        cs->spn = j;
-    }
-    wn__gemm(0, 1, K, gc->LO, C, 1.0f, cs->u + (size_t)(n0 - j * US) * C, C, gc->w, C, 0.0f,
-             cs->cc, gc->LO);
-    cs->blk = k;
+    cs->chunk[slot] = k;
+    return cs->u + slot * rows;
 }
 
-void wn__gen_cond_rows(wn_gen *g, const part *q, int64_t t)
+const float *wn__gen_cond_rows(const wn_gen *g, const part *q, int b, int64_t s, int n,
+                               int *got)
 {
     const gen_cond *gc = &g->cond;
-    const int K = gc->block;
+    if (s < 0) {
+        *got = -s < n ? (int)-s : n;
+        return gc->zero;
+    }
+    gen_cstream *cs = &gc->cs[b];
+    const int64_t k = floor_div(s, gc->chunk), off = s - k * gc->chunk;
+    *got = gc->chunk - off < n ? (int)(gc->chunk - off) : n;
+    /* the caller's next rows are in chunk k + 1: keep it if it is there */
+    return chunk_rows(g, q, cs, k, k + 1) + (size_t)off * gc->C;
+}
+
+void wn__gen_cond_gather(const wn_gen *g, const part *q, int64_t t)
+{
+    const int C = g->cond.C;
     for (int b = q->b0; b < q->b1; b++) {
-        gen_cstream *cs = &gc->cs[b];
-        if (cs->stopped) {
-            q->crow[b - q->b0] = gc->zero;
-            continue;
-        }
-        const int64_t s = t + g->at[b], k = floor_div(s, K);
-        if (cs->blk != k) make_block(g, q, cs, k);
-        q->crow[b - q->b0] = cs->cc + (size_t)(s - k * K) * gc->LO;
+        int got;
+        const float *u = wn__gen_cond_rows(g, q, b, t + g->at[b], 1, &got);
+        memcpy(q->ug + (size_t)(b - q->b0) * C, u, sizeof(float) * (size_t)C);
     }
 }
 
@@ -187,9 +191,8 @@ static int set_cond(wn_gen *g, int stream, const wn_cond *c, int copy, wn_error 
         float *f = NULL;
         if (gc->mel && copy && !(f = malloc(bytes)))
             return wn__err(err, WN_ERR_NOMEM, "out of memory for %zu feature frames", c->frames);
-        if (gc->mel &&
-            ((!cs->cc && !(cs->cc = wn__alloc((size_t)gc->block * gc->LO, sizeof(float)))) ||
-             (!cs->u && !(cs->u = wn__alloc((size_t)gc->span * wn__cond_width(cf), sizeof(float)))))) {
+        if (gc->mel && !cs->u &&
+            !(cs->u = wn__alloc((size_t)2 * gc->chunk * gc->C, sizeof(float)))) {
             free(f);
             return wn__err(err, WN_ERR_NOMEM, "out of memory for the conditioning of %d "
                            "streams", g->B);
@@ -206,7 +209,7 @@ static int set_cond(wn_gen *g, int stream, const wn_cond *c, int copy, wn_error 
             cs->limit = INT64_MAX;
         }
         cs->speaker = gc->spk ? c->speaker : -1;
-        cs->blk = cs->spn = INT64_MIN;
+        cs->chunk[0] = cs->chunk[1] = INT64_MIN;
         cs->set = 1;
         cs->stopped = 0;
         if (gc->spk) stream_bias(g, b);
@@ -239,6 +242,9 @@ int wn_gen_set_clock(wn_gen *g, int stream, int64_t sample, wn_error *err)
         return wn__err(err, WN_ERR_ARG, "sample %lld is not a sample of an utterance",
                        (long long)sample);
     for (int b = b0; b < b1; b++) g->at[b] = sample - g->queues.t;
+    /* a lone stream's cond products for the coming steps were made on the
+     * old clock: every part makes its tap-0 rows (and those) afresh */
+    for (int p = 0; p < g->sched.threads; p++) g->sched.pt[p].t0 = g->queues.t;
     return WN_OK;
 }
 

@@ -18,7 +18,7 @@ void wn__gen_part_free(part *q)
     wn__free(q->st);
     wn__free(q->cand);
     wn__free(q->xq);
-    free(q->crow);
+    wn__free(q->ug);
     wn__cond_ws_free(q->cw);
 }
 
@@ -47,10 +47,10 @@ int wn__gen_part_alloc(const wn_gen *g, part *q, int b0, int b1, int cap, int ne
     q->cand = wn__alloc(nb * Q, sizeof(wn__cand));
     q->xq = wn__alloc(rows * in4 + 32, 1);
     if (!q->st || !q->cand || !q->xq) return WN_ERR_NOMEM;
-    if (g->cond.mel) { /* a block of cond products at a time (stream_cond.c) */
-        q->crow = malloc(sizeof *q->crow * nb);
-        q->cw = wn__cond_ws_create(g->m, g->cond.span);
-        if (!q->crow || !q->cw) return WN_ERR_NOMEM;
+    if (g->cond.mel) { /* the upsampler a chunk at a time (stream_cond.c) */
+        q->ug = wn__alloc(nb * (size_t)g->cond.C, sizeof(float));
+        q->cw = wn__cond_ws_create(g->m, g->cond.chunk);
+        if (!q->ug || !q->cw) return WN_ERR_NOMEM;
     }
     q->a = q->st + nb * g->W;
     q->z = q->a + nb * 2 * D;

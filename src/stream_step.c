@@ -12,8 +12,8 @@
  * sampling. The rows hold h minus the sum of the biases before each layer,
  * so no bias is added inside the loop (gen_weights in stream.h says how).
  * A conditional model's step starts each stream's dilated product from its
- * own bias (a speaker's) and adds a row of its block of cond products
- * before the gate (gen_cond, stream_cond.c).
+ * own bias (a speaker's) and adds W_cond u[t] to it between the taps
+ * (gen_cond in stream.h, stream_cond.c).
  * At WN_PRECISION_I8 the queues hold quantised rows (qring), and the other
  * products quantise their inputs first (product()). Speed is measured in
  * bench/ (bench/RESULTS.md). */
@@ -188,17 +188,43 @@ STEP_INLINE const float *row_biases(const step_at *s, int j)
     return NULL;
 }
 
-/* The features' share of layer j, a += W_cond u[t] (a row of the stream's
- * block of products), after the dilated product and before the gate */
-STEP_INLINE void add_cond(const step_at *s, float *a, int j)
+/* The features' share of layer j, Y += W_cond u for n rows of stream b's
+ * upsampled rows from sample s0 (Y's rows ldy apart), in float32 at every
+ * precision */
+STEP_INLINE void cond_rows(const step_at *s, float *Y, int ldy, int b, int64_t s0, int n, int j)
 {
-    const part *q = s->q;
-    const int O = 2 * s->D, nb = q->b1 - q->b0;
-    for (int b = 0; b < nb; b++) {
-        float *ab = a + (size_t)b * O;
-        const float *c = q->crow[b] + (size_t)j * O;
-        for (int i = 0; i < O; i++) ab[i] += c[i];
+    const wn_gen *g = s->g;
+    const int C = g->cond.C, O = 2 * s->D;
+    const float *wt = g->cond.wt + (size_t)j * O * C;
+    while (n > 0) {
+        int got;
+        const float *u = wn__gen_cond_rows(g, s->q, b, s0, n, &got);
+        g->k->gemm_t(Y, ldy, u, C, got, wt, C, O);
+        Y += (size_t)got * ldy;
+        s0 += got;
+        n -= got;
     }
+}
+
+/* A lone stream's share of layer j for the d steps from t, into the past
+ * rows tap 0's products were just made in: slot k holds step t + k - r
+ * for k >= r (r = t mod d), else t + d - r + k */
+STEP_INLINE void cond_past(const step_at *s, float *past, int j)
+{
+    const int d = s->dil[j], O = 2 * s->D, B = s->B, b0 = s->q->b0;
+    const int r = (int)(s->t & (d - 1));
+    const int64_t s0 = s->t + s->g->at[b0];
+    cond_rows(s, past + ((size_t)r * B + b0) * O, B * O, b0, s0, d - r, j);
+    if (r) cond_rows(s, past + (size_t)b0 * O, B * O, b0, s0 + d - r, r, j);
+}
+
+/* Several streams' share of layer j at this step: their rows in q->ug */
+STEP_INLINE void cond_step(const step_at *s, float *a, int j)
+{
+    const wn_gen *g = s->g;
+    const part *q = s->q;
+    const int C = g->cond.C, O = 2 * s->D;
+    g->k->gemm_t(a, O, q->ug, C, q->b1 - q->b0, g->cond.wt + (size_t)j * O * C, C, O);
 }
 
 /* Several streams, float queues: tap 0 reads h[t-d] straight from the
@@ -214,6 +240,7 @@ STEP_INLINE float *dil_rows(const step_at *s, int j)
     const float *bd = row_biases(s, j);
     float *slot_b0 = g->queues.ring + g->queues.ring_off[j] + (slot + q->b0) * R;
     product(g, q, q->a, 2 * D, bd, slot_b0, R, nb, mat_dil(g, j, 0));
+    if (g->cond.mel) cond_step(s, q->a, j);
     for (int b = 0; b < nb; b++) copy_f(slot_b0 + (size_t)b * R, q->st + (size_t)b * W, R);
     product(g, q, q->a, 2 * D, NULL, q->st, W, nb, mat_dil(g, j, 1));
     return q->a;
@@ -232,6 +259,7 @@ STEP_INLINE float *dil_rows_q8(const step_at *s, int j)
     uint8_t *rows = qrow_at(g, s->gq, s->iq, j, kq);
     float *sc = qscale_at(g, s->gq, s->iq, j, kq);
     product_q(g, q->a, 2 * D, bd, rows, R4, sc, nb, mat_dil(g, j, 0));
+    if (g->cond.mel) cond_step(s, q->a, j);
     for (int b = 0; b < nb; b++)
         sc[b] = g->k->quant8(rows + (size_t)b * R4, q->st + (size_t)b * W, R);
     product_q(g, q->a, 2 * D, NULL, rows, R4, sc, nb, mat_dil(g, j, 1));
@@ -253,6 +281,7 @@ STEP_INLINE float *dil_lone(const step_at *s, int j)
         const float *bd = gen_bias(g, b0) + (size_t)j * 2 * D;
         product(g, q, past + (size_t)b0 * 2 * D, B * 2 * D, bd, ring + (size_t)b0 * R, B * R, d,
                 mat_dil(g, j, 0));
+        if (g->cond.mel) cond_past(s, past, j);
     }
     float *ab = past + (slot + b0) * 2 * D;
     copy_f(ring + (slot + b0) * R, q->st, R); /* becomes h[t] */
@@ -277,6 +306,7 @@ STEP_INLINE float *dil_lone_q8(const step_at *s, int j)
         for (int s2 = 0; s2 < d; s2++) q->xs[s2] = qs[(size_t)s2 * G];
         product_q(g, past + (size_t)b0 * 2 * D, B * 2 * D, bd, qr, G * R4, q->xs, d,
                   mat_dil(g, j, 0));
+        if (g->cond.mel) cond_past(s, past, j);
     }
     float *ab = past + (kq * B + b0) * 2 * D;
     uint8_t *row = qr + kq * G * R4;
@@ -319,14 +349,12 @@ static __attribute__((noinline)) void step_rows(wn_gen *g, const part *q, const 
     const step_at s = {g, q, t, g->m->dil, cf->residual, D, g->B, W,
                        i8 ? (size_t)q->b0 / cap : 0, i8 ? (size_t)q->b0 % cap : 0};
     assert(!i8 || s.iq + (size_t)nb <= cap);
-    const int mel = g->cond.mel;
-    if (mel) wn__gen_cond_rows(g, q, t);
+    if (g->cond.mel && !q->lone) wn__gen_cond_gather(g, q, t);
     embed(g, q, in, stride);
     for (int j = 0; j < L; j++) {
         if (j + PREFETCH_AHEAD < L) prefetch_layer(&s, j + PREFETCH_AHEAD);
         float *a = q->lone ? (i8 ? dil_lone_q8(&s, j) : dil_lone(&s, j))
                            : (i8 ? dil_rows_q8(&s, j) : dil_rows(&s, j));
-        if (mel) add_cond(&s, a, j);
         (i8 ? g->k->gate_lo : g->k->gate)(q->z, a, D, nb); /* int8 quantises z after */
         /* h += res(z), skip += skip(z) in one product (the last layer's h
          * update is unused but costs little) */

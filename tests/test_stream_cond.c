@@ -117,7 +117,7 @@ static double cached_vs_forced(const wn_model *m, const wn_model *ref, wn_precis
 static void forced_checks(void)
 {
     const int kinds[3][2] = {{1, 1}, {1, 0}, {0, 1}}; /* mel, speakers */
-    enum { B = 3, N = 700, NP = 40 }; /* N: several blocks of cond products */
+    enum { B = 3, N = 1300, NP = 40 }; /* N: past a chunk of upsampled rows (1,024) */
     for (int k = 0; k < 3; k++) {
         const int mel = kinds[k][0], spk = kinds[k][1];
         wn_model *m = cond_model(mel, spk, 11 + (uint64_t)k);
@@ -241,7 +241,7 @@ static void run_checks(void)
     wn_model *m = cond_model(1, 1, 31);
     wn_error err;
     const int Q = wn_model_config(m).bins, rf = wn_model_receptive_field(m);
-    enum { B = 5, N = 600 };
+    enum { B = 5, N = 1200 }; /* past a chunk of upsampled rows (1,024) */
     const size_t F = wn_model_cond_frames(m, N);
     float *f[B];
     wn_cond conds[B];
@@ -251,9 +251,14 @@ static void run_checks(void)
     }
     const wn_precision precs[3] = {WN_PRECISION_F32, WN_PRECISION_F16, WN_PRECISION_I8};
     for (int pi = 0; pi < 3; pi++) {
-        int *codes[3];
-        double *lps[3];
-        for (int th = 1; th <= 3; th++) {
+        /* 1 thread: one part of 5 streams; 2 and 3: balanced runs; 5: a
+         * thread per stream, each part lone (its cond products made with
+         * tap 0's, d steps at a time) */
+        const int ths[4] = {1, 2, 3, B};
+        int *codes[4];
+        double *lps[4];
+        for (int ti = 0; ti < 4; ti++) {
+            const int th = ths[ti];
             wn_sample_params sp = wn_sample_default_params();
             sp.seed = 99;
             wn_gen *g = wn_gen_create(m, B, &sp, &err);
@@ -263,28 +268,29 @@ static void run_checks(void)
             if (th == 3) wn__gen_set_chunk(g, 7);
             for (int b = 0; b < B; b++) REQUIRE_OK(wn_gen_set_cond(g, b, &conds[b], &err), &err);
             REQUIRE_OK(wn_gen_prime(g, NULL, 0, &err), &err);
-            codes[th - 1] = malloc(sizeof(int) * N * B);
-            lps[th - 1] = malloc(sizeof(double) * N * B);
-            REQUIRE(codes[th - 1] && lps[th - 1]);
-            /* in pieces that end inside blocks of cond products */
-            const size_t cut[3] = {100, 333, N};
+            codes[ti] = malloc(sizeof(int) * N * B);
+            lps[ti] = malloc(sizeof(double) * N * B);
+            REQUIRE(codes[ti] && lps[ti]);
+            /* in pieces that end inside lone parts' d-step rows and
+             * just past a chunk of upsampled rows */
+            const size_t cut[3] = {100, 1027, N};
             for (size_t i = 0, done = 0; i < 3; done = cut[i++]) {
-                int rc = wn_gen_run(g, cut[i] - done, codes[th - 1] + done * B,
-                                    lps[th - 1] + done * B);
+                int rc = wn_gen_run(g, cut[i] - done, codes[ti] + done * B,
+                                    lps[ti] + done * B);
                 CHECKF(rc == WN_OK, "run: %s", wn_gen_last_error(g));
             }
             wn_gen_free(g);
         }
-        for (int th = 2; th <= 3; th++)
-            CHECKF(!memcmp(codes[0], codes[th - 1], sizeof(int) * N * B) &&
-                       !memcmp(lps[0], lps[th - 1], sizeof(double) * N * B),
-                   "precision %d: %d threads sample other codes than 1", (int)precs[pi], th);
+        for (int ti = 1; ti < 4; ti++)
+            CHECKF(!memcmp(codes[0], codes[ti], sizeof(int) * N * B) &&
+                       !memcmp(lps[0], lps[ti], sizeof(double) * N * B),
+                   "precision %d: %d threads sample other codes than 1", (int)precs[pi], ths[ti]);
         size_t same = 0; /* streams 1 and 2: other features, speaker and RNG */
         for (size_t t = 0; t < N; t++) same += codes[0][t * B + 1] == codes[0][t * B + 2];
         CHECKF(same < N / 2, "streams 1 and 2 agree on %zu of %d codes", same, N);
-        for (int th = 0; th < 3; th++) {
-            free(codes[th]);
-            free(lps[th]);
+        for (int ti = 0; ti < 4; ti++) {
+            free(codes[ti]);
+            free(lps[ti]);
         }
     }
 
