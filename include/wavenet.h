@@ -371,9 +371,9 @@ WN_API int64_t wn_gen_clock(const wn_gen *g, int stream);
  * early). Only a conditional model's features care about the clock. */
 WN_API int wn_gen_set_clock(wn_gen *g, int stream, int64_t sample, wn_error *err);
 /* Stream `stream`'s utterance is complete: the streams step together, so
- * its later steps still run (and sample codes that belong to nothing), but
- * on no features, and its features' end no longer refuses a step of the
- * others. For utterances of different lengths as streams of one generator:
+ * its later steps still run (and sample codes that belong to nothing, past
+ * its features' end conditioned on no frames), but its features' end no
+ * longer refuses a step of the others. For utterances of different lengths as streams of one generator:
  * stop each as it ends. Undone by wn_gen_prime and wn_gen_set_cond. */
 WN_API int wn_gen_stop_stream(wn_gen *g, int stream, wn_error *err);
 /* wn_gen_step, wn_gen_run and wn_gen_feed return a status only: the

@@ -127,7 +127,7 @@ typedef struct gen_cstream {
     int own;
     int speaker;        /* -1: none */
     int set;            /* wn_gen_set_cond was called */
-    int stopped;        /* wn_gen_stop_stream: steps on no features, no end */
+    int stopped;        /* wn_gen_stop_stream: its features no longer end its steps */
     int64_t limit;      /* the features condition samples [0, limit) */
     int64_t chunk[2];   /* the chunks u's two slots hold (INT64_MIN: none) */
     float *u;           /* (2, chunk, C): the upsampled rows of two chunks
