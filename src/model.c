@@ -295,11 +295,11 @@ void wn__tensor_convert(const wn_tensor_desc *t, const float *src, float *dst, i
 }
 
 /* An upsampling stage starts as linear interpolation, channel by channel
- * (bias 0): each output row is a convex mix of its two nearest input rows,
- * so the rows start at the features' scale and at their frames' places.
- * PyTorch's uniform default shrinks the rows about fivefold per stage (64
- * terms of size 1/sqrt(512)) and smears each frame at random over its
- * block, leaving the layers' cond weights a signal of a few hundredths. */
+ * (bias 0): each output row is a convex mix of its two nearest input rows.
+ * PyTorch's uniform default would shrink the rows about fivefold per stage
+ * (64 terms of size 1/sqrt(512)), so the layers' cond weights would start
+ * on a signal of a few hundredths and the chain, being linear, would learn
+ * as a product of small factors: slowly. */
 static void init_interpolation(float *f, const wn_tensor_desc *t, int stride, int is_bias)
 {
     if (is_bias) {
