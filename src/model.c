@@ -294,27 +294,6 @@ void wn__tensor_convert(const wn_tensor_desc *t, const float *src, float *dst, i
             }
 }
 
-/* An upsampling stage starts as linear interpolation, channel by channel
- * (bias 0): each output row is a convex mix of its two nearest input rows.
- * PyTorch's uniform default would shrink the rows about fivefold per stage
- * (64 terms of size 1/sqrt(512)), so the layers' cond weights would start
- * on a signal of a few hundredths and the chain, being linear, would learn
- * as a product of small factors: slowly. */
-static void init_interpolation(float *f, const wn_tensor_desc *t, int stride, int is_bias)
-{
-    if (is_bias) {
-        memset(f, 0, t->count * sizeof *f);
-        return;
-    }
-    const int C = t->shape[0], K = t->shape[2];
-    for (int a = 0; a < C; a++)
-        for (int b = 0; b < C; b++)
-            for (int k = 0; k < K; k++) {
-                double w = 1.0 - fabs(k - (K - 1) / 2.0) / stride;
-                f[((size_t)a * C + b) * K + k] = a == b && w > 0 ? (float)w : 0.0f;
-            }
-}
-
 wn_model *wn_model_init(const wn_config *c, uint64_t seed, wn_error *err)
 {
     wn_model *m = wn__model_alloc(c, 1, err);
@@ -339,15 +318,8 @@ wn_model *wn_model_init(const wn_config *c, uint64_t seed, wn_error *err)
          * uniform) */
         if (t->ndim == 2) bound = sqrt(3.0);
         if (t->ndim == 3) bound = 1.0 / sqrt((double)t->shape[1] * t->shape[2]);
-        /* the frames conv keeps unit variance (the features are
-         * normalised), so the upsampled rows start at the features' scale */
-        if (!strcmp(t->name, "upsample.pre.weight")) bound *= sqrt(3.0);
         for (size_t j = 0; j < t->count; j++)
             f[j] = (float)((2.0 * wn__uniform(&rng) - 1.0) * bound);
-        int stage;
-        char tail[8];
-        if (sscanf(t->name, "upsample.%d.%7s", &stage, tail) == 2)
-            init_interpolation(f, t, m->up.stride[stage], !strcmp(tail, "bias"));
         wn__tensor_convert(t, f, m->params + t->offset, 0);
     }
     wn__free(f);

@@ -405,9 +405,20 @@ static wn_model *make_cond_model(int Q, int L, int K, int R, int D, int S, int C
     wn_error err;
     wn_model *m = wn_model_init(&c, seed, &err);
     if (!m) { fprintf(stderr, "wn_model_init: %s\n", err.message); exit(1); }
-    /* wn_model_init starts the stages as interpolation (identity across
-     * channels): the rows come out at about the features' size, so the
-     * upsampler's gradients stand well above the quotients' noise */
+    /* wn_model_init's bounds, 1/sqrt(fan_in), leave two stages' rows at a
+     * tenth of the features' size and their gradients near the difference
+     * quotients' noise: three times the upsampler's weights bring the
+     * rows to about the features' size */
+    for (int i = 0; i < wn_model_tensor_count(m); i++) {
+        const char *name = wn_model_tensor_name(m, i);
+        if (strncmp(name, "upsample.", 9) || !strstr(name, ".weight")) continue;
+        size_t n = wn_model_tensor_info(m, name, NULL, NULL, NULL);
+        float *w = malloc(sizeof(float) * n);
+        REQUIRE(w && wn_model_tensor_get(m, name, NULL, w) == n);
+        for (size_t k = 0; k < n; k++) w[k] *= 3;
+        REQUIRE_OK(wn_model_set_tensor(m, name, w, n, &err), &err);
+        free(w);
+    }
     float mean[16], std[16];
     REQUIRE(C <= 16);
     for (int i = 0; i < C; i++) mean[i] = -4.0f + 0.5f * i, std[i] = 1.5f + 0.25f * i;
