@@ -111,6 +111,7 @@ int wn__data_valid(const wn__data *d, int i, int *codes, size_t *n, float *feats
         c->features = NULL;
         c->frames = 0;
         c->speaker = d->rep[1][i].speaker_row;
+        c->bands = d->C;
     }
     int rc = wn__data_io(d, 0, codes, sizeof *codes * d->vn[i], d->voff[i], err);
     if (rc || !d->C || !d->vn[i] || !c) return rc;

@@ -531,7 +531,7 @@ static int valid_nats(wn_trainer *t, double *nats, wn_error *err)
     /* a clip's features, read back with its codes */
     const size_t nfeat = wn__data_valid_max_frames(t->data) * (size_t)cfg.cond;
     float *feats = malloc(sizeof *feats * (nfeat ? nfeat : 1));
-    wn_cond cc;
+    wn_cond cc = {NULL, 0, -1, 0};
     /* each clip's figure, this rank's clips (i % ranks == rank) filled; then
      * every rank's, summed in clip order: the same figure on any rank count */
     double *mine = calloc((size_t)nv, sizeof *mine);
