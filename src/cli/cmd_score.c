@@ -131,9 +131,7 @@ static const cli_opt table[] = {
      .help = "a conditional model: score the one file given these log-mel\n"
      "features (frames x bands float32, as vocode took them) instead\n"
      "of the file's own", .off = S(features)},
-    {.name = "speaker", .kind = CLI_STR, .arg = "NAME",
-     .help = "a speaker model: score as this speaker (a name wavenet info\n"
-     "lists, or a row number)", .off = S(speaker)},
+    CLI_SPEAKER_OPT(score_opts),
     {.name = "list", .kind = CLI_CALL, .arg = "FILE",
      .help = "score the paths of a list file too: one per line, '#'\n"
      "comments, relative to the list (as train reads them)", .fn = add_list},
