@@ -269,7 +269,7 @@ static int step_group(const wn_model *m, wn_precision prec, const int *codes, co
         w[s] = c[k + 1] > steps ? c[k + 1] - steps : 0;
     }
     if (cc && rc == WN_OK) { /* the streams share the caller's features */
-        rc = wn_gen_use_cond(g, -1, cc, err) /* the streams share one utterance's */;
+        rc = wn_gen_use_cond(g, -1, cc, err);
         if (rc == WN_OK) rc = wn_gen_prime(g, NULL, 0, err);
         for (int s = 0; rc == WN_OK && s < B; s++) rc = wn_gen_set_clock(g, s, (int64_t)w[s], err);
     }

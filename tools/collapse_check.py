@@ -9,7 +9,7 @@ setting and measures, in every second of each, the spread of the loudness of
 its 32 ms frames (the standard deviation of their level in dB). A second whose
 spread is under --steady dB (default 3) is steady; a sample has collapsed at
 the first second from which every later second is steady. Clean speech
-spreads 8 - 20 dB a second (morig, hts1a, vk5qi; --check WAV prints a file's),
+spreads 5 - 20 dB a second (morig, hts1a, vk5qi; --check WAV prints a file's),
 a stuck sample about 1 - 2, and so do two training clips of speech under
 strong radio noise (david4, vk2tpm_004): the noise a stuck model makes.
 
