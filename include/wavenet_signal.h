@@ -162,6 +162,25 @@ WN_API int wn_logmel(const float *x, size_t n, int rate, const wn_mel_params *p,
  * (defaults). */
 WN_API int wn_spectrogram_png(const float *x, size_t n, int rate, const char *png_path,
                               const wn_spectrogram_params *p, wn_error *err);
+/* Several spectrograms side by side in one image (an original clip and its
+ * copy-synthesis, say): x[i] (n[i] samples, all at `rate` Hz) is panel i,
+ * left to right, count of them (1..16), each drawn as by
+ * wn_spectrogram_png with the same fft, hop and mel settings. Each panel
+ * has its own time axis and, above it, labels[i] (labels NULL, or an entry
+ * NULL or empty: none). One colour scale for all: dB below the loudest
+ * cell of any panel, so a quieter panel looks darker; one colour bar at
+ * the right, frequency labels left of the first panel. p->title is the
+ * whole image's; p->width, when set, the whole image's width (the panels
+ * share it equally), else each panel is as wide as one image's plot of the
+ * longest input (narrower if the image would pass 8192 pixels); labels
+ * take a row above the plots. One input without a label gives
+ * wn_spectrogram_png's bytes. Errors: WN_ERR_ARG for count out of
+ * range or a NULL x[i], WN_ERR_AUDIO for an empty panel (both naming it),
+ * and wn_spectrogram_png's. The arrays are only read. */
+WN_API int wn_spectrogram_png_panels(const float *const *x, const size_t *n,
+                                     const char *const *labels, int count, int rate,
+                                     const char *png_path, const wn_spectrogram_params *p,
+                                     wn_error *err);
 
 /* ---------------------------------------------------------------- model features
  * A conditional model's feature recipe (wn_config.cond bands, hop samples). */

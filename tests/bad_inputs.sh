@@ -95,6 +95,10 @@ unchanged() {
     --skip 8 --seed 1 2>/dev/null
 "$W" generate -m tiny.safetensors --seconds 1 --seed 1 -o clip.wav 2>/dev/null
 "$W" generate -m tiny.safetensors --seconds 1 --seed 2 -o old.wav 2>/dev/null
+# a clip at another rate (spectrogram panels need one rate)
+"$W" init -o tiny16k.safetensors --rate 16000 --bins 256 --layers 4 --stack 2 --residual 4 \
+    --dilation 4 --skip 8 --seed 1 2>/dev/null
+"$W" generate -m tiny16k.safetensors --seconds 0.5 --seed 1 -o clip16k.wav 2>/dev/null
 # a vocoder with speakers, and features of it (and of another band count)
 "$W" init -o voc.safetensors --condition mel --mels 8 --hop 16 --speaker-names ann,bo --layers 2 --stack 2 \
     --residual 4 --dilation 4 --skip 8 --seed 1 2>/dev/null
@@ -237,7 +241,14 @@ for a in "--fft 7" "--fft 4" "--hop 0" "--range 0" "--width 10" "--rate 0" "--ti
     # shellcheck disable=SC2086
     row "spectrogram $a" -- spectrogram clip.wav -o x.png $a
 done
-row "spectrogram, two inputs" -- spectrogram clip.wav old.wav -o x.png
+row "spectrogram, two inputs (side by side)" -- spectrogram clip.wav old.wav -o x.png
+row "spectrogram, inputs at 8000 and 16000 Hz" -- spectrogram clip.wav clip16k.wav -o x.png
+row "spectrogram, more labels than inputs" -- spectrogram clip.wav -o x.png --label a --label b
+row "spectrogram, fewer labels than inputs" -- spectrogram clip.wav old.wav -o x.png --label a
+row "spectrogram --label" -- spectrogram clip.wav old.wav -o x.png --label
+# shellcheck disable=SC2046
+row "spectrogram, 17 inputs" -- spectrogram $(printf 'clip.wav %.0s' {1..17}) -o x.png
+row "spectrogram, standard input twice" -- spectrogram - - -o x.png
 for a in "--mel 0" "--fmin 100" "--mel 40 --fmax 9000" "--mel 40 --fmin 3000 --fmax 2000"; do
     # shellcheck disable=SC2086
     row "spectrogram $a" -- spectrogram clip.wav -o x.png $a
@@ -391,6 +402,8 @@ row "generate -o the prime, by a link" -- generate -m model2.safetensors --sampl
     --prime in2.wav -o in2-link.wav
 refused
 row "spectrogram -o its input" -- spectrogram in2.wav -o ./in2.wav
+refused
+row "spectrogram -o its second input" -- spectrogram v1.wav in2.wav -o in2-link.wav
 refused
 row "score --per-sample over the model" -- score -m model2.safetensors --per-sample \
     model2.safetensors in2.wav

@@ -1,6 +1,7 @@
 /* test_spectrum.c - STFT properties (sine peak and level, impulse flatness,
  * linearity, framing) and the PNG image (signature, size, frequency axis),
- * plus `wavenet spectrogram` end to end when the command is built. */
+ * several panels on one colour scale, plus `wavenet spectrogram` end to end
+ * when the command is built. */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
@@ -410,6 +411,140 @@ static void test_mel_png(void)
     C(no_temporaries());
 }
 
+/* Spans of plot columns on row y: runs of coloured pixels (neither white
+ * background nor black frame) wider than `min` (the colour bar is not) */
+static int plot_spans(gdImagePtr im, int y, int min, int *x0, int *x1, int max)
+{
+    int k = 0, start = -1;
+    for (int x = 0; x <= gdImageSX(im); x++) {
+        int c = x < gdImageSX(im) ? gdImageGetTrueColorPixel(im, x, y) : 0;
+        int coloured = c != 0 && c != gdTrueColor(255, 255, 255);
+        if (coloured && start < 0) start = x;
+        if (!coloured && start >= 0) {
+            if (x - start > min && k < max) x0[k] = start, x1[k++] = x - 1;
+            start = -1;
+        }
+    }
+    return k;
+}
+
+/* the first two black pixels' rows in column x with colour between them:
+ * the plot frame's top and bottom lines */
+static void frame_rows(gdImagePtr im, int x, int *top, int *bottom)
+{
+    *top = *bottom = -1;
+    for (int y = 0; y < gdImageSY(im); y++) {
+        if (gdImageGetTrueColorPixel(im, x, y) != 0) continue;
+        if (*top < 0) *top = y;
+        else if (y > *top + 1) {
+            *bottom = y;
+            return;
+        }
+    }
+}
+
+/* r + g + b at (x, y) */
+static int lightness(gdImagePtr im, int x, int y)
+{
+    int c = gdImageGetTrueColorPixel(im, x, y);
+    return gdTrueColorGetRed(c) + gdTrueColorGetGreen(c) + gdTrueColorGetBlue(c);
+}
+
+static int same_bytes(const char *a, const char *b)
+{
+    FILE *f = fopen(a, "rb"), *g = fopen(b, "rb");
+    int ok = f && g, c, d;
+    while (ok && (c = fgetc(f)) == (d = fgetc(g)) && c != EOF) {}
+    ok = ok && c == EOF && d == EOF;
+    if (f) fclose(f);
+    if (g) fclose(g);
+    return ok;
+}
+
+/* Two tones side by side: 500 Hz, and 2 kHz 20 dB quieter. One colour
+ * scale, so the quieter panel is darker; each its own rows. */
+static void test_panels(void)
+{
+    wn_error err;
+    enum { RATE = 8000, N = RATE, FFT = 256, NB = FFT / 2 + 1 };
+    static float a[N], b[N];
+    for (int i = 0; i < N; i++) {
+        a[i] = 0.5f * (float)sin(2 * M_PI * 500 * i / RATE);
+        b[i] = 0.05f * (float)sin(2 * M_PI * 2000 * i / RATE);
+    }
+    const float *x[2] = {a, b};
+    const size_t n[2] = {N, N};
+    const char *one = tu_path("panel1.png"), *two = tu_path("panels2.png");
+    REQUIRE_OK(wn_spectrogram_png(b, N, RATE, one, NULL, &err), &err);
+    REQUIRE_OK(wn_spectrogram_png_panels(x, n, NULL, 2, RATE, two, NULL, &err), &err);
+    gdImagePtr im1 = NULL, im2 = NULL;
+    int w1 = 0, h1 = 0, w2 = 0, h2 = 0;
+    REQUIRE(png_size(one, &w1, &h1, &im1) == 0 && png_size(two, &w2, &h2, &im2) == 0);
+    /* each panel as wide as the one image's plot: 400 columns at least */
+    CF(w2 >= w1 + 400 && h2 == h1, "two panels %dx%d, one %dx%d", w2, h2, w1, h1);
+    int x0[4], x1[4], top, bottom;
+    const int k = plot_spans(im2, h2 / 2, 50, x0, x1, 4);
+    REQUIRE(k == 2);
+    C(x1[0] - x0[0] == x1[1] - x0[1] && x0[1] > x1[0]);
+    frame_rows(im2, (x0[0] + x1[0]) / 2, &top, &bottom);
+    REQUIRE(top > 0 && bottom > top + 100);
+    const double freq[2] = {500, 2000};
+    int peak[2];
+    for (int p = 0; p < 2; p++) {
+        /* bin k spans plot rows [k, k+1) of NB from the bottom */
+        const int H = bottom - top - 1, cx = (x0[p] + x1[p]) / 2;
+        const double bin = freq[p] * FFT / RATE;
+        const int want = bottom - (int)lround((bin + 0.5) / NB * H), got = brightest_row(im2, cx);
+        CF(abs(got - want) <= 2, "panel %d: %.0f Hz at row %d, expected %d", p + 1, freq[p], got,
+           want);
+        peak[p] = got >= 0 ? lightness(im2, cx, got) : 0;
+    }
+    /* alone, the quiet tone is drawn at the top of the scale; beside the
+     * loud one, 20 of 80 dB lower (the map at 0.75: 249+140+10 against
+     * 252+255+164) */
+    const int alone = lightness(im1, w1 / 2, brightest_row(im1, w1 / 2));
+    CF(peak[0] >= 650 && alone >= 650 && abs(peak[1] - 399) <= 30,
+       "peak lightness: loud %d, quiet %d beside it, %d alone", peak[0], peak[1], alone);
+    printf("  panels: %dx%d against %dx%d; peaks at lightness %d and %d (alone %d)\n", w2, h2,
+           w1, h1, peak[0], peak[1], alone);
+    gdImageDestroy(im1);
+    gdImageDestroy(im2);
+
+    /* one input: wn_spectrogram_png's bytes, with mel bands and a title too */
+    wn_spectrogram_params p = wn_spectrogram_default_params();
+    const char *none[1] = {NULL};
+    for (int t = 0; t < 2; t++) {
+        if (t) p.mels = 40, p.title = "one panel", p.width = 700;
+        REQUIRE_OK(wn_spectrogram_png(a, N, RATE, one, &p, &err), &err);
+        REQUIRE_OK(wn_spectrogram_png_panels(x, n, t ? none : NULL, 1, RATE, two, &p, &err),
+                   &err);
+        CF(same_bytes(one, two), "one panel (%s) differs from wn_spectrogram_png's image",
+           t ? "mel, title, width" : "defaults");
+    }
+    /* the width given is the whole image's; labels add a row above */
+    const char *labels[2] = {"loud", "quiet"};
+    p = wn_spectrogram_default_params();
+    p.width = 1000;
+    REQUIRE_OK(wn_spectrogram_png_panels(x, n, labels, 2, RATE, two, &p, &err), &err);
+    C(png_size(two, &w2, &h2, NULL) == 0 && w2 == 1000 && h2 > h1);
+
+    /* errors */
+    C(wn_spectrogram_png_panels(x, n, NULL, 0, RATE, two, NULL, &err) == WN_ERR_ARG);
+    C(wn_spectrogram_png_panels(x, n, NULL, 17, RATE, two, NULL, &err) == WN_ERR_ARG &&
+      strstr(err.message, "17"));
+    const size_t empty[2] = {N, 0};
+    int rc = wn_spectrogram_png_panels(x, empty, labels, 2, RATE, two, NULL, &err);
+    CF(rc == WN_ERR_AUDIO && strstr(err.message, "panel 2") && strstr(err.message, "quiet"),
+       "an empty panel: %d '%s'", rc, err.message);
+    const float *nul[2] = {a, NULL};
+    C(wn_spectrogram_png_panels(nul, n, NULL, 2, RATE, two, NULL, &err) == WN_ERR_ARG &&
+      strstr(err.message, "panel 2"));
+    C(wn_spectrogram_png_panels(x, n, NULL, 2, 0, two, NULL, &err) == WN_ERR_ARG);
+    p.width = 200; /* too narrow for two plots of 16 pixels and the margins */
+    C(wn_spectrogram_png_panels(x, n, NULL, 2, RATE, two, &p, &err) == WN_ERR_ARG);
+    C(no_temporaries());
+}
+
 static void test_cli(void)
 {
     const char *exe = tu_wavenet();
@@ -478,6 +613,34 @@ static void test_cli(void)
     CF(st == 2 && strstr(out, "wavenet: spectrogram: --mel/--fmin/--fmax: mel range must be 0 <= "
                          "fmin < fmax <= 8000 Hz (half the rate), got 0..9000"),
        "--fmax above Nyquist: exit %d, '%s'", st, out);
+    /* several inputs: one rate (or --rate), labels one per input */
+    static float m[8000];
+    for (int i = 0; i < 8000; i++) m[i] = 0.3f * (float)sin(2 * M_PI * 700.0 * i / 8000);
+    const char *in8 = tu_path("cli8.wav");
+    si.samplerate = 8000;
+    si.channels = 1;
+    REQUIRE((sf = sf_open(in8, SFM_WRITE, &si)));
+    REQUIRE(sf_writef_float(sf, m, 8000) == 8000);
+    sf_close(sf);
+    snprintf(cmd, sizeof cmd, "'%s' spectrogram '%s' '%s' -o '%s' 2>&1", exe, in8, in, png);
+    st = tu_run(cmd, out, sizeof out);
+    CF(st == 2 && strstr(out, "16000 Hz") && strstr(out, "8000 Hz") && strstr(out, "--rate") &&
+       strchr(out, '\n') == out + strlen(out) - 1, "mismatched rates: exit %d, '%s'", st, out);
+    snprintf(cmd, sizeof cmd, "'%s' spectrogram '%s' '%s' -o '%s' --rate 8000 --label a "
+             "--label b 2>&1", exe, in, in8, png);
+    st = tu_run(cmd, out, sizeof out);
+    CF(st == 0 && strstr(out, "2 panels"), "two inputs at --rate 8000: exit %d, '%s'", st, out);
+    int w2 = 0, h2 = 0;
+    C(png_size(png, &w2, &h2, NULL) == 0 && w2 > 800);
+    snprintf(cmd, sizeof cmd, "'%s' spectrogram '%s' -o '%s' --label a --label b 2>&1", exe,
+             in8, png);
+    st = tu_run(cmd, out, sizeof out);
+    CF(st == 2 && strstr(out, "--label") && strchr(out, '\n') == out + strlen(out) - 1,
+       "two labels for one input: exit %d, '%s'", st, out);
+    snprintf(cmd, sizeof cmd, "'%s' spectrogram '%s' '%s' -o '%s' --label a 2>&1", exe, in8,
+             in8, png);
+    st = tu_run(cmd, out, sizeof out);
+    CF(st == 2 && strstr(out, "--label"), "one label for two inputs: exit %d, '%s'", st, out);
     /* -o -: the image on stdout */
     snprintf(cmd, sizeof cmd, "'%s' spectrogram '%s' -o - 2>/dev/null | head -c 8 | od -An -tx1",
              exe, in);
@@ -495,6 +658,7 @@ int main(void)
     test_png();
     test_mel_reference();
     test_mel_png();
+    test_panels();
     test_cli();
     return tu_finish("spectrum", checks);
 }
