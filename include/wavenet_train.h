@@ -179,6 +179,10 @@ typedef enum wn_decay {
     WN_DECAY_STEP,     /* lr * decay_gamma^floor((t - warmup) / decay_every) */
 } wn_decay;
 
+/* A sample at or above this magnitude counts as clipped (at full scale;
+ * decoded lossy files overshoot 1 a little where their source clipped). */
+#define WN_CLIP_LEVEL 0.99f
+
 typedef struct wn_train_params {
     int batch;             /* windows per step: 8 */
     int window;            /* T, predicted samples per window: 2048 */
@@ -198,7 +202,18 @@ typedef struct wn_train_params {
     float trim_db;         /* silence threshold below each clip's peak: 40 dB;
                               0 = no trimming */
     float gain_jitter_db;  /* random gain per window, uniform in +-this many
-                              dB (applied before mu-law): 0 = off */
+                              dB (applied before mu-law): 0 = off. A gain
+                              above 1 is capped at what takes the window's
+                              loudest sample to full scale, so it never
+                              clips (unless gain_may_clip) */
+    int gain_may_clip;     /* 1: the gain is not capped and may clip a window
+                              (how runs from before the cap drew; a
+                              checkpoint without the setting resumes so): 0 */
+    float max_clipped;     /* a training clip with more than this fraction
+                              of its samples (after trimming) at full scale,
+                              |x| >= WN_CLIP_LEVEL, is skipped: 0.01; 1 =
+                              keep every clip (validation clips are always
+                              scored whole) */
     int64_t valid_every;   /* validate every this many steps: 500; 0 = only
                               when wn_trainer_validate is called */
     int patience;          /* stop after this many validations without a new
@@ -267,6 +282,9 @@ typedef struct wn_clip_report {
                               shorter than a window (or than the receptive
                               field), or the clip is all silence */
     int silent;            /* all silence (no sample above one 16-bit step) */
+    int clipped;           /* skipped as clipped (more than max_clipped) */
+    double clipped_frac;   /* its samples at full scale (after trimming), of
+                              those kept */
     int file_rate;         /* the file's own rate */
     int resampled;         /* 1 if resampled to the model's rate */
     const char *speaker;   /* its speaker (a model with speakers), else NULL */

@@ -130,6 +130,8 @@ int wn_trainer_save(const wn_trainer *t, const char *path, wn_error *err)
     PUT("threads", "%d", p->threads);
     PUTF("trim_db", p->trim_db);
     PUTF("gain_jitter_db", p->gain_jitter_db);
+    PUT("gain_may_clip", "%d", p->gain_may_clip);
+    PUTF("max_clipped", p->max_clipped);
     PUT("valid_every", "%lld", (long long)p->valid_every);
     PUT("patience", "%d", p->patience);
 #undef PUT
@@ -351,6 +353,14 @@ static int read_params(const wn__st_file *f, const char *path, wn_train_params *
         (rc = meta_i64(f, path, "valid_every", 0, &q.valid_every, err)) ||
         (rc = meta_int(f, path, "patience", 0, &q.patience, err)) ||
         (rc = meta_str(f, path, "decay", &s, err)))
+        return rc;
+    /* settings added later: a checkpoint from before them resumes as it
+     * drew its windows then (every clip kept, gains uncapped) */
+    q.gain_may_clip = 1;
+    q.max_clipped = 1;
+    if (wn__st_meta(f, "gain_may_clip") &&
+        ((rc = meta_int(f, path, "gain_may_clip", 0, &q.gain_may_clip, err)) ||
+         (rc = meta_flt(f, path, "max_clipped", &q.max_clipped, err))))
         return rc;
     if (wn_decay_parse(s, &q, NULL))
         return wn__err(err, WN_ERR_FORMAT, "%s: checkpoint 'decay' = '%s' is not valid", path, s);

@@ -214,8 +214,15 @@ static int load_train(wn__data *d, wn_error *err)
         r->head = head;
         r->tail = tail;
         int64_t keep = (int64_t)n - head - tail;
+        /* Clipped: a file recorded too hot holds runs of full-scale samples
+         * (square waves at the pitch); trained on, they teach a model a
+         * loud state it cannot leave when it samples. */
+        int64_t hot = 0;
+        for (int64_t k = head; k < head + keep; k++) hot += fabsf(x[k]) >= WN_CLIP_LEVEL;
+        r->clipped_frac = keep > 0 ? (double)hot / (double)keep : 0;
+        r->clipped = !r->silent && keep >= need && r->clipped_frac > d->p->max_clipped;
         /* too short (after trimming): skipped, never filled with silence */
-        if (keep < need || r->silent) {
+        if (keep < need || r->silent || r->clipped) {
             r->unusable = 1;
             free(x);
             continue;

@@ -64,6 +64,11 @@ int wn__data_draw(wn__data *d, uint64_t *rng, int b0, int b1, int *codes, wn_win
         int rc = wn__data_io(d, 0, d->win + i, sizeof(float) * (size_t)(len - i),
                          (int64_t)sizeof(float) * (c->off + s + i), err);
         if (rc) return rc;
+        if (gain > 1.0f && !d->p->gain_may_clip) { /* never past full scale */
+            float peak = 0;
+            for (int k = i; k < len; k++) peak = fmaxf(peak, fabsf(x[k]));
+            if (gain * peak > 1.0f) gain = peak > 1.0f ? 1.0f : 1.0f / peak;
+        }
         if (gain == 1.0f)
             for (; i < len; i++) out[i] = wn_mulaw_encode(x[i], bins);
         else

@@ -26,7 +26,8 @@ wn_train_params wn_train_default_params(void)
         .batch = 8, .window = 2048, .steps = 0, .lr = 1e-3f, .warmup = 100,
         .decay = WN_DECAY_COSINE, .decay_final = 0.1f, .decay_every = 1000,
         .decay_gamma = 0.5f, .clip = 1.0f, .optim = wn_optim_default_params(),
-        .seed = 1, .threads = 0, .trim_db = 40.0f, .gain_jitter_db = 0.0f,
+        .seed = 1, .threads = 0, .trim_db = 40.0f, .gain_jitter_db = 0.0f, .gain_may_clip = 0,
+        .max_clipped = 0.01f,
         .valid_every = 500, .patience = 0, .best_path = NULL, .progress = NULL,
         .progress_user = NULL};
     return p;
@@ -171,6 +172,9 @@ static int check_params(const wn_train_params *p, int rf, wn_error *err)
     if (!(p->gain_jitter_db >= 0 && p->gain_jitter_db <= 60))
         return wn__err(err, WN_ERR_ARG, "gain jitter %g dB must lie in 0..60",
                        p->gain_jitter_db);
+    if (!(p->max_clipped >= 0 && p->max_clipped <= 1))
+        return wn__err(err, WN_ERR_ARG, "max_clipped %g must lie in 0..1 (a fraction)",
+                       p->max_clipped);
     for (int i = 0; p->meta && p->meta[2 * i]; i++)
         if (strncmp(p->meta[2 * i], "user.", 5))
             return wn__err(err, WN_ERR_ARG, "checkpoint metadata key '%s' must start with "

@@ -310,6 +310,7 @@ static void checkpoint_round_trip(void)
     CHECK(q.decay_every == 9 && q.decay_gamma == 0.25f);
     CHECK(q.clip == p.clip && q.seed == p.seed && q.threads == p.threads);
     CHECK(q.trim_db == p.trim_db && q.gain_jitter_db == p.gain_jitter_db);
+    CHECK(q.max_clipped == p.max_clipped && q.gain_may_clip == p.gain_may_clip);
     CHECK(q.valid_every == p.valid_every && q.patience == p.patience);
     CHECK(q.optim.kind == p.optim.kind && q.optim.weight_decay == p.optim.weight_decay);
     CHECK(q.optim.beta2 == p.optim.beta2 && q.optim.eps == p.optim.eps);
@@ -1059,6 +1060,105 @@ static void clipping(void)
     free(dl);
 }
 
+/* The training loss of one step (taken before its update) of a model that
+ * expects full-scale codes: every weight zero but the head's last bias,
+ * +10 on codes 0 and Q - 1, so a sample costs about 1 bit at full scale
+ * and about 16.5 bits anywhere else. */
+static double full_scale_loss(const char *clip, float jitter, int may_clip)
+{
+    wn_model *m = tiny_model(2);
+    wn_error err;
+    const size_t np = wn_model_param_count(m);
+    float *z = calloc(np, sizeof *z);
+    REQUIRE(z);
+    REQUIRE_OK(wn_model_set_tensor(m, NULL, z, np, &err), &err);
+    free(z);
+    const char *last = wn_model_tensor_name(m, wn_model_tensor_count(m) - 1);
+    int nd, sh[3];
+    REQUIRE(strstr(last, "bias") && wn_model_tensor_info(m, last, &nd, sh, NULL) == 256);
+    float b[256] = {0};
+    b[0] = b[255] = 10;
+    REQUIRE_OK(wn_model_set_tensor(m, last, b, 256, &err), &err);
+    wn_train_params p = wn_train_default_params();
+    p.batch = 16, p.window = 512, p.steps = 1, p.warmup = 0, p.threads = 1, p.seed = 77;
+    p.trim_db = 0, p.gain_jitter_db = jitter, p.gain_may_clip = may_clip, p.max_clipped = 1;
+    const char *files[] = {clip};
+    wn_trainer *t = wn_trainer_create(m, &p, files, 1, NULL, 0, &err);
+    REQUIRE(t);
+    wn_train_stats st;
+    REQUIRE_OK(wn_trainer_step(t, &st, &err), &err);
+    wn_trainer_free(t);
+    wn_model_free(m);
+    return st.loss_bits;
+}
+
+/* Clipped audio. A file with more than max_clipped of its samples at full
+ * scale is skipped and reported as such; a random gain never pushes a
+ * window past full scale (unless gain_may_clip, as old runs drew). */
+static void clipped_audio(void)
+{
+    const int N = 16000;
+    float *x = malloc(sizeof(float) * N);
+    REQUIRE(x);
+    mkdir(tu_path("hot"), 0755);
+    /* recorded too hot: a sine of amplitude 1.5 clipped at full scale,
+     * |sin| >= 0.99 / 1.5 for 54% of its samples */
+    for (int t = 0; t < N; t++) x[t] = fmaxf(-1.0f, fminf(1.0f, (float)(1.5 * sin(t * 0.157))));
+    write_wav(tu_path("hot/a_clipped.wav"), x, N, 8000);
+    /* 0.9 at its peak: never at full scale */
+    for (int t = 0; t < N; t++) x[t] = (float)(0.9 * sin(t * 0.157));
+    write_wav(tu_path("hot/b_clean.wav"), x, N, 8000);
+    wn_model *m = tiny_model(4);
+    wn_train_params p = wn_train_default_params();
+    p.window = 1000;
+    const char *dir[] = {tu_path("hot")};
+    wn_error err;
+    for (int keep = 0; keep < 2; keep++) {
+        p.max_clipped = keep ? 1.0f : 0.01f;
+        wn_trainer *t = wn_trainer_create(m, &p, dir, 1, NULL, 0, &err);
+        REQUIRE(t);
+        const wn_clip_report *a = wn_trainer_clip(t, 0, 0), *b = wn_trainer_clip(t, 0, 1);
+        REQUIRE(a && b && strstr(a->path, "a_clipped") && strstr(b->path, "b_clean"));
+        CHECKF(a->clipped_frac > 0.5 && a->clipped_frac < 0.6, "clipped fraction %.3f",
+               a->clipped_frac);
+        CHECKF(a->clipped == !keep && a->unusable == !keep && !a->silent,
+               "max_clipped %g: clipped %d unusable %d", p.max_clipped, a->clipped,
+               a->unusable);
+        CHECK(b->clipped_frac == 0 && !b->clipped && !b->unusable);
+        CHECK(wn_trainer_data_samples(t, 0) == (keep ? 2 : 1) * (int64_t)N);
+        wn_trainer_free(t);
+    }
+    /* only clipped files: none usable, said as such */
+    const char *hot[] = {tu_path("hot/a_clipped.wav")};
+    p.max_clipped = 0.01f;
+    CHECK(wn_trainer_create(m, &p, hot, 1, NULL, 0, &err) == NULL && err.code == WN_ERR_AUDIO);
+    p.max_clipped = 1.5f;
+    CHECK(wn_trainer_create(m, &p, hot, 1, NULL, 0, &err) == NULL && err.code == WN_ERR_ARG);
+    wn_model_free(m);
+
+    /* gains of up to +20 dB on the clean 0.9 sine. Capped, a window is at
+     * most the sine scaled to peak at full scale: its crests then fall in
+     * the top code, as they do in b_full, never more (the loss lies
+     * between b_full's and that of no gain, which has none there).
+     * Uncapped, the louder half of the windows clip: runs of full scale. */
+    double peak = 0;
+    for (int t = 0; t < N; t++) peak = fmax(peak, fabs(sin(t * 0.157)));
+    for (int t = 0; t < N; t++) x[t] = (float)(sin(t * 0.157) / peak);
+    write_wav(tu_path("b_full.wav"), x, N, 8000);
+    const char *clean = tu_path("hot/b_clean.wav");
+    const double l0 = full_scale_loss(clean, 0, 0), lcap = full_scale_loss(clean, 20, 0),
+                 lclip = full_scale_loss(clean, 20, 1),
+                 lfull = full_scale_loss(tu_path("b_full.wav"), 0, 0);
+    fprintf(stderr, "  clipped audio: loss of a full-scale model %.3f bits with no gain, "
+            "%.3f with capped gains, %.3f scaled to full scale, %.3f uncapped\n", l0, lcap,
+            lfull, lclip);
+    CHECKF(l0 > 14 && lcap <= l0 + 1e-9 && lcap >= lfull - 0.02,
+           "capped gains: %.3f bits, no gain %.3f, full scale %.3f", lcap, l0, lfull);
+    CHECKF(lclip < lfull - 1, "uncapped gains: %.3f bits, full scale %.3f", lclip, lfull);
+    checks += 9;
+    free(x);
+}
+
 int main(void)
 {
     double t0 = now_s();
@@ -1066,6 +1166,7 @@ int main(void)
     data_handling();
     memory_vs_data();
     clipping();
+    clipped_audio();
     overfit();
     resume_case(WN_OPT_ADAM, 12);
     resume_case(WN_OPT_ADAM, 14); /* right after a validation */

@@ -156,6 +156,10 @@ static const cli_opt table[] = {
      .help = "trim leading/trailing silence quieter than the clip's\n"
      "peak - DB dB (40; 0 = off)",
      .off = O(trim), .lo = 1e-3, .hi = 200, .zero_ok = 1, .given = SET(set_trim)},
+    {.name = "max-clipped", .kind = CLI_NUM, .arg = "PCT",
+     .help = "skip a training file with more than PCT% of its samples\n"
+     "at full scale (1; 100 = keep every file)",
+     .off = O(maxclip), .lo = 1e-6, .hi = 100, .zero_ok = 1, .given = SET(set_maxclip)},
     {.name = "checkpoint", .kind = CLI_STR, .arg = "PATH", .help = "checkpoint file (OUT.ckpt)",
      .off = O(ckpt)},
     {.name = "checkpoint-every", .kind = CLI_INT, .arg = "N",
@@ -190,8 +194,8 @@ const cli_cmd cli_cmd_train = {
                 "                     [--clip G] [--weight-decay W] [--seed N] [--threads N]\n"
                 "                     [--checkpoint-every N] [--checkpoint PATH] [--resume CKPT]\n"
                 "                     [--valid-every N] [--patience N] [--optimizer NAME]\n"
-                "                     [--gain-jitter DB] [--trim-db DB] [--log FILE.csv]\n"
-                "                     [--print-every S] [--quiet | --verbose]",
+                "                     [--gain-jitter DB] [--trim-db DB] [--max-clipped PCT]\n"
+                "                     [--log FILE.csv] [--print-every S] [--quiet | --verbose]",
     .intro = "Train MODEL (a weights file from `wavenet init` or an earlier run) on speech\n"
              "clips; OUT receives the best model on the validation clips (the last one\n"
              "when there are none). A conditional model (mel bands or speakers, from\n"
@@ -314,6 +318,7 @@ static int load_settings(run *r)
     if (o->set_patience) p->patience = (int)o->patience;
     if (o->set_jitter) p->gain_jitter_db = (float)o->jitter;
     if (o->set_trim) p->trim_db = (float)o->trim;
+    if (o->set_maxclip) p->max_clipped = (float)(o->maxclip / 100);
     r->ckpt_every = o->set_ckpt_every ? o->ckpt_every : 500;
     p->best_path = o->out;
     r->meta[0] = "user.out";

@@ -18,6 +18,9 @@ static void clip_line(const run *r, const wn_clip_report *c, int valid)
     const int64_t kept = c->samples - c->head - c->tail;
     if (c->silent) {
         cli_warn("%s: all silence (%.2f s); skipped", c->path, (double)c->samples / rate);
+    } else if (c->clipped) {
+        cli_warn("%s: clipped, %.1f%% of its samples at full scale (more than --max-clipped "
+                 "%g%%); skipped", c->path, 100 * c->clipped_frac, 100 * r->p.max_clipped);
     } else if (c->unusable) {
         int64_t need = r->p.window > r->rf + 1 ? r->p.window : r->rf + 1;
         cli_warn("%s: %lld samples%s is too short to train on (needs %lld: more than the "
@@ -39,7 +42,7 @@ static void clip_line(const run *r, const wn_clip_report *c, int valid)
 void train_report_clips(const run *r)
 {
     if (r->rank) return; /* every rank read the same: rank 0 says it */
-    int n = wn_trainer_clip_count(r->tr, 0), trimmed = 0, silent = 0, unusable = 0;
+    int n = wn_trainer_clip_count(r->tr, 0), trimmed = 0, silent = 0, unusable = 0, hot = 0;
     int resampled = 0;
     int64_t total = 0, cut = 0;
     const wn_clip_report *bad = NULL;
@@ -53,13 +56,18 @@ void train_report_clips(const run *r)
             cut += c->head + c->tail;
             trimmed += c->head || c->tail;
             silent += c->silent;
+            hot += c->clipped;
             if (c->unusable) unusable++, bad = bad ? bad : c;
         }
     if (unusable && !r->o.verbose) {
         int64_t need = r->p.window > r->rf + 1 ? r->p.window : r->rf + 1;
-        cli_warn("%d training file%s skipped (%d all silence; each other needs %lld samples "
+        char clip[96] = "";
+        if (hot)
+            snprintf(clip, sizeof clip, "; %d clipped: over %g%% of their samples at full "
+                     "scale, --max-clipped", hot, 100 * r->p.max_clipped);
+        cli_warn("%d training file%s skipped (%d all silence%s; each other needs %lld samples "
                  "of sound: more than the receptive field %d and at least the window %d): "
-                 "%s%s", unusable, unusable > 1 ? "s" : "", silent, (long long)need, r->rf,
+                 "%s%s", unusable, unusable > 1 ? "s" : "", silent, clip, (long long)need, r->rf,
                  r->p.window, bad->path, unusable > 1 ? " and more (--verbose names them)" : "");
     }
     if (r->o.quiet) return;
