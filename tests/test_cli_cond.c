@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
+#include <math.h>
 #include <string.h>
 
 static char out[1 << 16];
@@ -90,6 +91,42 @@ int main(void)
     snprintf(args, sizeof args, "score -m %s --speaker 1 %s", spk, WAV);
     CHECKF(wn(args) == 0 && nats() != own && nats() > 0, "another speaker: %s vs %.3f", out,
            own);
+
+    /* a list's speakers ("path<TAB>speaker"): each file scored under its
+     * line's voice, as --speaker scores it; --speaker overrides them */
+    const double other = nats();
+    const char *FORIG = "/usr/share/codec2/wav/forig.wav";
+    snprintf(args, sizeof args, "score -m %s --speaker 1 %s", spk, FORIG);
+    REQUIRE(wn(args) == 0);
+    const double forig1 = nats();
+    FILE *lf = fopen(tu_path("spk.txt"), "w");
+    REQUIRE(lf);
+    fprintf(lf, "# two voices\n%s\t0\n%s\t1\n", WAV, FORIG);
+    fclose(lf);
+    snprintf(args, sizeof args, "score -m %s --json --list %s", spk, tu_path("spk.txt"));
+    CHECKF(wn(args) == 0 && tu_lines(out) == 2, "list with speakers: %s", out);
+    const char *l1 = strstr(out, "\"speaker\":\"0\""), *l2 = strstr(out, "\"speaker\":\"1\"");
+    /* (the text line has 3 decimals, the JSON 6) */
+    CHECKF(l1 && l2 && fabs(atof(strstr(l1, "nll_nats\":") + 10) - own) < 1e-3 &&
+               fabs(atof(strstr(l2, "nll_nats\":") + 10) - forig1) < 1e-3,
+           "list speakers: %s (want %.6f and %.6f)", out, own, forig1);
+    snprintf(args, sizeof args, "score -m %s --speaker 1 --list %s", spk, tu_path("spk.txt"));
+    CHECKF(wn(args) == 0 && nats() == other, "--speaker over a list's: %s vs %.3f", out, other);
+    snprintf(args, sizeof args, "score -m %s --list %s", src, tu_path("spk.txt"));
+    CHECKF(wn(args) == 0 && strstr(out, "no speakers: the list's speaker names are not used"),
+           "unconditional model, list with speakers: %s", out);
+    lf = fopen(tu_path("spk.txt"), "w");
+    REQUIRE(lf);
+    fprintf(lf, "%s\tdan\n", WAV);
+    fclose(lf);
+    snprintf(args, sizeof args, "score -m %s --list %s", spk, tu_path("spk.txt"));
+    bad(args, 1, "its list's speaker 'dan' is not one of");
+    lf = fopen(tu_path("spk.txt"), "w");
+    REQUIRE(lf);
+    fprintf(lf, "%s\t1\n", WAV);
+    fclose(lf);
+    snprintf(args, sizeof args, "score -m %s --list %s %s", spk, tu_path("spk.txt"), FORIG);
+    bad(args, 1, "choose one with --speaker"); /* forig has no speaker */
 
     /* fewer conditioning channels than bands: the frames conv maps them */
     snprintf(args, sizeof args, "init -o %s %s --condition mel --mels 40 --hop 80 "

@@ -80,7 +80,29 @@ typedef struct score_opts {
     wn_precision prec;
     char **files; /* malloc'ed paths, in the order given */
     int nfiles;
+    char **spk;   /* each file's speaker from its list line, or NULL */
+    int nspk;     /* entries of spk: nfiles, or 0 while no list named one */
 } score_opts;
+
+/* spk[k] = name (copied; NULL for none) for the files from k on */
+static int set_speakers(score_opts *so, int from, const char *name)
+{
+    if (!name && !so->nspk) return 0;
+    char **s = realloc(so->spk, sizeof *s * (size_t)(so->nfiles ? so->nfiles : 1));
+    if (!s) return cli_fail("out of memory");
+    so->spk = s;
+    for (int k = so->nspk; k < so->nfiles; k++) s[k] = NULL; /* files without one */
+    for (int k = from; k < so->nfiles; k++)
+        if (name && !(s[k] = strdup(name))) return cli_fail("out of memory");
+    so->nspk = so->nfiles;
+    return 0;
+}
+
+static void score_free(score_opts *o)
+{
+    wn_list_free(o->files, o->nfiles);
+    wn_list_free(o->spk, o->nspk);
+}
 
 static int set_precision(void *o, const char *flag, const char *v)
 {
@@ -91,19 +113,28 @@ static int add_operand(void *o, const char *path)
 {
     score_opts *so = o;
     wn_error err;
-    return add_path(path, &so->files, &so->nfiles, &err) ? cli_fail_err(&err) : 0;
+    const int from = so->nfiles;
+    if (add_path(path, &so->files, &so->nfiles, &err)) return cli_fail_err(&err);
+    return set_speakers(so, from, NULL);
 }
 
-/* a list's paths, each a file or a folder, as train reads a list */
+/* a list's paths, each a file or a folder, as train reads a list; a
+ * line's speaker ("path<TAB>speaker") goes with every file of its path */
 static int add_list(void *o, const char *flag, const char *v)
 {
     (void)flag;
     score_opts *so = o;
     wn_error err;
-    char **l = NULL;
-    int nl = 0, rc = wn_list_read(v, &l, &nl, &err);
-    for (int k = 0; !rc && k < nl; k++) rc = add_path(l[k], &so->files, &so->nfiles, &err);
+    char **l = NULL, **sp = NULL;
+    int nl = 0, rc = wn_list_read_speakers(v, &l, &sp, &nl, &err), bad = 0;
+    for (int k = 0; !rc && !bad && k < nl; k++) {
+        const int from = so->nfiles;
+        rc = add_path(l[k], &so->files, &so->nfiles, &err);
+        if (!rc) bad = set_speakers(so, from, sp[k]);
+    }
     wn_list_free(l, nl);
+    wn_list_free(sp, nl);
+    if (bad) return bad;
     if (!rc && !nl) return cli_fail("%s: no paths in the list", v); /* as baseline says it */
     return rc ? cli_fail_err(&err) : 0;
 }
@@ -134,7 +165,9 @@ static const cli_opt table[] = {
     CLI_SPEAKER_OPT(score_opts),
     {.name = "list", .kind = CLI_CALL, .arg = "FILE",
      .help = "score the paths of a list file too: one per line, '#'\n"
-     "comments, relative to the list (as train reads them)", .fn = add_list},
+     "comments, relative to the list (as train reads them); a\n"
+     "speaker model scores a line \"path<TAB>speaker\" under that\n"
+     "speaker unless --speaker is given", .fn = add_list},
     {0},
 };
 #undef S
@@ -160,7 +193,7 @@ int cmd_score(int argc, char **argv)
     o.prec = WN_PRECISION_F32;
     int rc0 = cli_parse(&cli_cmd_score, &o, argc, argv);
     if (rc0 != CLI_GO_ON) {
-        wn_list_free(o.files, o.nfiles);
+        score_free(&o);
         return rc0;
     }
     const char *model = o.model, *csv = o.csv;
@@ -178,7 +211,7 @@ int cmd_score(int argc, char **argv)
     wn_model *m = wn_model_load(model, &err);
     if (!m || (prec != WN_PRECISION_I8 && wn_model_round(m, prec, &err))) {
         wn_model_free(m);
-        wn_list_free(files, nfiles);
+        score_free(&o);
         return cli_fail_err(&err);
     }
     wn_config cfg = wn_model_config(m);
@@ -186,9 +219,15 @@ int cmd_score(int argc, char **argv)
     int speaker = -1;
     float *given = NULL;
     size_t given_frames = 0;
-    if (cli_speaker(m, model, o.speaker, &speaker)) { /* as generate and vocode */
+    /* a speaker model scores each file under its list line's speaker when
+     * no --speaker is given: every file needs one then */
+    int named = o.nspk > 0;
+    for (int k = 0; named && k < nfiles; k++) named = o.spk[k] != NULL;
+    if (o.nspk && !cfg.speakers)
+        cli_note("%s has no speakers: the list's speaker names are not used", model);
+    if ((o.speaker || !named) && cli_speaker(m, model, o.speaker, &speaker)) {
         wn_model_free(m);
-        wn_list_free(files, nfiles);
+        score_free(&o);
         return 1;
     }
     if (o.features) {
@@ -199,14 +238,14 @@ int cmd_score(int argc, char **argv)
             if (why) cli_fail("score: --features: %s", why);
             else cli_fail_err(&err);
             wn_model_free(m);
-            wn_list_free(files, nfiles);
+            score_free(&o);
             return why ? 2 : 1;
         }
         if ((int)cols != cfg.cond) {
             cli_fail("score: %s has %zu bands; the model takes %d", o.features, cols, cfg.cond);
             free(given);
             wn_model_free(m);
-            wn_list_free(files, nfiles);
+            score_free(&o);
             return 1;
         }
     }
@@ -220,7 +259,7 @@ int cmd_score(int argc, char **argv)
     } else if (csv) {
         if (strlen(csv) > 4000) {
             wn_model_free(m);
-            wn_list_free(files, nfiles);
+            score_free(&o);
             return cli_fail("--per-sample: path too long");
         }
         /* never over an input; written beside, renamed when complete */
@@ -228,7 +267,7 @@ int cmd_score(int argc, char **argv)
                    cli_output_is_input("--per-sample", csv, &model, 1);
         if (over || !(cf = wn_file_open(csv, tmp, sizeof tmp, &err))) {
             wn_model_free(m);
-            wn_list_free(files, nfiles);
+            score_free(&o);
             return over ? 1 : cli_fail_err(&err);
         }
         fprintf(cf, "file,sample,code,logp_nats\n");
@@ -246,7 +285,15 @@ int cmd_score(int argc, char **argv)
             status = cli_fail_err(&err);
             continue;
         }
-        wn_cond cond = {given ? given : feats, given ? given_frames : frames, speaker, cfg.cond};
+        int sk = speaker;
+        if (!o.speaker && named && cfg.speakers && (sk = wn_model_speaker_find(m, o.spk[k])) < 0) {
+            status = cli_fail("%s: its list's speaker '%s' is not one of %s's (wavenet info "
+                              "-m MODEL lists them)", files[k], o.spk[k], model);
+            free(codes);
+            free(feats);
+            continue;
+        }
+        wn_cond cond = {given ? given : feats, given ? given_frames : frames, sk, cfg.cond};
         if (info.resampled)
             cli_note("%s resampled from %d Hz to %d Hz", files[k], info.file_rate,
                      cfg.sample_rate);
@@ -278,6 +325,10 @@ int cmd_score(int argc, char **argv)
             if (json) {
                 fprintf(res, "{\"file\":");
                 json_str(res, files[k]);
+                if (sk >= 0) {
+                    fprintf(res, ",\"speaker\":");
+                    json_str(res, wn_model_speaker_name(m, sk));
+                }
                 fprintf(res, ",\"samples\":%zu,\"nll_nats\":%.6f,\"bits_per_sample\":%.6f}\n", n,
                         nll, bits);
             } else {
@@ -311,9 +362,9 @@ int cmd_score(int argc, char **argv)
         else if (wn_file_commit(cf, tmp, csv, &err)) status = cli_fail_err(&err);
     }
     wn_model_free(m);
-    wn_list_free(files, nfiles);
+    score_free(&o);
     return status;
 bad:
-    wn_list_free(files, nfiles);
+    score_free(&o);
     return 2;
 }
