@@ -187,7 +187,8 @@ WN_API int wn_model_set_tensor(wn_model *m, const char *name, const float *data,
  * with its own per-band mean and std (wn_model_feature_norm). Sample t is
  * conditioned through the upsampled row t + hop/2 (docs/FORMAT.md); before
  * the first sample (the silent past) the features contribute nothing and
- * the speaker still does. */
+ * the speaker still does. Initialise it by field name ({.features = f,
+ * .frames = n, .speaker = -1}): later versions may add fields at its end. */
 typedef struct wn_cond {
     const float *features; /* (frames, cond) floats, row-major; NULL = none */
     size_t frames;
