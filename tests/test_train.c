@@ -790,8 +790,8 @@ static void cli(void)
 
     /* --minutes: the schedule's length is estimated and kept in the checkpoint */
     rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --minutes 0.03 --batch 2 "
-                 "--window 64 --checkpoint %s --trim-db 0", model, tu_path("min.st"), clip,
-                 tu_path("min.ckpt"));
+                 "--window 64 --checkpoint %s --trim-db 0 --gain-may-clip --max-clipped 2.5",
+                 model, tu_path("min.st"), clip, tu_path("min.ckpt"));
     {
         wn_train_params q;
         int64_t s2 = 0;
@@ -800,6 +800,10 @@ static void cli(void)
         CHECKF(rc == 0 && strstr(buf, "--minutes 0.03: about") && ok && q.steps > 0 && s2 > 0 &&
                s2 <= q.steps, "--minutes: rc %d, steps %lld of %lld: %s", rc, (long long)s2,
                ok ? (long long)q.steps : -1LL, buf);
+        /* and the data flags, as the run read its data */
+        CHECKF(ok && q.gain_may_clip == 1 && q.max_clipped == 0.025f,
+               "--gain-may-clip --max-clipped 2.5: %d %g", ok ? q.gain_may_clip : -1,
+               ok ? q.max_clipped : -1);
         fprintf(stderr, "  cli --minutes 0.03: %lld steps (schedule %lld)\n", (long long)s2,
                 ok ? (long long)q.steps : -1LL);
     }

@@ -156,6 +156,9 @@ static const cli_opt table[] = {
      .help = "trim leading/trailing silence quieter than the clip's\n"
      "peak - DB dB (40; 0 = off)",
      .off = O(trim), .lo = 1e-3, .hi = 200, .zero_ok = 1, .given = SET(set_trim)},
+    {.name = "gain-may-clip", .kind = CLI_FLAG,
+     .help = "let --gain-jitter clip a window, as runs before its cap did\n"
+     "(to reproduce one)", .off = O(may_clip)},
     {.name = "max-clipped", .kind = CLI_NUM, .arg = "PCT",
      .help = "skip a training file with more than PCT% of its samples\n"
      "at full scale (1; 100 = keep every file)",
@@ -194,8 +197,9 @@ const cli_cmd cli_cmd_train = {
                 "                     [--clip G] [--weight-decay W] [--seed N] [--threads N]\n"
                 "                     [--checkpoint-every N] [--checkpoint PATH] [--resume CKPT]\n"
                 "                     [--valid-every N] [--patience N] [--optimizer NAME]\n"
-                "                     [--gain-jitter DB] [--trim-db DB] [--max-clipped PCT]\n"
-                "                     [--log FILE.csv] [--print-every S] [--quiet | --verbose]",
+                "                     [--gain-jitter DB] [--gain-may-clip] [--trim-db DB]\n"
+                "                     [--max-clipped PCT] [--log FILE.csv] [--print-every S]\n"
+                "                     [--quiet | --verbose]",
     .intro = "Train MODEL (a weights file from `wavenet init` or an earlier run) on speech\n"
              "clips; OUT receives the best model on the validation clips (the last one\n"
              "when there are none). A conditional model (mel bands or speakers, from\n"
@@ -319,6 +323,7 @@ static int load_settings(run *r)
     if (o->set_jitter) p->gain_jitter_db = (float)o->jitter;
     if (o->set_trim) p->trim_db = (float)o->trim;
     if (o->set_maxclip) p->max_clipped = (float)(o->maxclip / 100);
+    if (o->may_clip) p->gain_may_clip = 1;
     r->ckpt_every = o->set_ckpt_every ? o->ckpt_every : 500;
     p->best_path = o->out;
     r->meta[0] = "user.out";

@@ -34,7 +34,7 @@ typedef struct opts {
     int set_steps, set_batch, set_window, set_warmup, set_threads, set_valid_every,
         set_patience, set_ckpt_every, set_minutes, set_lr, set_clip, set_wd, set_jitter,
         set_trim, set_maxclip, set_seed;
-    int quiet, verbose, spk_folder;
+    int quiet, verbose, spk_folder, may_clip;
 } opts;
 
 /* The line that shows the data being read (train_on_progress). */
