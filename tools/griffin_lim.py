@@ -74,10 +74,16 @@ def main():
     power = torch.clamp(torch.linalg.pinv(fb.T) @ mel, min=0)
     # our power is |STFT|^2 (2 / sum(window))^2: back to torch's magnitude
     mag = torch.sqrt(power / L.power_scale(r))
+    # torch's inverse STFT takes the frames of (frames - 1) * hop samples; a
+    # clip's own frames, (n + hop/2) / hop + 1, can be one more than n's
+    # (n mod hop >= hop/2): synthesise those, then cut or pad to n
+    n_gl = (feats.shape[0] - 1) * r["hop"]
     gl = torchaudio.transforms.GriffinLim(
         n_fft=r["fft"], n_iter=a.iters, win_length=r["fft"], hop_length=r["hop"],
-        window_fn=torch.hann_window, power=1.0, momentum=a.momentum, length=n, rand_init=True)
+        window_fn=torch.hann_window, power=1.0, momentum=a.momentum, length=n_gl,
+        rand_init=True)
     y = gl(mag.float()).to(torch.float64)
+    y = torch.nn.functional.pad(y, (0, max(0, n - n_gl)))[:n]
     peak = y.abs().max().item()
     L.write_wav(a.output, y.numpy(), r["rate"])
     d = {"input": a.input, "output": a.output, "frames": int(feats.shape[0]), "samples": n,
