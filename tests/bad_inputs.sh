@@ -212,6 +212,8 @@ row "score without files" -- score -m tiny.safetensors
 row "score, a file named -x.wav after --" -- score -m tiny.safetensors -- -x.wav
 row "score, a file named -x.wav without --" -- score -m tiny.safetensors -x.wav
 row "score --threads -1" -- score -m tiny.safetensors --threads -1 clip.wav
+printf 'clip.wav\tnobody\n' > spk-list.txt
+row "score --list, a speaker the model lacks" -- score -m voc.safetensors --list spk-list.txt
 row "score --per-sample in a missing folder" -- score -m tiny.safetensors \
     --per-sample /nonexistent/x.csv clip.wav
 tr=(-m tiny.safetensors -o o.safetensors --train clip.wav)
@@ -220,7 +222,8 @@ for a in "--steps 0" "--batch 0" "--window 0" "--lr -1" "--lr nan" "--decay bogu
          "--gain-jitter 100" "--trim-db -1" "--threads 0" "--checkpoint o.safetensors" \
          "--checkpoint-every -1" "--patience -1" "--valid-every -1" "--resume tiny.safetensors" \
          "--resume missing.ckpt" "--window 100000" "--batch 65536 --window 16777216" \
-         "--print-every -1" "--log /nonexistent/x.csv" "--bogus"; do
+         "--print-every -1" "--log /nonexistent/x.csv" "--max-clipped 101" \
+         "--max-clipped -1" "--gain-may-clip=1" "--bogus"; do
     # shellcheck disable=SC2086
     row "train $a" -- train "${tr[@]}" $a --steps 1
 done
