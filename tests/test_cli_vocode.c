@@ -285,8 +285,10 @@ int main(void)
     bad("vocode a.npy -m mel.safetensors -o a.npy", 1, "same file", NULL);
     char ship[1100];
     snprintf(ship, sizeof ship, "%s/models/wavenet-vocoder.safetensors", tu_srcdir());
-    if (access(ship, F_OK) != 0) /* none shipped yet: say so */
+    if (access(ship, F_OK) != 0) /* none shipped: say so */
         bad("vocode a.npy -o r.wav", 1, "no vocoder model", "r.wav");
+    else /* the shipped one, whose 80 bands these 8 are not */
+        bad("vocode a.npy -o r.wav", 1, "the model takes 80", "r.wav");
     /* a refusal keeps an existing output as it was */
     CHECK(wn("vocode b.npy -m mel.safetensors -o keep.wav") == 0);
     struct stat before, after;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/test_samples.sh SRC BUILD - samples/ is what tools/make_samples.sh
 # makes: every WAV and PNG byte for byte, and each run's NLL in
-# generate.jsonl (the scalar reference kernels and OpenBLAS pinned: the
+# generate.jsonl and vocode.jsonl (the scalar reference kernels and OpenBLAS pinned: the
 # same bytes on any machine with AVX2). A change to what the model samples or how spectrograms are
 # drawn then shows here: regenerate samples/ with the script and commit.
 set -euo pipefail
@@ -22,11 +22,15 @@ for f in "$src"/samples/*.wav "$src"/samples/*.png; do
     fi
 done
 # the NLL of each run (the wall time and the folder aside)
-key() { sed -E 's/"file":"[^"]*\//"file":"/; s/,"seconds":[0-9.]+//; s/,"wall_seconds":[0-9.]+//' "$1"; }
-if ! diff <(key "$src/samples/generate.jsonl") <(key "$tmp/generate.jsonl") >&2; then
-    echo "test_samples: generate.jsonl differs" >&2
-    bad=1
-fi
+key() {
+    sed -E 's/"(file|input)":"[^"]*\//"\1":"/g; s/,"seconds":[0-9.]+//; s/,"wall_seconds":[0-9.]+//' "$1"
+}
+for j in generate vocode; do
+    if ! diff <(key "$src/samples/$j.jsonl") <(key "$tmp/$j.jsonl") >&2; then
+        echo "test_samples: $j.jsonl differs" >&2
+        bad=1
+    fi
+done
 # Unprimed generation does not touch OpenBLAS (silence's queues are made
 # in double): its numbers stay the same whichever kernels OpenBLAS picks
 # (Prescott's SSE3 ones run on any x86-64)
@@ -42,6 +46,6 @@ if [[ "$(uname -m)" == x86_64 ]] && grep -qw avx2 /proc/cpuinfo; then
         bad=1
     fi
 fi
-(( n >= 7 )) || { echo "test_samples: only $n files in samples/" >&2; exit 1; }
+(( n >= 17 )) || { echo "test_samples: only $n files in samples/" >&2; exit 1; }
 (( bad == 0 )) || exit 1
 echo "test_samples: $n files and generate.jsonl as tools/make_samples.sh makes them"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Regenerate samples/ from the shipped model: unconditional audio at
-# temperature 1.0 and 0.9, a continuation of a held-out validation clip, and
-# spectrograms of each beside one of real speech. Deterministic: the same
-# model and seeds give the same bytes, on any machine (below).
+# Regenerate samples/ from the shipped models: the speech model's
+# unconditional audio at temperature 1.0 and 0.9 and a continuation of a
+# held-out validation clip; the vocoder's copy-synthesis of three held-out
+# clips (original and vocoded side by side in one spectrogram); two voices
+# of the speaker model. Deterministic: the same models and seeds give the
+# same bytes, on any machine (below).
 #   tools/make_samples.sh [path/to/wavenet [OUT_DIR]]     (OUT_DIR: samples)
 set -euo pipefail
 W=$(realpath "${1:-$(dirname "$0")/../build/wavenet}")
@@ -30,4 +32,32 @@ for f in uncond-t1.0 uncond-t0.9 continue-morig; do
     "$W" spectrogram "$O"/$f.wav -o "$O"/$f.png --title "$f (generated)"
 done
 "$W" spectrogram "$REAL" -o "$O"/real-morig.png --title "morig.wav (real speech, validation)"
-cat "$log"
+
+# The vocoder: three held-out clips (never trained on) resynthesised from
+# their own features. The features are committed (samples/*.npy, written
+# once by `wavenet mel -m` the vocoder): FFTW picks its codelets by CPU, so
+# features made afresh can differ in a last bit between machines, and a last
+# bit can flip a draw.
+V=models/wavenet-vocoder.safetensors
+vlog=$O/vocode.jsonl
+: > "$vlog"
+for c in morig:/usr/share/codec2/wav/morig.wav kristoff:/usr/share/codec2/raw/kristoff.raw \
+         nl-ad-2:/usr/share/klettres/nl/syllab/ad-2.ogg; do
+    name=${c%%:*} clip=${c#*:}
+    [[ -f samples/$name.npy ]] || "$W" mel -m "$V" "$clip" -o samples/"$name".npy
+    [[ "$O" == samples ]] || cp samples/"$name".npy "$O"/
+    "$W" vocode -m "$V" "$O"/"$name".npy --seed 1 -o "$O"/vocoded-"$name".wav --json >> "$vlog"
+    "$W" spectrogram "$clip" "$O"/vocoded-"$name".wav --rate 8000 -o "$O"/copy-"$name".png \
+        --label "$(basename "$clip") (real speech, held out)" --label "vocoded from its log-mel" \
+        --title "copy-synthesis: $name"
+done
+
+# The speaker model: two voices, saying whatever they say
+VO=models/wavenet-voices.safetensors
+for s in orig16k:1 kl-de:1; do
+    spk=${s%%:*} seed=${s#*:}
+    "$W" generate -m "$VO" --speaker "$spk" --seconds 4 --seed "$seed" -o "$O"/voice-"$spk".wav \
+        --json >> "$log"
+    "$W" spectrogram "$O"/voice-"$spk".wav -o "$O"/voice-"$spk".png --title "voice $spk (generated)"
+done
+cat "$log" "$vlog"

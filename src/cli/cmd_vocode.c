@@ -295,8 +295,8 @@ int cmd_vocode(int argc, char **argv)
         model = cli_default_model_named(VOCODER_NAME, "WAVENET_VOCODER", defbuf, sizeof defbuf);
         if (!(env && *env) && access(model, R_OK) != 0) { /* $WAVENET_VOCODER: load says */
             free(o.in);
-            return cli_fail("vocode: no vocoder model: models/" VOCODER_NAME " does not exist "
-                            "yet (none is shipped); name one with -m MODEL or "
+            return cli_fail("vocode: no vocoder model: models/" VOCODER_NAME " is not found "
+                            "beside the program; name one with -m MODEL or "
                             "$WAVENET_VOCODER");
         }
     }
