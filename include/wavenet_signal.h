@@ -86,7 +86,7 @@ WN_API int wn_baseline_logistic_probs(double pred, double scale, int bins,
                                       wn_error *err);
 
 /* ---------------------------------------------------------------- spectrum
- * FFTW spectrograms and PNG images: see src/spectrum.c. */
+ * FFTW spectrograms and PNG images: see src/spectrum.c and src/spectrogram.c. */
 
 /* Short-time Fourier transform, centred frames: frame f is the `fft`
  * samples around sample f*hop (x[f*hop - fft/2 + t], t = 0..fft-1, zero
