@@ -463,6 +463,25 @@ static void hostile_models(void)
               "\"train_files\":\"[]\",\"valid_files\":\"[]\"",
               NULL, 0);
     expect("checkpoint with decay 'sawtooth:3'", op_checkpoint, p, WN_ERR_FORMAT, NULL);
+    /* the same, valid, from before gain_may_clip and max_clipped: it resumes
+     * as it drew its windows then, every clip kept and gains uncapped */
+    p = tu_path("ckold.safetensors");
+    put_model(p, m, NULL,
+              ",\"train_checkpoint\":\"1\",\"optimizer\":\"adam\",\"beta1\":\"0.9\","
+              "\"beta2\":\"0.999\",\"eps\":\"1e-8\",\"momentum\":\"0.9\",\"rho\":\"0.9\","
+              "\"weight_decay\":\"0\",\"batch\":\"1\",\"window\":\"16\",\"total_steps\":\"2\","
+              "\"lr\":\"0.001\",\"warmup\":\"0\",\"clip\":\"1\",\"seed\":\"1\",\"threads\":\"1\","
+              "\"trim_db\":\"40\",\"gain_jitter_db\":\"6\",\"valid_every\":\"1\","
+              "\"patience\":\"0\",\"decay\":\"cosine:0.1\",\"steps\":\"1\","
+              "\"train_files\":\"[]\",\"valid_files\":\"[]\"",
+              NULL, 0);
+    {
+        wn_train_params q;
+        wn_error e;
+        CHECKF(wn_checkpoint_read(p, &q, NULL, NULL, NULL, NULL, NULL, &e) == WN_OK &&
+                   q.gain_may_clip == 1 && q.max_clipped == 1.0f,
+               "a checkpoint from before the clipping settings: %s", e.message);
+    }
 
     /* many tensors: a model of 1024 one-channel layers (6150 tensors) after
      * 100000 ignored opt.* entries: must load (how fast is for bench/) */
