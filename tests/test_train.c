@@ -894,6 +894,16 @@ static void cli_guards(void)
     int64_t step = 0;
     CHECK(wn_checkpoint_read(ck, NULL, &step, NULL, NULL, NULL, NULL, &err) == WN_OK &&
           step == 15);
+    /* ... and checkpoints as often as the run did, which the checkpoint keeps */
+    char every[32] = "";
+    CHECKF(strstr(buf, "a checkpoint every 5 steps, as the run had it") &&
+           wn_checkpoint_meta(ck, "user.checkpoint_every", every, sizeof every, NULL) == WN_OK &&
+           !strcmp(every, "5"), "--resume kept --checkpoint-every: '%s': %s", every, buf);
+    rc = run_err(buf, sizeof buf, "--resume %s --steps 16 --print-every 0 --checkpoint-every 7",
+                 ck);
+    CHECKF(rc == 0 && !strstr(buf, "as the run had it") &&
+           wn_checkpoint_meta(ck, "user.checkpoint_every", every, sizeof every, NULL) == WN_OK &&
+           !strcmp(every, "7"), "--resume --checkpoint-every 7: '%s': %s", every, buf);
 
     /* an output that is an input, under another name: refused, untouched */
     char link[512];

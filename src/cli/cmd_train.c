@@ -325,13 +325,30 @@ static int load_settings(run *r)
     if (o->set_maxclip) p->max_clipped = (float)(o->maxclip / 100);
     if (o->may_clip) p->gain_may_clip = 1;
     r->ckpt_every = o->set_ckpt_every ? o->ckpt_every : 500;
+    /* a resumed run checkpoints as often as it did (unless told) */
+    if (o->resume && !o->set_ckpt_every &&
+        wn_checkpoint_meta(o->resume, "user.checkpoint_every", r->every_buf,
+                           sizeof r->every_buf, NULL) == WN_OK && r->every_buf[0]) {
+        char *end;
+        long v = strtol(r->every_buf, &end, 10);
+        if (*end || v < 0)
+            return cli_fail("--resume %s: its checkpoint_every '%s' is not a step count",
+                            o->resume, r->every_buf);
+        r->ckpt_every = v;
+        if (v != 500 && !o->quiet)
+            cli_note("a checkpoint every %ld steps, as the run had it (--checkpoint-every N "
+                     "changes it)", v);
+    }
+    snprintf(r->every_buf, sizeof r->every_buf, "%ld", r->ckpt_every);
     p->best_path = o->out;
     r->meta[0] = "user.out";
     r->meta[1] = absolute(o->out, r->abs_out, sizeof r->abs_out);
     r->meta[2] = "user.log";
     r->meta[3] = o->log && strcmp(o->log, "-") ? absolute(o->log, r->abs_log, sizeof r->abs_log)
                                                 : "";
-    r->meta[4] = NULL;
+    r->meta[4] = "user.checkpoint_every";
+    r->meta[5] = r->every_buf;
+    r->meta[6] = NULL;
     p->meta = r->meta;
     p->progress = train_on_progress;
     p->progress_user = &r->load;

@@ -56,7 +56,8 @@ typedef struct run {
     const plist *train, *valid;
     int64_t resumed_step, last_ckpt_step, seg_step0;
     char ckpt_buf[4200], out_buf[4096], log_buf[4096], abs_out[4096], abs_log[4096];
-    const char *meta[5]; /* in the checkpoint: where this run writes */
+    char every_buf[32];
+    const char *meta[7]; /* in the checkpoint: where this run writes, and how often */
     int rf, rate, nvalid;
     loading load;
     long ckpt_every;
