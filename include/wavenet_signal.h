@@ -43,6 +43,10 @@ typedef struct wn_baseline_params {
     double lpc_k;       /* adaptive scale factor k; 0 = fit on training (0) */
     int lpc_reweight;   /* adaptive model: weighted least-squares refits, 0..100;
                          * 0 = ordinary least squares (6) */
+    double max_clipped; /* wn_baseline_run leaves out a training file with more
+                         * than this fraction of its samples clipped, as the
+                         * trainer does (wn_train_params.max_clipped): 0.01;
+                         * 1 = keep every file */
 } wn_baseline_params;
 WN_API wn_baseline_params wn_baseline_default_params(void);
 
@@ -54,6 +58,8 @@ typedef struct wn_baseline_result {
     double nll_nats;           /* validation: -sum ln p(x_t | x_<t), nats */
     int64_t samples;           /* validation samples scored */
     double train_bits_per_sample; /* the same on the training clips */
+    int train_clipped;         /* wn_baseline_run: training files left out as
+                                  clipped (p->max_clipped) */
 } wn_baseline_result;
 
 /* Fit on the training clips and score the validation clips, all given as
@@ -68,8 +74,10 @@ WN_API int wn_baseline_run_codes(const int *const *train, const size_t *train_le
                                  const wn_baseline_params *p,
                                  wn_baseline_result *out, int *nout, wn_error *err);
 
-/* The same from audio files, read with wn_audio_read_codes (mono,
- * resampled to `rate` Hz, encoded with p->bins). */
+/* The same from audio files, read with wn_audio_read (mono, resampled to
+ * `rate` Hz, encoded with p->bins); training files clipped beyond
+ * p->max_clipped are left out, as the trainer leaves them out (WN_ERR_ARG if
+ * none is left). */
 WN_API int wn_baseline_run(const char *const *train, int ntrain,
                            const char *const *valid, int nvalid, int rate,
                            const wn_baseline_params *p, wn_baseline_result *out,

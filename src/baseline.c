@@ -76,6 +76,7 @@ wn_baseline_params wn_baseline_default_params(void)
     p.prob_floor = 1e-6;
     p.lpc_k = 0;
     p.lpc_reweight = 6;
+    p.max_clipped = 0.01;
     return p;
 }
 
@@ -96,6 +97,9 @@ static int check_params(const wn_baseline_params *p, wn_error *err)
     if (p->lpc_reweight < 0 || p->lpc_reweight > 100)
         return wn__err(err, WN_ERR_ARG, "baseline: lpc_reweight must be 0..100, got %d",
                        p->lpc_reweight);
+    if (!(p->max_clipped >= 0 && p->max_clipped <= 1))
+        return wn__err(err, WN_ERR_ARG, "baseline: max_clipped must lie in 0..1, got %g",
+                       p->max_clipped);
     if (!(p->lpc_k >= 0) || !isfinite(p->lpc_k))
         return wn__err(err, WN_ERR_ARG, "baseline: lpc_k must be >= 0, got %g", p->lpc_k);
     return WN_OK;
@@ -686,11 +690,14 @@ static void free_codes(int **codes, int n)
     free(codes);
 }
 
-static int read_set(const char *const *paths, int n, int rate, int bins, const char *what,
-                    int ***codes, size_t **len, wn_error *err)
+/* The files' codes; with max_clipped < 1 (training), a file clipped beyond
+ * it is left out (*kept counts the rest). */
+static int read_set(const char *const *paths, int n, int rate, int bins, double max_clipped,
+                    const char *what, int ***codes, size_t **len, int *kept, wn_error *err)
 {
     *codes = NULL;
     *len = NULL;
+    *kept = 0;
     if (n <= 0 || !paths) return wn__err(err, WN_ERR_ARG, "baseline: no %s files", what);
     int **c = calloc((size_t)n, sizeof *c);
     size_t *l = calloc((size_t)n, sizeof *l);
@@ -699,17 +706,41 @@ static int read_set(const char *const *paths, int n, int rate, int bins, const c
         free(l);
         return wn__err(err, WN_ERR_NOMEM, "baseline: out of memory");
     }
+    const float trim_db = wn_train_default_params().trim_db;
+    int k = 0;
     for (int i = 0; i < n; i++) {
         wn_audio_info info;
-        int rc = wn_audio_read_codes(paths[i], rate, bins, &c[i], &l[i], &info, err);
+        float *x = NULL;
+        size_t len_i = 0;
+        int rc = wn_audio_read(paths[i], rate, &x, &len_i, &info, err);
         if (rc != WN_OK) {
-            free_codes(c, i);
+            free_codes(c, k);
             free(l);
             return rc;
         }
+        int silent;
+        if (max_clipped < 1 &&
+            wn__clipped_fraction(x, (int64_t)len_i, trim_db, rate, &silent) > max_clipped) {
+            free(x);
+            continue;
+        }
+        /* each code over its own sample, as wn_audio_read_codes stores them */
+        for (size_t t = 0; t < len_i; t++) {
+            int code = wn_mulaw_encode(x[t], bins);
+            memcpy(&x[t], &code, sizeof code);
+        }
+        c[k] = (int *)(void *)x;
+        l[k++] = len_i;
+    }
+    if (k == 0) {
+        free(c);
+        free(l);
+        return wn__err(err, WN_ERR_ARG, "baseline: every %s file is clipped (more than %g%% of "
+                       "its samples at full scale)", what, 100 * max_clipped);
     }
     *codes = c;
     *len = l;
+    *kept = k;
     return WN_OK;
 }
 
@@ -723,15 +754,17 @@ int wn_baseline_run(const char *const *train, int ntrain, const char *const *val
     if (rc != WN_OK) return rc;
     if (rate < 1000 || rate > 384000)
         return wn__err(err, WN_ERR_ARG, "baseline: rate must be 1000..384000 Hz, got %d", rate);
-    int **tc = NULL, **vc = NULL;
+    int **tc = NULL, **vc = NULL, kt = 0, kv = 0;
     size_t *tl = NULL, *vl = NULL;
-    rc = read_set(train, ntrain, rate, p.bins, "training", &tc, &tl, err);
-    if (rc == WN_OK) rc = read_set(valid, nvalid, rate, p.bins, "validation", &vc, &vl, err);
+    rc = read_set(train, ntrain, rate, p.bins, p.max_clipped, "training", &tc, &tl, &kt, err);
     if (rc == WN_OK)
-        rc = wn_baseline_run_codes((const int *const *)tc, tl, ntrain,
-                                   (const int *const *)vc, vl, nvalid, &p, out, nout, err);
-    free_codes(tc, tc ? ntrain : 0);
-    free_codes(vc, vc ? nvalid : 0);
+        rc = read_set(valid, nvalid, rate, p.bins, 1, "validation", &vc, &vl, &kv, err);
+    if (rc == WN_OK)
+        rc = wn_baseline_run_codes((const int *const *)tc, tl, kt, (const int *const *)vc, vl,
+                                   kv, &p, out, nout, err);
+    for (int i = 0; rc == WN_OK && nout && i < *nout; i++) out[i].train_clipped = ntrain - kt;
+    free_codes(tc, kt);
+    free_codes(vc, kv);
     free(tl);
     free(vl);
     return rc;

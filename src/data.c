@@ -83,6 +83,20 @@ static int trim_bounds(const float *x, int64_t n, float trim_db, int rate, int64
     return 0;
 }
 
+static double clipped_in(const float *x, int64_t n)
+{
+    int64_t hot = 0;
+    for (int64_t k = 0; k < n; k++) hot += fabsf(x[k]) >= WN_CLIP_LEVEL;
+    return n > 0 ? (double)hot / (double)n : 0;
+}
+
+double wn__clipped_fraction(const float *x, int64_t n, float trim_db, int rate, int *silent)
+{
+    int64_t head, tail;
+    *silent = trim_bounds(x, n, trim_db, rate, &head, &tail);
+    return *silent ? 0 : clipped_in(x + head, n - head - tail);
+}
+
 static int progress_stop(const wn_train_params *p, double done, double total)
 {
     return p->progress && p->progress(p->progress_user, done, total);
@@ -217,9 +231,7 @@ static int load_train(wn__data *d, wn_error *err)
         /* Clipped: a file recorded too hot holds runs of full-scale samples
          * (square waves at the pitch); trained on, they teach a model a
          * loud state it cannot leave when it samples. */
-        int64_t hot = 0;
-        for (int64_t k = head; k < head + keep; k++) hot += fabsf(x[k]) >= WN_CLIP_LEVEL;
-        r->clipped_frac = keep > 0 ? (double)hot / (double)keep : 0;
+        r->clipped_frac = clipped_in(x + head, keep);
         r->clipped = !r->silent && keep >= need && r->clipped_frac > d->p->max_clipped;
         /* too short (after trimming): skipped, never filled with silence */
         if (keep < need || r->silent || r->clipped) {

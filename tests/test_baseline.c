@@ -333,6 +333,69 @@ static const char *write_wav(const char *name, double freq, size_t n)
     return path;
 }
 
+/* A tone recorded far too hot: its peaks flattened at full scale */
+static const char *write_clipped_wav(const char *name, size_t n)
+{
+    const char *path = tu_path(name);
+    SF_INFO info = {0};
+    info.samplerate = 8000;
+    info.channels = 1;
+    info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+    SNDFILE *f = sf_open(path, SFM_WRITE, &info);
+    REQUIRE(f);
+    float *x = malloc(n * sizeof *x);
+    for (size_t t = 0; t < n; t++)
+        x[t] = (float)fmax(-1, fmin(1, 3 * sin(2 * M_PI * 150 * t / 8000.0)));
+    REQUIRE(sf_writef_float(f, x, (sf_count_t)n) == (sf_count_t)n);
+    sf_close(f);
+    free(x);
+    return path;
+}
+
+/* A training file clipped beyond max_clipped is left out, as the trainer
+ * leaves it out: the figures are those of the clean files alone. */
+static void test_clipped_files(void)
+{
+    const char *tr = write_wav("train.wav", 300, 16000);
+    const char *va = write_wav("valid.wav", 310, 8000);
+    const char *hot = write_clipped_wav("hot.wav", 8000);
+    wn_baseline_result clean[WN_BASELINE_COUNT], r[WN_BASELINE_COUNT];
+    int n = 0;
+    wn_error err = {0};
+    const char *t1[1] = {tr}, *t2[2] = {hot, tr}, *vp[1] = {va};
+    REQUIRE_OK(wn_baseline_run(t1, 1, vp, 1, 8000, NULL, clean, &n, &err), &err);
+    REQUIRE_OK(wn_baseline_run(t2, 2, vp, 1, 8000, NULL, r, &n, &err), &err);
+    int same = 1;
+    for (int i = 0; i < n; i++)
+        same &= r[i].bits_per_sample == clean[i].bits_per_sample &&
+                r[i].train_bits_per_sample == clean[i].train_bits_per_sample &&
+                r[i].train_clipped == 1 && clean[i].train_clipped == 0;
+    CHECKF(same, "the clipped file left out: lpc16-adaptive %.6f vs %.6f, %d left out",
+           r[n - 1].bits_per_sample, clean[n - 1].bits_per_sample, r[0].train_clipped);
+    /* kept when asked: then it changes the fit */
+    wn_baseline_params p = wn_baseline_default_params();
+    p.max_clipped = 1;
+    REQUIRE_OK(wn_baseline_run(t2, 2, vp, 1, 8000, &p, r, &n, &err), &err);
+    CHECKF(r[0].train_clipped == 0 && r[n - 1].bits_per_sample != clean[n - 1].bits_per_sample,
+           "max_clipped 1 keeps it: %.6f", r[n - 1].bits_per_sample);
+    /* nothing left to fit on */
+    CHECK(wn_baseline_run(t2, 1, vp, 1, 8000, NULL, r, &n, &err) == WN_ERR_ARG &&
+          strstr(err.message, "clipped"));
+    p.max_clipped = 2;
+    CHECK(wn_baseline_run(t1, 1, vp, 1, 8000, &p, r, &n, &err) == WN_ERR_ARG);
+
+    /* the command says how many it left out; --max-clipped 100 keeps them */
+    char cmd[2048], out[8192];
+    snprintf(cmd, sizeof cmd, "%s baseline --train %s %s --valid %s", tu_wavenet(), hot, tr, va);
+    CHECKF(tu_run(cmd, out, sizeof out) == 0 &&
+           strstr(out, "# 1 training clip(s) (1 more left out as clipped"), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s baseline --train %s %s --valid %s --max-clipped 100 --json",
+             tu_wavenet(), hot, tr, va);
+    CHECKF(tu_run(cmd, out, sizeof out) == 0 && strstr(out, "\"train_clipped\": 0") &&
+           !strstr(out, "\"train_clipped\": 1"), "%s", out);
+    checks += 6;
+}
+
 static void test_files_and_cli(void)
 {
     const char *tr = write_wav("train.wav", 300, 16000);
@@ -424,5 +487,6 @@ int main(void)
     test_lpc();
     test_errors();
     test_files_and_cli();
+    test_clipped_files();
     return tu_finish("baseline", checks);
 }

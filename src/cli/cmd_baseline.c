@@ -74,8 +74,8 @@ static int expand(strvec *s)
 typedef struct base_opts {
     strvec train, valid;
     long rate, bins, reweight;
-    double lpc_k;
-    int json;
+    double lpc_k, maxclip;
+    int json, set_maxclip;
 } base_opts;
 
 static int add_path(void *o, const char *flag, const char *path)
@@ -115,8 +115,13 @@ static const cli_opt table[] = {
     {.name = "lpc-reweight", .kind = CLI_INT, .arg = "N",
      .help = "weighted least-squares refits of the adaptive LPC\n"
      "(default 6; 0 = ordinary least squares)", .off = B(reweight), .lo = 0, .hi = 100},
+    {.name = "max-clipped", .kind = CLI_NUM, .arg = "PCT",
+     .help = "leave out a training file with more than PCT% of its\n"
+     "samples at full scale, as `wavenet train` does (1;\n100 = keep every file)",
+     .off = B(maxclip), .lo = 1e-6, .hi = 100, .zero_ok = 1, .given = CLI_GIVEN(base_opts, set_maxclip)},
     {.name = "json", .kind = CLI_FLAG, .help = "one JSON object per baseline and line:\n"
-     "{\"baseline\", \"bits_per_sample\", \"nll_nats\", \"samples\"}", .off = B(json)},
+     "{\"baseline\", \"bits_per_sample\", \"nll_nats\", \"samples\",\n"
+     "\"train_clipped\"}", .off = B(json)},
     {0},
 };
 #undef B
@@ -127,7 +132,7 @@ const cli_cmd cli_cmd_baseline = {
     .synopsis = "[--train PATH...] [--train-list FILE]\n"
                 "                        [--valid PATH...] [--valid-list FILE]\n"
                 "                        [--rate HZ] [--bins Q] [--lpc-k K] [--lpc-reweight N]\n"
-                "                        [--json]",
+                "                        [--max-clipped PCT] [--json]",
     .intro =
         "Fit reference models on the training clips and print their bits/sample\n"
         "(base-2 NLL of the mu-law codes, averaged over every validation sample;\n"
@@ -149,7 +154,7 @@ const cli_cmd cli_cmd_baseline = {
 
 int cmd_baseline(int argc, char **argv)
 {
-    base_opts o = {{0}, {0}, 8000, 256, -1, 0, 0};
+    base_opts o = {.rate = 8000, .bins = 256, .reweight = -1};
     int rc = cli_parse(&cli_cmd_baseline, &o, argc, argv);
     /* 2 for a wrong command line, as every command; 1 for a bad list file or folder */
     if (rc == CLI_GO_ON && o.train.n == 0)
@@ -170,6 +175,7 @@ int cmd_baseline(int argc, char **argv)
     p.bins = (int)bins;
     p.lpc_k = lpc_k;
     if (reweight >= 0) p.lpc_reweight = (int)reweight;
+    if (o.set_maxclip) p.max_clipped = o.maxclip / 100;
     wn_baseline_result res[WN_BASELINE_COUNT];
     int nres = 0;
     wn_error err = {0};
@@ -183,9 +189,10 @@ int cmd_baseline(int argc, char **argv)
 
     if (json) {
         for (int i = 0; i < nres; i++) {
-            json_t *o = json_pack("{s:s, s:f, s:f, s:I}", "baseline", res[i].name,
+            json_t *o = json_pack("{s:s, s:f, s:f, s:I, s:i}", "baseline", res[i].name,
                                   "bits_per_sample", res[i].bits_per_sample, "nll_nats",
-                                  res[i].nll_nats, "samples", (json_int_t)res[i].samples);
+                                  res[i].nll_nats, "samples", (json_int_t)res[i].samples,
+                                  "train_clipped", res[i].train_clipped);
             char *s = o ? json_dumps(o, JSON_PRESERVE_ORDER) : NULL;
             if (!s) {
                 json_decref(o);
@@ -197,8 +204,10 @@ int cmd_baseline(int argc, char **argv)
             json_decref(o);
         }
     } else {
-        printf("# %d training clip(s), %d validation clip(s) (%lld samples) at %ld Hz, "
-               "%ld mu-law bins\n", train.n, valid.n,
+        int left = nres ? res[0].train_clipped : 0;
+        printf("# %d training clip(s)", train.n - left);
+        if (left) printf(" (%d more left out as clipped, --max-clipped)", left);
+        printf(", %d validation clip(s) (%lld samples) at %ld Hz, %ld mu-law bins\n", valid.n,
                nres ? (long long)res[0].samples : 0LL, rate, bins);
         printf("%-16s %11s %11s  %s\n", "baseline", "bits/sample", "(training)", "fitted");
         for (int i = 0; i < nres; i++)
