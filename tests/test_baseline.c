@@ -314,7 +314,10 @@ static void test_errors(void)
     checks += 14;
 }
 
-static const char *write_wav(const char *name, double freq, size_t n)
+/* n samples at 8 kHz, 16-bit, into the test folder; "hot": a tone
+ * recorded far too hot, its peaks flattened at full scale, else a tone of
+ * freq Hz under a slow swell in a little noise */
+static const char *write_tone(const char *name, double freq, size_t n, int hot)
 {
     const char *path = tu_path(name);
     SF_INFO info = {0};
@@ -324,28 +327,11 @@ static const char *write_wav(const char *name, double freq, size_t n)
     SNDFILE *f = sf_open(path, SFM_WRITE, &info);
     REQUIRE(f);
     float *x = malloc(n * sizeof *x);
-    for (size_t t = 0; t < n; t++)
-        x[t] = (float)(0.3 * sin(2 * M_PI * freq * t / 8000.0) * (0.5 + 0.5 * sin(t * 0.001)) +
-                       0.003 * nrand());
-    REQUIRE(sf_writef_float(f, x, (sf_count_t)n) == (sf_count_t)n);
-    sf_close(f);
-    free(x);
-    return path;
-}
-
-/* A tone recorded far too hot: its peaks flattened at full scale */
-static const char *write_clipped_wav(const char *name, size_t n)
-{
-    const char *path = tu_path(name);
-    SF_INFO info = {0};
-    info.samplerate = 8000;
-    info.channels = 1;
-    info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
-    SNDFILE *f = sf_open(path, SFM_WRITE, &info);
-    REQUIRE(f);
-    float *x = malloc(n * sizeof *x);
-    for (size_t t = 0; t < n; t++)
-        x[t] = (float)fmax(-1, fmin(1, 3 * sin(2 * M_PI * 150 * t / 8000.0)));
+    for (size_t t = 0; t < n; t++) {
+        const double s = sin(2 * M_PI * freq * t / 8000.0);
+        x[t] = hot ? (float)fmax(-1, fmin(1, 3 * s))
+                   : (float)(0.3 * s * (0.5 + 0.5 * sin(t * 0.001)) + 0.003 * nrand());
+    }
     REQUIRE(sf_writef_float(f, x, (sf_count_t)n) == (sf_count_t)n);
     sf_close(f);
     free(x);
@@ -356,9 +342,9 @@ static const char *write_clipped_wav(const char *name, size_t n)
  * leaves it out: the figures are those of the clean files alone. */
 static void test_clipped_files(void)
 {
-    const char *tr = write_wav("train.wav", 300, 16000);
-    const char *va = write_wav("valid.wav", 310, 8000);
-    const char *hot = write_clipped_wav("hot.wav", 8000);
+    const char *tr = write_tone("train.wav", 300, 16000, 0);
+    const char *va = write_tone("valid.wav", 310, 8000, 0);
+    const char *hot = write_tone("hot.wav", 150, 8000, 1);
     wn_baseline_result clean[WN_BASELINE_COUNT], r[WN_BASELINE_COUNT];
     int n = 0;
     wn_error err = {0};
@@ -398,8 +384,8 @@ static void test_clipped_files(void)
 
 static void test_files_and_cli(void)
 {
-    const char *tr = write_wav("train.wav", 300, 16000);
-    const char *va = write_wav("valid.wav", 310, 8000);
+    const char *tr = write_tone("train.wav", 300, 16000, 0);
+    const char *va = write_tone("valid.wav", 310, 8000, 0);
     wn_baseline_result r[WN_BASELINE_COUNT], r2[WN_BASELINE_COUNT];
     int n = 0;
     wn_error err = {0};
