@@ -2,9 +2,9 @@
  * says: it loads, has the configuration the card lists, and scores its
  * clips within 0.01 bits/sample of the card's figures (the committed model
  * through the library, as `wavenet score` scores them, not the log):
- *   speech   the codec2 validation and training clips;
- *   vocoder  the speech lists' held-out clips given their own features,
- *            in all and per set (codec2, klettres);
+ *   speech   the speech lists' held-out clips, in all and per set
+ *            (codec2, klettres);
+ *   vocoder  the same clips given their own features;
  *   voices   every speaker's held-out speech under its own name (the
  *            lists tools/voices_data.py makes, in a temporary folder). */
 #include "testutil.h"
@@ -130,7 +130,9 @@ static int score_file(const wn_model *m, const char *path, const char *speaker, 
         double x8 = tu_fed_nll(m, WN_PRECISION_I8, codes, n, NULL);
         fprintf(stderr, "%s at int8: %.4f bits/sample (%+.4f)\n", path, x8 / n / log(2),
                 (x8 - nll) / n / log(2));
-        CHECKF(fabs(x8 - nll) / n / log(2) < 0.01, "int8 costs %.4f bits/sample",
+        /* the cost is the model's own (PRECISION.md): 0.006 for the first
+         * speech model, 0.021 on this clip for the one trained on klettres */
+        CHECKF(fabs(x8 - nll) / n / log(2) < 0.03, "int8 costs %.4f bits/sample",
                (x8 - nll) / n / log(2));
     }
     add(t, path, nll, n);
@@ -207,17 +209,13 @@ int main(void)
     REQUIRE(card);
     int rc = 0;
 
-    /* the speech model: codec2's validation clips, then its training clips */
+    /* the speech model: the mixed held-out list, in all and per set (its
+     * first clip through the int8 generator too) */
     char *sec = card_section(card, "wavenet-speech.safetensors");
     wn_model *m = load("wavenet-speech.safetensors");
     REQUIRE(sec && m);
     check_config(sec, m);
-    for (int list = 0; list < 2 && !rc; list++) {
-        tally t = {0};
-        snprintf(path, sizeof path, "%s/models/%s.txt", tu_srcdir(), list ? "train" : "valid");
-        if (!(rc = score_list(m, path, &t, !list)))
-            check_bits(sec, list ? "train_bits_per_sample" : "valid_bits_per_sample", t.nll, t.n);
-    }
+    rc = check_mixed_list(sec, m, 1);
     wn_model_free(m);
     free(sec);
 

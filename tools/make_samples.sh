@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerate samples/ from the shipped models: the speech model's
-# unconditional audio at temperature 1.0 and 0.9 and a continuation of a
+# unconditional audio at temperature 1.0 (two seeds) and a continuation of a
 # held-out validation clip; the vocoder's copy-synthesis of three held-out
 # clips (original and vocoded side by side in one spectrogram); two voices
 # of the speaker model. Deterministic: the same models and seeds give the
@@ -24,11 +24,13 @@ M=models/wavenet-speech.safetensors
 REAL=/usr/share/codec2/wav/morig.wav   # validation clip (never trained on)
 log=$O/generate.jsonl
 : > "$log"
-"$W" generate -m "$M" --seconds 6 --seed 1 --temperature 1.0 -o "$O"/uncond-t1.0.wav --json >> "$log"
-"$W" generate -m "$M" --seconds 6 --seed 2 --temperature 0.9 -o "$O"/uncond-t0.9.wav --json >> "$log"
-"$W" generate -m "$M" --seconds 3 --seed 3 --temperature 0.9 --prime "$REAL" --keep-prime \
+# the card's recommended setting, temperature 1.0: the first two seeds, 12 s
+# each (the model often waits seconds in silence before it talks)
+"$W" generate -m "$M" --seconds 12 --seed 1 --temperature 1.0 -o "$O"/uncond-seed1.wav --json >> "$log"
+"$W" generate -m "$M" --seconds 12 --seed 2 --temperature 1.0 -o "$O"/uncond-seed2.wav --json >> "$log"
+"$W" generate -m "$M" --seconds 3 --seed 3 --temperature 1.0 --prime "$REAL" --keep-prime \
     -o "$O"/continue-morig.wav --json >> "$log"
-for f in uncond-t1.0 uncond-t0.9 continue-morig; do
+for f in uncond-seed1 uncond-seed2 continue-morig; do
     "$W" spectrogram "$O"/$f.wav -o "$O"/$f.png --title "$f (generated)"
 done
 "$W" spectrogram "$REAL" -o "$O"/real-morig.png --title "morig.wav (real speech, validation)"
