@@ -118,7 +118,8 @@ static const cli_opt table[] = {
     {.name = "max-clipped", .kind = CLI_NUM, .arg = "PCT",
      .help = "leave out a training file with more than PCT% of its\n"
      "samples at full scale, as `wavenet train` does (1;\n100 = keep every file)",
-     .off = B(maxclip), .lo = 1e-6, .hi = 100, .zero_ok = 1, .given = CLI_GIVEN(base_opts, set_maxclip)},
+     .off = B(maxclip), .lo = 1e-6, .hi = 100, .zero_ok = 1,
+     .given = CLI_GIVEN(base_opts, set_maxclip)},
     {.name = "json", .kind = CLI_FLAG, .help = "one JSON object per baseline and line:\n"
      "{\"baseline\", \"bits_per_sample\", \"nll_nats\", \"samples\",\n"
      "\"train_clipped\"}", .off = B(json)},
