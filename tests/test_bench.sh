@@ -58,12 +58,14 @@ for t in (1, 2):
         bad.append(f"no FMA peak on {t} thread(s)")
 if not any(g["shape"] == "small-dilated" and g["gflops"] > 0 for g in d["peak"]["sgemm"]):
     bad.append("no sgemm rate for small-dilated")
-# the shipped model's validation clips at three precisions: close, not equal
-for key, lo, hi in (("f16_cost", 0, 1e-3), ("int8_cost", 0, 0.05)):
+# the shipped model's validation clips at three precisions: close, not
+# equal (rounding the weights to half can land a hair better: the speech
+# model of 2026-12-06 scores 0.000004 lower at f16)
+for key, lo, hi in (("f16_cost", -1e-3, 1e-3), ("int8_cost", 0, 0.05)):
     c = d.get(key) or {}
     p = "f16" if key == "f16_cost" else "int8"
-    if not (c.get("samples", 0) > 0 and math.isfinite(c.get("f32", math.nan))
-            and lo <= c.get(p, math.nan) - c["f32"] < hi):
+    cost = c.get(p, math.nan) - c.get("f32", math.nan)
+    if not (c.get("samples", 0) > 0 and math.isfinite(cost) and cost != 0 and lo <= cost < hi):
         bad.append(f"{key}: {c}")
 md = open(os.path.join(tmp, "R.md")).read()
 for needle in ["## Machine peak", "## Results", "## Targets", "## Conditioning",
