@@ -426,15 +426,20 @@ int wn_audio_read_codes(const char *path, int rate, int bins, int **codes, size_
     size_t len = 0;
     int rc = wn_audio_read(path, rate, &x, &len, info, err);
     if (rc != WN_OK) return rc;
-    /* each code over its own sample, in place: an hour at 8 kHz is then
-     * 115 MB, not twice that (memcpy stores an int, so the block holds ints
-     * from here on, as C's effective types require) */
+    *codes = wn__encode_in_place(x, len, bins);
+    *n = len;
+    return WN_OK;
+}
+
+int *wn__encode_in_place(float *x, size_t n, int bins)
+{
+    /* each code over its own sample: an hour at 8 kHz is then 115 MB, not
+     * twice that (memcpy stores an int, so the block holds ints from here
+     * on, as C's effective types require) */
     _Static_assert(sizeof(int) == sizeof(float), "codes are stored over the samples");
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < n; i++) {
         int c = wn_mulaw_encode(x[i], bins);
         memcpy(&x[i], &c, sizeof c);
     }
-    *codes = (int *)(void *)x;
-    *n = len;
-    return WN_OK;
+    return (int *)(void *)x;
 }

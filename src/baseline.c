@@ -724,12 +724,7 @@ static int read_set(const char *const *paths, int n, int rate, int bins, double 
             free(x);
             continue;
         }
-        /* each code over its own sample, as wn_audio_read_codes stores them */
-        for (size_t t = 0; t < len_i; t++) {
-            int code = wn_mulaw_encode(x[t], bins);
-            memcpy(&x[t], &code, sizeof code);
-        }
-        c[k] = (int *)(void *)x;
+        c[k] = wn__encode_in_place(x, len_i, bins);
         l[k++] = len_i;
     }
     if (k == 0) {

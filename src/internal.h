@@ -76,6 +76,10 @@ const char *wn__st_name(const wn__st_file *f, int i);
 int wn__st_find(const wn__st_file *f, const char *name, const char **dtype,
                 int *ndim, int64_t shape[8], const void **data, size_t *bytes);
 
+/* Mu-law codes over the samples they encode, in place; returns x's block,
+ * which holds n ints from then on (audio_read.c) */
+int *wn__encode_in_place(float *x, size_t n, int bins);
+
 /* Of a clip's samples between its trimmed ends (trim_db below its peak, as
  * the trainer trims), the fraction at |x| >= WN_CLIP_LEVEL; *silent set if
  * the clip is all silence (the fraction is then 0). The trainer and the
