@@ -47,6 +47,11 @@ typedef struct wn_baseline_params {
                          * than this fraction of its samples clipped, as the
                          * trainer does (wn_train_params.max_clipped): 0.01;
                          * 1 = keep every file */
+    double rescale_above; /* a training file whose peak is above this is
+                         * scaled to peak 1 first, as the trainer does
+                         * (wn_train_params.rescale_above): WN_RESCALE_ABOVE
+                         * (2); 0 = never. Validation files are scored as
+                         * read, as `wavenet score` scores them. */
 } wn_baseline_params;
 WN_API wn_baseline_params wn_baseline_default_params(void);
 
@@ -60,6 +65,8 @@ typedef struct wn_baseline_result {
     double train_bits_per_sample; /* the same on the training clips */
     int train_clipped;         /* wn_baseline_run: training files left out as
                                   clipped (p->max_clipped) */
+    int train_rescaled;        /* wn_baseline_run: training files scaled to
+                                  peak 1 (p->rescale_above) */
 } wn_baseline_result;
 
 /* Fit on the training clips and score the validation clips, all given as

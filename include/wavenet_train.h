@@ -183,6 +183,12 @@ typedef enum wn_decay {
  * decoded lossy files overshoot 1 a little where their source clipped). */
 #define WN_CLIP_LEVEL 0.99f
 
+/* A training clip whose peak passes this many times full scale is a float
+ * file decoded hot (klettres-data's Setswana decodes at up to 53 times),
+ * not a clipped recording: a codec's overshoot where its source clipped is
+ * a few dB (at most 1.56 in klettres-data). wn_train_params.rescale_above. */
+#define WN_RESCALE_ABOVE 2.0f
+
 typedef struct wn_train_params {
     int batch;             /* windows per step: 8 */
     int window;            /* T, predicted samples per window: 2048 */
@@ -214,6 +220,13 @@ typedef struct wn_train_params {
                               |x| >= WN_CLIP_LEVEL, is skipped: 0.01; 1 =
                               keep every clip (validation clips are always
                               scored whole) */
+    float rescale_above;   /* a training clip whose peak is above this is
+                              scaled to peak 1 (before the trimming and the
+                              clipping check), its samples being all there:
+                              WN_RESCALE_ABOVE; 0 = never (such a clip then
+                              counts as clipped by its samples past full
+                              scale, as runs from before the setting read it;
+                              a checkpoint without it resumes so) */
     int64_t valid_every;   /* validate every this many steps: 500; 0 = only
                               when wn_trainer_validate is called */
     int patience;          /* stop after this many validations without a new
@@ -290,6 +303,8 @@ typedef struct wn_clip_report {
     const char *speaker;   /* its speaker (a model with speakers), else NULL */
     int speaker_row;       /* the speaker's row of the model's table, or -1 */
     int64_t frames;        /* feature frames computed of it (mel models) */
+    float gain;            /* 1, or the scale that took a clip decoded above
+                              rescale_above to peak 1 (training clips) */
 } wn_clip_report;
 
 typedef struct wn_train_stats {

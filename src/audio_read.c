@@ -220,9 +220,12 @@ static int sink_put(sink *s, const float *x, size_t n, int last, wn_error *err)
     }
 }
 
-int wn_audio_read(const char *path, int rate, float **out, size_t *n,
-                  wn_audio_info *info, wn_error *err)
+/* above > 0: the training data's reading (wn__audio_read_hot); 0: as
+ * wn_audio_read reads, every sample clipped to full scale. */
+static int read_audio(const char *path, int rate, float above, float **out, size_t *n,
+                      float *gain, wn_audio_info *info, wn_error *err)
 {
+    if (gain) *gain = 1;
     if (out) *out = NULL;
     if (n) *n = 0;
     if (!path || !out || !n)
@@ -331,6 +334,8 @@ int wn_audio_read(const char *path, int rate, float **out, size_t *n,
                      out_s.cap);
         goto done;
     }
+    /* a hot file's samples kept up to 60 dB over full scale, to be scaled */
+    const float bound = above > 0 ? 1024.0f : 16.0f;
     for (;;) {
         sf_count_t got = sf_readf_float(sf, block, READ_BLOCK);
         if (got <= 0) break;
@@ -355,7 +360,7 @@ int wn_audio_read(const char *path, int rate, float **out, size_t *n,
             /* far beyond full scale, or a channel sum that overflowed, turns
              * into inf/NaN in the resampler: clip it now (fminf and fmaxf
              * also map a NaN sum of +huge and -huge to a finite value) */
-            mono[i] = fmaxf(-16.0f, fminf(16.0f, ch > 1 ? s / (float)ch : s));
+            mono[i] = fmaxf(-bound, fminf(bound, ch > 1 ? s / (float)ch : s));
         }
         len += (size_t)got;
         rc = sink_put(&out_s, mono, (size_t)got, 0, err);
@@ -397,6 +402,16 @@ int wn_audio_read(const char *path, int rate, float **out, size_t *n,
         float *shrunk = realloc(out_s.y, out_s.len * sizeof *shrunk);
         if (shrunk) out_s.y = shrunk;
     }
+    /* a file decoded above `above` times full scale (a float file: every
+     * sample there) scaled to peak 1; below, what passes full scale is a
+     * clipped source's overshoot, clipped as for every reader */
+    float peak = 0;
+    for (size_t i = 0; above > 0 && i < out_s.len; i++) peak = fmaxf(peak, fabsf(out_s.y[i]));
+    if (above > 0 && peak > above) {
+        const float g = 1 / peak;
+        for (size_t i = 0; i < out_s.len; i++) out_s.y[i] *= g;
+        if (gain) *gain = g;
+    }
     /* float files may exceed full scale, and resampling overshoots */
     for (size_t i = 0; i < out_s.len; i++)
         out_s.y[i] = out_s.y[i] > 1.0f ? 1.0f : out_s.y[i] < -1.0f ? -1.0f : out_s.y[i];
@@ -412,6 +427,18 @@ done:
     sf_close(sf);
     close(fd);
     return rc;
+}
+
+int wn_audio_read(const char *path, int rate, float **out, size_t *n, wn_audio_info *info,
+                  wn_error *err)
+{
+    return read_audio(path, rate, 0, out, n, NULL, info, err);
+}
+
+int wn__audio_read_hot(const char *path, int rate, float above, float **out, size_t *n,
+                       float *gain, wn_audio_info *info, wn_error *err)
+{
+    return read_audio(path, rate, above, out, n, gain, info, err);
 }
 
 int wn_audio_read_codes(const char *path, int rate, int bins, int **codes, size_t *n,

@@ -77,6 +77,7 @@ wn_baseline_params wn_baseline_default_params(void)
     p.lpc_k = 0;
     p.lpc_reweight = 6;
     p.max_clipped = 0.01;
+    p.rescale_above = WN_RESCALE_ABOVE;
     return p;
 }
 
@@ -100,6 +101,9 @@ static int check_params(const wn_baseline_params *p, wn_error *err)
     if (!(p->max_clipped >= 0 && p->max_clipped <= 1))
         return wn__err(err, WN_ERR_ARG, "baseline: max_clipped must lie in 0..1, got %g",
                        p->max_clipped);
+    if (!(p->rescale_above == 0 || (p->rescale_above >= 1 && p->rescale_above <= 1e6)))
+        return wn__err(err, WN_ERR_ARG, "baseline: rescale_above must be 0 (never) or lie in "
+                       "1..1e6, got %g", p->rescale_above);
     if (!(p->lpc_k >= 0) || !isfinite(p->lpc_k))
         return wn__err(err, WN_ERR_ARG, "baseline: lpc_k must be >= 0, got %g", p->lpc_k);
     return WN_OK;
@@ -690,14 +694,18 @@ static void free_codes(int **codes, int n)
     free(codes);
 }
 
-/* The files' codes; with max_clipped < 1 (training), a file clipped beyond
- * it is left out (*kept counts the rest). */
+/* The files' codes. The training files as the trainer reads them: a file
+ * decoded above `rescale` scaled to peak 1 (*rescaled counts them), with
+ * max_clipped < 1 a file clipped beyond it left out (*kept counts the
+ * rest); the validation files (rescale 0, max_clipped 1) as read. */
 static int read_set(const char *const *paths, int n, int rate, int bins, double max_clipped,
-                    const char *what, int ***codes, size_t **len, int *kept, wn_error *err)
+                    double rescale, const char *what, int ***codes, size_t **len, int *kept,
+                    int *rescaled, wn_error *err)
 {
     *codes = NULL;
     *len = NULL;
     *kept = 0;
+    *rescaled = 0;
     if (n <= 0 || !paths) return wn__err(err, WN_ERR_ARG, "baseline: no %s files", what);
     int **c = calloc((size_t)n, sizeof *c);
     size_t *l = calloc((size_t)n, sizeof *l);
@@ -712,12 +720,15 @@ static int read_set(const char *const *paths, int n, int rate, int bins, double 
         wn_audio_info info;
         float *x = NULL;
         size_t len_i = 0;
-        int rc = wn_audio_read(paths[i], rate, &x, &len_i, &info, err);
+        float gain = 1;
+        int rc = wn__audio_read_hot(paths[i], rate, (float)rescale, &x, &len_i, &gain, &info,
+                                    err);
         if (rc != WN_OK) {
             free_codes(c, k);
             free(l);
             return rc;
         }
+        *rescaled += gain != 1;
         int silent;
         if (max_clipped < 1 &&
             wn__clipped_fraction(x, (int64_t)len_i, trim_db, rate, &silent) > max_clipped) {
@@ -749,15 +760,19 @@ int wn_baseline_run(const char *const *train, int ntrain, const char *const *val
     if (rc != WN_OK) return rc;
     if (rate < 1000 || rate > 384000)
         return wn__err(err, WN_ERR_ARG, "baseline: rate must be 1000..384000 Hz, got %d", rate);
-    int **tc = NULL, **vc = NULL, kt = 0, kv = 0;
+    int **tc = NULL, **vc = NULL, kt = 0, kv = 0, rt = 0, rv = 0;
     size_t *tl = NULL, *vl = NULL;
-    rc = read_set(train, ntrain, rate, p.bins, p.max_clipped, "training", &tc, &tl, &kt, err);
+    rc = read_set(train, ntrain, rate, p.bins, p.max_clipped, p.rescale_above, "training", &tc,
+                  &tl, &kt, &rt, err);
     if (rc == WN_OK)
-        rc = read_set(valid, nvalid, rate, p.bins, 1, "validation", &vc, &vl, &kv, err);
+        rc = read_set(valid, nvalid, rate, p.bins, 1, 0, "validation", &vc, &vl, &kv, &rv, err);
     if (rc == WN_OK)
         rc = wn_baseline_run_codes((const int *const *)tc, tl, kt, (const int *const *)vc, vl,
                                    kv, &p, out, nout, err);
-    for (int i = 0; rc == WN_OK && nout && i < *nout; i++) out[i].train_clipped = ntrain - kt;
+    for (int i = 0; rc == WN_OK && nout && i < *nout; i++) {
+        out[i].train_clipped = ntrain - kt;
+        out[i].train_rescaled = rt;
+    }
     free_codes(tc, kt);
     free_codes(vc, kv);
     free(tl);

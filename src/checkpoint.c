@@ -132,6 +132,7 @@ int wn_trainer_save(const wn_trainer *t, const char *path, wn_error *err)
     PUTF("gain_jitter_db", p->gain_jitter_db);
     PUT("gain_may_clip", "%d", p->gain_may_clip);
     PUTF("max_clipped", p->max_clipped);
+    PUTF("rescale_above", p->rescale_above);
     PUT("valid_every", "%lld", (long long)p->valid_every);
     PUT("patience", "%d", p->patience);
 #undef PUT
@@ -361,6 +362,10 @@ static int read_params(const wn__st_file *f, const char *path, wn_train_params *
     if (wn__st_meta(f, "gain_may_clip") &&
         ((rc = meta_int(f, path, "gain_may_clip", 0, &q.gain_may_clip, err)) ||
          (rc = meta_flt(f, path, "max_clipped", &q.max_clipped, err))))
+        return rc;
+    q.rescale_above = 0;
+    if (wn__st_meta(f, "rescale_above") &&
+        (rc = meta_flt(f, path, "rescale_above", &q.rescale_above, err)))
         return rc;
     if (wn_decay_parse(s, &q, NULL))
         return wn__err(err, WN_ERR_FORMAT, "%s: checkpoint 'decay' = '%s' is not valid", path, s);

@@ -219,7 +219,9 @@ static int load_train(wn__data *d, wn_error *err)
         float *x = NULL;
         size_t n = 0;
         wn_audio_info info;
-        if ((rc = wn_audio_read(path, d->rate, &x, &n, &info, err))) break;
+        if ((rc = wn__audio_read_hot(path, d->rate, d->p->rescale_above, &x, &n, &r->gain, &info,
+                                     err)))
+            break;
         r->samples = (int64_t)n;
         r->file_rate = info.file_rate;
         r->resampled = info.resampled;
@@ -389,6 +391,7 @@ wn__data *wn__data_load(const wn_model *m, const wn_train_params *p, wn__files f
             if (!d->real[w][i]) goto nomem;
             wn_clip_report *r = &d->rep[w][i];
             r->path = d->f[w].path[i];
+            r->gain = 1;
             r->speaker = c.speakers && d->f[w].spk ? d->f[w].spk[i] : NULL;
             r->speaker_row = c.speakers && d->f[w].row ? d->f[w].row[i] : -1;
         }

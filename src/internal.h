@@ -85,5 +85,11 @@ int *wn__encode_in_place(float *x, size_t n, int bins);
  * the clip is all silence (the fraction is then 0). The trainer and the
  * baselines leave out the same clipped files with it (data.c). */
 double wn__clipped_fraction(const float *x, int64_t n, float trim_db, int rate, int *silent);
+/* wn_audio_read as the trainer and the baselines read their training
+ * files: a file whose samples reach above `above` times full scale (a
+ * float file decoded hot; none is lost) scaled to peak 1, *gain the scale
+ * (1 if none); above 0 = wn_audio_read. */
+int wn__audio_read_hot(const char *path, int rate, float above, float **out, size_t *n,
+                       float *gain, wn_audio_info *info, wn_error *err);
 
 #endif

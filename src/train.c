@@ -28,6 +28,7 @@ wn_train_params wn_train_default_params(void)
         .decay_gamma = 0.5f, .clip = 1.0f, .optim = wn_optim_default_params(),
         .seed = 1, .threads = 0, .trim_db = 40.0f, .gain_jitter_db = 0.0f, .gain_may_clip = 0,
         .max_clipped = 0.01f,
+        .rescale_above = WN_RESCALE_ABOVE,
         .valid_every = 500, .patience = 0, .best_path = NULL, .progress = NULL,
         .progress_user = NULL};
     return p;
@@ -175,6 +176,9 @@ static int check_params(const wn_train_params *p, int rf, wn_error *err)
     if (!(p->max_clipped >= 0 && p->max_clipped <= 1))
         return wn__err(err, WN_ERR_ARG, "max_clipped %g must lie in 0..1 (a fraction)",
                        p->max_clipped);
+    if (!(p->rescale_above == 0 || (p->rescale_above >= 1 && p->rescale_above <= 1e6)))
+        return wn__err(err, WN_ERR_ARG, "rescale_above %g must be 0 (never) or lie in 1..1e6 "
+                       "(times full scale)", p->rescale_above);
     for (int i = 0; p->meta && p->meta[2 * i]; i++)
         if (strncmp(p->meta[2 * i], "user.", 5))
             return wn__err(err, WN_ERR_ARG, "checkpoint metadata key '%s' must start with "

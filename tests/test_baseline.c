@@ -379,7 +379,43 @@ static void test_clipped_files(void)
              tu_wavenet(), hot, tr, va);
     CHECKF(tu_run(cmd, out, sizeof out) == 0 && strstr(out, "\"train_clipped\": 0") &&
            !strstr(out, "\"train_clipped\": 1"), "%s", out);
-    checks += 6;
+
+    /* a float file decoded at 4 times full scale is scaled to peak 1 and
+     * fitted on, as the trainer reads it; with --rescale-above 0 it is
+     * clipped and left out */
+    const char *h4 = tu_path("hot4.wav");
+    {
+        SF_INFO info = {.samplerate = 8000, .channels = 1,
+                        .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+        SNDFILE *f = sf_open(h4, SFM_WRITE, &info);
+        REQUIRE(f);
+        float x[8000];
+        for (int t = 0; t < 8000; t++)
+            x[t] = (float)(4 * exp(-t / 2000.0) * sin(2 * M_PI * 150 * t / 8000.0));
+        REQUIRE(sf_writef_float(f, x, 8000) == 8000);
+        sf_close(f);
+    }
+    const char *t3[2] = {h4, tr};
+    REQUIRE_OK(wn_baseline_run(t3, 2, vp, 1, 8000, NULL, r, &n, &err), &err);
+    CHECKF(r[0].train_rescaled == 1 && r[0].train_clipped == 0 &&
+           r[n - 1].bits_per_sample != clean[n - 1].bits_per_sample,
+           "hot float file: rescaled %d clipped %d", r[0].train_rescaled, r[0].train_clipped);
+    p = wn_baseline_default_params();
+    p.rescale_above = 0;
+    REQUIRE_OK(wn_baseline_run(t3, 2, vp, 1, 8000, &p, r, &n, &err), &err);
+    CHECKF(r[0].train_rescaled == 0 && r[0].train_clipped == 1 &&
+           r[n - 1].bits_per_sample == clean[n - 1].bits_per_sample,
+           "--rescale-above 0: rescaled %d clipped %d", r[0].train_rescaled, r[0].train_clipped);
+    p.rescale_above = 0.5;
+    CHECK(wn_baseline_run(t3, 2, vp, 1, 8000, &p, r, &n, &err) == WN_ERR_ARG);
+    snprintf(cmd, sizeof cmd, "%s baseline --train %s %s --valid %s --json", tu_wavenet(), h4,
+             tr, va);
+    CHECKF(tu_run(cmd, out, sizeof out) == 0 && strstr(out, "\"train_rescaled\": 1") &&
+           strstr(out, "\"train_clipped\": 0"), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s baseline --train %s %s --valid %s", tu_wavenet(), h4, tr, va);
+    CHECKF(tu_run(cmd, out, sizeof out) == 0 && strstr(out, "1 decoded hot, scaled to peak 1"),
+           "%s", out);
+    checks += 11;
 }
 
 static void test_files_and_cli(void)

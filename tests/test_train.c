@@ -311,6 +311,7 @@ static void checkpoint_round_trip(void)
     CHECK(q.clip == p.clip && q.seed == p.seed && q.threads == p.threads);
     CHECK(q.trim_db == p.trim_db && q.gain_jitter_db == p.gain_jitter_db);
     CHECK(q.max_clipped == p.max_clipped && q.gain_may_clip == p.gain_may_clip);
+    CHECK(q.rescale_above == p.rescale_above);
     CHECK(q.valid_every == p.valid_every && q.patience == p.patience);
     CHECK(q.optim.kind == p.optim.kind && q.optim.weight_decay == p.optim.weight_decay);
     CHECK(q.optim.beta2 == p.optim.beta2 && q.optim.eps == p.optim.eps);
@@ -790,7 +791,8 @@ static void cli(void)
 
     /* --minutes: the schedule's length is estimated and kept in the checkpoint */
     rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --minutes 0.03 --batch 2 "
-                 "--window 64 --checkpoint %s --trim-db 0 --gain-may-clip --max-clipped 2.5",
+                 "--window 64 --checkpoint %s --trim-db 0 --gain-may-clip --max-clipped 2.5 "
+                 "--rescale-above 3",
                  model, tu_path("min.st"), clip, tu_path("min.ckpt"));
     {
         wn_train_params q;
@@ -801,9 +803,9 @@ static void cli(void)
                s2 <= q.steps, "--minutes: rc %d, steps %lld of %lld: %s", rc, (long long)s2,
                ok ? (long long)q.steps : -1LL, buf);
         /* and the data flags, as the run read its data */
-        CHECKF(ok && q.gain_may_clip == 1 && q.max_clipped == 0.025f,
-               "--gain-may-clip --max-clipped 2.5: %d %g", ok ? q.gain_may_clip : -1,
-               ok ? q.max_clipped : -1);
+        CHECKF(ok && q.gain_may_clip == 1 && q.max_clipped == 0.025f && q.rescale_above == 3,
+               "--gain-may-clip --max-clipped 2.5 --rescale-above 3: %d %g %g",
+               ok ? q.gain_may_clip : -1, ok ? q.max_clipped : -1, ok ? q.rescale_above : -1);
         fprintf(stderr, "  cli --minutes 0.03: %lld steps (schedule %lld)\n", (long long)s2,
                 ok ? (long long)q.steps : -1LL);
     }
@@ -1142,6 +1144,35 @@ static void clipped_audio(void)
         CHECK(wn_trainer_data_samples(t, 0) == (keep ? 2 : 1) * (int64_t)N);
         wn_trainer_free(t);
     }
+    /* decoded hot: a float file at 4 times full scale (a decaying tone, as
+     * a syllable), no sample lost, is scaled to peak 1 and kept; with
+     * rescale_above 0 its samples past full scale count as clipped (how
+     * runs from before the setting read it); the clipped file's 1.5 peak
+     * is below the default and stays clipped */
+    mkdir(tu_path("hot4"), 0755);
+    for (int t = 0; t < N; t++) x[t] = (float)(4 * exp(-t / 4000.0) * sin(t * 0.157));
+    write_wav(tu_path("hot4/c_hot.wav"), x, N, 8000);
+    const char *hot4[] = {tu_path("hot4/c_hot.wav"), tu_path("hot/a_clipped.wav"),
+                          tu_path("hot/b_clean.wav")};
+    for (int on = 0; on < 2; on++) {
+        p.max_clipped = 0.01f;
+        p.rescale_above = on ? WN_RESCALE_ABOVE : 0;
+        wn_trainer *t = wn_trainer_create(m, &p, hot4, 3, NULL, 0, &err);
+        REQUIRE(t);
+        const wn_clip_report *c = wn_trainer_clip(t, 0, 0), *a = wn_trainer_clip(t, 0, 1);
+        CHECKF(on ? fabsf(c->gain - 0.25f) < 1e-3f && !c->clipped && !c->unusable &&
+                        c->clipped_frac < 0.01
+                  : c->gain == 1 && c->clipped && c->clipped_frac > 0.1,
+               "rescale_above %g: gain %g clipped %d (%.3f)", p.rescale_above, c->gain,
+               c->clipped, c->clipped_frac);
+        CHECKF(a->gain == 1 && a->clipped, "a 1.5 peak is a clipped recording: gain %g", a->gain);
+        CHECK(wn_trainer_data_samples(t, 0) == (on ? 2 : 1) * (int64_t)N);
+        wn_trainer_free(t);
+    }
+    p.rescale_above = 0.5f;
+    CHECK(wn_trainer_create(m, &p, hot4, 1, NULL, 0, &err) == NULL && err.code == WN_ERR_ARG);
+    p.rescale_above = WN_RESCALE_ABOVE;
+
     /* only clipped files: none usable, said as such */
     const char *hot[] = {tu_path("hot/a_clipped.wav")};
     p.max_clipped = 0.01f;

@@ -74,8 +74,8 @@ static int expand(strvec *s)
 typedef struct base_opts {
     strvec train, valid;
     long rate, bins, reweight;
-    double lpc_k, maxclip;
-    int json, set_maxclip;
+    double lpc_k, maxclip, rescale;
+    int json, set_maxclip, set_rescale;
 } base_opts;
 
 static int add_path(void *o, const char *flag, const char *path)
@@ -120,9 +120,14 @@ static const cli_opt table[] = {
      "samples at full scale, as `wavenet train` does (1;\n100 = keep every file)",
      .off = B(maxclip), .lo = 1e-6, .hi = 100, .zero_ok = 1,
      .given = CLI_GIVEN(base_opts, set_maxclip)},
+    {.name = "rescale-above", .kind = CLI_NUM, .arg = "PEAK",
+     .help = "scale a training file whose peak is above PEAK times\n"
+     "full scale to peak 1, as `wavenet train` does (2; 0 = never)",
+     .off = B(rescale), .lo = 1, .hi = 1e6, .zero_ok = 1,
+     .given = CLI_GIVEN(base_opts, set_rescale)},
     {.name = "json", .kind = CLI_FLAG, .help = "one JSON object per baseline and line:\n"
      "{\"baseline\", \"bits_per_sample\", \"nll_nats\", \"samples\",\n"
-     "\"train_clipped\"}", .off = B(json)},
+     "\"train_clipped\", \"train_rescaled\"}", .off = B(json)},
     {0},
 };
 #undef B
@@ -133,7 +138,7 @@ const cli_cmd cli_cmd_baseline = {
     .synopsis = "[--train PATH...] [--train-list FILE]\n"
                 "                        [--valid PATH...] [--valid-list FILE]\n"
                 "                        [--rate HZ] [--bins Q] [--lpc-k K] [--lpc-reweight N]\n"
-                "                        [--max-clipped PCT] [--json]",
+                "                        [--max-clipped PCT] [--rescale-above PEAK] [--json]",
     .intro =
         "Fit reference models on the training clips and print their bits/sample\n"
         "(base-2 NLL of the mu-law codes, averaged over every validation sample;\n"
@@ -177,6 +182,7 @@ int cmd_baseline(int argc, char **argv)
     p.lpc_k = lpc_k;
     if (reweight >= 0) p.lpc_reweight = (int)reweight;
     if (o.set_maxclip) p.max_clipped = o.maxclip / 100;
+    if (o.set_rescale) p.rescale_above = o.rescale;
     wn_baseline_result res[WN_BASELINE_COUNT];
     int nres = 0;
     wn_error err = {0};
@@ -190,10 +196,11 @@ int cmd_baseline(int argc, char **argv)
 
     if (json) {
         for (int i = 0; i < nres; i++) {
-            json_t *o = json_pack("{s:s, s:f, s:f, s:I, s:i}", "baseline", res[i].name,
+            json_t *o = json_pack("{s:s, s:f, s:f, s:I, s:i, s:i}", "baseline", res[i].name,
                                   "bits_per_sample", res[i].bits_per_sample, "nll_nats",
                                   res[i].nll_nats, "samples", (json_int_t)res[i].samples,
-                                  "train_clipped", res[i].train_clipped);
+                                  "train_clipped", res[i].train_clipped, "train_rescaled",
+                                  res[i].train_rescaled);
             char *s = o ? json_dumps(o, JSON_PRESERVE_ORDER) : NULL;
             if (!s) {
                 json_decref(o);
@@ -208,6 +215,9 @@ int cmd_baseline(int argc, char **argv)
         int left = nres ? res[0].train_clipped : 0;
         printf("# %d training clip(s)", train.n - left);
         if (left) printf(" (%d more left out as clipped, --max-clipped)", left);
+        if (nres && res[0].train_rescaled)
+            printf(" (%d decoded hot, scaled to peak 1, --rescale-above)",
+                   res[0].train_rescaled);
         printf(", %d validation clip(s) (%lld samples) at %ld Hz, %ld mu-law bins\n", valid.n,
                nres ? (long long)res[0].samples : 0LL, rate, bins);
         printf("%-16s %11s %11s  %s\n", "baseline", "bits/sample", "(training)", "fitted");

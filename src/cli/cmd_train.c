@@ -163,6 +163,10 @@ static const cli_opt table[] = {
      .help = "skip a training file with more than PCT% of its samples\n"
      "at full scale (1; 100 = keep every file)",
      .off = O(maxclip), .lo = 1e-6, .hi = 100, .zero_ok = 1, .given = SET(set_maxclip)},
+    {.name = "rescale-above", .kind = CLI_NUM, .arg = "PEAK",
+     .help = "scale a training file whose peak is above PEAK times full\n"
+     "scale (a float file decoded hot) to peak 1 (2; 0 = never)",
+     .off = O(rescale), .lo = 1, .hi = 1e6, .zero_ok = 1, .given = SET(set_rescale)},
     {.name = "checkpoint", .kind = CLI_STR, .arg = "PATH", .help = "checkpoint file (OUT.ckpt)",
      .off = O(ckpt)},
     {.name = "checkpoint-every", .kind = CLI_INT, .arg = "N",
@@ -198,7 +202,8 @@ const cli_cmd cli_cmd_train = {
                 "                     [--checkpoint-every N] [--checkpoint PATH] [--resume CKPT]\n"
                 "                     [--valid-every N] [--patience N] [--optimizer NAME]\n"
                 "                     [--gain-jitter DB] [--gain-may-clip] [--trim-db DB]\n"
-                "                     [--max-clipped PCT] [--log FILE.csv] [--print-every S]\n"
+                "                     [--max-clipped PCT] [--rescale-above PEAK]\n"
+                "                     [--log FILE.csv] [--print-every S]\n"
                 "                     [--quiet | --verbose]",
     .intro = "Train MODEL (a weights file from `wavenet init` or an earlier run) on speech\n"
              "clips; OUT receives the best model on the validation clips (the last one\n"
@@ -323,6 +328,7 @@ static int load_settings(run *r)
     if (o->set_jitter) p->gain_jitter_db = (float)o->jitter;
     if (o->set_trim) p->trim_db = (float)o->trim;
     if (o->set_maxclip) p->max_clipped = (float)(o->maxclip / 100);
+    if (o->set_rescale) p->rescale_above = (float)o->rescale;
     if (o->may_clip) p->gain_may_clip = 1;
     r->ckpt_every = o->set_ckpt_every ? o->ckpt_every : 500;
     /* a resumed run checkpoints as often as it did (unless told) */

@@ -29,11 +29,11 @@ typedef struct opts {
     plist lists; /* the list files named (inputs, never to be overwritten) */
     int train_given, valid_given;
     long steps, batch, window, warmup, threads, valid_every, patience, ckpt_every;
-    double minutes, lr, clip, wd, jitter, trim, maxclip, print_every;
+    double minutes, lr, clip, wd, jitter, trim, maxclip, rescale, print_every;
     uint64_t seed;
     int set_steps, set_batch, set_window, set_warmup, set_threads, set_valid_every,
         set_patience, set_ckpt_every, set_minutes, set_lr, set_clip, set_wd, set_jitter,
-        set_trim, set_maxclip, set_seed;
+        set_trim, set_maxclip, set_rescale, set_seed;
     int quiet, verbose, spk_folder, may_clip;
 } opts;
 

@@ -15,6 +15,9 @@ static void clip_line(const run *r, const wn_clip_report *c, int valid)
     if (c->resampled)
         cli_note("%s: resampled from %d Hz to %d Hz", c->path, c->file_rate, rate);
     if (valid) return;
+    if (c->gain != 1)
+        cli_note("%s: decoded at up to %.1f times full scale (above --rescale-above %g); "
+                 "scaled to peak 1", c->path, 1.0 / c->gain, r->p.rescale_above);
     const int64_t kept = c->samples - c->head - c->tail;
     if (c->silent) {
         cli_warn("%s: all silence (%.2f s); skipped", c->path, (double)c->samples / rate);
@@ -43,7 +46,7 @@ void train_report_clips(const run *r)
 {
     if (r->rank) return; /* every rank read the same: rank 0 says it */
     int n = wn_trainer_clip_count(r->tr, 0), trimmed = 0, silent = 0, unusable = 0, hot = 0;
-    int resampled = 0;
+    int resampled = 0, rescaled = 0;
     int64_t total = 0, cut = 0;
     const wn_clip_report *bad = NULL;
     for (int w = 0; w < 2; w++)
@@ -57,6 +60,7 @@ void train_report_clips(const run *r)
             trimmed += c->head || c->tail;
             silent += c->silent;
             hot += c->clipped;
+            rescaled += c->gain != 1;
             if (c->unusable) unusable++, bad = bad ? bad : c;
         }
     if (unusable && !r->o.verbose) {
@@ -85,6 +89,9 @@ void train_report_clips(const run *r)
     else
         ADD(": no trimming (--trim-db 0)");
     if (unusable) ADD(", %d skipped", unusable);
+    if (rescaled)
+        ADD("; %d decoded above %g times full scale, scaled to peak 1 (--rescale-above)",
+            rescaled, r->p.rescale_above);
     if (resampled) ADD("; %d file%s resampled to %d Hz", resampled, resampled == 1 ? "" : "s",
                        r->rate);
     if (!r->o.verbose && n > 1) ADD(" (--verbose: a line per file)");
