@@ -76,6 +76,78 @@ int main(void)
     snprintf(args, sizeof args, "score -m %s --speaker ann --features %s %s", voc, feats, WAV);
     CHECKF(wn(args) == 0 && nats() == want, "--features: %s vs %.3f", out, want);
 
+    /* --from a smaller network: more layers, residual and gate channels
+     * (a speaker model, so the speaker weights grow too) score exactly as
+     * the source, and training reaches the weights left at zero */
+    {
+        char sm[512], big[512], tr[512];
+        snprintf(sm, sizeof sm, "%s", tu_path("grow-small.safetensors"));
+        snprintf(big, sizeof big, "%s", tu_path("grow-big.safetensors"));
+        snprintf(tr, sizeof tr, "%s", tu_path("grow-trained.safetensors"));
+        snprintf(args, sizeof args, "init -o %s --layers 4 --stack 2 --residual 8 --dilation 6 "
+                 "--skip 16 --speaker-names ann,bob --speaker-dim 3 --seed 4", sm);
+        REQUIRE(wn(args) == 0);
+        snprintf(args, sizeof args, "init -o %s --layers 7 --stack 2 --residual 12 --dilation 9 "
+                 "--skip 16 --speaker-names ann,bob --speaker-dim 3 --seed 5 --from %s", big, sm);
+        CHECKF(wn(args) == 0 && strstr(out, "more grown from its smaller ones"), "grow: %s", out);
+        double nb[2] = {0, 0}, ns[2] = {0, 0};
+        const char *who[2] = {"ann", "bob"};
+        for (int k = 0; k < 2; k++) {
+            snprintf(args, sizeof args, "score -m %s --speaker %s %s", sm, who[k], WAV);
+            REQUIRE(wn(args) == 0);
+            ns[k] = nats();
+            snprintf(args, sizeof args, "score -m %s --speaker %s %s", big, who[k], WAV);
+            REQUIRE(wn(args) == 0);
+            nb[k] = nats();
+        }
+        CHECKF(ns[0] != ns[1] && fabs(nb[0] - ns[0]) < 1e-6 * ns[0] &&
+                   fabs(nb[1] - ns[1]) < 1e-6 * ns[1],
+               "grown model scores %.6f / %.6f, its source %.6f / %.6f", nb[0], nb[1], ns[0],
+               ns[1]);
+        /* a speaker model trains with a speaker per clip: a list line gives it */
+        FILE *f = fopen(tu_path("grow.txt"), "w");
+        REQUIRE(f);
+        fprintf(f, "%s\tann\n", WAV);
+        fclose(f);
+        snprintf(args, sizeof args, "train -m %s -o %s --train-list %s --steps 3 --batch 2 "
+                 "--window 256 --threads 1 --quiet", big, tr, tu_path("grow.txt"));
+        REQUIRE(wn(args) == 0);
+        wn_error err;
+        wn_model *b = wn_model_load(big, &err), *t = wn_model_load(tr, &err);
+        REQUIRE(b && t);
+        /* zeros before, moved after: a new residual channel's input, a new
+         * gate channel's outputs, a new layer's res and skip */
+        struct {
+            const char *name;
+            int row0, col0; /* the zero block starts here (rows x cols x k) */
+        } z[] = {{"causal.weight", 8, 0}, {"layers.0.res.weight", 8, 0},
+                 {"layers.1.skip.weight", 0, 6}, {"layers.5.res.weight", 0, 0},
+                 {"layers.6.skip.weight", 0, 0}};
+        for (size_t i = 0; i < sizeof z / sizeof z[0]; i++) {
+            int nd, sh[3] = {1, 1, 1};
+            size_t n = wn_model_tensor_info(b, z[i].name, &nd, sh, NULL);
+            REQUIRE(n > 0);
+            float *x = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n);
+            REQUIRE(x && y);
+            wn_model_tensor_get(b, z[i].name, NULL, x);
+            wn_model_tensor_get(t, z[i].name, NULL, y);
+            const int K = nd > 2 ? sh[2] : 1;
+            double before = 0, after = 0;
+            for (int r = z[i].row0; r < sh[0]; r++)
+                for (int c = z[i].col0; c < sh[1]; c++)
+                    for (int k = 0; k < K; k++) {
+                        before += fabs(x[((size_t)r * sh[1] + c) * K + k]);
+                        after += fabs(y[((size_t)r * sh[1] + c) * K + k]);
+                    }
+            CHECKF(before == 0 && after > 0, "%s: the grown block |%g| before training, |%g| "
+                   "after", z[i].name, before, after);
+            free(x);
+            free(y);
+        }
+        wn_model_free(b);
+        wn_model_free(t);
+    }
+
     /* a trained-looking vocoder: its own features and given ones agree,
      * and the speaker matters */
     snprintf(args, sizeof args, "init -o %s %s --condition mel --mels 40 --hop 80 "

@@ -150,6 +150,10 @@ int cli_lock(const char *flag, const char *path);
 int cli_stdout_ok(void);
 
 /* Subcommands: argc/argv start at the subcommand name. Return exit status. */
+/* init --from (init_from.c): m starts from MODEL's weights and predicts
+ * what MODEL does; *copied tensors copied whole, *grown grown from smaller. */
+int cli_init_from(wn_model *m, const char *path, int *copied, int *grown, wn_error *err);
+
 int cmd_init(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_generate(int argc, char **argv);

@@ -72,7 +72,9 @@ static const cli_opt init_table[] = {
      .help = "start from MODEL's weights: every tensor of the same name\n"
      "and shape is copied (e.g. an unconditional model's layers into\n"
      "a vocoder) and the layers' new cond and speaker weights start\n"
-     "at zero: the new model predicts what MODEL does until trained", .off = I(from)},
+     "at zero; a larger network (more layers, residual or gate\n"
+     "channels; the same skip and stack) grows from MODEL's: the new\n"
+     "model predicts what MODEL does until trained", .off = I(from)},
     {.name = "speaker-dim", .kind = CLI_INT, .arg = "G",
      .help = "a speaker embedding's width (16)", .off = I(speaker_dim), .lo = 1, .hi = 4096},
     {0},
@@ -91,54 +93,6 @@ const cli_cmd cli_cmd_init = {
              "seed 0\n",
     .opts = init_table,
 };
-
-/* --from: every tensor of src with the same name and shape as one of m's;
- * the layers' new conditioning weights (cond, speaker) start at zero, so
- * the new model predicts exactly what src does until training moves them
- * (the upsampler and the speaker table stay random: their gradients flow
- * once those weights leave zero) */
-static int copy_from(wn_model *m, const char *path, int *copied, wn_error *err)
-{
-    wn_model *src = wn_model_load(path, err);
-    if (!src) return err->code;
-    wn_config a = wn_model_config(m), b = wn_model_config(src);
-    int rc = WN_OK;
-    if (a.sample_rate != b.sample_rate || a.bins != b.bins) {
-        snprintf(err->message, sizeof err->message,
-                 "--from %s: %d Hz, %d bins; the new model has %d Hz, %d bins", path,
-                 b.sample_rate, b.bins, a.sample_rate, a.bins);
-        rc = err->code = WN_ERR_ARG;
-    }
-    float *buf = NULL;
-    for (int i = 0; rc == WN_OK && i < wn_model_tensor_count(m); i++) {
-        const char *name = wn_model_tensor_name(m, i);
-        int nd, sa[3], sb[3], ndb;
-        size_t n = wn_model_tensor_info(m, name, &nd, sa, NULL);
-        const int same = wn_model_tensor_info(src, name, &ndb, sb, NULL) == n && nd == ndb &&
-                         !memcmp(sa, sb, sizeof(int) * (size_t)nd);
-        const size_t len = strlen(name);
-        const int branch = !strncmp(name, "layers.", 7) &&
-                           ((len > 12 && !strcmp(name + len - 12, ".cond.weight")) ||
-                            (len > 15 && !strcmp(name + len - 15, ".speaker.weight")));
-        if (!same && !branch) continue;
-        float *grown = realloc(buf, sizeof(float) * n);
-        if (!grown) {
-            snprintf(err->message, sizeof err->message, "out of memory");
-            rc = err->code = WN_ERR_NOMEM;
-            break;
-        }
-        buf = grown;
-        if (same)
-            wn_model_tensor_get(src, name, NULL, buf);
-        else
-            memset(buf, 0, sizeof(float) * n);
-        rc = wn_model_set_tensor(m, name, buf, n, err);
-        if (rc == WN_OK && same) (*copied)++;
-    }
-    free(buf);
-    wn_model_free(src);
-    return rc;
-}
 
 int cmd_init(int argc, char **argv)
 {
@@ -215,8 +169,8 @@ int cmd_init(int argc, char **argv)
         free(names[0]); /* the copy */
         free(names);
     }
-    int copied = 0;
-    if (rc == WN_OK && o.from) rc = copy_from(m, o.from, &copied, &err);
+    int copied = 0, grown = 0;
+    if (rc == WN_OK && o.from) rc = cli_init_from(m, o.from, &copied, &grown, &err);
     if (rc != WN_OK) {
         wn_model_free(m);
         cli_fail("init: %s", err.message);
@@ -231,7 +185,11 @@ int cmd_init(int argc, char **argv)
         fprintf(stderr, "wavenet: wrote %s (%zu parameters, receptive field %d samples%s%s)\n",
                 out, wn_model_param_count(m), wn_model_receptive_field(m),
                 c.cond ? ", log-mel conditioning" : "", c.speakers ? ", speakers" : "");
-    if (rc == WN_OK && o.from)
+    if (rc == WN_OK && o.from && grown)
+        cli_note("%d of %d tensors from %s, %d more grown from its smaller ones (the new "
+                 "channels' and layers' paths into the old ones at zero)", copied,
+                 wn_model_tensor_count(m), o.from, grown);
+    else if (rc == WN_OK && o.from)
         cli_note("%d of %d tensors from %s", copied, wn_model_tensor_count(m), o.from);
     wn_model_free(m);
     return rc == WN_OK ? 0 : cli_fail_err(&err);
