@@ -223,7 +223,7 @@ for a in "--steps 0" "--batch 0" "--window 0" "--lr -1" "--lr nan" "--decay bogu
          "--checkpoint-every -1" "--patience -1" "--valid-every -1" "--resume tiny.safetensors" \
          "--resume missing.ckpt" "--window 100000" "--batch 65536 --window 16777216" \
          "--print-every -1" "--log /nonexistent/x.csv" "--max-clipped 101" \
-         "--max-clipped -1" "--gain-may-clip=1" "--bogus"; do
+         "--max-clipped -1" "--gain-may-clip=1" "--rescale-above 0.5" "--bogus"; do
     # shellcheck disable=SC2086
     row "train $a" -- train "${tr[@]}" $a --steps 1
 done
@@ -258,7 +258,8 @@ for a in "--mel 0" "--fmin 100" "--mel 40 --fmax 9000" "--mel 40 --fmin 3000 --f
 done
 row "baseline without data" -- baseline
 row "baseline on a folder without audio" -- baseline --train emptydir --valid old.wav
-for a in "--bins 1" "--rate 0" "--lpc-k -1" "--lpc-reweight 1000" "--bogus"; do
+for a in "--bins 1" "--rate 0" "--lpc-k -1" "--lpc-reweight 1000" "--rescale-above -1" \
+         "--bogus"; do
     # shellcheck disable=SC2086
     row "baseline $a" -- baseline --train clip.wav --valid old.wav $a
 done
