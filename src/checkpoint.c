@@ -51,6 +51,10 @@ static int ckpt_tensors(const wn_trainer *t, float *tmp, char (*names)[64], wn__
     return n;
 }
 
+/* the run's settings and state written as metadata keys by wn_trainer_save
+ * (33 of them now), with room to grow */
+#define CKPT_KEYS 48
+
 int wn_trainer_save(const wn_trainer *t, const char *path, wn_error *err)
 {
     if (!t || !path) return wn__err(err, WN_ERR_ARG, "wn_trainer_save: bad argument");
@@ -72,7 +76,8 @@ int wn_trainer_save(const wn_trainer *t, const char *path, wn_error *err)
     char *mstore[2] = {NULL, NULL};
     int nuser = 0;
     while (t->p.meta && t->p.meta[2 * nuser]) nuser++;
-    const char **kv = malloc(sizeof *kv * (size_t)(WN_MODEL_META + 2 * 40 + 2 * nuser));
+    const char **kv =
+        malloc(sizeof *kv * (size_t)(WN_MODEL_META + 2 * (CKPT_KEYS + 4) + 2 * nuser));
     int nm = kv ? wn__model_meta(t->m, kv, mstore) : -1;
     if (nm < 0) {
         free(kv);
@@ -83,13 +88,14 @@ int wn_trainer_save(const wn_trainer *t, const char *path, wn_error *err)
         free(vid);
         return wn__err(err, WN_ERR_NOMEM, "out of memory writing %s", path);
     }
-    char v[32][80];
+    char v[CKPT_KEYS][80];
     int nv = 0;
     char decay[64];
     wn_decay_format(&t->p, decay, sizeof decay);
     const wn_train_params *p = &t->p;
 #define PUT(key, ...)                                                              \
     do {                                                                           \
+        if (nv == CKPT_KEYS) abort(); /* a key added: raise CKPT_KEYS */           \
         snprintf(v[nv], sizeof v[nv], __VA_ARGS__);                                \
         kv[2 * nm] = key;                                                          \
         kv[2 * nm + 1] = v[nv++];                                                  \
@@ -108,6 +114,7 @@ int wn_trainer_save(const wn_trainer *t, const char *path, wn_error *err)
     PUT("optimizer", "%s", wn_optimizer_name(p->optim.kind));
 #define PUTF(key, x)                                                               \
     do {                                                                           \
+        if (nv == CKPT_KEYS) abort();                                              \
         wn__fmt_float(v[nv], sizeof v[nv], x);                                         \
         kv[2 * nm] = key;                                                          \
         kv[2 * nm + 1] = v[nv++];                                                  \
