@@ -56,7 +56,7 @@ done
 
 # The speaker model: two voices, saying whatever they say
 VO=models/wavenet-voices.safetensors
-for s in orig16k:1 kl-de:1; do
+for s in vk5qi:1 kl-fr:1; do
     spk=${s%%:*} seed=${s#*:}
     "$W" generate -m "$VO" --speaker "$spk" --seconds 4 --seed "$seed" -o "$O"/voice-"$spk".wav \
         --json >> "$log"
