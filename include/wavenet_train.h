@@ -184,7 +184,7 @@ typedef enum wn_decay {
 #define WN_CLIP_LEVEL 0.99f
 
 /* A training clip whose peak passes this many times full scale is a float
- * file decoded hot (klettres-data's Setswana decodes at up to 53 times),
+ * file decoded hot (klettres-data's Setswana, mixed to mono, at up to 43),
  * not a clipped recording: a codec's overshoot where its source clipped is
  * a few dB (at most 1.56 in klettres-data). wn_train_params.rescale_above. */
 #define WN_RESCALE_ABOVE 2.0f
