@@ -1172,6 +1172,24 @@ static void clipped_audio(void)
     p.rescale_above = 0.5f;
     CHECK(wn_trainer_create(m, &p, hot4, 1, NULL, 0, &err) == NULL && err.code == WN_ERR_ARG);
     p.rescale_above = WN_RESCALE_ABOVE;
+    /* the command says it: a count in the summary line, a note per file
+     * with --verbose */
+    {
+        char model[512], buf[8192];
+        snprintf(model, sizeof model, "%s", tu_path("hot4-tiny.safetensors"));
+        REQUIRE_OK(wn_model_save(m, model, &err), &err);
+        for (int verbose = 0; verbose < 2; verbose++) {
+            int rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --train %s --steps 1 "
+                             "--batch 1 --window 1000 --threads 1%s", model,
+                             tu_path("hot4-o.safetensors"), hot4[0], hot4[2],
+                             verbose ? " --verbose" : "");
+            CHECKF(rc == 0 && (verbose ? strstr(buf, "c_hot.wav: decoded at up to 4.0 times "
+                                                    "full scale (above --rescale-above 2)")
+                                       : strstr(buf, "; 1 decoded above 2 times full scale, "
+                                                     "scaled to peak 1 (--rescale-above)")),
+                   "train%s on a hot file: %s", verbose ? " --verbose" : "", buf);
+        }
+    }
 
     /* only clipped files: none usable, said as such */
     const char *hot[] = {tu_path("hot/a_clipped.wav")};
