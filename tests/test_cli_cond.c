@@ -146,6 +146,12 @@ int main(void)
         }
         wn_model_free(b);
         wn_model_free(t);
+        /* a larger model that cannot grow (another skip width) is told so */
+        snprintf(args, sizeof args, "init -o %s --layers 7 --stack 2 --residual 12 --dilation 9 "
+                 "--skip 24 --speaker-names ann,bob --speaker-dim 3 --seed 5 --from %s", big, sm);
+        CHECKF(wn(args) == 0 && strstr(out, "does not start from what it predicts") &&
+                   strstr(out, "24 skip channels against its 16"),
+               "no growth: %s", out);
     }
 
     /* a trained-looking vocoder: its own features and given ones agree,

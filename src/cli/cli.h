@@ -151,8 +151,12 @@ int cli_stdout_ok(void);
 
 /* Subcommands: argc/argv start at the subcommand name. Return exit status. */
 /* init --from (init_from.c): m starts from MODEL's weights and predicts
- * what MODEL does; *copied tensors copied whole, *grown grown from smaller. */
-int cli_init_from(wn_model *m, const char *path, int *copied, int *grown, wn_error *err);
+ * what MODEL does; *copied tensors copied whole, *grown grown from smaller
+ * ones or, for new layers' outputs, set to zero.
+ * When m is neither MODEL's network nor a growth of it, `why` says what
+ * differs (empty otherwise). */
+int cli_init_from(wn_model *m, const char *path, int *copied, int *grown, char *why,
+                  size_t why_size, wn_error *err);
 
 int cmd_init(int argc, char **argv);
 int cmd_info(int argc, char **argv);

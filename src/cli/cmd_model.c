@@ -170,7 +170,9 @@ int cmd_init(int argc, char **argv)
         free(names);
     }
     int copied = 0, grown = 0;
-    if (rc == WN_OK && o.from) rc = cli_init_from(m, o.from, &copied, &grown, &err);
+    char why[96] = "";
+    if (rc == WN_OK && o.from)
+        rc = cli_init_from(m, o.from, &copied, &grown, why, sizeof why, &err);
     if (rc != WN_OK) {
         wn_model_free(m);
         cli_fail("init: %s", err.message);
@@ -186,9 +188,14 @@ int cmd_init(int argc, char **argv)
                 out, wn_model_param_count(m), wn_model_receptive_field(m),
                 c.cond ? ", log-mel conditioning" : "", c.speakers ? ", speakers" : "");
     if (rc == WN_OK && o.from && grown)
-        cli_note("%d of %d tensors from %s, %d more grown from its smaller ones (the new "
-                 "channels' and layers' paths into the old ones at zero)", copied,
+        cli_note("%d of %d tensors from %s, %d more grown from its smaller ones or set to zero "
+                 "(the new channels' and layers' paths into the old ones)", copied,
                  wn_model_tensor_count(m), o.from, grown);
+    else if (rc == WN_OK && o.from && why[0])
+        cli_note("%d of %d tensors from %s; the new model does not start from what it "
+                 "predicts (%s; a model grows from another only with the same skip channels "
+                 "and dilations, and no fewer layers or channels)",
+                 copied, wn_model_tensor_count(m), o.from, why);
     else if (rc == WN_OK && o.from)
         cli_note("%d of %d tensors from %s", copied, wn_model_tensor_count(m), o.from);
     wn_model_free(m);

@@ -63,9 +63,11 @@ static void grow_tensor(const char *name, float *buf, const int *sa, const float
     }
 }
 
-int cli_init_from(wn_model *m, const char *path, int *copied, int *grown, wn_error *err)
+int cli_init_from(wn_model *m, const char *path, int *copied, int *grown, char *why,
+                  size_t why_size, wn_error *err)
 {
     *copied = *grown = 0;
+    if (why_size) why[0] = 0;
     wn_model *src = wn_model_load(path, err);
     if (!src) return err->code;
     wn_config a = wn_model_config(m), b = wn_model_config(src);
@@ -81,6 +83,21 @@ int cli_init_from(wn_model *m, const char *path, int *copied, int *grown, wn_err
     const int grow = a.skip == b.skip && a.stack == b.stack && a.layers >= b.layers &&
                      a.residual >= b.residual && a.dilation >= b.dilation &&
                      (a.layers > b.layers || a.residual > b.residual || a.dilation > b.dilation);
+    const int same_net = a.skip == b.skip && a.stack == b.stack && a.layers == b.layers &&
+                         a.residual == b.residual && a.dilation == b.dilation;
+    /* neither a copy nor a growth: say which difference stops it, since the
+     * model then does not start from what MODEL predicts */
+    if (rc == WN_OK && !grow && !same_net && why_size) {
+        if (a.skip != b.skip)
+            snprintf(why, why_size, "%d skip channels against its %d", a.skip, b.skip);
+        else if (a.stack != b.stack)
+            snprintf(why, why_size, "dilations up to %d against its %d", 1 << (a.stack - 1),
+                     1 << (b.stack - 1));
+        else
+            snprintf(why, why_size, "%s", a.layers < b.layers ? "fewer layers"
+                                          : a.residual < b.residual ? "fewer residual channels"
+                                                                    : "fewer gate channels");
+    }
     float *buf = NULL, *old = NULL;
     for (int i = 0; rc == WN_OK && i < wn_model_tensor_count(m); i++) {
         const char *name = wn_model_tensor_name(m, i);
@@ -115,7 +132,7 @@ int cli_init_from(wn_model *m, const char *path, int *copied, int *grown, wn_err
             memset(buf, 0, sizeof(float) * n);
         }
         rc = wn_model_set_tensor(m, name, buf, n, err);
-        if (rc == WN_OK) *copied += same, *grown += fits;
+        if (rc == WN_OK) *copied += same, *grown += fits || new_out;
     }
     free(buf);
     free(old);
