@@ -695,7 +695,7 @@ static void free_codes(int **codes, int n)
 }
 
 /* The files' codes. The training files as the trainer reads them: a file
- * decoded above `rescale` scaled to peak 1 (*rescaled counts them), with
+ * decoded above `rescale` scaled to peak 1 (*rescaled, if given, counts them), with
  * max_clipped < 1 a file clipped beyond it left out (*kept counts the
  * rest); the validation files (rescale 0, max_clipped 1) as read. */
 static int read_set(const char *const *paths, int n, int rate, int bins, double max_clipped,
@@ -705,7 +705,7 @@ static int read_set(const char *const *paths, int n, int rate, int bins, double 
     *codes = NULL;
     *len = NULL;
     *kept = 0;
-    *rescaled = 0;
+    if (rescaled) *rescaled = 0;
     if (n <= 0 || !paths) return wn__err(err, WN_ERR_ARG, "baseline: no %s files", what);
     int **c = calloc((size_t)n, sizeof *c);
     size_t *l = calloc((size_t)n, sizeof *l);
@@ -728,7 +728,7 @@ static int read_set(const char *const *paths, int n, int rate, int bins, double 
             free(l);
             return rc;
         }
-        *rescaled += gain != 1;
+        if (rescaled) *rescaled += gain != 1;
         int silent;
         if (max_clipped < 1 &&
             wn__clipped_fraction(x, (int64_t)len_i, trim_db, rate, &silent) > max_clipped) {
@@ -760,12 +760,12 @@ int wn_baseline_run(const char *const *train, int ntrain, const char *const *val
     if (rc != WN_OK) return rc;
     if (rate < 1000 || rate > 384000)
         return wn__err(err, WN_ERR_ARG, "baseline: rate must be 1000..384000 Hz, got %d", rate);
-    int **tc = NULL, **vc = NULL, kt = 0, kv = 0, rt = 0, rv = 0;
+    int **tc = NULL, **vc = NULL, kt = 0, kv = 0, rt = 0;
     size_t *tl = NULL, *vl = NULL;
     rc = read_set(train, ntrain, rate, p.bins, p.max_clipped, p.rescale_above, "training", &tc,
                   &tl, &kt, &rt, err);
     if (rc == WN_OK)
-        rc = read_set(valid, nvalid, rate, p.bins, 1, 0, "validation", &vc, &vl, &kv, &rv, err);
+        rc = read_set(valid, nvalid, rate, p.bins, 1, 0, "validation", &vc, &vl, &kv, NULL, err);
     if (rc == WN_OK)
         rc = wn_baseline_run_codes((const int *const *)tc, tl, kt, (const int *const *)vc, vl,
                                    kv, &p, out, nout, err);
