@@ -906,6 +906,22 @@ static void cli_guards(void)
     CHECKF(rc == 0 && !strstr(buf, "as the run had it") &&
            wn_checkpoint_meta(ck, "user.checkpoint_every", every, sizeof every, NULL) == WN_OK &&
            !strcmp(every, "7"), "--resume --checkpoint-every 7: '%s': %s", every, buf);
+    /* info on the checkpoint says where the run stands; on its best model
+     * (a plain model file) it does not */
+    snprintf(cmd, sizeof cmd, "%s info -m %s 2>&1", tu_wavenet(), ck);
+    rc = tu_run(cmd, buf, sizeof buf);
+    CHECKF(rc == 0 && strstr(buf, "checkpoint:       step 16 of 16") &&
+               strstr(buf, "batch 2 x window 64") && strstr(buf, "1 training file, 1 validation file"),
+           "info on a checkpoint: %s", buf);
+    snprintf(cmd, sizeof cmd, "%s info --json -m %s 2>&1", tu_wavenet(), ck);
+    rc = tu_run(cmd, buf, sizeof buf);
+    CHECKF(rc == 0 && strstr(buf, "\"checkpoint\":{\"step\":16,\"total_steps\":16,") &&
+               strstr(buf, "\"train_files\":1,\"valid_files\":1}}"),
+           "info --json on a checkpoint: %s", buf);
+    snprintf(cmd, sizeof cmd, "%s info -m %s 2>&1", tu_wavenet(), out);
+    rc = tu_run(cmd, buf, sizeof buf);
+    CHECKF(rc == 0 && strstr(buf, "parameters:") && !strstr(buf, "checkpoint:"),
+           "info on a model: %s", buf);
 
     /* an output that is an input, under another name: refused, untouched */
     char link[512];

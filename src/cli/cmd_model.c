@@ -1,6 +1,8 @@
 /* cmd_model.c - `wavenet init` (a seeded random model) and `wavenet info`. */
 #include "cli.h"
+#include "train_log.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,9 +220,96 @@ static const cli_opt info_table[] = {
 };
 
 const cli_cmd cli_cmd_info = {
-    .name = "info", .summary = "print a model's configuration", .run = cmd_info,
+    .name = "info", .summary = "print a model's configuration (and a checkpoint's training state)", .run = cmd_info,
     .synopsis = "[-m MODEL] [--json]", .opts = info_table,
 };
+
+/* A training checkpoint (`train --checkpoint`): where its run stands,
+ * what it trains with, on how many files. Read from the checkpoint's
+ * metadata; is_ckpt 0 for a plain model file. */
+typedef struct ckpt_view {
+    int is_ckpt;
+    wn_train_params p;
+    int64_t step, best_step, last_step;
+    double best, last, seconds;
+    int ntrain, nvalid;
+    char decay[64];
+} ckpt_view;
+
+static double meta_num(const char *path, const char *key, double dflt)
+{
+    char buf[64];
+    if (wn_checkpoint_meta(path, key, buf, sizeof buf, NULL) != WN_OK) return dflt;
+    char *end;
+    double v = strtod(buf, &end);
+    return end != buf ? v : dflt;
+}
+
+static int ckpt_view_read(const char *path, ckpt_view *v, wn_error *err)
+{
+    memset(v, 0, sizeof *v);
+    char buf[32];
+    if (wn_checkpoint_meta(path, "train_checkpoint", buf, sizeof buf, NULL) != WN_OK)
+        return WN_OK;
+    char **tr = NULL, **va = NULL;
+    int rc = wn_checkpoint_read(path, &v->p, &v->step, &tr, &v->ntrain, &va, &v->nvalid, err);
+    if (rc != WN_OK) return rc;
+    wn_list_free(tr, v->ntrain);
+    wn_list_free(va, v->nvalid);
+    v->is_ckpt = 1;
+    v->best = meta_num(path, "best_valid_bits", INFINITY);
+    v->best_step = (int64_t)meta_num(path, "best_step", 0);
+    v->last = meta_num(path, "last_valid_bits", NAN);
+    v->last_step = (int64_t)meta_num(path, "last_valid_step", 0);
+    v->seconds = meta_num(path, "train_seconds", 0);
+    wn_decay_format(&v->p, v->decay, sizeof v->decay);
+    return WN_OK;
+}
+
+static void ckpt_view_print(const ckpt_view *v, int json)
+{
+    const int has_best = isfinite(v->best), has_last = isfinite(v->last) && v->last_step > 0;
+    if (json) {
+        printf(",\"checkpoint\":{\"step\":%lld,\"total_steps\":%lld,\"train_seconds\":%.3f,",
+               (long long)v->step, (long long)v->p.steps, v->seconds);
+        if (has_best)
+            printf("\"best_valid_bits\":%.6f,\"best_step\":%lld,", v->best,
+                   (long long)v->best_step);
+        else
+            printf("\"best_valid_bits\":null,\"best_step\":null,");
+        if (has_last)
+            printf("\"last_valid_bits\":%.6f,\"last_valid_step\":%lld,", v->last,
+                   (long long)v->last_step);
+        else
+            printf("\"last_valid_bits\":null,\"last_valid_step\":null,");
+        printf("\"optimizer\":\"%s\",\"batch\":%d,\"window\":%d,\"lr\":%g,\"warmup\":%lld,"
+               "\"decay\":\"%s\",\"seed\":%llu,\"threads\":%d,\"train_files\":%d,"
+               "\"valid_files\":%d}",
+               wn_optimizer_name(v->p.optim.kind), v->p.batch, v->p.window, v->p.lr,
+               (long long)v->p.warmup, v->decay, (unsigned long long)v->p.seed, v->p.threads,
+               v->ntrain, v->nvalid);
+        return;
+    }
+    char took[32];
+    tlog_duration(v->seconds, took, sizeof took);
+    printf("checkpoint:       step %lld of %lld, %s of training (resume with train --resume)\n",
+           (long long)v->step, (long long)v->p.steps, took);
+    if (has_best && has_last)
+        printf("validation:       best %.4f bits/sample at step %lld; last %.4f at step %lld\n",
+               v->best, (long long)v->best_step, v->last, (long long)v->last_step);
+    else if (has_best)
+        printf("validation:       best %.4f bits/sample at step %lld\n", v->best,
+               (long long)v->best_step);
+    else
+        printf("validation:       none yet\n");
+    printf("settings:         %s, batch %d x window %d, lr %g, warm-up %lld, decay %s, seed "
+           "%llu, %d thread%s\n",
+           wn_optimizer_name(v->p.optim.kind), v->p.batch, v->p.window, v->p.lr,
+           (long long)v->p.warmup, v->decay, (unsigned long long)v->p.seed, v->p.threads,
+           v->p.threads == 1 ? "" : "s");
+    printf("data:             %d training file%s, %d validation file%s\n", v->ntrain,
+           v->ntrain == 1 ? "" : "s", v->nvalid, v->nvalid == 1 ? "" : "s");
+}
 
 int cmd_info(int argc, char **argv)
 {
@@ -233,6 +322,11 @@ int cmd_info(int argc, char **argv)
     wn_error err;
     wn_model *m = wn_model_load(path, &err);
     if (!m) return cli_fail_err(&err);
+    ckpt_view ck;
+    if (ckpt_view_read(path, &ck, &err) != WN_OK) {
+        wn_model_free(m);
+        return cli_fail_err(&err);
+    }
     wn_config c = wn_model_config(m);
     int rf = wn_model_receptive_field(m);
     double rf_ms = 1000.0 * rf / c.sample_rate;
@@ -266,6 +360,7 @@ int cmd_info(int argc, char **argv)
                 printf("%s\"%s\"", i ? "," : "", wn_model_speaker_name(m, i));
             printf("]");
         }
+        if (ck.is_ckpt) ckpt_view_print(&ck, 1);
         printf("}\n");
     } else {
         printf("model:            %s\n", path);
@@ -302,6 +397,7 @@ int cmd_info(int argc, char **argv)
                 printf("%s%s", i ? ", " : " ", wn_model_speaker_name(m, i));
             printf("\n");
         }
+        if (ck.is_ckpt) ckpt_view_print(&ck, 0);
     }
     wn_model_free(m);
     return 0;
