@@ -911,7 +911,8 @@ static void cli_guards(void)
     snprintf(cmd, sizeof cmd, "%s info -m %s 2>&1", tu_wavenet(), ck);
     rc = tu_run(cmd, buf, sizeof buf);
     CHECKF(rc == 0 && strstr(buf, "checkpoint:       step 16 of 16") &&
-               strstr(buf, "batch 2 x window 64") && strstr(buf, "1 training file, 1 validation file"),
+               strstr(buf, "batch 2 x window 64") &&
+               strstr(buf, "1 training file, 1 validation file"),
            "info on a checkpoint: %s", buf);
     snprintf(cmd, sizeof cmd, "%s info --json -m %s 2>&1", tu_wavenet(), ck);
     rc = tu_run(cmd, buf, sizeof buf);

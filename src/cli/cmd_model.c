@@ -220,7 +220,9 @@ static const cli_opt info_table[] = {
 };
 
 const cli_cmd cli_cmd_info = {
-    .name = "info", .summary = "print a model's configuration (and a checkpoint's training state)", .run = cmd_info,
+    .name = "info",
+    .summary = "print a model's configuration (and a checkpoint's training state)",
+    .run = cmd_info,
     .synopsis = "[-m MODEL] [--json]", .opts = info_table,
 };
 
