@@ -1206,6 +1206,20 @@ static void clipped_audio(void)
                                                      "scaled to peak 1 (--rescale-above)")),
                    "train%s on a hot file: %s", verbose ? " --verbose" : "", buf);
         }
+        /* a run without validation: info says so, and --json has nulls */
+        char cmd[1600];
+        snprintf(cmd, sizeof cmd, "%s info -m %s.ckpt 2>&1", tu_wavenet(),
+                 tu_path("hot4-o.safetensors"));
+        int rc = tu_run(cmd, buf, sizeof buf);
+        CHECKF(rc == 0 && strstr(buf, "step 1 of 1") && strstr(buf, "validation:       none yet") &&
+                   strstr(buf, "2 training files, 0 validation files"),
+               "info on a run without validation: %s", buf);
+        snprintf(cmd, sizeof cmd, "%s info --json -m %s.ckpt 2>&1", tu_wavenet(),
+                 tu_path("hot4-o.safetensors"));
+        rc = tu_run(cmd, buf, sizeof buf);
+        CHECKF(rc == 0 && strstr(buf, "\"best_valid_bits\":null,\"best_step\":null,"
+                                      "\"last_valid_bits\":null,\"last_valid_step\":null,"),
+               "info --json on a run without validation: %s", buf);
     }
 
     /* only clipped files: none usable, said as such */
