@@ -920,6 +920,7 @@ static int cmd_ab(const opts *o)
 
 int main(int argc, char **argv)
 {
+    wn__blas_pick_core(argv); /* as the command does: never time a fallback BLAS */
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         fputs("usage: wavenet-bench info|init|codes|feats|peak|gen|score|train|ab [options]\n"
               "(see bench/README.md; bench/run.sh runs the whole benchmark)\n",

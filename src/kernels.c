@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Our OpenMP threads each run their own products; a BLAS that also spawned
  * threads would oversubscribe the cores. OpenBLAS has one count for the
@@ -24,6 +25,35 @@ static void blas_init(void)
      * before OpenBLAS loads) there is nothing to set */
     if (!atomic_load(&blas_caller) && openblas_get_num_threads() != 1)
         openblas_set_num_threads(1);
+}
+
+/* Debian 12's OpenBLAS (0.3.21) picks its kernels by CPU model and, on a
+ * model newer than it knows (Emerald Rapids, model 207), falls back to
+ * Prescott's SSE3 ones: training then runs about 3x slower. It reads
+ * OPENBLAS_CORETYPE only as it loads, so a program calls this first thing;
+ * it names the best set the CPU runs and starts the program again. A
+ * user's own OPENBLAS_CORETYPE is kept, and so is a run under valgrind,
+ * which would stop following the program across the exec. */
+void wn__blas_pick_core(char **argv)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    const char *core = openblas_get_corename();
+    if (getenv("OPENBLAS_CORETYPE") || !core || strcmp(core, "Prescott")) return;
+    const char *pre = getenv("LD_PRELOAD");
+    if (pre && strstr(pre, "vgpreload")) return;
+    __builtin_cpu_init();
+    const char *better = NULL;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl"))
+        better = "SkylakeX";
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        better = "Haswell";
+    if (better && !setenv("OPENBLAS_CORETYPE", better, 1))
+        execv("/proc/self/exe", argv); /* on failure: go on, slower */
+#else
+    (void)argv;
+#endif
 }
 
 int wn_set_blas_threads(int n)

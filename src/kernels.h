@@ -19,6 +19,11 @@
 void wn__gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
               int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
+/* On a CPU the BLAS does not know, restart the program (execv of
+ * /proc/self/exe with argv) with OPENBLAS_CORETYPE set to the best kernel
+ * set the CPU runs; return when there is nothing to do. */
+void wn__blas_pick_core(char **argv);
+
 /* Weights of the per-sample products are stored in panels: the outputs
  * are cut into blocks of 64, 32, 8 or fewer columns (wn__panel_width), the
  * blocks one after another. A block of 64 or 32 is 4 or 2 strips of 16

@@ -1,5 +1,6 @@
 /* main.c - the `wavenet` command: dispatch to a subcommand. */
 #include "cli.h"
+#include "kernels.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -65,6 +66,7 @@ static int enough_address_space(void)
 
 int main(int argc, char **argv)
 {
+    wn__blas_pick_core(argv);
     restart_if_limited(argv);
     if (argc >= 2 && strcmp(argv[1], "--version") && strcmp(argv[1], "--help") &&
         !enough_address_space())
