@@ -189,6 +189,9 @@ typedef enum wn_decay {
  * a few dB (at most 1.56 in klettres-data). wn_train_params.rescale_above. */
 #define WN_RESCALE_ABOVE 2.0f
 
+/* At most this many speeds in wn_train_params.speeds. */
+#define WN_MAX_SPEEDS 4
+
 typedef struct wn_train_params {
     int batch;             /* windows per step: 8 */
     int window;            /* T, predicted samples per window: 2048 */
@@ -227,6 +230,14 @@ typedef struct wn_train_params {
                               counts as clipped by its samples past full
                               scale, as runs from before the setting read it;
                               a checkpoint without it resumes so) */
+    float speeds[WN_MAX_SPEEDS]; /* speed perturbation: each usable training
+                              clip is also trained on resampled to each of
+                              these speeds, a copy per speed beside the
+                              original (1.1: 10% faster, its pitch and
+                              formants 10% higher; 0.9: slower and lower):
+                              more voices from the same speakers. Each in
+                              [0.5, 2], not 1, all different; the list
+                              ends at the first 0. None by default */
     int64_t valid_every;   /* validate every this many steps: 500; 0 = only
                               when wn_trainer_validate is called */
     int patience;          /* stop after this many validations without a new
@@ -386,7 +397,8 @@ WN_API wn_train_cond wn_trainer_cond(const wn_trainer *t);
 /* Clips read: which = 0 training, 1 validation. */
 WN_API int wn_trainer_clip_count(const wn_trainer *t, int which);
 WN_API const wn_clip_report *wn_trainer_clip(const wn_trainer *t, int which, int i);
-/* Total samples of the usable clips. */
+/* Total samples of the usable clips: training (0), validation (1), or the
+ * speed-perturbed copies of the training clips (2; wn_train_params.speeds). */
 WN_API int64_t wn_trainer_data_samples(const wn_trainer *t, int which);
 
 /* Save the current weights as a model file (atomic) with informational

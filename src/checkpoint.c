@@ -140,6 +140,14 @@ int wn_trainer_save(const wn_trainer *t, const char *path, wn_error *err)
     PUT("gain_may_clip", "%d", p->gain_may_clip);
     PUTF("max_clipped", p->max_clipped);
     PUTF("rescale_above", p->rescale_above);
+    char speeds[WN_MAX_SPEEDS * 16] = "";
+    for (int i = 0; i < WN_MAX_SPEEDS && p->speeds[i] != 0; i++) {
+        char b[16];
+        wn__fmt_float(b, sizeof b, p->speeds[i]);
+        size_t l = strlen(speeds);
+        snprintf(speeds + l, sizeof speeds - l, "%s%s", i ? "," : "", b);
+    }
+    PUT("speeds", "%s", speeds);
     PUT("valid_every", "%lld", (long long)p->valid_every);
     PUT("patience", "%d", p->patience);
 #undef PUT
@@ -374,6 +382,17 @@ static int read_params(const wn__st_file *f, const char *path, wn_train_params *
     if (wn__st_meta(f, "rescale_above") &&
         (rc = meta_flt(f, path, "rescale_above", &q.rescale_above, err)))
         return rc;
+    memset(q.speeds, 0, sizeof q.speeds); /* none before the setting */
+    const char *sp = wn__st_meta(f, "speeds");
+    for (int i = 0; sp && *sp; i++) {
+        char *end;
+        float v = strtof(sp, &end);
+        if (i == WN_MAX_SPEEDS || end == sp || !isfinite(v) || (*end && *end != ','))
+            return wn__err(err, WN_ERR_FORMAT, "%s: checkpoint 'speeds' = '%s' is not a list "
+                           "of up to %d numbers", path, wn__st_meta(f, "speeds"), WN_MAX_SPEEDS);
+        q.speeds[i] = v;
+        sp = *end ? end + 1 : end;
+    }
     if (wn_decay_parse(s, &q, NULL))
         return wn__err(err, WN_ERR_FORMAT, "%s: checkpoint 'decay' = '%s' is not valid", path, s);
     *p = q;

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <samplerate.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -196,13 +197,66 @@ static void feature_stats(wn__data *d, const double *sums)
     }
 }
 
+/* Clip x (n samples, speaker row spk) into the file, its features after it,
+ * and its window positions into the draw. */
+static int put_clip(wn__data *d, const float *x, int64_t n, int spk, double *sums,
+                    int64_t *frames_out, wn_error *err)
+{
+    tclip *c = &d->clips[d->nclips];
+    c->off = d->bytes / (int64_t)sizeof(float);
+    c->n = n;
+    c->cum = d->positions;
+    c->spk = spk;
+    int rc = wn__data_io(d, 1, (void *)x, sizeof *x * (size_t)n, d->bytes, err);
+    if (rc) return rc;
+    d->bytes += (int64_t)sizeof *x * n;
+    /* the features of exactly the samples kept */
+    size_t frames = 0;
+    c->foff = d->bytes / (int64_t)sizeof(float);
+    if (d->C && (rc = put_features(d, x, (size_t)n, &frames, sums, err))) return rc;
+    c->frames = (int64_t)frames;
+    *frames_out = (int64_t)frames;
+    d->frames[0] += (int64_t)frames;
+    d->nclips++;
+    /* starts s in [-RF, n - RF - T]: n - T + 1 of them */
+    d->positions += n - d->window + 1;
+    return WN_OK;
+}
+
+/* Speed perturbation: x (n samples) played `speed` times as fast, at the
+ * same rate: resampled by 1/speed (libsamplerate, as files are), so that
+ * its pitch and formants move by `speed` too. NULL if out of memory. */
+static float *speed_copy(const float *x, int64_t n, float speed, int64_t *m, wn_error *err)
+{
+    const double ratio = 1.0 / speed;
+    const int64_t cap = (int64_t)ceil((double)n * ratio) + 64;
+    float *y = malloc(sizeof *y * (size_t)cap);
+    if (!y) {
+        wn__err(err, WN_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    SRC_DATA sd = {.data_in = x, .data_out = y, .input_frames = (long)n,
+                   .output_frames = (long)cap, .src_ratio = ratio, .end_of_input = 1};
+    int e = src_simple(&sd, SRC_SINC_MEDIUM_QUALITY, 1);
+    if (e) {
+        free(y);
+        wn__err(err, WN_ERR_AUDIO, "resampling a clip to speed %g failed: %s", speed,
+                src_strerror(e));
+        return NULL;
+    }
+    *m = sd.output_frames_gen;
+    return y;
+}
+
 static int load_train(wn__data *d, wn_error *err)
 {
     const int nf = d->f[0].n;
     /* a clip must hold a window (T samples, each predicted) and more than
      * the receptive field */
     const int64_t need = d->window > d->rf + 1 ? d->window : d->rf + 1;
-    d->clips = calloc((size_t)(nf ? nf : 1), sizeof *d->clips);
+    int nspeeds = 0;
+    while (nspeeds < WN_MAX_SPEEDS && d->p->speeds[nspeeds] != 0) nspeeds++;
+    d->clips = calloc((size_t)(nf ? nf : 1) * (size_t)(1 + nspeeds), sizeof *d->clips);
     double *sums = d->C ? calloc(3 * (size_t)d->C, sizeof *sums) : NULL;
     if (!d->clips || (d->C && !sums)) {
         free(sums);
@@ -242,26 +296,19 @@ static int load_train(wn__data *d, wn_error *err)
             continue;
         }
         d->crc[0][i] = crc_of(x + head, sizeof *x * (size_t)keep);
-        tclip *c = &d->clips[d->nclips];
-        c->off = d->bytes / (int64_t)sizeof(float);
-        c->n = keep;
-        c->cum = d->positions;
-        c->spk = r->speaker_row;
-        rc = wn__data_io(d, 1, x + head, sizeof *x * (size_t)keep, d->bytes, err);
-        if (rc == WN_OK) d->bytes += (int64_t)sizeof *x * keep;
-        /* the features of exactly the samples kept */
-        size_t frames = 0;
-        c->foff = d->bytes / (int64_t)sizeof(float);
-        if (rc == WN_OK && d->C) rc = put_features(d, x + head, (size_t)keep, &frames, sums, err);
+        rc = put_clip(d, x + head, keep, r->speaker_row, sums, &r->frames, err);
+        if (rc == WN_OK) d->samples[0] += keep;
+        /* each speed's copy of what was kept, if a window still fits it */
+        for (int k = 0; k < nspeeds && rc == WN_OK; k++) {
+            int64_t m = 0, frames;
+            float *y = speed_copy(x + head, keep, d->p->speeds[k], &m, err);
+            if (!y) rc = err ? err->code : WN_ERR_NOMEM;
+            else if (m >= need && (rc = put_clip(d, y, m, r->speaker_row, sums, &frames, err)) == 0)
+                d->samples[2] += m;
+            free(y);
+        }
         free(x);
         if (rc) break;
-        c->frames = (int64_t)frames;
-        r->frames = (int64_t)frames;
-        d->frames[0] += (int64_t)frames;
-        d->nclips++;
-        /* starts s in [-RF, n - RF - T]: n - T + 1 of them */
-        d->positions += keep - d->window + 1;
-        d->samples[0] += keep;
     }
     if (rc == WN_OK && d->C && d->frames[0]) feature_stats(d, sums);
     free(sums);

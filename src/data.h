@@ -43,7 +43,7 @@ struct wn__data {
     int64_t *vfoff;        /* and of its features */
     size_t *vn, vmax;      /* their lengths, the longest */
     size_t *vframes, vfmax;/* their frames, the most */
-    int64_t samples[2];
+    int64_t samples[3];    /* training, validation, the speed copies */
     int64_t frames[2];
     double *fmean, *fstd;  /* the training frames' statistics (C each) */
 };

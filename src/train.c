@@ -179,6 +179,14 @@ static int check_params(const wn_train_params *p, int rf, wn_error *err)
     if (!(p->rescale_above == 0 || (p->rescale_above >= 1 && p->rescale_above <= 1e6)))
         return wn__err(err, WN_ERR_ARG, "rescale_above %g must be 0 (never) or lie in 1..1e6 "
                        "(times full scale)", p->rescale_above);
+    for (int i = 0; i < WN_MAX_SPEEDS && p->speeds[i] != 0; i++) {
+        if (!(p->speeds[i] >= 0.5f && p->speeds[i] <= 2.0f) || p->speeds[i] == 1.0f)
+            return wn__err(err, WN_ERR_ARG, "speed %g must lie in 0.5..2 and not be 1 (the "
+                           "clips themselves)", p->speeds[i]);
+        for (int j = 0; j < i; j++)
+            if (p->speeds[j] == p->speeds[i])
+                return wn__err(err, WN_ERR_ARG, "speed %g is given twice", p->speeds[i]);
+    }
     for (int i = 0; p->meta && p->meta[2 * i]; i++)
         if (strncmp(p->meta[2 * i], "user.", 5))
             return wn__err(err, WN_ERR_ARG, "checkpoint metadata key '%s' must start with "
@@ -732,7 +740,7 @@ const wn_clip_report *wn_trainer_clip(const wn_trainer *t, int which, int i)
 }
 int64_t wn_trainer_data_samples(const wn_trainer *t, int which)
 {
-    return t && (which == 0 || which == 1) ? wn__data_samples(t->data, which) : 0;
+    return t && which >= 0 && which <= 2 ? wn__data_samples(t->data, which) : 0;
 }
 
 size_t wn_trainer_memory(const wn_trainer *t)

@@ -7,6 +7,7 @@
  * `wavenet train` on bad input. */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
+#include "train.h"
 
 #include <malloc.h>
 #include <math.h>
@@ -270,6 +271,8 @@ static void checkpoint_round_trip(void)
     p.decay_gamma = 0.25f;
     p.trim_db = 33.5f;
     p.seed = 0xfedcba9876543210ULL;
+    p.speeds[0] = 0.9f;
+    p.speeds[1] = 1.1f;
     wn_error err;
     wn_model *m = tiny_model(3);
     const char *bad_meta[] = {"steps", "7", NULL};
@@ -312,6 +315,7 @@ static void checkpoint_round_trip(void)
     CHECK(q.trim_db == p.trim_db && q.gain_jitter_db == p.gain_jitter_db);
     CHECK(q.max_clipped == p.max_clipped && q.gain_may_clip == p.gain_may_clip);
     CHECK(q.rescale_above == p.rescale_above);
+    CHECK(!memcmp(q.speeds, p.speeds, sizeof q.speeds));
     CHECK(q.valid_every == p.valid_every && q.patience == p.patience);
     CHECK(q.optim.kind == p.optim.kind && q.optim.weight_decay == p.optim.weight_decay);
     CHECK(q.optim.beta2 == p.optim.beta2 && q.optim.eps == p.optim.eps);
@@ -565,6 +569,84 @@ static void data_handling(void)
     checks++;
 }
 
+/* Speed perturbation: each clip is also trained on at each speed,
+ * resampled. A 400 Hz tone at speeds 0.8 and 1.1 gives windows at 400,
+ * 320 and 440 Hz (counted by zero crossings), about as often as each
+ * copy's share of the window positions, and nothing else; each copy is
+ * n / speed samples long. Bad speeds are refused. */
+static void speed_perturbation(void)
+{
+    enum { N = 12000, T = 1000, B = 8, DRAWS = 100 };
+    float *x = malloc(sizeof *x * N);
+    REQUIRE(x);
+    for (int t = 0; t < N; t++) x[t] = (float)(0.5 * sin(2 * M_PI * 400.0 * t / 8000.0));
+    const char *path = tu_path("tone400.wav");
+    write_wav(path, x, N, 8000);
+    free(x);
+    wn_model *m = tiny_model(5);
+    wn_train_params p = wn_train_default_params();
+    p.window = T;
+    p.trim_db = 0;
+    p.speeds[0] = 0.8f;
+    p.speeds[1] = 1.1f;
+    wn_error err;
+    wn__files f[2];
+    memset(f, 0, sizeof f);
+    f[0].n = 1;
+    f[0].path = malloc(sizeof *f[0].path);
+    REQUIRE(f[0].path && (f[0].path[0] = strdup(path)));
+    wn__data *d = wn__data_load(m, &p, f, &err);
+    REQUIRE_OK(d ? WN_OK : err.code, &err);
+    const double want = N / 0.8 + N / 1.1; /* 15,000 + 10,909 */
+    CHECKF(wn__data_samples(d, 0) == N && fabs((double)wn__data_samples(d, 2) - want) <= 4,
+           "%lld + %lld samples", (long long)wn__data_samples(d, 0),
+           (long long)wn__data_samples(d, 2));
+    const int rf = wn_model_receptive_field(m), len = rf + T;
+    int *codes = malloc(sizeof *codes * B * (size_t)len);
+    REQUIRE(codes);
+    uint64_t rng = 7;
+    int seen[3] = {0}, other = 0; /* 400, 320, 440 Hz: 100, 80, 110 crossings */
+    const int cross[3] = {100, 80, 110};
+    for (int k = 0; k < DRAWS; k++) {
+        REQUIRE_OK(wn__data_draw(d, &rng, 0, B, codes, NULL, NULL, &err), &err);
+        for (int b = 0; b < B; b++) {
+            const int *c = codes + (size_t)b * len + rf; /* the predicted samples */
+            int z = 0;
+            for (int t = 1; t < T; t++)
+                z += (wn_mulaw_decode(c[t - 1], 256) < 0) != (wn_mulaw_decode(c[t], 256) < 0);
+            int i = 0;
+            while (i < 3 && abs(z - cross[i]) > 2) i++;
+            if (i < 3) seen[i]++;
+            else other++;
+        }
+    }
+    /* window positions: n - T + 1 per clip, 11,001 : 14,001 : 9,910 */
+    const double pos[3] = {N - T + 1, N / 0.8 - T + 1, N / 1.1 - T + 1};
+    for (int i = 0; i < 3; i++) {
+        double expect = B * DRAWS * pos[i] / (pos[0] + pos[1] + pos[2]);
+        CHECKF(fabs(seen[i] - expect) < 5 * sqrt(expect), "%d Hz: %d windows, %.0f expected",
+               (int)(cross[i] * 4), seen[i], expect);
+    }
+    CHECKF(other == 0, "%d windows at no speed", other);
+    free(codes);
+    wn__data_free(d);
+
+    /* refused: out of range, 1, twice */
+    const char *files[] = {path};
+    const float bad[][2] = {{0.4f, 0}, {1.0f, 0}, {1.1f, 1.1f}, {2.5f, 0}};
+    for (int i = 0; i < 4; i++) {
+        wn_train_params q = p;
+        memset(q.speeds, 0, sizeof q.speeds);
+        q.speeds[0] = bad[i][0];
+        q.speeds[1] = bad[i][1];
+        CHECKF(wn_trainer_create(m, &q, files, 1, NULL, 0, &err) == NULL &&
+               err.code == WN_ERR_ARG && strstr(err.message, "speed"), "case %d: %s", i,
+               err.message);
+    }
+    wn_model_free(m);
+    checks++;
+}
+
 /* Training memory grows with batch x window, not with the data: the clips
  * wait in a temporary file. The heap a trainer holds with a 50 s clip (for
  * training and for validation) against a 1.5 s one: 3.2 MB more when the
@@ -693,6 +775,11 @@ static void cli(void)
     bad_input_case("bad --decay", "--decay", rc, buf);
     rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --optimizer lamb", model, out, clip);
     bad_input_case("bad --optimizer", "lamb", rc, buf);
+    rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --speed-perturb 0.9,3", model, out,
+                 clip);
+    bad_input_case("bad --speed-perturb", "--speed-perturb", rc, buf);
+    rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --speed-perturb 1", model, out, clip);
+    bad_input_case("--speed-perturb 1", "speed 1", rc, buf);
     struct stat st;
     CHECK(stat(out, &st) != 0); /* nothing written by any of them */
 
@@ -917,7 +1004,7 @@ static void cli_guards(void)
     snprintf(cmd, sizeof cmd, "%s info --json -m %s 2>&1", tu_wavenet(), ck);
     rc = tu_run(cmd, buf, sizeof buf);
     CHECKF(rc == 0 && strstr(buf, "\"checkpoint\":{\"step\":16,\"total_steps\":16,") &&
-               strstr(buf, "\"train_files\":1,\"valid_files\":1}}"),
+               strstr(buf, "\"train_files\":1,\"valid_files\":1,\"speeds\":[]}}"),
            "info --json on a checkpoint: %s", buf);
     snprintf(cmd, sizeof cmd, "%s info -m %s 2>&1", tu_wavenet(), out);
     rc = tu_run(cmd, buf, sizeof buf);
@@ -1258,6 +1345,7 @@ int main(void)
     double t0 = now_s();
     schedule();
     data_handling();
+    speed_perturbation();
     memory_vs_data();
     clipping();
     clipped_audio();

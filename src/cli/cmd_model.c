@@ -286,10 +286,13 @@ static void ckpt_view_print(const ckpt_view *v, int json)
             printf("\"last_valid_bits\":null,\"last_valid_step\":null,");
         printf("\"optimizer\":\"%s\",\"batch\":%d,\"window\":%d,\"lr\":%g,\"warmup\":%lld,"
                "\"decay\":\"%s\",\"seed\":%llu,\"threads\":%d,\"train_files\":%d,"
-               "\"valid_files\":%d}",
+               "\"valid_files\":%d,\"speeds\":[",
                wn_optimizer_name(v->p.optim.kind), v->p.batch, v->p.window, v->p.lr,
                (long long)v->p.warmup, v->decay, (unsigned long long)v->p.seed, v->p.threads,
                v->ntrain, v->nvalid);
+        for (int i = 0; i < WN_MAX_SPEEDS && v->p.speeds[i] != 0; i++)
+            printf("%s%g", i ? "," : "", v->p.speeds[i]);
+        printf("]}");
         return;
     }
     char took[32];
@@ -309,8 +312,11 @@ static void ckpt_view_print(const ckpt_view *v, int json)
            wn_optimizer_name(v->p.optim.kind), v->p.batch, v->p.window, v->p.lr,
            (long long)v->p.warmup, v->decay, (unsigned long long)v->p.seed, v->p.threads,
            v->p.threads == 1 ? "" : "s");
-    printf("data:             %d training file%s, %d validation file%s\n", v->ntrain,
+    printf("data:             %d training file%s, %d validation file%s", v->ntrain,
            v->ntrain == 1 ? "" : "s", v->nvalid, v->nvalid == 1 ? "" : "s");
+    for (int i = 0; i < WN_MAX_SPEEDS && v->p.speeds[i] != 0; i++)
+        printf("%s%g", i ? ", " : "; the training clips also at speeds ", v->p.speeds[i]);
+    printf("\n");
 }
 
 int cmd_info(int argc, char **argv)

@@ -72,6 +72,37 @@ static int set_decay(void *o, const char *flag, const char *v)
     return 0;
 }
 
+/* "0.9,1.1": up to WN_MAX_SPEEDS speeds, each in [0.5, 2] and not 1;
+ * "none" clears them (a resumed run's) */
+static int set_speeds(void *o, const char *flag, const char *v)
+{
+    opts *op = o;
+    float sp[WN_MAX_SPEEDS] = {0};
+    if (strcmp(v, "none")) {
+        char buf[256];
+        if (strlen(v) >= sizeof buf) return cli_fail("%s: the list is too long", flag), 2;
+        snprintf(buf, sizeof buf, "%s", v);
+        int n = 0;
+        for (char *tok = buf, *next; tok; tok = next) {
+            next = strchr(tok, ',');
+            if (next) *next++ = 0;
+            double x;
+            if (n == WN_MAX_SPEEDS)
+                return cli_fail("%s '%s': at most %d speeds", flag, v, WN_MAX_SPEEDS), 2;
+            if (cli_double(flag, tok, 0.5, 2, &x)) return 2;
+            if (x == 1)
+                return cli_fail("%s '%s': speed 1 is the clips themselves, always used", flag,
+                                v), 2;
+            for (int j = 0; j < n; j++)
+                if (sp[j] == (float)x) return cli_fail("%s '%s': %s twice", flag, v, tok), 2;
+            sp[n++] = (float)x;
+        }
+    }
+    memcpy(op->speeds, sp, sizeof sp);
+    op->set_speeds = 1;
+    return 0;
+}
+
 static int set_optimizer(void *o, const char *flag, const char *v)
 {
     if (wn_optimizer_parse(v) < 0)
@@ -167,6 +198,10 @@ static const cli_opt table[] = {
      .help = "scale a training file whose peak is above PEAK times full\n"
      "scale (a float file decoded hot) to peak 1 (2; 0 = never)",
      .off = O(rescale), .lo = 1, .hi = 1e6, .zero_ok = 1, .given = SET(set_rescale)},
+    {.name = "speed-perturb", .kind = CLI_CALL, .arg = "LIST",
+     .help = "also train on each clip resampled to these speeds, a copy\n"
+     "each (0.9,1.1: 10% slower and lower, faster and higher;\n"
+     "each in 0.5..2; none = off, the default)", .fn = set_speeds},
     {.name = "checkpoint", .kind = CLI_STR, .arg = "PATH", .help = "checkpoint file (OUT.ckpt)",
      .off = O(ckpt)},
     {.name = "checkpoint-every", .kind = CLI_INT, .arg = "N",
@@ -203,6 +238,7 @@ const cli_cmd cli_cmd_train = {
                 "                     [--valid-every N] [--patience N] [--optimizer NAME]\n"
                 "                     [--gain-jitter DB] [--gain-may-clip] [--trim-db DB]\n"
                 "                     [--max-clipped PCT] [--rescale-above PEAK]\n"
+                "                     [--speed-perturb LIST]\n"
                 "                     [--log FILE.csv] [--print-every S]\n"
                 "                     [--quiet | --verbose]",
     .intro = "Train MODEL (a weights file from `wavenet init` or an earlier run) on speech\n"
@@ -330,6 +366,7 @@ static int load_settings(run *r)
     if (o->set_maxclip) p->max_clipped = (float)(o->maxclip / 100);
     if (o->set_rescale) p->rescale_above = (float)o->rescale;
     if (o->may_clip) p->gain_may_clip = 1;
+    if (o->set_speeds) memcpy(p->speeds, o->speeds, sizeof p->speeds);
     r->ckpt_every = o->set_ckpt_every ? o->ckpt_every : 500;
     /* a resumed run checkpoints as often as it did (unless told) */
     if (o->resume && !o->set_ckpt_every &&

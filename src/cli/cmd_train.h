@@ -35,6 +35,8 @@ typedef struct opts {
         set_patience, set_ckpt_every, set_minutes, set_lr, set_clip, set_wd, set_jitter,
         set_trim, set_maxclip, set_rescale, set_seed;
     int quiet, verbose, spk_folder, may_clip;
+    float speeds[WN_MAX_SPEEDS]; /* --speed-perturb (0-terminated) */
+    int set_speeds;
 } opts;
 
 /* The line that shows the data being read (train_on_progress). */

@@ -165,6 +165,15 @@ void train_banner(const run *r)
             wn_model_param_count(r->m), r->rf, used,
             (double)wn_trainer_data_samples(r->tr, 0) / r->rate, r->nvalid,
             (double)wn_trainer_data_samples(r->tr, 1) / r->rate);
+    if (p->speeds[0] != 0) {
+        char list[WN_MAX_SPEEDS * 16] = "";
+        for (int i = 0; i < WN_MAX_SPEEDS && p->speeds[i] != 0; i++) {
+            size_t l = strlen(list);
+            snprintf(list + l, sizeof list - l, "%s%g", i ? ", " : "", p->speeds[i]);
+        }
+        fprintf(stderr, "wavenet: speed perturbation %s: copies of the clips, %.1f s more\n",
+                list, (double)wn_trainer_data_samples(r->tr, 2) / r->rate);
+    }
     fprintf(stderr,
             "wavenet: batch %d x window %d (+%d), %s, lr %g, warmup %lld, decay %s, "
             "clip %g, weight decay %g, threads %s\n",
@@ -176,6 +185,7 @@ void train_banner(const run *r)
             (double)wn_trainer_memory(r->tr) / (1024.0 * 1024.0),
             tc.bands ? " and their features" : "",
             4.0 * (double)(wn_trainer_data_samples(r->tr, 0) + wn_trainer_data_samples(r->tr, 1) +
+                           (double)wn_trainer_data_samples(r->tr, 2) +
                            (double)tc.bands * (double)(tc.frames[0] + tc.frames[1])) /
                 (1024.0 * 1024.0));
     cond_lines(r, &tc);
