@@ -225,7 +225,8 @@ static int put_clip(wn__data *d, const float *x, int64_t n, int spk, double *sum
 
 /* Speed perturbation: x (n samples) played `speed` times as fast, at the
  * same rate: resampled by 1/speed (libsamplerate, as files are), so that
- * its pitch and formants move by `speed` too. NULL if out of memory. */
+ * its pitch and formants move by `speed` too. NULL (and *err) if memory
+ * or the resampler fails. */
 static float *speed_copy(const float *x, int64_t n, float speed, int64_t *m, wn_error *err)
 {
     const double ratio = 1.0 / speed;
@@ -302,7 +303,7 @@ static int load_train(wn__data *d, wn_error *err)
         for (int k = 0; k < nspeeds && rc == WN_OK; k++) {
             int64_t m = 0, frames;
             float *y = speed_copy(x + head, keep, d->p->speeds[k], &m, err);
-            if (!y) rc = err ? err->code : WN_ERR_NOMEM;
+            if (!y) rc = err ? err->code : WN_ERR_AUDIO;
             else if (m >= need && (rc = put_clip(d, y, m, r->speaker_row, sums, &frames, err)) == 0)
                 d->samples[2] += m;
             free(y);
