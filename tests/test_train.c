@@ -1010,6 +1010,24 @@ static void cli_guards(void)
     rc = tu_run(cmd, buf, sizeof buf);
     CHECKF(rc == 0 && strstr(buf, "parameters:") && !strstr(buf, "checkpoint:"),
            "info on a model: %s", buf);
+    /* --speed-perturb on a resume: said at the start, kept in the
+     * checkpoint, shown by info; "none" turns it off again */
+    rc = run_err(buf, sizeof buf, "--resume %s --steps 17 --print-every 0 --speed-perturb 0.9,1.1",
+                 ck);
+    CHECKF(rc == 0 && strstr(buf, "speed perturbation 0.9, 1.1: copies of the clips"),
+           "--speed-perturb: %s", buf);
+    snprintf(cmd, sizeof cmd, "%s info -m %s 2>&1", tu_wavenet(), ck);
+    rc = tu_run(cmd, buf, sizeof buf);
+    CHECKF(rc == 0 && strstr(buf, "the training clips also at speeds 0.9, 1.1\n"),
+           "info after --speed-perturb: %s", buf);
+    rc = run_err(buf, sizeof buf, "--resume %s --steps 18 --print-every 0", ck);
+    CHECKF(rc == 0 && strstr(buf, "speed perturbation 0.9, 1.1"), "kept on resume: %s", buf);
+    rc = run_err(buf, sizeof buf, "--resume %s --steps 19 --print-every 0 --speed-perturb none",
+                 ck);
+    CHECKF(rc == 0 && !strstr(buf, "speed perturbation"), "--speed-perturb none: %s", buf);
+    snprintf(cmd, sizeof cmd, "%s info --json -m %s 2>&1", tu_wavenet(), ck);
+    rc = tu_run(cmd, buf, sizeof buf);
+    CHECKF(rc == 0 && strstr(buf, "\"speeds\":[]}}"), "info --json after none: %s", buf);
 
     /* an output that is an input, under another name: refused, untouched */
     char link[512];
