@@ -127,6 +127,12 @@ const char *cli_default_model_named(const char *file, const char *env_name, char
  * NAME, an unknown NAME, a NAME for a model without speakers), else 0. */
 int cli_speaker(const wn_model *m, const char *model, const char *name, int *row);
 
+/* A train_params speeds list (0-terminated, at most WN_MAX_SPEEDS) as
+ * text, each %g and separated by sep ("" for none); buf of
+ * CLI_SPEEDS_TEXT bytes. Returns buf. */
+#define CLI_SPEEDS_TEXT (WN_MAX_SPEEDS * 20)
+const char *cli_speeds_text(const float *speeds, const char *sep, char *buf);
+
 /* s as a JSON string on stdout, quoted and escaped. */
 void cli_json_str(const char *s);
 

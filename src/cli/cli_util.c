@@ -229,6 +229,15 @@ int cli_speaker(const wn_model *m, const char *model, const char *name, int *row
 
 int cli_stderr_tty(void) { return isatty(STDERR_FILENO); }
 
+const char *cli_speeds_text(const float *speeds, const char *sep, char *buf)
+{
+    size_t l = 0;
+    buf[0] = 0;
+    for (int i = 0; i < WN_MAX_SPEEDS && speeds[i] != 0; i++)
+        l += (size_t)snprintf(buf + l, CLI_SPEEDS_TEXT - l, "%s%g", i ? sep : "", speeds[i]);
+    return buf;
+}
+
 void cli_json_str(const char *s)
 {
     putchar('"');

@@ -290,9 +290,8 @@ static void ckpt_view_print(const ckpt_view *v, int json)
                wn_optimizer_name(v->p.optim.kind), v->p.batch, v->p.window, v->p.lr,
                (long long)v->p.warmup, v->decay, (unsigned long long)v->p.seed, v->p.threads,
                v->ntrain, v->nvalid);
-        for (int i = 0; i < WN_MAX_SPEEDS && v->p.speeds[i] != 0; i++)
-            printf("%s%g", i ? "," : "", v->p.speeds[i]);
-        printf("]}");
+        char sp[CLI_SPEEDS_TEXT];
+        printf("%s]}", cli_speeds_text(v->p.speeds, ",", sp));
         return;
     }
     char took[32];
@@ -314,8 +313,9 @@ static void ckpt_view_print(const ckpt_view *v, int json)
            v->p.threads == 1 ? "" : "s");
     printf("data:             %d training file%s, %d validation file%s", v->ntrain,
            v->ntrain == 1 ? "" : "s", v->nvalid, v->nvalid == 1 ? "" : "s");
-    for (int i = 0; i < WN_MAX_SPEEDS && v->p.speeds[i] != 0; i++)
-        printf("%s%g", i ? ", " : "; the training clips also at speeds ", v->p.speeds[i]);
+    char sp[CLI_SPEEDS_TEXT];
+    if (v->p.speeds[0] != 0)
+        printf("; the training clips also at speeds %s", cli_speeds_text(v->p.speeds, ", ", sp));
     printf("\n");
 }
 

@@ -166,11 +166,8 @@ void train_banner(const run *r)
             (double)wn_trainer_data_samples(r->tr, 0) / r->rate, r->nvalid,
             (double)wn_trainer_data_samples(r->tr, 1) / r->rate);
     if (p->speeds[0] != 0) {
-        char list[WN_MAX_SPEEDS * 16] = "";
-        for (int i = 0; i < WN_MAX_SPEEDS && p->speeds[i] != 0; i++) {
-            size_t l = strlen(list);
-            snprintf(list + l, sizeof list - l, "%s%g", i ? ", " : "", p->speeds[i]);
-        }
+        char list[CLI_SPEEDS_TEXT];
+        cli_speeds_text(p->speeds, ", ", list);
         fprintf(stderr, "wavenet: speed perturbation %s: copies of the clips, %.1f s more\n",
                 list, (double)wn_trainer_data_samples(r->tr, 2) / r->rate);
     }
