@@ -11,6 +11,7 @@
 #include "kernels.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -294,6 +295,30 @@ void wn__tensor_convert(const wn_tensor_desc *t, const float *src, float *dst, i
             }
 }
 
+/* The upsampling stages start as linear interpolation, each channel to
+ * itself (the random draws are overwritten, so the stream of draws for the
+ * other tensors is unchanged). PyTorch's default draws shrink their input
+ * about fivefold per stage, so the features reached the layers small and
+ * vocoders started so learned to lean on them slowly; this start passes
+ * them at full size. Tap k of a stage (stride s, pad p)
+ * lands k - p - (s - 1)/2 rows from the centre of its input's block; with
+ * K = 2s the triangle 1 - |d|/s gives every output row weights summing to 1. */
+static void upsample_start(const wn_tensor_desc *t, int stage, const wn__upsample_chain *up,
+                           float *f)
+{
+    if (t->ndim == 1) {
+        memset(f, 0, t->count * sizeof *f);
+        return;
+    }
+    const int C = t->shape[0], K = t->shape[2], s = up->stride[stage], p = up->pad[stage];
+    memset(f, 0, t->count * sizeof *f);
+    for (int c = 0; c < C; c++)
+        for (int k = 0; k < K; k++) {
+            double d = fabs(k - p - (s - 1) / 2.0) / s;
+            f[((size_t)c * C + c) * K + k] = d < 1.0 ? (float)(1.0 - d) : 0.0f;
+        }
+}
+
 wn_model *wn_model_init(const wn_config *c, uint64_t seed, wn_error *err)
 {
     wn_model *m = wn__model_alloc(c, 1, err);
@@ -320,6 +345,8 @@ wn_model *wn_model_init(const wn_config *c, uint64_t seed, wn_error *err)
         if (t->ndim == 3) bound = 1.0 / sqrt((double)t->shape[1] * t->shape[2]);
         for (size_t j = 0; j < t->count; j++)
             f[j] = (float)((2.0 * wn__uniform(&rng) - 1.0) * bound);
+        int stage;
+        if (sscanf(t->name, "upsample.%d.", &stage) == 1) upsample_start(t, stage, &m->up, f);
         wn__tensor_convert(t, f, m->params + t->offset, 0);
     }
     wn__free(f);

@@ -21,6 +21,9 @@
  *   window   the chain (frames conv, tanh between stages) over the frames
  *            wn__upsample_frames_needed names gives the rows of the whole
  *            sequence for those samples
+ *   start    a new model's stages (wn_model_init) interpolate linearly,
+ *            each channel to itself: frames linear in f give rows linear
+ *            in the row, frame f at its block's centre, zero biases
  */
 #include "testutil.h"
 #include "upsample.h"
@@ -621,8 +624,62 @@ static void window_case(int s0, int s1, int pre)
     chain_free(&cw);
 }
 
+/* A new model's chain: frames x[f][c] = (c + 1) f + c give, away from
+ * the edges, rows (c + 1) (r - (hop - 1)/2) / hop + c (each stage puts its
+ * input row at the centre of its block and interpolates between). */
+static void start_case(int hop)
+{
+    wn_config c = wn_config_default();
+    c.cond = 5;
+    c.hop = hop;
+    c.upsample_pre = 1;
+    c.cond_channels = 3;
+    wn_error err;
+    wn_model *m = wn_model_init(&c, 7, &err);
+    REQUIRE_OK(m ? WN_OK : err.code, &err);
+    chain_w cw;
+    memset(&cw, 0, sizeof cw);
+    REQUIRE(wn__upsample_plan(&cw.c, hop, NULL) == WN_OK);
+    const int C = 3, F = 12;
+    cw.C = C;
+    for (int i = 0; i < cw.c.stages; i++) {
+        char name[32];
+        const int K = cw.c.kernel[i];
+        float *w = zeros((size_t)C * C * K);
+        cw.w[i] = zeros((size_t)C * C * K);
+        cw.b[i] = zeros(C);
+        snprintf(name, sizeof name, "upsample.%d.weight", i);
+        REQUIRE(wn_model_tensor_get(m, name, NULL, w) == (size_t)C * C * K);
+        wn__taps_pack(cw.w[i], w, C, C, K);
+        snprintf(name, sizeof name, "upsample.%d.bias", i);
+        REQUIRE(wn_model_tensor_get(m, name, NULL, cw.b[i]) == (size_t)C);
+        for (int j = 0; j < C; j++) CHECK(cw.b[i][j] == 0.0f);
+        free(w);
+    }
+    float *x = zeros((size_t)F * C);
+    for (int f = 0; f < F; f++)
+        for (int j = 0; j < C; j++) x[(size_t)f * C + j] = (float)((j + 1) * f + j);
+    float *y = chain_run(&cw, x, F, 0);
+    double worst = 0;
+    for (long r = 2L * hop; r < (long)(F - 2) * hop; r++)
+        for (int j = 0; j < C; j++) {
+            double want = (j + 1) * (r - (hop - 1) / 2.0) / hop + j;
+            double e = fabs(y[(size_t)r * C + j] - want);
+            if (e > worst) worst = e;
+        }
+    CHECKF(worst < 1e-4, "hop %d: a new model's upsampler is %.3g from linear interpolation",
+           hop, worst);
+    free(x);
+    free(y);
+    chain_free(&cw);
+    wn_model_free(m);
+}
+
 static void test_align(void)
 {
+    start_case(64);
+    start_case(200);
+    start_case(32);
     align_case(4, 2, 0);
     align_case(4, 2, 1);
     align_case(2, 4, 0);
