@@ -52,9 +52,16 @@ def feature_mean(model):
     return [float(v) for v in meta["feature_mean"].split(",")]
 
 
+def run(cmd):
+    """stdout of cmd; its one-line error and exit status 1 if it fails"""
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(p.stderr.strip() or f"{cmd[0]} {cmd[1]} failed ({p.returncode})")
+    return p.stdout
+
+
 def score(wn, model, clip, feats, extra):
-    cmd = [wn, "score", "-m", model, "--json", "--features", feats, clip] + extra
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    out = run([wn, "score", "-m", model, "--json", "--features", feats, clip] + extra)
     return json.loads(out.splitlines()[0])["bits_per_sample"]
 
 
@@ -73,8 +80,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         own, flat, rot = (os.path.join(tmp, n + ".npy") for n in ("own", "mean", "rot"))
         for clip in a.clips:
-            subprocess.run([wn, "mel", "-m", a.model, clip, "-o", own], check=True,
-                           capture_output=True)
+            run([wn, "mel", "-m", a.model, clip, "-o", own])
             F, M, data = read_npy(own)
             if M != len(mean):
                 sys.exit(f"{clip}: {M} bands, the model has {len(mean)}")
