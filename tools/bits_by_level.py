@@ -22,8 +22,9 @@ import csv
 import io
 import math
 import os
-import subprocess
 import sys
+
+from wnrun import run
 
 BANDS = [("near-silence (> 40 dB down)", -1e9, -40.0),
          ("quiet (20 - 40 dB down)", -40.0, -20.0),
@@ -40,7 +41,7 @@ def decode(code, bins=256):
 def per_sample(model, lst, threads):
     cmd = [os.environ.get("WAVENET", "build/wavenet"), "score", "-m", model, "--threads",
            str(threads), "--per-sample", "-", "--list", lst]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    out = run(cmd)
     clips = {}
     for row in csv.DictReader(io.StringIO(out)):
         c = clips.setdefault(row["file"], ([], []))

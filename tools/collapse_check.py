@@ -26,10 +26,11 @@ import math
 import os
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import wave
+
+from wnrun import run
 
 
 def spreads(path, frame_ms=32, levels_out=None):
@@ -90,7 +91,7 @@ def main():
                        "-o", out] + shlex.split(st)
                 if a.model:
                     cmd += ["-m", a.model]
-                subprocess.run(cmd, check=True, capture_output=True)
+                run(cmd)
                 lv = []
                 sp = spreads(out, levels_out=lv)
                 level.append(lv[-1])

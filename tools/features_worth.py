@@ -16,9 +16,10 @@ import ast
 import json
 import os
 import struct
-import subprocess
 import sys
 import tempfile
+
+from wnrun import run
 
 
 def read_npy(path):
@@ -50,14 +51,6 @@ def feature_mean(model):
     if "feature_mean" not in meta:
         sys.exit(f"{model}: not a vocoder with feature normalisation")
     return [float(v) for v in meta["feature_mean"].split(",")]
-
-
-def run(cmd):
-    """stdout of cmd; its one-line error and exit status 1 if it fails"""
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(p.stderr.strip() or f"{cmd[0]} {cmd[1]} failed ({p.returncode})")
-    return p.stdout
 
 
 def score(wn, model, clip, feats, extra):

@@ -15,8 +15,9 @@ import argparse
 import json
 import math
 import os
-import subprocess
 import sys
+
+from wnrun import run
 
 
 def main():
@@ -34,7 +35,7 @@ def main():
            "--threads", str(a.threads), "--list", a.list]
     if a.speaker:
         cmd += ["--speaker", a.speaker]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    out = run(cmd)
     tot = {name: [0.0, 0, 0] for name, _ in sets + [["all", ""]]}
     for line in out.splitlines():
         o = json.loads(line)

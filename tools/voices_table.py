@@ -15,8 +15,9 @@ over the speaker's files (their total NLL over their total samples).
 import argparse
 import json
 import math
-import subprocess
 import sys
+
+from wnrun import run
 
 
 def read_list(path):
@@ -33,16 +34,14 @@ def read_list(path):
 
 
 def speaker_names(wavenet, model):
-    out = subprocess.run([wavenet, "info", "-m", model, "--json"], check=True,
-                         capture_output=True, text=True).stdout
+    out = run([wavenet, "info", "-m", model, "--json"])
     return json.loads(out)["speaker_names"]
 
 
 def score(wavenet, model, name, paths, threads):
     """total nats and samples of paths under speaker `name`"""
-    out = subprocess.run([wavenet, "score", "-m", model, "--speaker", name, "--json",
-                          "--threads", str(threads), "--"] + paths,
-                         check=True, capture_output=True, text=True).stdout
+    out = run([wavenet, "score", "-m", model, "--speaker", name, "--json",
+               "--threads", str(threads), "--"] + paths)
     nats = samples = 0
     for line in out.splitlines():
         o = json.loads(line)
@@ -66,9 +65,7 @@ def main():
         sys.exit(f"voices_table: speakers not in the model: {', '.join(unknown)}")
     bits = {}  # (speaker, name) -> bits/sample
     seconds = {}
-    rate = json.loads(subprocess.run([a.wavenet, "info", "-m", a.model, "--json"],
-                                     check=True, capture_output=True,
-                                     text=True).stdout)["sample_rate"]
+    rate = json.loads(run([a.wavenet, "info", "-m", a.model, "--json"]))["sample_rate"]
     for spk in sorted(files):
         for name in names:
             nats, n = score(a.wavenet, a.model, name, files[spk], a.threads)
