@@ -50,8 +50,14 @@ def load(path):
         if d.get("dtype") != "F32":
             sys.exit(f"average_models: {path}: {name} is not float32")
         lo, hi = d["data_offsets"]
+        count = 1
+        for d_ in d["shape"]:
+            count *= d_
+        raw = b[8 + n + lo:8 + n + hi]
+        if hi - lo != 4 * count or len(raw) != 4 * count:
+            sys.exit(f"average_models: {path}: {name} is cut short or mis-sized")
         a = array.array("f")
-        a.frombytes(b[8 + n + lo:8 + n + hi])
+        a.frombytes(raw)
         if sys.byteorder != "little":
             a.byteswap()
         t[name] = (d["shape"], a)
