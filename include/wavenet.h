@@ -130,7 +130,9 @@ WN_API int wn_config_check(const wn_config *c, wn_error *err);
 typedef struct wn_model wn_model;
 
 /* A model with seeded random weights (PyTorch's Conv1d default init:
- * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases). */
+ * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases), except a
+ * vocoder's transposed convolutions, which start as linear interpolation
+ * between frames, each channel to itself, with zero bias. */
 WN_API wn_model *wn_model_init(const wn_config *c, uint64_t seed, wn_error *err);
 /* Load a safetensors weights file (docs/FORMAT.md); validates everything.
  * Optimizer tensors of a training checkpoint ("opt.*") are ignored. */

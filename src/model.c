@@ -306,12 +306,9 @@ void wn__tensor_convert(const wn_tensor_desc *t, const float *src, float *dst, i
 static void upsample_start(const wn_tensor_desc *t, int stage, const wn__upsample_chain *up,
                            float *f)
 {
-    if (t->ndim == 1) {
-        memset(f, 0, t->count * sizeof *f);
-        return;
-    }
-    const int C = t->shape[0], K = t->shape[2], s = up->stride[stage], p = up->pad[stage];
     memset(f, 0, t->count * sizeof *f);
+    if (t->ndim == 1) return; /* the bias */
+    const int C = t->shape[0], K = t->shape[2], s = up->stride[stage], p = up->pad[stage];
     for (int c = 0; c < C; c++)
         for (int k = 0; k < K; k++) {
             double d = fabs(k - p - (s - 1) / 2.0) / s;
