@@ -5,7 +5,7 @@ checkpoints a run kept late in its schedule): a cheap way to a model a
 little better than any one of them, as an exponential moving average of
 the weights would give.
 
-    python3 tools/average_models.py -o OUT.safetensors IN... 
+    python3 tools/average_models.py -o OUT.safetensors IN...
 
 Every input must have the same tensors (names and shapes) and the same
 network and conditioning metadata; the optimizer's moments of a checkpoint
