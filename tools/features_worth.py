@@ -19,7 +19,7 @@ import struct
 import sys
 import tempfile
 
-from wnrun import run
+from wnrun import model_meta, run
 
 
 def read_npy(path):
@@ -45,9 +45,10 @@ def write_npy(path, frames, bands, data):
 
 
 def feature_mean(model):
-    with open(model, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        meta = json.loads(f.read(n)).get("__metadata__", {})
+    try:
+        meta = model_meta(model)
+    except (OSError, ValueError, struct.error) as e:
+        sys.exit(f"{model}: not a readable model ({e})")
     if "feature_mean" not in meta:
         sys.exit(f"{model}: not a vocoder with feature normalisation")
     return [float(v) for v in meta["feature_mean"].split(",")]

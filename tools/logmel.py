@@ -10,27 +10,17 @@ snippet computes them (float64): ln(max(mel power, floor)) of centred,
 zero-padded, periodic-Hann frames, scaled so that a full-scale sine has
 power 1.
 """
-import json
 import os
-import struct
 
 import numpy as np
 import torch
 import torchaudio
 import torchaudio.functional as AF
 
+from wnrun import model_meta
+
 DEFAULTS = dict(rate=8000, fft=256, hop=64, mels=80, fmin=0.0, fmax=0.0, scale="slaney",
                 norm="slaney", floor=1e-10)
-
-
-def model_meta(path):
-    """The metadata of a wavenet weights file (safetensors header only)."""
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        if n > 100 << 20:
-            raise ValueError(f"{path}: not a weights file (header of {n} bytes)")
-        header = json.loads(f.read(n))
-    return header.get("__metadata__", {})
 
 
 def recipe(model=None, **over):
