@@ -943,6 +943,68 @@ static int log_steps(const char *path, long *steps, int most)
     return n;
 }
 
+/* 1 if the weights of two files (models or checkpoints) are bit for bit the same */
+static int same_weights(const char *a, const char *b)
+{
+    wn_error err;
+    wn_model *ma = wn_model_load(a, &err), *mb = wn_model_load(b, &err);
+    int same = ma && mb && wn_model_param_count(ma) == wn_model_param_count(mb) &&
+               !memcmp(wn_model_params(ma), wn_model_params(mb),
+                       wn_model_param_count(ma) * sizeof(float));
+    wn_model_free(ma);
+    wn_model_free(mb);
+    return same;
+}
+
+/* --keep-weights DIR: a weights file at every checkpoint and at the end,
+ * each the checkpoint's weights of its step; a resumed run keeps on in
+ * the same folder; a folder that cannot be one is one line, before work. */
+static void cli_keep_weights(void)
+{
+    const char *clip = periodic_clip();
+    wn_error err;
+    char model[512], out[512], ck[600], dir[512], kept[700], buf[8192], cmd[1200];
+    snprintf(model, sizeof model, "%s", tu_path("k_model.safetensors"));
+    snprintf(out, sizeof out, "%s", tu_path("k_out.safetensors"));
+    snprintf(ck, sizeof ck, "%s.ckpt", out);
+    snprintf(dir, sizeof dir, "%s", tu_path("k_kept"));
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    REQUIRE(system(cmd) == 0);
+    wn_model *m = tiny_model(5);
+    REQUIRE_OK(wn_model_save(m, model, &err), &err);
+    wn_model_free(m);
+
+    int rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --valid %s --steps 7 --batch 2 "
+                     "--window 64 --print-every 0 --checkpoint-every 3 --keep-weights %s",
+                     model, out, clip, clip, dir);
+    CHECKF(rc == 0, "--keep-weights run: %s", buf);
+    const int want[] = {3, 6, 7};
+    for (int i = 0; i < 3; i++) {
+        snprintf(kept, sizeof kept, "%s/step-%d.safetensors", dir, want[i]);
+        struct stat st;
+        CHECKF(stat(kept, &st) == 0, "no %s", kept);
+    }
+    snprintf(kept, sizeof kept, "%s/step-7.safetensors", dir);
+    CHECKF(same_weights(kept, ck), "%s differs from the checkpoint of step 7", kept);
+    /* steps 1, 2, 4, 5 were not checkpointed, so not kept */
+    snprintf(kept, sizeof kept, "%s/step-4.safetensors", dir);
+    CHECKF(access(kept, F_OK) != 0, "%s kept without a checkpoint", kept);
+
+    /* resumed without the flag: the checkpoint says where it keeps them */
+    rc = run_err(buf, sizeof buf, "--resume %s --steps 9 --print-every 0", ck);
+    snprintf(kept, sizeof kept, "%s/step-9.safetensors", dir);
+    CHECKF(rc == 0 && same_weights(kept, ck), "resumed run's %s: %s", kept, buf);
+    snprintf(kept, sizeof kept, "%s/step-8.safetensors", dir);
+    CHECKF(access(kept, F_OK) != 0, "%s kept without a checkpoint", kept);
+
+    /* a file where the folder should be: one line, no step run */
+    rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --steps 2 --batch 2 --window 64 "
+                 "--keep-weights %s", model, tu_path("k_out2.safetensors"), clip, model);
+    CHECKF(rc != 0 && strstr(buf, "--keep-weights") && count_lines(buf) == 1 &&
+           access(tu_path("k_out2.safetensors.ckpt"), F_OK) != 0,
+           "--keep-weights over a file: %s", buf);
+}
+
 /* The command's guards around a run: --resume alone, its log carried on
  * without repeated rows, the warm-up of a short run, no output over an
  * input, one run per output, a checkpoint left by a failed run. */
@@ -1377,6 +1439,7 @@ int main(void)
     nan_loss();
     cli();
     cli_guards();
+    cli_keep_weights();
     fprintf(stderr, "  total %.1f s\n", now_s() - t0);
     return tu_finish("train", checks);
 }

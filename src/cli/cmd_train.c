@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEFAULT_STEPS 2000
@@ -207,6 +208,10 @@ static const cli_opt table[] = {
     {.name = "checkpoint-every", .kind = CLI_INT, .arg = "N",
      .help = "write the checkpoint every N steps (500; 0 = at the end)", .off = O(ckpt_every),
      .lo = 0, .hi = 1e12, .given = SET(set_ckpt_every)},
+    {.name = "keep-weights", .kind = CLI_STR, .arg = "DIR",
+     .help = "at every checkpoint also keep the weights as\n"
+     "DIR/step-N.safetensors (made if missing), to average the\n"
+     "last ones (tools/average_models.py); a resumed run keeps on", .off = O(keep)},
     {.name = "resume", .kind = CLI_STR, .arg = "CKPT",
      .help = "continue a run from its checkpoint: weights, optimizer,\n"
      "data RNG, schedule, best validation; the checkpoint's\n"
@@ -235,6 +240,7 @@ const cli_cmd cli_cmd_train = {
                 "                     [--batch B] [--window T] [--lr X] [--warmup N] [--decay SPEC]\n"
                 "                     [--clip G] [--weight-decay W] [--seed N] [--threads N]\n"
                 "                     [--checkpoint-every N] [--checkpoint PATH] [--resume CKPT]\n"
+                "                     [--keep-weights DIR]\n"
                 "                     [--valid-every N] [--patience N] [--optimizer NAME]\n"
                 "                     [--gain-jitter DB] [--gain-may-clip] [--trim-db DB]\n"
                 "                     [--max-clipped PCT] [--rescale-above PEAK]\n"
@@ -391,7 +397,14 @@ static int load_settings(run *r)
                                                 : "";
     r->meta[4] = "user.checkpoint_every";
     r->meta[5] = r->every_buf;
-    r->meta[6] = NULL;
+    /* ... and where it keeps its weights */
+    if (o->resume && !o->keep &&
+        wn_checkpoint_meta(o->resume, "user.keep_weights", r->keep_buf, sizeof r->keep_buf,
+                           NULL) == WN_OK && r->keep_buf[0])
+        o->keep = r->keep_buf;
+    r->meta[6] = "user.keep_weights";
+    r->meta[7] = o->keep ? absolute(o->keep, r->abs_keep, sizeof r->abs_keep) : "";
+    r->meta[8] = NULL;
     p->meta = r->meta;
     p->progress = train_on_progress;
     p->progress_user = &r->load;
@@ -437,6 +450,24 @@ static int no_output_over_input(run *r)
     return rc;
 }
 
+/* --keep-weights DIR: a folder we can write in, made if missing */
+static int keep_dir(const char *dir)
+{
+    struct stat st;
+    if (strlen(dir) > 4000) return cli_fail("--keep-weights: folder name too long");
+    if (mkdir(dir, 0777) && errno != EEXIST)
+        return cli_fail("--keep-weights %s: cannot make the folder: %s", dir, strerror(errno));
+    if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+        return cli_fail("--keep-weights %s: not a folder", dir);
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/.wavenet-train-probe.%ld", dir, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) return cli_fail("--keep-weights %s: cannot write in it: %s", dir, strerror(errno));
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
 /* The data lists, and every output checked writable before any work. */
 static int open_outputs(run *r)
 {
@@ -455,6 +486,7 @@ static int open_outputs(run *r)
         return 1;
     if (no_output_over_input(r) || cli_lock("-o", o->out) || cli_lock("--checkpoint", o->ckpt))
         return 1;
+    if (o->keep && keep_dir(o->keep)) return 1;
     if (o->resume && o->log && strcmp(o->log, "-") && tlog_cut(o->log, r->resumed_step))
         return 1;
     if (o->log) { /* "-": the rows on stdout */

@@ -25,6 +25,7 @@ int plist_has_speakers(const plist *l);
 /* The command line (its flags override a checkpoint's settings: set_*). */
 typedef struct opts {
     const char *model, *out, *ckpt, *resume, *log, *decay, *optimizer;
+    const char *keep; /* --keep-weights DIR */
     plist train, valid;
     plist lists; /* the list files named (inputs, never to be overwritten) */
     int train_given, valid_given;
@@ -56,10 +57,10 @@ typedef struct run {
     csvlog logw, *log;
     plist ck_train, ck_valid;
     const plist *train, *valid;
-    int64_t resumed_step, last_ckpt_step, seg_step0;
+    int64_t resumed_step, last_ckpt_step, last_kept_step, seg_step0;
     char ckpt_buf[4200], out_buf[4096], log_buf[4096], abs_out[4096], abs_log[4096];
-    char every_buf[32];
-    const char *meta[7]; /* in the checkpoint: where this run writes, and how often */
+    char every_buf[32], keep_buf[4096], abs_keep[4096];
+    const char *meta[9]; /* in the checkpoint: where this run writes, and how often */
     int rf, rate, nvalid;
     loading load;
     long ckpt_every;
@@ -81,6 +82,9 @@ int train_finish(run *r);
 /* The trainer's progress callback (user: the run's loading): the line
  * while the data is read, and the stop a signal asks for. */
 int train_on_progress(void *user, double done, double total);
+/* --keep-weights: the weights of this step as DIR/step-N.safetensors
+ * (once per step); 0, or 1 after saying why not */
+int train_keep_weights(run *r, int64_t step);
 
 /* The start-up report (train_report.c), by rank 0 */
 void train_report_clips(const run *r);

@@ -158,6 +158,7 @@ int train_steps(run *r)
     r->last_valid = r->eta = r->last_norm = NAN;
     r->last_lr = wn_train_lr(&r->p, wn_trainer_steps_done(tr));
     r->last_ckpt_step = r->o.resume ? r->resumed_step : -1;
+    r->last_kept_step = -1;
     int64_t bs;
     double b = wn_trainer_best(tr, &bs);
     if (isfinite(b)) r->last_valid = b;
@@ -228,6 +229,7 @@ int train_steps(run *r)
                 (!r->nvalid && wn_trainer_save_model(tr, r->o.out, &r->err)))
                 return step_failed(r);
             r->last_ckpt_step = step;
+            if (train_keep_weights(r, step)) return step_failed(r);
         }
         if (st.stop) {
             r->early = 1;
@@ -235,6 +237,16 @@ int train_steps(run *r)
         }
     }
     return CLI_GO_ON;
+}
+
+int train_keep_weights(run *r, int64_t step)
+{
+    if (!r->o.keep || r->rank || step == r->last_kept_step) return 0;
+    char path[4200]; /* the folder's name is at most 4000 bytes (keep_dir) */
+    snprintf(path, sizeof path, "%s/step-%lld.safetensors", r->o.keep, (long long)step);
+    if (wn_trainer_save_model(r->tr, path, &r->err)) return 1;
+    r->last_kept_step = step;
+    return 0;
 }
 
 /* The last progress line, a last validation, the checkpoint, the result. */
@@ -269,6 +281,7 @@ int train_finish(run *r)
     if (wn_trainer_save(tr, o->ckpt, &r->err) ||
         (!r->nvalid && wn_trainer_save_model(tr, o->out, &r->err)))
         return cli_fail_err(&r->err);
+    if (step > 0 && train_keep_weights(r, step)) return cli_fail_err(&r->err);
     int64_t best_step;
     double best = wn_trainer_best(tr, &best_step);
     char took[32];
