@@ -81,4 +81,10 @@ out=$(cd "$tools" && WAVENET="$wn" python3 -c 'from wnrun import run; run([__imp
 one_line $? "$out" "wnrun on a failing command"
 set -e
 grep -q "nonexistent" <<< "$out" || fail "wnrun hid wavenet's error: $out"
+# ... and a binary that is not there is one line too (run from elsewhere)
+set +e
+out=$(WAVENET=/nonexistent/wavenet python3 "$tools/score_sets.py" a.safetensors list.txt 2>&1)
+one_line $? "$out" "score_sets without a wavenet binary"
+set -e
+grep -q "WAVENET" <<< "$out" || fail "no hint of WAVENET: $out"
 echo "tools: all passed"

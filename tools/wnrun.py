@@ -19,7 +19,10 @@ def model_meta(path):
 
 
 def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError as e:  # no binary there: say which, and how to name it
+        sys.exit(f"{cmd[0]}: {e.strerror} (the WAVENET variable names the wavenet binary)")
     if p.returncode != 0:
         sys.exit(p.stderr.strip() or f"{' '.join(cmd[:2])}: exit status {p.returncode}")
     return p.stdout
