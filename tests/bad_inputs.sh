@@ -223,7 +223,9 @@ for a in "--steps 0" "--batch 0" "--window 0" "--lr -1" "--lr nan" "--decay bogu
          "--checkpoint-every -1" "--patience -1" "--valid-every -1" "--resume tiny.safetensors" \
          "--resume missing.ckpt" "--window 100000" "--batch 65536 --window 16777216" \
          "--print-every -1" "--log /nonexistent/x.csv" "--max-clipped 101" \
-         "--max-clipped -1" "--gain-may-clip=1" "--rescale-above 0.5" "--bogus"; do
+         "--max-clipped -1" "--gain-may-clip=1" "--rescale-above 0.5" "--bogus" \
+         "--keep-weights tiny.safetensors" "--keep-weights /nonexistent/a/b" \
+         "--keep-weights /proc/kept"; do
     # shellcheck disable=SC2086
     row "train $a" -- train "${tr[@]}" $a --steps 1
 done
