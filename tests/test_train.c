@@ -997,6 +997,28 @@ static void cli_keep_weights(void)
     snprintf(kept, sizeof kept, "%s/step-8.safetensors", dir);
     CHECKF(access(kept, F_OK) != 0, "%s kept without a checkpoint", kept);
 
+    /* the recorded folder gone and a file in its place (a checkpoint moved
+     * to another machine): one line that says where the path came from;
+     * --keep-weights none resumes without, and the checkpoint forgets it */
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && touch '%s'", dir, dir);
+    REQUIRE(system(cmd) == 0);
+    rc = run_err(buf, sizeof buf, "--resume %s --steps 10 --quiet", ck);
+    const char *line = strstr(buf, "wavenet: --keep-weights");
+    const char *eol = line ? strchr(line, '\n') : NULL;
+    const char *hint = line ? strstr(line, "from its checkpoint") : NULL;
+    int64_t at = 0;
+    CHECKF(rc != 0 && hint && (!eol || hint < eol) && strstr(line, "none") &&
+           wn_checkpoint_read(ck, NULL, &at, NULL, NULL, NULL, NULL, &err) == WN_OK && at == 9,
+           "resume into a lost folder (step %lld): %s", (long long)at, buf);
+    rc = run_err(buf, sizeof buf, "--resume %s --steps 10 --print-every 0 --keep-weights none",
+                 ck);
+    char rec[64] = "?";
+    CHECKF(rc == 0 && wn_checkpoint_meta(ck, "user.keep_weights", rec, sizeof rec, NULL) ==
+           WN_OK && !rec[0], "--keep-weights none: '%s': %s", rec, buf);
+    rc = run_err(buf, sizeof buf, "--resume %s --steps 11 --print-every 0", ck);
+    CHECKF(rc == 0, "resume after none: %s", buf);
+    unlink(dir);
+
     /* a file where the folder should be: one line, no step run */
     rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --steps 2 --batch 2 --window 64 "
                  "--keep-weights %s", model, tu_path("k_out2.safetensors"), clip, model);

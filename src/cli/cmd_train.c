@@ -211,7 +211,8 @@ static const cli_opt table[] = {
     {.name = "keep-weights", .kind = CLI_STR, .arg = "DIR",
      .help = "at every checkpoint also keep the weights as\n"
      "DIR/step-N.safetensors (made if missing), to average the\n"
-     "last ones (tools/average_models.py); a resumed run keeps on", .off = O(keep)},
+     "last ones (tools/average_models.py); a resumed run keeps on\n"
+     "(none: stop keeping them)", .off = O(keep)},
     {.name = "resume", .kind = CLI_STR, .arg = "CKPT",
      .help = "continue a run from its checkpoint: weights, optimizer,\n"
      "data RNG, schedule, best validation; the checkpoint's\n"
@@ -400,8 +401,11 @@ static int load_settings(run *r)
     /* ... and where it keeps its weights */
     if (o->resume && !o->keep &&
         wn_checkpoint_meta(o->resume, "user.keep_weights", r->keep_buf, sizeof r->keep_buf,
-                           NULL) == WN_OK && r->keep_buf[0])
+                           NULL) == WN_OK && r->keep_buf[0]) {
         o->keep = r->keep_buf;
+        r->keep_inherited = 1;
+    }
+    if (o->keep && !strcmp(o->keep, "none")) o->keep = NULL;
     r->meta[6] = "user.keep_weights";
     r->meta[7] = o->keep ? absolute(o->keep, r->abs_keep, sizeof r->abs_keep) : "";
     r->meta[8] = NULL;
@@ -451,18 +455,24 @@ static int no_output_over_input(run *r)
 }
 
 /* --keep-weights DIR: a folder we can write in, made if missing */
-static int keep_dir(const char *dir)
+static int keep_dir(const char *dir, int inherited)
 {
+    /* a resumed run's folder may be another machine's path */
+    const char *hint = inherited ? " (the run's folder, from its checkpoint: --keep-weights DIR "
+                                   "or none changes it)"
+                                 : "";
     struct stat st;
     if (strlen(dir) > 4000) return cli_fail("--keep-weights: folder name too long");
     if (mkdir(dir, 0777) && errno != EEXIST)
-        return cli_fail("--keep-weights %s: cannot make the folder: %s", dir, strerror(errno));
+        return cli_fail("--keep-weights %s: cannot make the folder: %s%s", dir, strerror(errno),
+                        hint);
     if (stat(dir, &st) || !S_ISDIR(st.st_mode))
-        return cli_fail("--keep-weights %s: not a folder", dir);
+        return cli_fail("--keep-weights %s: not a folder%s", dir, hint);
     char probe[4200];
     snprintf(probe, sizeof probe, "%s/.wavenet-train-probe.%ld", dir, (long)getpid());
     int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) return cli_fail("--keep-weights %s: cannot write in it: %s", dir, strerror(errno));
+    if (fd < 0)
+        return cli_fail("--keep-weights %s: cannot write in it: %s%s", dir, strerror(errno), hint);
     close(fd);
     unlink(probe);
     return 0;
@@ -486,7 +496,7 @@ static int open_outputs(run *r)
         return 1;
     if (no_output_over_input(r) || cli_lock("-o", o->out) || cli_lock("--checkpoint", o->ckpt))
         return 1;
-    if (o->keep && keep_dir(o->keep)) return 1;
+    if (o->keep && keep_dir(o->keep, r->keep_inherited)) return 1;
     if (o->resume && o->log && strcmp(o->log, "-") && tlog_cut(o->log, r->resumed_step))
         return 1;
     if (o->log) { /* "-": the rows on stdout */

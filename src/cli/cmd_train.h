@@ -71,6 +71,7 @@ typedef struct run {
     int rank, ranks; /* data-parallel (mpirun): rank 0 alone writes */
     double sum_secs, step_secs; /* this run's steps, and their sums across ranks */
     int warmup_scaled;
+    int keep_inherited; /* --keep-weights from the resumed checkpoint */
     wn_error err;
 } run;
 
