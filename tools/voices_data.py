@@ -15,7 +15,8 @@ klettres files are named where Debian installs them; every 8th file of a
 language (sorted by name) is held out. Malayalam (ml) keeps its letters and
 every 8th syllable, as the speech model's list does. The held-out languages
 of the speech model (nl, ru, pt_BR) and the languages of neither list (id,
-nn) are not used, nor codec2's 700d_end_over (a modem signal, not a voice). Standard library only; the same bytes on every run.
+nn) are not used, nor codec2's 700d_end_over (a modem signal, not a voice).
+Standard library only; the same bytes on every run.
 """
 import os
 import sys
