@@ -6,6 +6,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static char out[1 << 16];
@@ -60,6 +61,46 @@ int main(void)
     snprintf(args, sizeof args, "info --json -m %s", src);
     CHECKF(wn(args) == 0 && strstr(out, "\"format_version\":1") && !strstr(out, "condition"),
            "info --json, unconditional: %s", out);
+
+    /* --mel-floor: kept in the model, shown by info, and the floor of the
+     * features `mel -m` computes: morig's pauses sit below ln(1e-4) at the
+     * default 1e-10 and exactly on it here */
+    {
+        char hi[512], fa[512], fb[512];
+        snprintf(hi, sizeof hi, "%s", tu_path("floor.safetensors"));
+        snprintf(fa, sizeof fa, "%s", tu_path("floor-default.npy"));
+        snprintf(fb, sizeof fb, "%s", tu_path("floor-1e-4.npy"));
+        snprintf(args, sizeof args, "init -o %s %s --condition mel --mel-floor 1e-4", hi, small);
+        REQUIRE(wn(args) == 0);
+        snprintf(args, sizeof args, "info -m %s", hi);
+        CHECKF(wn(args) == 0 && strstr(out, "Hz, floor 0.0001\n"), "info, --mel-floor: %s", out);
+        snprintf(args, sizeof args, "info --json -m %s", hi);
+        CHECKF(wn(args) == 0 && strstr(out, "\"mel_floor\":0.0001,"), "info --json: %s", out);
+        snprintf(args, sizeof args, "mel %s -o %s", WAV, fa);
+        REQUIRE(wn(args) == 0);
+        snprintf(args, sizeof args, "mel -m %s %s -o %s", hi, WAV, fb);
+        REQUIRE(wn(args) == 0);
+        float *a = NULL, *b = NULL;
+        size_t ra, ca, rb, cb;
+        wn_error err;
+        REQUIRE_OK(wn_npy_read(fa, &a, &ra, &ca, &err), &err);
+        REQUIRE_OK(wn_npy_read(fb, &b, &rb, &cb, &err), &err);
+        const float lf = logf(1e-4f);
+        size_t below = 0, at = 0, wrong = 0;
+        for (size_t i = 0; ra == rb && ca == cb && i < ra * ca; i++) {
+            below += a[i] < lf;
+            at += b[i] == lf;
+            wrong += b[i] < lf || (a[i] >= lf && b[i] != a[i]) || (a[i] < lf && b[i] != lf);
+        }
+        CHECKF(ra == rb && ca == cb && below > 0 && at == below && !wrong,
+               "--mel-floor 1e-4: %zu cells below it by default, %zu on it, %zu wrong", below, at,
+               wrong);
+        free(a);
+        free(b);
+        snprintf(args, sizeof args, "init -o %s %s --mel-floor 1e-4", hi, small);
+        CHECKF(wn(args) == 2 && strstr(out, "--mel-floor goes with --condition mel"),
+               "--mel-floor without mel: %s", out);
+    }
 
     /* --from: the layers' cond and speaker weights start at zero, so the
      * vocoder scores what its source scores, as any speaker, on its own

@@ -13,7 +13,7 @@ typedef struct init_opts {
     uint64_t seed;
     const char *condition, *names, *from;
     long mels, hop, fft, speakers, speaker_dim, channels;
-    double fmin, fmax;
+    double fmin, fmax, floor;
     int htk, pre;
 } init_opts;
 
@@ -57,6 +57,9 @@ static const cli_opt init_table[] = {
      .lo = 1e-3, .hi = 1e6, .zero_ok = 1},
     {.name = "htk", .kind = CLI_FLAG, .help = "with --condition mel: HTK's mel scale (Slaney's)",
      .off = I(htk)},
+    {.name = "mel-floor", .kind = CLI_NUM, .arg = "P",
+     .help = "with --condition mel: the features are ln(max(power, P));\n"
+     "a full-scale sine has power 1 (1e-10)", .off = I(floor), .lo = 1e-30, .hi = 1},
     {.name = "cond-channels", .kind = CLI_INT, .arg = "C",
      .help = "with --condition mel: the upsampler's and the layers'\n"
      "conditioning channels (default: the bands); fewer cost less\n"
@@ -88,7 +91,8 @@ const cli_cmd cli_cmd_init = {
     .synopsis = "-o MODEL [--rate HZ] [--bins Q] [--layers L] [--stack K]\n"
                 "                    [--residual R] [--dilation D] [--skip S] [--seed N]\n"
                 "                    [--condition mel [--mels N] [--hop H] [--fft F] [--fmin HZ]\n"
-                "                    [--fmax HZ] [--htk] [--upsample-pre] [--cond-channels C]]\n"
+                "                    [--fmax HZ] [--htk] [--mel-floor P] [--upsample-pre]\n"
+                "                    [--cond-channels C]]\n"
                 "                    [--speakers N | --speaker-names A,B,..] [--speaker-dim G]\n"
                 "                    [--from MODEL]",
     .intro = "defaults: 8000 Hz, 256 bins, 20 layers in stacks of 10, R=32, D=32, S=128, "
@@ -100,7 +104,7 @@ int cmd_init(int argc, char **argv)
 {
     wn_config c = wn_config_default();
     init_opts o = {NULL, c.sample_rate, c.bins, c.layers, c.stack, c.residual, c.dilation,
-                   c.skip, 0, NULL, NULL, NULL, 80, 0, 0, 0, 16, 0, 0, 0, 0, 0};
+                   c.skip, 0, NULL, NULL, NULL, 80, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0};
     int rc = cli_parse(&cli_cmd_init, &o, argc, argv);
     if (rc != CLI_GO_ON) return rc;
     if (!o.out) {
@@ -126,12 +130,14 @@ int cmd_init(int argc, char **argv)
         c.cond_channels = o.channels == o.mels ? 0 : (int)o.channels;
         mp.mels = c.cond, mp.hop = c.hop, mp.fft = (int)o.fft, mp.fmin = o.fmin, mp.fmax = o.fmax;
         mp.scale = o.htk ? WN_MEL_HTK : WN_MEL_SLANEY;
+        if (o.floor > 0) mp.floor = (float)o.floor;
     } else {
         static const char *const mel_only[] = {"--hop", "--fft", "--fmin", "--fmax", "--htk",
-                                               "--upsample-pre", "--mels", "--cond-channels"};
+                                               "--upsample-pre", "--mels", "--cond-channels",
+                                               "--mel-floor"};
         const int given[] = {o.hop != 0, o.fft != 0, o.fmin != 0, o.fmax != 0, o.htk, o.pre,
-                             o.mels != 80, o.channels != 0};
-        for (int i = 0; i < 8; i++)
+                             o.mels != 80, o.channels != 0, o.floor != 0};
+        for (int i = 0; i < 9; i++)
             if (given[i]) {
                 cli_fail("init: %s goes with --condition mel", mel_only[i]);
                 return 2;
@@ -354,8 +360,9 @@ int cmd_info(int argc, char **argv)
             wn_model_mel_params(m, &p);
             int st[4], ns = wn_model_upsample_strides(m, st);
             printf(",\"condition\":\"mel\",\"mels\":%d,\"hop\":%d,\"fft\":%d,\"fmin\":%g,"
-                   "\"fmax\":%g,\"mel_scale\":\"%s\",\"upsample_strides\":[", c.cond, c.hop,
-                   p.fft, p.fmin, p.fmax, p.scale == WN_MEL_HTK ? "htk" : "slaney");
+                   "\"fmax\":%g,\"mel_scale\":\"%s\",\"mel_floor\":%g,\"upsample_strides\":[",
+                   c.cond, c.hop, p.fft, p.fmin, p.fmax, p.scale == WN_MEL_HTK ? "htk" : "slaney",
+                   (double)p.floor);
             for (int i = 0; i < ns; i++) printf("%s%d", i ? "," : "", st[i]);
             printf("],\"cond_channels\":%d", c.cond_channels ? c.cond_channels : c.cond);
             printf(",\"upsample_pre\":%s,\"feature_norm\":%s", c.upsample_pre ? "true" : "false",
@@ -388,8 +395,9 @@ int cmd_info(int argc, char **argv)
             for (int i = 0, l = 0; i < ns; i++)
                 l += snprintf(up + l, sizeof up - (size_t)l, "%s%d", i ? "x" : "", st[i]);
             printf("conditioning:     log-mel, %d bands, hop %d (%.1f frames/s), fft %d, %s "
-                   "scale %g-%g Hz\n", c.cond, c.hop, (double)c.sample_rate / c.hop, p.fft,
-                   p.scale == WN_MEL_HTK ? "HTK" : "Slaney", p.fmin, p.fmax);
+                   "scale %g-%g Hz, floor %g\n", c.cond, c.hop, (double)c.sample_rate / c.hop,
+                   p.fft, p.scale == WN_MEL_HTK ? "HTK" : "Slaney", p.fmin, p.fmax,
+                   (double)p.floor);
             char pre[80] = "";
             if (c.upsample_pre)
                 snprintf(pre, sizeof pre, " after a kernel-3 conv over the frames (%d to %d "
