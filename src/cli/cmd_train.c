@@ -468,13 +468,8 @@ static int keep_dir(const char *dir, int inherited)
                         hint);
     if (stat(dir, &st) || !S_ISDIR(st.st_mode))
         return cli_fail("--keep-weights %s: not a folder%s", dir, hint);
-    char probe[4200];
-    snprintf(probe, sizeof probe, "%s/.wavenet-train-probe.%ld", dir, (long)getpid());
-    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0)
-        return cli_fail("--keep-weights %s: cannot write in it: %s%s", dir, strerror(errno), hint);
-    close(fd);
-    unlink(probe);
+    int e = tlog_dir_probe(dir);
+    if (e) return cli_fail("--keep-weights %s: cannot write in it: %s%s", dir, strerror(e), hint);
     return 0;
 }
 

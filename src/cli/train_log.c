@@ -37,6 +37,17 @@ void tlog_duration(double s, char *buf, size_t n)
 }
 
 /* Can we create files beside path? (the check made before any training) */
+int tlog_dir_probe(const char *dir)
+{
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%.4000s/.wavenet-train-probe.%ld", dir, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) return errno ? errno : EACCES;
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
 int tlog_writable(const char *flag, const char *path)
 {
     struct stat st;
@@ -51,13 +62,8 @@ int tlog_writable(const char *flag, const char *path)
         snprintf(dir, sizeof dir, "/");
     else
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    char probe[4200];
-    snprintf(probe, sizeof probe, "%s/.wavenet-train-probe.%ld", dir, (long)getpid());
-    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0)
-        return cli_fail("%s %s: cannot write in %s: %s", flag, path, dir, strerror(errno));
-    close(fd);
-    unlink(probe);
+    int e = tlog_dir_probe(dir);
+    if (e) return cli_fail("%s %s: cannot write in %s: %s", flag, path, dir, strerror(e));
     return 0;
 }
 

@@ -28,6 +28,9 @@ double tlog_now(void);
 void tlog_duration(double s, char *buf, size_t n);
 /* 0, or 1 after one line saying why `flag path` cannot be written */
 int tlog_writable(const char *flag, const char *path);
+/* 0 if a file can be made in folder dir (made and removed again), else the
+ * errno that stopped it */
+int tlog_dir_probe(const char *dir);
 /* one row, whole or not at all */
 int tlog_row(csvlog *lg, wn_error *err, const char *fmt, ...) CLI_PRINTF(3, 4);
 /* a progress line on stderr (if show) and its row; a validation's */
