@@ -83,9 +83,6 @@ int train_finish(run *r);
 /* The trainer's progress callback (user: the run's loading): the line
  * while the data is read, and the stop a signal asks for. */
 int train_on_progress(void *user, double done, double total);
-/* --keep-weights: the weights of this step as DIR/step-N.safetensors
- * (once per step); 0, or 1 after saying why not */
-int train_keep_weights(run *r, int64_t step);
 
 /* The start-up report (train_report.c), by rank 0 */
 void train_report_clips(const run *r);

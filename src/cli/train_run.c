@@ -145,6 +145,18 @@ static void fix_horizon(run *r, int64_t step, const wn_train_params *cur)
                  (long long)horizon);
 }
 
+/* --keep-weights: the weights of this step as DIR/step-N.safetensors
+ * (once per step); 0, or 1 with the reason in r->err */
+static int train_keep_weights(run *r, int64_t step)
+{
+    if (!r->o.keep || r->rank || step == r->last_kept_step) return 0;
+    char path[4200]; /* the folder's name is at most 4000 bytes (keep_dir) */
+    snprintf(path, sizeof path, "%s/step-%lld.safetensors", r->o.keep, (long long)step);
+    if (wn_trainer_save_model(r->tr, path, &r->err)) return 1;
+    r->last_kept_step = step;
+    return 0;
+}
+
 /* Steps until the end, an early stop or a signal; progress lines, log
  * rows and checkpoints on their schedules. */
 int train_steps(run *r)
@@ -237,16 +249,6 @@ int train_steps(run *r)
         }
     }
     return CLI_GO_ON;
-}
-
-int train_keep_weights(run *r, int64_t step)
-{
-    if (!r->o.keep || r->rank || step == r->last_kept_step) return 0;
-    char path[4200]; /* the folder's name is at most 4000 bytes (keep_dir) */
-    snprintf(path, sizeof path, "%s/step-%lld.safetensors", r->o.keep, (long long)step);
-    if (wn_trainer_save_model(r->tr, path, &r->err)) return 1;
-    r->last_kept_step = step;
-    return 0;
 }
 
 /* The last progress line, a last validation, the checkpoint, the result. */
