@@ -36,7 +36,7 @@ n=$("$W" vocode -m "$V" "$tmp/f.npy" --threads 1 --json -o "$tmp/v.wav" |
     python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["samples"])')
 
 wall() { python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["wall_seconds"])'; }
-echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit \`$(git -C "$here" rev-parse --short HEAD)\`"
+echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit \`$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)\`"
 echo "- Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'),"\
      "family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')"\
      "model $(grep -m1 '^model[[:space:]]*:' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(nproc) CPUs"

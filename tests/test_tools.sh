@@ -3,8 +3,8 @@
 # average_models.py (every weight the mean of the inputs', checked here by
 # an independent reader; a model averaged with itself scores exactly as it
 # did; mismatched, truncated or overwritten inputs refused with one line
-# and no output) and wnrun.py (a failing wavenet is its one-line error, not
-# a traceback).
+# and no output), wnrun.py (a failing wavenet is its one-line error, not
+# a traceback) and bench/vocode_cost.sh (a table; unlike models refused).
 # usage: test_tools.sh WAVENET TOOLS_DIR
 set -euo pipefail
 wn=$1 tools=$2
@@ -87,4 +87,15 @@ out=$(WAVENET=/nonexistent/wavenet python3 "$tools/score_sets.py" a.safetensors 
 one_line $? "$out" "score_sets without a wavenet binary"
 set -e
 grep -q "WAVENET" <<< "$out" || fail "no hint of WAVENET: $out"
+
+# bench/vocode_cost.sh: a table row per round and the medians; two models
+# whose layers differ refused with one line
+"$wn" init -o v.safetensors $small --condition mel --mels 20 --hop 64 --seed 3 2> /dev/null
+out=$(WAVENET="$wn" bash "$tools/../bench/vocode_cost.sh" v.safetensors a.safetensors clip.wav 2)
+[ "$(grep -c '^| [12] | ' <<< "$out")" -eq 2 ] || fail "vocode_cost: not two rounds: $out"
+grep -q '^Medians: vocode [-+][0-9.]*% a sample' <<< "$out" || fail "vocode_cost: no medians: $out"
+set +e
+out=$(WAVENET="$wn" bash "$tools/../bench/vocode_cost.sh" v.safetensors c.safetensors clip.wav 1 2>&1)
+one_line $? "$out" "vocode_cost on two networks"
+set -e
 echo "tools: all passed"
