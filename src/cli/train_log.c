@@ -36,7 +36,7 @@ void tlog_duration(double s, char *buf, size_t n)
         snprintf(buf, n, "%lds", t);
 }
 
-/* Can we create files beside path? (the check made before any training) */
+/* A file made and removed in dir: 0, or the errno that stopped it */
 int tlog_dir_probe(const char *dir)
 {
     char probe[4200];
@@ -48,6 +48,7 @@ int tlog_dir_probe(const char *dir)
     return 0;
 }
 
+/* Can we create files beside path? (the check made before any training) */
 int tlog_writable(const char *flag, const char *path)
 {
     struct stat st;
