@@ -132,7 +132,7 @@ WN_API int wn_dist_max(int64_t *v, int n, wn_error *err);
  *
  * Data: each training clip is read with wn_audio_read at the model's rate,
  * trimmed of silence at both ends (|x| below peak - trim_db, with 20 ms of
- * margin kept), and held as floats; windows are mu-law encoded as they are
+ * margin kept; trim_ends: only one end), and held as floats; windows are mu-law encoded as they are
  * drawn (after the optional random gain). A window is RF + T codes
  * (RF = wn_model_receptive_field): the loss counts its last T samples, each
  * of which sees a full receptive field. A window may begin up to RF samples
@@ -172,6 +172,17 @@ WN_API int wn_dist_max(int64_t *v, int n, wn_error *err);
  * parameters, files and thread count a resumed run reaches the same weights,
  * bit for bit, as one that never stopped. */
 
+/* Which of a training clip's silent ends are trimmed. WN_TRIM_START keeps
+ * the silence a clip ends in but not the one it opens with: a model trained
+ * on whole clips learns that silence follows the empty past, and may then
+ * begin a generation in a silence it never leaves. */
+typedef enum wn_trim_ends {
+    WN_TRIM_BOTH = 0, WN_TRIM_START, WN_TRIM_END,
+} wn_trim_ends;
+/* "both", "start" or "end" (-1 for another string), and back */
+WN_API int wn_trim_ends_parse(const char *s);
+WN_API const char *wn_trim_ends_name(wn_trim_ends e);
+
 typedef enum wn_decay {
     WN_DECAY_NONE = 0, /* the peak lr after warmup, to the end */
     WN_DECAY_COSINE,   /* half cosine from lr down to lr*decay_final at `steps` */
@@ -210,6 +221,8 @@ typedef struct wn_train_params {
     int threads;           /* OpenMP threads for loss and scoring; 0 = default */
     float trim_db;         /* silence threshold below each clip's peak: 40 dB;
                               0 = no trimming */
+    wn_trim_ends trim_ends; /* which silent ends trim_db cuts: both (the
+                              default), or only the start or the end */
     float gain_jitter_db;  /* random gain per window, uniform in +-this many
                               dB (applied before mu-law): 0 = off. A gain
                               above 1 is capped at what takes the window's

@@ -136,6 +136,7 @@ int wn_trainer_save(const wn_trainer *t, const char *path, wn_error *err)
     PUT("seed", "%llu", (unsigned long long)p->seed);
     PUT("threads", "%d", p->threads);
     PUTF("trim_db", p->trim_db);
+    PUT("trim_ends", "%s", wn_trim_ends_name(p->trim_ends));
     PUTF("gain_jitter_db", p->gain_jitter_db);
     PUT("gain_may_clip", "%d", p->gain_may_clip);
     PUTF("max_clipped", p->max_clipped);
@@ -382,6 +383,14 @@ static int read_params(const wn__st_file *f, const char *path, wn_train_params *
     if (wn__st_meta(f, "rescale_above") &&
         (rc = meta_flt(f, path, "rescale_above", &q.rescale_above, err)))
         return rc;
+    const char *te = wn__st_meta(f, "trim_ends"); /* both before the setting */
+    if (te) {
+        int e = wn_trim_ends_parse(te);
+        if (e < 0)
+            return wn__err(err, WN_ERR_FORMAT, "%s: checkpoint 'trim_ends' = '%s' is not both, "
+                           "start or end", path, te);
+        q.trim_ends = (wn_trim_ends)e;
+    }
     memset(q.speeds, 0, sizeof q.speeds); /* none before the setting */
     const char *sp = wn__st_meta(f, "speeds");
     for (int i = 0; sp && *sp; i++) {

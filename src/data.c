@@ -84,6 +84,20 @@ static int trim_bounds(const float *x, int64_t n, float trim_db, int rate, int64
     return 0;
 }
 
+static const char *const trim_names[] = {"both", "start", "end"};
+
+int wn_trim_ends_parse(const char *s)
+{
+    for (int i = 0; i < 3; i++)
+        if (s && !strcmp(s, trim_names[i])) return i;
+    return -1;
+}
+
+const char *wn_trim_ends_name(wn_trim_ends e)
+{
+    return (unsigned)e < 3 ? trim_names[e] : "?";
+}
+
 static double clipped_in(const float *x, int64_t n)
 {
     int64_t hot = 0;
@@ -282,6 +296,8 @@ static int load_train(wn__data *d, wn_error *err)
         r->resampled = info.resampled;
         int64_t head, tail;
         r->silent = trim_bounds(x, (int64_t)n, d->p->trim_db, d->rate, &head, &tail);
+        if (d->p->trim_ends == WN_TRIM_START) tail = 0;
+        if (d->p->trim_ends == WN_TRIM_END) head = 0;
         r->head = head;
         r->tail = tail;
         int64_t keep = (int64_t)n - head - tail;

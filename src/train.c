@@ -170,6 +170,8 @@ static int check_params(const wn_train_params *p, int rf, wn_error *err)
         return wn__err(err, WN_ERR_ARG, "clip = %g must be >= 0", p->clip);
     if (!(p->trim_db >= 0) || !isfinite(p->trim_db))
         return wn__err(err, WN_ERR_ARG, "trim threshold %g dB must be >= 0", p->trim_db);
+    if ((unsigned)p->trim_ends > WN_TRIM_END)
+        return wn__err(err, WN_ERR_ARG, "unknown trim_ends %d", (int)p->trim_ends);
     if (!(p->gain_jitter_db >= 0 && p->gain_jitter_db <= 60))
         return wn__err(err, WN_ERR_ARG, "gain jitter %g dB must lie in 0..60",
                        p->gain_jitter_db);

@@ -270,6 +270,7 @@ static void checkpoint_round_trip(void)
     p.decay_every = 9;
     p.decay_gamma = 0.25f;
     p.trim_db = 33.5f;
+    p.trim_ends = WN_TRIM_START;
     p.seed = 0xfedcba9876543210ULL;
     p.speeds[0] = 0.9f;
     p.speeds[1] = 1.1f;
@@ -313,6 +314,7 @@ static void checkpoint_round_trip(void)
     CHECK(q.decay_every == 9 && q.decay_gamma == 0.25f);
     CHECK(q.clip == p.clip && q.seed == p.seed && q.threads == p.threads);
     CHECK(q.trim_db == p.trim_db && q.gain_jitter_db == p.gain_jitter_db);
+    CHECK(q.trim_ends == WN_TRIM_START);
     CHECK(q.max_clipped == p.max_clipped && q.gain_may_clip == p.gain_may_clip);
     CHECK(q.rescale_above == p.rescale_above);
     CHECK(!memcmp(q.speeds, p.speeds, sizeof q.speeds));
@@ -556,6 +558,31 @@ static void data_handling(void)
     CHECK(st.step == 1 && isfinite(st.loss_bits) && st.samples == 8 * 1000);
     wn_trainer_free(t);
 
+    /* one end only: the other end's silence is kept whole, and the data
+     * holds exactly what is kept */
+    const int64_t head = r1->head, tail = r1->tail;
+    for (int e = WN_TRIM_START; e <= WN_TRIM_END; e++) {
+        wn_train_params q = p;
+        q.trim_ends = (wn_trim_ends)e;
+        const char *one[] = {tu_path("clips/b_trim.wav")};
+        wn_trainer *u = wn_trainer_create(m, &q, one, 1, NULL, 0, &err);
+        REQUIRE(u);
+        const wn_clip_report *c = wn_trainer_clip(u, 0, 0);
+        CHECKF(c->head == (e == WN_TRIM_START ? head : 0) &&
+               c->tail == (e == WN_TRIM_END ? tail : 0), "trim_ends %s: head %lld tail %lld",
+               wn_trim_ends_name((wn_trim_ends)e), (long long)c->head, (long long)c->tail);
+        CHECK(wn_trainer_data_samples(u, 0) == 12000 - c->head - c->tail);
+        wn_trainer_free(u);
+    }
+    CHECK(wn_trim_ends_parse("start") == WN_TRIM_START && wn_trim_ends_parse("both") == 0 &&
+          wn_trim_ends_parse("end") == WN_TRIM_END && wn_trim_ends_parse("head") == -1 &&
+          wn_trim_ends_parse(NULL) == -1);
+    {
+        wn_train_params q = p;
+        q.trim_ends = (wn_trim_ends)3;
+        CHECK(wn_trainer_create(m, &q, dir, 1, NULL, 0, &err) == NULL && err.code == WN_ERR_ARG);
+    }
+
     /* no usable clip at all; no files; a missing file */
     const char *shorts[] = {tu_path("clips/a_short.wav")};
     CHECK(wn_trainer_create(m, &p, shorts, 1, NULL, 0, &err) == NULL);
@@ -780,6 +807,8 @@ static void cli(void)
     bad_input_case("bad --speed-perturb", "--speed-perturb", rc, buf);
     rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --speed-perturb 1", model, out, clip);
     bad_input_case("--speed-perturb 1", "speed 1", rc, buf);
+    rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --trim-ends head", model, out, clip);
+    bad_input_case("bad --trim-ends", "--trim-ends 'head'", rc, buf);
     struct stat st;
     CHECK(stat(out, &st) != 0); /* nothing written by any of them */
 
@@ -800,6 +829,12 @@ static void cli(void)
             unlink(out);
             unlink(o2);
         }
+        /* --trim-ends start: the summary names the end cut */
+        rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --steps 1 --batch 1 --window 64 "
+                     "--threads 1 --trim-ends start", model, out, clip);
+        CHECKF(rc == 0 && strstr(buf, "trim at their start"), "--trim-ends start: %s", buf);
+        unlink(out);
+        unlink(o2);
     }
 
     /* a real short run with a log, then resumed to more steps */

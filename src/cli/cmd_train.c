@@ -104,6 +104,14 @@ static int set_speeds(void *o, const char *flag, const char *v)
     return 0;
 }
 
+static int set_trim_ends(void *o, const char *flag, const char *v)
+{
+    if (wn_trim_ends_parse(v) < 0)
+        return cli_fail("%s '%s': expected both, start or end", flag, v), 2;
+    ((opts *)o)->trim_ends = v;
+    return 0;
+}
+
 static int set_optimizer(void *o, const char *flag, const char *v)
 {
     if (wn_optimizer_parse(v) < 0)
@@ -188,6 +196,11 @@ static const cli_opt table[] = {
      .help = "trim leading/trailing silence quieter than the clip's\n"
      "peak - DB dB (40; 0 = off)",
      .off = O(trim), .lo = 1e-3, .hi = 200, .zero_ok = 1, .given = SET(set_trim)},
+    {.name = "trim-ends", .kind = CLI_CALL, .arg = "WHICH",
+     .help = "which silent ends --trim-db cuts: both (default), start or\n"
+     "end. start: a model that begins a generation in silence\n"
+     "learned it from its clips' silent openings (docs/TRAINING.md)",
+     .fn = set_trim_ends},
     {.name = "gain-may-clip", .kind = CLI_FLAG,
      .help = "let --gain-jitter clip a window, as runs before its cap did\n"
      "(to reproduce one)", .off = O(may_clip)},
@@ -244,7 +257,7 @@ const cli_cmd cli_cmd_train = {
                 "                     [--keep-weights DIR]\n"
                 "                     [--valid-every N] [--patience N] [--optimizer NAME]\n"
                 "                     [--gain-jitter DB] [--gain-may-clip] [--trim-db DB]\n"
-                "                     [--max-clipped PCT] [--rescale-above PEAK]\n"
+                "                     [--trim-ends WHICH] [--max-clipped PCT] [--rescale-above PEAK]\n"
                 "                     [--speed-perturb LIST]\n"
                 "                     [--log FILE.csv] [--print-every S]\n"
                 "                     [--quiet | --verbose]",
@@ -370,6 +383,7 @@ static int load_settings(run *r)
     if (o->set_patience) p->patience = (int)o->patience;
     if (o->set_jitter) p->gain_jitter_db = (float)o->jitter;
     if (o->set_trim) p->trim_db = (float)o->trim;
+    if (o->trim_ends) p->trim_ends = (wn_trim_ends)wn_trim_ends_parse(o->trim_ends);
     if (o->set_maxclip) p->max_clipped = (float)(o->maxclip / 100);
     if (o->set_rescale) p->rescale_above = (float)o->rescale;
     if (o->may_clip) p->gain_may_clip = 1;

@@ -38,6 +38,7 @@ typedef struct opts {
     int quiet, verbose, spk_folder, may_clip;
     float speeds[WN_MAX_SPEEDS]; /* --speed-perturb (0-terminated) */
     int set_speeds;
+    const char *trim_ends;        /* --trim-ends, checked */
 } opts;
 
 /* The line that shows the data being read (train_on_progress). */

@@ -80,12 +80,14 @@ void train_report_clips(const run *r)
 #define ADD(...) \
     (k < sizeof line ? (k += (size_t)snprintf(line + k, sizeof line - k, __VA_ARGS__)) : k)
     ADD("read %d training file%s (%.1f s)", n, n == 1 ? "" : "s", (double)total / r->rate);
+    static const char *const ends[] = {"ends", "start", "end"};
+    const char *which = ends[r->p.trim_ends <= WN_TRIM_END ? r->p.trim_ends : 0];
     if (r->p.trim_db > 0 && trimmed)
-        ADD(": %.1f s of it silence, trimmed at the ends of %d file%s (%.0f%%)",
-            (double)cut / r->rate, trimmed, trimmed == 1 ? "" : "s",
+        ADD(": %.1f s of it silence, trimmed at the %s of %d file%s (%.0f%%)",
+            (double)cut / r->rate, which, trimmed, trimmed == 1 ? "" : "s",
             total ? 100.0 * (double)cut / (double)total : 0.0);
     else if (r->p.trim_db > 0)
-        ADD(": no silence to trim at their ends");
+        ADD(": no silence to trim at their %s", which);
     else
         ADD(": no trimming (--trim-db 0)");
     if (unusable) ADD(", %d skipped", unusable);
