@@ -4,7 +4,8 @@
 # an independent reader; a model averaged with itself scores exactly as it
 # did; mismatched, truncated or overwritten inputs refused with one line
 # and no output), wnrun.py (a failing wavenet is its one-line error, not
-# a traceback) and bench/vocode_cost.sh (a table; unlike models refused).
+# a traceback), bench/vocode_cost.sh (a table; unlike models refused) and
+# collapse_check.py --each-speaker (a row per voice).
 # usage: test_tools.sh WAVENET TOOLS_DIR
 set -euo pipefail
 wn=$1 tools=$2
@@ -97,5 +98,17 @@ grep -q '^Medians: vocode [-+][0-9.]*% a sample' <<< "$out" || fail "vocode_cost
 set +e
 out=$(WAVENET="$wn" bash "$tools/../bench/vocode_cost.sh" v.safetensors c.safetensors clip.wav 1 2>&1)
 one_line $? "$out" "vocode_cost on two networks"
+set -e
+# collapse_check.py --each-speaker: a row per voice, in the model's order;
+# a model without speakers refused with one line
+"$wn" init -o s.safetensors $small --speaker-names ann,bob --seed 4 2> /dev/null
+out=$(WAVENET="$wn" python3 "$tools/collapse_check.py" -m s.safetensors --seeds 1 \
+    --seconds 1 --each-speaker)
+[ "$(grep -c '^| `--speaker ' <<< "$out")" -eq 2 ] || fail "each-speaker: not two rows: $out"
+grep -A1 'speaker ann' <<< "$out" | grep -q 'speaker bob' || fail "each-speaker order: $out"
+set +e
+out=$(WAVENET="$wn" python3 "$tools/collapse_check.py" -m a.safetensors --seeds 1 \
+    --seconds 1 --each-speaker 2>&1)
+one_line $? "$out" "each-speaker on a model without speakers"
 set -e
 echo "tools: all passed"

@@ -15,6 +15,11 @@ strong radio noise (david4, vk2tpm_004): the noise a stuck model makes.
 
     python3 tools/collapse_check.py [-m MODEL] [--seeds 8] [--seconds 6]
         [--setting "--temperature 1.0"] [--setting "--temperature 0.9 --top-p 0.95"] ...
+        [--each-speaker]
+
+--each-speaker (a speaker model): every setting once per voice the model
+lists, "--speaker NAME" put before it; with no --setting, each voice at the
+defaults (temperature 1.0).
 
 Prints a Markdown table: per setting, how many samples collapsed and when,
 and the median spread and level of the last second (a level near 0 dB is
@@ -22,6 +27,7 @@ digital silence, about 40 - 60 dB speech or noise at a speech-like level). Stand
 picks the binary (default build/wavenet).
 """
 import argparse
+import json
 import math
 import os
 import shlex
@@ -73,12 +79,21 @@ def main():
     ap.add_argument("--setting", action="append", default=None,
                     help="generate options of one setting (repeatable)")
     ap.add_argument("--check", metavar="WAV", help="print a recording's spreads and exit")
+    ap.add_argument("--each-speaker", action="store_true",
+                    help="each setting once per speaker of the model")
     a = ap.parse_args()
     if a.check:
         print(" ".join(f"{s:.1f}" for s in spreads(a.check)))
         return
     wavenet = os.environ.get("WAVENET", "build/wavenet")
     settings = a.setting or ["--temperature 1.0", "--temperature 0.9"]
+    if a.each_speaker:
+        info = run([wavenet, "info", "--json"] + (["-m", a.model] if a.model else []))
+        names = json.loads(info).get("speaker_names") or []
+        if not names:
+            sys.exit("collapse_check.py: --each-speaker: the model has no speakers")
+        settings = [f"--speaker {shlex.quote(n)} {st}".strip()
+                    for n in names for st in (a.setting or [""])]
     print(f"| setting | collapsed (of {a.seeds}) | at second | last second: spread, median (dB) "
           f"| last second: level, median (dB) |")
     print("| --- | --- | --- | --- | --- |")
