@@ -172,10 +172,11 @@ WN_API int wn_dist_max(int64_t *v, int n, wn_error *err);
  * parameters, files and thread count a resumed run reaches the same weights,
  * bit for bit, as one that never stopped. */
 
-/* Which of a training clip's silent ends are trimmed. WN_TRIM_START keeps
- * the silence a clip ends in but not the one it opens with: a model trained
- * on whole clips learns that silence follows the empty past, and may then
- * begin a generation in a silence it never leaves. */
+/* Which of a training clip's silent ends are trimmed. A generation starts
+ * from an all-silent past; a model trained on whole clips has seen such a
+ * past go on in silence to a file's end, and may begin a generation in a
+ * silence it never leaves. WN_TRIM_END keeps the openings (silence that
+ * turns into speech) and cuts the ends; WN_TRIM_START the other way. */
 typedef enum wn_trim_ends {
     WN_TRIM_BOTH = 0, WN_TRIM_START, WN_TRIM_END,
 } wn_trim_ends;

@@ -198,8 +198,7 @@ static const cli_opt table[] = {
      .off = O(trim), .lo = 1e-3, .hi = 200, .zero_ok = 1, .given = SET(set_trim)},
     {.name = "trim-ends", .kind = CLI_CALL, .arg = "WHICH",
      .help = "which silent ends --trim-db cuts: both (default), start or\n"
-     "end. start: a model that begins a generation in silence\n"
-     "learned it from its clips' silent openings (docs/TRAINING.md)",
+     "end (docs/TRAINING.md: what whole clips cost a generation)",
      .fn = set_trim_ends},
     {.name = "gain-may-clip", .kind = CLI_FLAG,
      .help = "let --gain-jitter clip a window, as runs before its cap did\n"
