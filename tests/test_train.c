@@ -556,11 +556,11 @@ static void data_handling(void)
     wn_train_stats st;
     REQUIRE_OK(wn_trainer_step(t, &st, &err), &err);
     CHECK(st.step == 1 && isfinite(st.loss_bits) && st.samples == 8 * 1000);
+    const int64_t head = r1->head, tail = r1->tail; /* the reports go with t */
     wn_trainer_free(t);
 
     /* one end only: the other end's silence is kept whole, and the data
      * holds exactly what is kept */
-    const int64_t head = r1->head, tail = r1->tail;
     for (int e = WN_TRIM_START; e <= WN_TRIM_END; e++) {
         wn_train_params q = p;
         q.trim_ends = (wn_trim_ends)e;
