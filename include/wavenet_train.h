@@ -136,12 +136,12 @@ WN_API int wn_dist_max(int64_t *v, int n, wn_error *err);
  * mu-law encoded as they are drawn (after the optional random gain). A
  * window is RF + T codes (RF = wn_model_receptive_field): the loss counts
  * its last T samples, each of which sees a full receptive field. A window
- * may begin up to RF samples before its clip, the missing past being
- * silence - exactly the past that scoring gives a clip's first samples - so
- * every sample of a clip is trained on. A clip is used when what is left after trimming holds at
- * least max(T, RF + 1) samples; a shorter one, or one that is silence
- * throughout, is skipped (reported: wn_trainer_clip), so that no window is
- * mostly silence.
+ * may begin up to RF samples before its clip, the missing past being silence
+ * - exactly the past that scoring gives a clip's first samples - so every
+ * sample of a clip is trained on. A clip is used when what is left after
+ * trimming holds at least max(T, RF + 1) samples; a shorter one, or one that
+ * is silence throughout, is skipped (reported: wn_trainer_clip), so that no
+ * window is mostly silence.
  * Validation clips are read with wn_audio_read_codes, untrimmed, and scored
  * whole with wn_score_codes, as `wavenet score` does: bits/sample = total
  * nats / total samples / ln 2.
