@@ -833,6 +833,19 @@ static void cli(void)
         rc = run_err(buf, sizeof buf, "-m %s -o %s --train %s --steps 1 --batch 1 --window 64 "
                      "--threads 1 --trim-ends start", model, out, clip);
         CHECKF(rc == 0 && strstr(buf, "trim at their start"), "--trim-ends start: %s", buf);
+        /* info on its checkpoint shows how the clips were read */
+        char cmd[1500];
+        snprintf(cmd, sizeof cmd, "%s info -m %s 2>&1", tu_wavenet(), o2);
+        rc = tu_run(cmd, buf, sizeof buf);
+        CHECKF(rc == 0 && strstr(buf, "clips:            silence 40 dB under each clip's peak "
+                                      "cut at the start (--trim-db 40 --trim-ends start "
+                                      "--gain-jitter 0)\n"),
+               "info on a --trim-ends start checkpoint: %s", buf);
+        snprintf(cmd, sizeof cmd, "%s info --json -m %s 2>&1", tu_wavenet(), o2);
+        rc = tu_run(cmd, buf, sizeof buf);
+        CHECKF(rc == 0 && strstr(buf, "\"trim_db\":40,\"trim_ends\":\"start\","
+                                      "\"gain_jitter_db\":0,"),
+               "info --json on a --trim-ends start checkpoint: %s", buf);
         unlink(out);
         unlink(o2);
     }
@@ -846,6 +859,13 @@ static void cli(void)
     CHECKF(strstr(buf, "memory estimate") != NULL, "no memory estimate: %s", buf);
     CHECKF(strstr(buf, "step 20/20") != NULL, "no progress line: %s", buf);
     CHECK(stat(out, &st) == 0 && stat(ck, &st) == 0);
+    {
+        char cmd[1500];
+        snprintf(cmd, sizeof cmd, "%s info -m %s 2>&1", tu_wavenet(), ck);
+        rc = tu_run(cmd, buf, sizeof buf);
+        CHECKF(rc == 0 && strstr(buf, "clips:            whole (no silence cut) (--trim-db 0 "),
+               "info on a --trim-db 0 checkpoint: %s", buf);
+    }
     FILE *f = fopen(csv, "r");
     CHECK(f != NULL);
     if (f) {
@@ -1118,7 +1138,9 @@ static void cli_guards(void)
     rc = tu_run(cmd, buf, sizeof buf);
     CHECKF(rc == 0 && strstr(buf, "checkpoint:       step 16 of 16") &&
                strstr(buf, "batch 2 x window 64") &&
-               strstr(buf, "1 training file, 1 validation file"),
+               strstr(buf, "1 training file, 1 validation file") &&
+               strstr(buf, "clips:            silence 40 dB under each clip's peak cut at both "
+                           "ends (--trim-db 40 --trim-ends both --gain-jitter 0)\n"),
            "info on a checkpoint: %s", buf);
     snprintf(cmd, sizeof cmd, "%s info --json -m %s 2>&1", tu_wavenet(), ck);
     rc = tu_run(cmd, buf, sizeof buf);

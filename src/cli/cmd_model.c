@@ -291,11 +291,13 @@ static void ckpt_view_print(const ckpt_view *v, int json)
         else
             printf("\"last_valid_bits\":null,\"last_valid_step\":null,");
         printf("\"optimizer\":\"%s\",\"batch\":%d,\"window\":%d,\"lr\":%g,\"warmup\":%lld,"
-               "\"decay\":\"%s\",\"seed\":%llu,\"threads\":%d,\"train_files\":%d,"
+               "\"decay\":\"%s\",\"seed\":%llu,\"threads\":%d,\"trim_db\":%g,"
+               "\"trim_ends\":\"%s\",\"gain_jitter_db\":%g,\"train_files\":%d,"
                "\"valid_files\":%d,\"speeds\":[",
                wn_optimizer_name(v->p.optim.kind), v->p.batch, v->p.window, v->p.lr,
                (long long)v->p.warmup, v->decay, (unsigned long long)v->p.seed, v->p.threads,
-               v->ntrain, v->nvalid);
+               v->p.trim_db, wn_trim_ends_name(v->p.trim_ends), v->p.gain_jitter_db, v->ntrain,
+               v->nvalid);
         char sp[CLI_SPEEDS_TEXT];
         printf("%s]}", cli_speeds_text(v->p.speeds, ",", sp));
         return;
@@ -323,6 +325,19 @@ static void ckpt_view_print(const ckpt_view *v, int json)
     if (v->p.speeds[0] != 0)
         printf("; the training clips also at speeds %s", cli_speeds_text(v->p.speeds, ", ", sp));
     printf("\n");
+    /* how the clips were read matters as much as the rates: whole clips and
+     * trimmed ones train different models (models/training/voices-v6) */
+    if (v->p.trim_db > 0)
+        printf("clips:            silence %g dB under each clip's peak cut at %s", v->p.trim_db,
+               v->p.trim_ends == WN_TRIM_START ? "the start"
+               : v->p.trim_ends == WN_TRIM_END ? "the end"
+                                                : "both ends");
+    else
+        printf("clips:            whole (no silence cut)");
+    if (v->p.gain_jitter_db > 0)
+        printf("; gain jitter +-%g dB", v->p.gain_jitter_db);
+    printf(" (--trim-db %g --trim-ends %s --gain-jitter %g)\n", v->p.trim_db,
+           wn_trim_ends_name(v->p.trim_ends), v->p.gain_jitter_db);
 }
 
 int cmd_info(int argc, char **argv)
