@@ -88,14 +88,14 @@ static const char *const trim_names[] = {"both", "start", "end"};
 
 int wn_trim_ends_parse(const char *s)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < (int)(sizeof trim_names / sizeof *trim_names); i++)
         if (s && !strcmp(s, trim_names[i])) return i;
     return -1;
 }
 
 const char *wn_trim_ends_name(wn_trim_ends e)
 {
-    return (unsigned)e < 3 ? trim_names[e] : "?";
+    return (unsigned)e < sizeof trim_names / sizeof *trim_names ? trim_names[e] : "?";
 }
 
 static double clipped_in(const float *x, int64_t n)
