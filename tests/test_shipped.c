@@ -4,7 +4,8 @@
  * through the library, as `wavenet score` scores them, not the log):
  *   speech   the speech lists' held-out clips, in all and per set
  *            (codec2, klettres);
- *   vocoder  the same clips given their own features;
+ *   vocoders the same clips given their own features (the default vocoder
+ *            and the one with 8 ms frames);
  *   voices   every speaker's held-out speech under its own name (the
  *            lists tools/voices_data.py makes, in a temporary folder). */
 #include "testutil.h"
@@ -219,15 +220,19 @@ int main(void)
     wn_model_free(m);
     free(sec);
 
-    /* the vocoder: the mixed held-out list given each clip's own features */
-    sec = card_section(card, "wavenet-vocoder.safetensors");
-    m = load("wavenet-vocoder.safetensors");
-    REQUIRE(sec && m);
-    check_config(sec, m);
-    CHECK(wn_model_config(m).cond > 0);
-    if (!rc) rc = check_mixed_list(sec, m, 0);
-    wn_model_free(m);
-    free(sec);
+    /* the vocoders (the default, and the one with the 8 ms frames of the
+     * usual recipe): the mixed held-out list given each clip's own features */
+    const char *vocoders[] = {"wavenet-vocoder.safetensors", "wavenet-vocoder-hop64.safetensors"};
+    for (int v = 0; v < 2; v++) {
+        sec = card_section(card, vocoders[v]);
+        m = load(vocoders[v]);
+        REQUIRE(sec && m);
+        check_config(sec, m);
+        CHECK(wn_model_config(m).cond > 0);
+        if (!rc) rc = check_mixed_list(sec, m, 0);
+        wn_model_free(m);
+        free(sec);
+    }
 
     /* the speaker model: each speaker's held-out speech under its own name,
      * from the lists tools/voices_data.py writes */
